@@ -1,0 +1,28 @@
+// Compiles native/*.c into the shared libraries that koffi loads (run by `npm install` through "prepare").
+// No node-gyp and no prebuilt binary: the system C compiler, and a clear message when there is none.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cc = process.env.CC ?? 'cc';
+const libraries = [{ source: 'native/netlink.c', output: 'native/build/libtsnet_netlink.so', libs: ['-lpthread'] }];
+
+if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
+  console.error(
+    `tsnet: cannot build native/netlink.c: no C compiler found ("${cc}").\n` +
+      `Install one and run "npm install" again; on Debian: apt-get install -y gcc libc6-dev`,
+  );
+  process.exit(1);
+}
+mkdirSync(join(root, 'native/build'), { recursive: true });
+for (const lib of libraries) {
+  const args = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-fvisibility=hidden'];
+  try {
+    execFileSync(cc, [...args, '-o', join(root, lib.output), join(root, lib.source), ...lib.libs], { stdio: 'inherit' });
+  } catch {
+    console.error(`tsnet: compiling ${lib.source} with ${cc} failed (see the compiler's messages above)`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * tsnet's error catalog: every error the project raises carries a stable code, an HTTP status for the API and a
+ * message that says what failed, on what, and why. Lower layers (netlink, netns) subclass TsnetError.
+ */
+
+export const ErrorCodes = {
+  TSNET_ERR_INVALID_ARGUMENT: 400,
+  TSNET_ERR_NETLINK: 500,
+  TSNET_ERR_NETNS: 500,
+  TSNET_ERR_NATIVE_UNAVAILABLE: 500,
+  TSNET_ERR_NOT_FOUND: 404,
+  TSNET_ERR_CONFLICT: 409,
+  TSNET_ERR_INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class TsnetError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  get status(): number {
+    return ErrorCodes[this.code];
+  }
+}
+
+/** Input that would be rejected anyway: refused before any system call. */
+export class InvalidArgumentError extends TsnetError {
+  constructor(message: string) {
+    super('TSNET_ERR_INVALID_ARGUMENT', message);
+  }
+}

@@ -1,0 +1,21 @@
+/** Names and descriptions of errno values, for error messages: "EEXIST (File exists)". */
+import { getSystemErrorName } from 'node:util';
+import { native } from './native.js';
+
+/** The symbolic name of a positive errno, e.g. 17 -> "EEXIST". */
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+/** The C library's description, e.g. 17 -> "File exists"; falls back to the name when the native side is absent. */
+export function errnoDescription(errno: number): string {
+  try {
+    return native().strerror(errno) ?? errnoName(errno);
+  } catch {
+    return errnoName(errno);
+  }
+}

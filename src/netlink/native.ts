@@ -1,0 +1,76 @@
+/**
+ * The binding to native/netlink.c through koffi. This is the only module that imports koffi. Every native
+ * function returns >= 0 or -errno; the wrappers here keep that convention and add nothing else.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+import { TsnetError } from '../errors.js';
+
+/** Both src/netlink and dist/src/netlink find the library relative to the package root. */
+function libraryPath(): string {
+  for (const rel of ['../../native/build/libtsnet_netlink.so', '../../../native/build/libtsnet_netlink.so']) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new TsnetError(
+    'TSNET_ERR_NATIVE_UNAVAILABLE',
+    'native/build/libtsnet_netlink.so is missing: run "npm install" (it compiles native/netlink.c with the C compiler)',
+  );
+}
+
+type AsyncCallback = (err: unknown, result: number) => void;
+
+export interface NativeNetlink {
+  socketOpen(nsPath: string | null, protocol: number, rcvbuf: number): number;
+  send(fd: number, buf: Buffer, len: number): number;
+  recv(fd: number, buf: Buffer, len: number, timeoutMs: number): number;
+  recvAsync(fd: number, buf: Buffer, len: number, timeoutMs: number): Promise<number>;
+  close(fd: number): number;
+  strerror(errnum: number): string | undefined;
+  netnsCreate(path: string): number;
+  netnsDelete(path: string): number;
+  sysctlWrite(nsPath: string | null, key: string, value: string): number;
+  sysctlRead(nsPath: string | null, key: string): { result: number; value: string };
+}
+
+let loaded: NativeNetlink | undefined;
+
+/** Loads the library on first use, so that pure modules (the codec) work without it. */
+export function native(): NativeNetlink {
+  if (loaded) return loaded;
+  const lib = koffi.load(libraryPath());
+  const socketOpen = lib.func('int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)');
+  const send = lib.func('int tsnl_send(int fd, const void *buf, int len)');
+  const recv = lib.func('int tsnl_recv(int fd, void *buf, int len, int timeout_ms)');
+  const close = lib.func('int tsnl_close(int fd)');
+  const strerror = lib.func('int tsnl_strerror(int errnum, void *buf, int len)');
+  const netnsCreate = lib.func('int tsnl_netns_create(const char *path)');
+  const netnsDelete = lib.func('int tsnl_netns_delete(const char *path)');
+  const sysctlWrite = lib.func('int tsnl_sysctl_write(const char *ns_path, const char *key, const char *value)');
+  const sysctlRead = lib.func('int tsnl_sysctl_read(const char *ns_path, const char *key, void *buf, int len)');
+  const text = Buffer.alloc(4096);
+  loaded = {
+    socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
+    send: (fd, buf, len) => send(fd, buf, len) as number,
+    recv: (fd, buf, len, timeoutMs) => recv(fd, buf, len, timeoutMs) as number,
+    recvAsync: (fd, buf, len, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
+        recv.async(fd, buf, len, timeoutMs, cb);
+      }),
+    close: (fd) => close(fd) as number,
+    strerror: (errnum) => {
+      if ((strerror(errnum, text, text.length) as number) < 0) return undefined;
+      return text.toString('utf8', 0, text.indexOf(0));
+    },
+    netnsCreate: (path) => netnsCreate(path) as number,
+    netnsDelete: (path) => netnsDelete(path) as number,
+    sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,
+    sysctlRead: (nsPath, key) => {
+      const result = sysctlRead(nsPath, key, text, text.length) as number;
+      return { result, value: result > 0 ? text.toString('utf8', 0, result) : '' };
+    },
+  };
+  return loaded;
+}

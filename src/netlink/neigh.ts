@@ -1,0 +1,66 @@
+/** Neighbours (ARP and NDP entries), listed for diagnostics. */
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NDA_DST,
+  NDA_LLADDR,
+  NUD_DELAY,
+  NUD_FAILED,
+  NUD_INCOMPLETE,
+  NUD_NOARP,
+  NUD_PERMANENT,
+  NUD_PROBE,
+  NUD_REACHABLE,
+  NUD_STALE,
+  RTM_GETNEIGH,
+  RTM_NEWNEIGH,
+} from './constants.js';
+import { decodeFamily, encodeMessage, ndmsg, type NlMessage } from './message.js';
+import type { NetlinkRequest } from './socket.js';
+import { familyName, formatIp, formatMac } from './validate.js';
+
+export interface Neigh {
+  readonly family: 'inet' | 'inet6' | 'unspec';
+  readonly index: number;
+  readonly address?: string;
+  readonly mac?: string;
+  /** NUD state names, as `ip neigh` prints them: REACHABLE, STALE, PERMANENT... */
+  readonly state: readonly string[];
+}
+
+const STATES: readonly [number, string][] = [
+  [NUD_INCOMPLETE, 'INCOMPLETE'],
+  [NUD_REACHABLE, 'REACHABLE'],
+  [NUD_STALE, 'STALE'],
+  [NUD_DELAY, 'DELAY'],
+  [NUD_PROBE, 'PROBE'],
+  [NUD_FAILED, 'FAILED'],
+  [NUD_NOARP, 'NOARP'],
+  [NUD_PERMANENT, 'PERMANENT'],
+];
+
+export function decodeNeigh(msg: NlMessage): Neigh {
+  const { head, attrs } = decodeFamily(msg, ndmsg);
+  const dst = attrs.bytes(NDA_DST);
+  const mac = attrs.bytes(NDA_LLADDR);
+  return {
+    family: familyName(head.family),
+    index: head.index,
+    ...(dst && (dst.length === 4 || dst.length === 16) ? { address: formatIp(dst) } : {}),
+    ...(mac && mac.length === 6 ? { mac: formatMac(mac) } : {}),
+    state: STATES.filter(([bit]) => head.state & bit).map(([, name]) => name),
+  };
+}
+
+/** Equivalent to: `ip neigh show` */
+export function neighListRequest(filter: { family?: 'inet' | 'inet6' } = {}): NetlinkRequest<Neigh[]> {
+  const family = filter.family === 'inet6' ? AF_INET6 : filter.family === 'inet' ? AF_INET : AF_UNSPEC;
+  return {
+    type: RTM_GETNEIGH,
+    object: '',
+    dump: true,
+    encode: (seq, f) => encodeMessage(RTM_GETNEIGH, f, seq, ndmsg, { family, index: 0, state: 0, flags: 0, type: 0 }, []),
+    parse: (replies) => replies.filter((m) => m.header.type === RTM_NEWNEIGH).map(decodeNeigh),
+  };
+}

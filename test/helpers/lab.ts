@@ -1,0 +1,127 @@
+/**
+ * The kernel-test harness: every test file gets throwaway network namespaces of its own (a "lab host" and
+ * whatever child namespaces it asks for), pinned in a temporary folder, and removed afterwards, also when a test
+ * fails or throws. Nothing here ever touches the host's own namespace. Kernel tests are skipped, with the reason
+ * in their name, when not run as root.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { Handle } from '../../src/netlink/handle.js';
+import { NetnsDirectory, type NetNs } from '../../src/netns/netns.js';
+
+const execFileAsync = promisify(execFile);
+
+export const isRoot = process.getuid?.() === 0;
+export const SKIP_REASON = 'needs root: kernel tests create network namespaces';
+
+/** describe() for kernel tests: declared skipped, with the reason, when not root. */
+export function describeKernel(name: string, fn: () => void): void {
+  describe.skipIf(!isRoot)(isRoot ? name : `${name} [skipped: ${SKIP_REASON}]`, fn);
+}
+
+/** Prefix of lab folders; the owning process id follows, so that stale ones can be recognised. */
+export const LAB_PREFIX = 'tsnet-lab-';
+
+export class Lab {
+  private readonly handles: Handle[] = [];
+  private readonly names: string[] = [];
+  readonly netns: NetnsDirectory;
+  /** The lab's stand-in for the host: tsnet's "host" namespace in tests. */
+  readonly host: NetNs;
+
+  private constructor(readonly dir: string) {
+    this.netns = new NetnsDirectory(join(dir, 'netns'));
+    this.host = this.ns('host');
+  }
+
+  static create(): Lab {
+    return new Lab(mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${process.pid}-`)));
+  }
+
+  /** A new namespace of this lab, removed with it. */
+  ns(name: string): NetNs {
+    const ns = this.netns.create(name);
+    this.names.push(name);
+    return ns;
+  }
+
+  /** A netlink handle inside ns, closed with the lab. */
+  handle(ns: NetNs = this.host): Handle {
+    const h = Handle.open(ns);
+    this.handles.push(h);
+    return h;
+  }
+
+  /** Runs a command inside ns (through nsenter, independent of tsnet's own code). */
+  async exec(ns: NetNs, command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    if (!ns.path) throw new Error('lab: refusing to run a command in the current namespace');
+    return execFileAsync('nsenter', [`--net=${ns.path}`, '--', command, ...args], {
+      timeout: options.timeoutMs ?? 20_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  }
+
+  /** `ip -j ARGS` inside ns, parsed: the independent oracle of kernel state. */
+  async ip<T = IpJson[]>(ns: NetNs, ...args: string[]): Promise<T> {
+    const { stdout } = await this.exec(ns, 'ip', ['-j', ...args]);
+    return (stdout.trim() === '' ? [] : JSON.parse(stdout)) as T;
+  }
+
+  /** Whether ns can ping address (one packet, one second). */
+  async ping(ns: NetNs, address: string): Promise<boolean> {
+    try {
+      await this.exec(ns, 'ping', ['-c', '1', '-W', '1', '-q', address]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes every namespace and the folder; goes on past failures and reports them all at the end. */
+  destroy(): void {
+    const errors: unknown[] = [];
+    for (const h of this.handles.splice(0)) {
+      try {
+        h.close();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    for (const name of this.names.splice(0).reverse()) {
+      try {
+        this.netns.delete(name, { ignoreMissing: true });
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `lab ${this.dir}: cleanup failed`);
+  }
+}
+
+/** A loosely typed `ip -j` record. */
+export type IpJson = Record<string, unknown> & { ifname?: string; ifindex?: number };
+
+/** Gives the test file a lab created before its tests and destroyed after them, whatever happened. */
+export function useLab(): () => Lab {
+  let lab: Lab | undefined;
+  beforeAll(() => {
+    lab = Lab.create();
+  });
+  afterAll(() => {
+    lab?.destroy();
+    lab = undefined;
+  });
+  return () => {
+    if (!lab) throw new Error('lab: used outside of a test');
+    return lab;
+  };
+}
