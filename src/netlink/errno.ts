@@ -2,8 +2,13 @@
 import { getSystemErrorName } from 'node:util';
 import { native } from './native.js';
 
+/** Where libuv's name differs from the one the kernel's headers use for the same number. */
+const KERNEL_NAMES: Readonly<Record<number, string>> = { 95: 'EOPNOTSUPP' };
+
 /** The symbolic name of a positive errno, e.g. 17 -> "EEXIST". */
 export function errnoName(errno: number): string {
+  const kernel = KERNEL_NAMES[errno];
+  if (kernel) return kernel;
   try {
     return getSystemErrorName(-errno);
   } catch {

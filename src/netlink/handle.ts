@@ -8,7 +8,7 @@ import { addrAddRequest, addrDeleteRequest, addrListRequest, type Addr, type Add
 import { NetlinkBatchError, NetlinkError } from './errors.js';
 import type { NetnsTarget } from './link-kinds.js';
 import {
-  linkAddRequest,
+  linkAddRequests,
   linkDeleteGroupRequest,
   linkDeleteRequest,
   linkGetRequest,
@@ -29,10 +29,13 @@ const ENODEV = 19;
 export type NetnsLike = NetNs | NetnsTarget;
 
 /** LinkAddSpec whose namespaces may be NetNs values: the handle opens (and closes) their descriptors. */
-export type LinkAddInput = Omit<LinkAddSpec, 'netns' | 'peer'> & {
-  readonly netns?: NetnsLike;
-  readonly peer?: Omit<Extract<LinkAddSpec, { kind: 'veth' }>['peer'], 'netns'> & { readonly netns?: NetnsLike };
-};
+export type LinkAddInput = LinkAddSpec extends infer S
+  ? S extends LinkAddSpec
+    ? Omit<S, 'netns' | 'peer'> & { readonly netns?: NetnsLike } & (S extends { peer: infer P }
+          ? { readonly peer: Omit<P, 'netns'> & { readonly netns?: NetnsLike } }
+          : unknown)
+    : never
+  : never;
 
 export class Handle {
   private constructor(
@@ -98,15 +101,29 @@ export class Handle {
       const spec = {
         ...input,
         ...(input.netns ? { netns: target(input.netns) } : {}),
-        ...(input.peer ? { peer: { ...input.peer, ...(input.peer.netns ? { netns: target(input.peer.netns) } : {}) } } : {}),
+        ...('peer' in input ? { peer: { ...input.peer, ...(input.peer.netns ? { netns: target(input.peer.netns) } : {}) } } : {}),
       } as LinkAddSpec;
-      const echoed = await this.socket.request(linkAddRequest(spec));
+      const echoed = await this.createLink(spec);
       // Kernels before 6.3 do not echo a new link; a link created in another namespace is not visible here.
       if (echoed) return echoed;
       if (input.netns) return { index: 0, name: input.name, flags: 0, up: false, lowerUp: false, operState: 'unknown', mtu: 0 };
       return await this.linkGet(input.name);
     } finally {
       for (const fd of fds) closeSync(fd);
+    }
+  }
+
+  /** Creates the link and tags it; if the tag cannot be set, the link is deleted again. */
+  private async createLink(spec: LinkAddSpec): Promise<Link | undefined> {
+    try {
+      const [echoed] = (await this.socket.pipeline(linkAddRequests(spec))) as [Link | undefined];
+      return echoed;
+    } catch (err) {
+      if (!(err instanceof NetlinkBatchError)) throw err;
+      const [created] = err.results;
+      if (created?.status === 'rejected') throw created.reason;
+      await this.linkDelete(spec.name).catch(() => undefined);
+      throw err.errors[0];
     }
   }
 

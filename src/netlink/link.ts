@@ -2,6 +2,7 @@
  * Links (network interfaces): request builders and the decoder of RTM_NEWLINK messages. The verbs that send
  * them live on Handle (handle.ts); builders are separate so that many can be pipelined in one send.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { attr, type Attr } from './attributes.js';
 import {
   AF_UNSPEC,
@@ -131,7 +132,18 @@ export interface LinkAttrs {
 export type LinkAddSpec = LinkAttrs & LinkKindSpec;
 
 /**
- * Creates a link. With NLM_F_ECHO the kernel answers with the new link, so the caller learns its index (and, for
+ * The requests that create a link: the RTM_NEWLINK, then (the kernel ignores IFLA_IFALIAS at creation) the alias
+ * set in the same send, so that no crash can leave an untagged link behind.
+ */
+export function linkAddRequests(spec: LinkAddSpec): [NetlinkRequest<Link | undefined>, ...NetlinkRequest<void>[]] {
+  const create = linkAddRequest(spec);
+  if (spec.alias === undefined) return [create];
+  if (spec.netns) throw new InvalidArgumentError(`link "${spec.name}": an alias cannot be set on a link created in another namespace`);
+  return [create, linkSetRequest(spec.name, { alias: spec.alias })];
+}
+
+/**
+ * Creates a link (without its alias: see linkAddRequests). With NLM_F_ECHO the kernel answers with the new link, so the caller learns its index (and, for
  * a veth, its peer's index) without another round trip; kernels before 6.3 do not echo, and parse gives undefined.
  * Equivalent to: `ip link add NAME type KIND ...`
  */
@@ -141,7 +153,6 @@ export function linkAddRequest(spec: LinkAddSpec): NetlinkRequest<Link | undefin
   const attrs: Attr[] = [attr.str(IFLA_IFNAME, spec.name)];
   if (spec.mtu !== undefined) attrs.push(attr.u32(IFLA_MTU, checkMtu(spec.mtu)));
   if (spec.mac !== undefined) attrs.push(attr.bytes(IFLA_ADDRESS, parseMac(spec.mac)));
-  if (spec.alias !== undefined) attrs.push(attr.str(IFLA_IFALIAS, checkAlias(spec.alias)));
   if (spec.masterIndex !== undefined) attrs.push(attr.u32(IFLA_MASTER, checkIndex(spec.masterIndex, 'master index')));
   if (spec.txqlen !== undefined) attrs.push(attr.u32(IFLA_TXQLEN, spec.txqlen));
   if (spec.netns) attrs.push(netnsAttr(spec.netns));

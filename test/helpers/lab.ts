@@ -81,6 +81,17 @@ export class Lab {
     }
   }
 
+  /** Whether the kernel can create links of this kind (some kernels are built without dummy or ipvlan). */
+  async kernelSupports(kind: string): Promise<boolean> {
+    const probe = this.ns(`probe-${kind}-${this.names.length}`);
+    try {
+      await this.exec(probe, 'ip', ['link', 'add', 'probe0', 'type', kind]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Removes every namespace and the folder; goes on past failures and reports them all at the end. */
   destroy(): void {
     const errors: unknown[] = [];

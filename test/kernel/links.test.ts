@@ -1,0 +1,144 @@
+import { expect, it } from 'vitest';
+import { NetlinkError } from '../../src/netlink/errors.js';
+import { describeKernel, isRoot, useLab, type IpJson } from '../helpers/lab.js';
+
+const byName = (links: IpJson[], name: string): IpJson | undefined => links.find((l) => l.ifname === name);
+
+describeKernel('links', () => {
+  const lab = useLab();
+
+  it('creates a veth pair with the peer directly inside another namespace, seen by iproute2', async () => {
+    const l = lab();
+    const c1 = l.ns('links-c1');
+    const h = l.handle();
+    const link = await h.linkAdd({ kind: 'veth', name: 'vethA', peer: { name: 'eth0', netns: c1, mac: '02:42:0a:00:00:02' } });
+    expect(link).toMatchObject({ name: 'vethA', kind: 'veth', up: false });
+    const hostLinks = await l.ip(l.host, '-d', 'link', 'show');
+    const host = byName(hostLinks, 'vethA');
+    expect(host?.ifindex).toBe(link.index);
+    expect((host?.linkinfo as { info_kind: string }).info_kind).toBe('veth');
+    const inC1 = await l.ip(c1, 'link', 'show', 'eth0');
+    expect(inC1[0]).toMatchObject({ ifname: 'eth0', address: '02:42:0a:00:00:02', ifindex: link.linkIndex });
+    await h.linkDelete('vethA');
+    expect(byName(await l.ip(l.host, 'link'), 'vethA')).toBeUndefined();
+    expect(await l.ip(c1, 'link')).toHaveLength(1); // only lo: the peer went with its pair
+  });
+
+  it('creates a bridge with an alias, enslaves a veth, sets MTU, MAC and up/down', async () => {
+    const l = lab();
+    const h = l.handle();
+    const br = await h.linkAdd({ kind: 'bridge', name: 'br-test', alias: 'tsnet:network:abc123', mtu: 1400, up: true });
+    const dummy = await h.linkAdd({ kind: 'veth', name: 'dum0', mac: '02:00:00:00:00:0a', peer: { name: 'dum0p' } });
+    await h.linkSetMaster(dummy.index, br.index);
+    await h.linkSetMtu('dum0', 1400);
+    await h.linkSetUp(dummy.index);
+    const links = await l.ip(l.host, '-d', 'link', 'show');
+    expect(byName(links, 'br-test')).toMatchObject({ ifalias: 'tsnet:network:abc123', mtu: 1400 });
+    expect(byName(links, 'dum0')).toMatchObject({ master: 'br-test', address: '02:00:00:00:00:0a', mtu: 1400 });
+    expect(byName(links, 'dum0')?.flags).toContain('UP');
+
+    const seen = await h.linkGet(dummy.index);
+    expect(seen).toMatchObject({ name: 'dum0', masterIndex: br.index, slaveKind: 'bridge', up: true, kind: 'veth' });
+    expect((await h.linkGet('br-test')).alias).toBe('tsnet:network:abc123');
+
+    await h.linkSetNoMaster('dum0');
+    await h.linkSetDown('dum0');
+    const after = byName(await l.ip(l.host, 'link', 'show'), 'dum0');
+    expect(after?.master).toBeUndefined();
+    expect(after?.flags).not.toContain('UP');
+    await h.linkDeleteMany(['dum0', 'br-test']);
+  });
+
+  it('renames a link, changes its MAC and alias, and moves it to another namespace', async () => {
+    const l = lab();
+    const c2 = l.ns('links-c2');
+    const h = l.handle();
+    const d = await h.linkAdd({ kind: 'veth', name: 'before0', peer: { name: 'before0p' } });
+    await h.linkRename(d.index, 'after0');
+    await h.linkSetMac('after0', '02:aa:bb:cc:dd:ee');
+    await h.linkSetAlias('after0', 'tsnet:endpoint:ep1');
+    expect(byName(await l.ip(l.host, 'link'), 'after0')).toMatchObject({ address: '02:aa:bb:cc:dd:ee', ifalias: 'tsnet:endpoint:ep1' });
+    await h.linkSetNs('after0', c2);
+    expect(byName(await l.ip(l.host, 'link'), 'after0')).toBeUndefined();
+    expect(byName(await l.ip(c2, 'link'), 'after0')).toBeDefined();
+  });
+
+  it('creates vxlan and macvlan links with their options', async () => {
+    const l = lab();
+    const h = l.handle();
+    const parent = await h.linkAdd({ kind: 'bridge', name: 'uplink0', up: true });
+    await h.addrAdd(parent.index, '192.0.2.10/24');
+    await h.linkAdd({ kind: 'vxlan', name: 'vx42', vni: 42, port: 4789, local: '192.0.2.10', parentIndex: parent.index, learning: false });
+    await h.linkAdd({ kind: 'macvlan', name: 'mv0', parentIndex: parent.index, mode: 'bridge' });
+    const links = await l.ip(l.host, '-d', 'link', 'show');
+    const vx = byName(links, 'vx42')?.linkinfo as { info_kind: string; info_data: Record<string, unknown> };
+    expect(vx.info_kind).toBe('vxlan');
+    expect(vx.info_data).toMatchObject({ id: 42, port: 4789, local: '192.0.2.10', learning: false });
+    const mv = byName(links, 'mv0')?.linkinfo as { info_kind: string; info_data: Record<string, unknown> };
+    expect(mv).toMatchObject({ info_kind: 'macvlan', info_data: { mode: 'bridge' } });
+    expect((await h.linkGet('vx42')).vxlan).toMatchObject({ vni: 42, port: 4789, local: '192.0.2.10' });
+    expect((await h.linkGet('mv0')).macvlan).toEqual({ mode: 'bridge' });
+  });
+
+  it('decodes links that iproute2 created', async () => {
+    const l = lab();
+    const c3 = l.ns('links-c3');
+    await l.exec(l.host, 'ip', ['link', 'add', 'ipbr0', 'type', 'bridge', 'stp_state', '1']);
+    await l.exec(l.host, 'ip', ['link', 'add', 'ipveth0', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'ippeer0', 'netns', c3.path!]);
+    await l.exec(l.host, 'ip', ['link', 'set', 'ipveth0', 'master', 'ipbr0']);
+    await l.exec(l.host, 'ip', ['link', 'set', 'ipbr0', 'alias', 'made by ip', 'address', '02:11:22:33:44:55', 'up']);
+    const h = l.handle();
+    const links = await h.linkList();
+    const ours = links.map((x) => x.name);
+    const theirs = (await l.ip(l.host, 'link')).map((x) => x.ifname);
+    expect(ours).toEqual(theirs);
+    const br = links.find((x) => x.name === 'ipbr0')!;
+    expect(br).toMatchObject({ kind: 'bridge', mtu: 1450, alias: 'made by ip', mac: '02:11:22:33:44:55', up: true, bridge: { stp: true } });
+    const veth = links.find((x) => x.name === 'ipveth0')!;
+    const peer = (await l.ip(c3, 'link', 'show', 'ippeer0'))[0];
+    expect(veth).toMatchObject({ kind: 'veth', masterIndex: br.index, linkIndex: peer?.ifindex });
+  });
+
+  it('reports kernel refusals as typed errors: EEXIST, ENODEV, a missing namespace', async () => {
+    const l = lab();
+    const h = l.handle();
+    await h.linkAdd({ kind: 'bridge', name: 'dup0' });
+    const dup = await h.linkAdd({ kind: 'bridge', name: 'dup0' }).catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(NetlinkError);
+    expect(dup).toMatchObject({ errnoCode: 'EEXIST', op: 'RTM_NEWLINK', object: 'dup0' });
+    expect(String(dup)).toMatch(/^NetlinkError: RTM_NEWLINK "dup0": EEXIST \(File exists\)/);
+
+    const missing = await h.linkGet('nosuch0').catch((e: unknown) => e);
+    expect(missing).toMatchObject({ errnoCode: 'ENODEV', op: 'RTM_GETLINK' });
+    expect(await h.linkFind('nosuch0')).toBeUndefined();
+    await expect(h.linkDelete('nosuch0')).rejects.toMatchObject({ errnoCode: 'ENODEV', op: 'RTM_DELLINK' });
+    await expect(h.linkSetMaster('dup0', 99999)).rejects.toMatchObject({ op: 'RTM_NEWLINK' });
+    // The kernel's own explanation (extended ACK) is kept.
+    const noParent = await h.linkAdd({ kind: 'macvlan', name: 'mv9', parentIndex: 99999 }).catch((e: unknown) => e);
+    expect(noParent).toMatchObject({ op: 'RTM_NEWLINK', object: 'mv9' });
+    const badKind = await h.linkAdd({ kind: 'bridge', name: 'x0', vlanFiltering: true, mtu: 70000 }).catch((e: unknown) => e);
+    expect(String(badKind)).toMatch(/MTU 70000/);
+    expect(() => l.netns.open('does-not-exist')).toThrow(/does not exist/);
+  });
+
+  it.runIf(isRoot)('creates a dummy link where the kernel has the dummy driver', async (ctx) => {
+    const l = lab();
+    if (!(await l.kernelSupports('dummy'))) return ctx.skip('this kernel has no dummy driver');
+    const h = l.handle();
+    const d = await h.linkAdd({ kind: 'dummy', name: 'dum9', mtu: 9000 });
+    expect((await l.ip(l.host, '-d', 'link', 'show', 'dum9'))[0]).toMatchObject({ ifindex: d.index, mtu: 9000 });
+  });
+
+  it('deletes many links in one request, counting those already gone as deleted', async () => {
+    const l = lab();
+    const c4 = l.ns('links-c4');
+    const h = l.handle();
+    const names = Array.from({ length: 20 }, (_, i) => `many${i}`);
+    for (const name of names) await h.linkAdd({ kind: 'veth', name, peer: { name: `p${name}`, netns: c4 } });
+    await h.linkDelete('many3');
+    expect(await h.linkDeleteMany(names)).toBe(19);
+    expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('many'))).toEqual([]);
+    expect(await l.ip(c4, 'link')).toHaveLength(1);
+    expect(await h.linkDeleteMany(['many1', 'many2'])).toBe(0);
+  });
+});
