@@ -103,6 +103,13 @@ export const IFLA_GROUP = 27;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_LINK_NETNSID = 37;
+export const IFLA_AF_SPEC = 26;
+
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+export const IN6_ADDR_GEN_MODE_EUI64 = 0;
+export const IN6_ADDR_GEN_MODE_NONE = 1;
+export const IN6_ADDR_GEN_MODE_STABLE_PRIVACY = 2;
+export const IN6_ADDR_GEN_MODE_RANDOM = 3;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;

@@ -21,7 +21,7 @@ import {
 } from './link.js';
 import { neighListRequest, type Neigh } from './neigh.js';
 import { routeAddRequest, routeDeleteRequest, routeListRequest, routeReplaceRequest, type Route, type RouteSpec } from './route.js';
-import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions } from './socket.js';
+import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions, type NetlinkSocketStats } from './socket.js';
 
 const ENODEV = 19;
 
@@ -50,6 +50,11 @@ export class Handle {
 
   close(): void {
     this.socket.close();
+  }
+
+  /** Counters of the handle's socket (sends, messages, time spent in the kernel's calls). */
+  get stats(): Readonly<NetlinkSocketStats> {
+    return this.socket.stats;
   }
 
   /** Sends one prepared request. */

@@ -5,7 +5,14 @@
 import { InvalidArgumentError } from '../errors.js';
 import { attr, type Attr } from './attributes.js';
 import {
+  AF_INET6,
   AF_UNSPEC,
+  IFLA_AF_SPEC,
+  IFLA_INET6_ADDR_GEN_MODE,
+  IN6_ADDR_GEN_MODE_EUI64,
+  IN6_ADDR_GEN_MODE_NONE,
+  IN6_ADDR_GEN_MODE_RANDOM,
+  IN6_ADDR_GEN_MODE_STABLE_PRIVACY,
   IFF_LOWER_UP,
   IFF_UP,
   IFLA_ADDRESS,
@@ -183,7 +190,20 @@ export interface LinkChange {
   readonly masterIndex?: number | null;
   readonly netns?: NetnsTarget;
   readonly group?: number;
+  /**
+   * How the kernel makes the link's IPv6 link-local address. "none" keeps a bridge port silent: no link-local
+   * address, so no duplicate address detection or router solicitation flooded to every other port.
+   */
+  readonly ipv6AddrGenMode?: Ipv6AddrGenMode;
 }
+
+export type Ipv6AddrGenMode = 'eui64' | 'none' | 'stable-privacy' | 'random';
+const ADDR_GEN_MODES: Record<Ipv6AddrGenMode, number> = {
+  eui64: IN6_ADDR_GEN_MODE_EUI64,
+  none: IN6_ADDR_GEN_MODE_NONE,
+  'stable-privacy': IN6_ADDR_GEN_MODE_STABLE_PRIVACY,
+  random: IN6_ADDR_GEN_MODE_RANDOM,
+};
 
 /** Equivalent to: `ip link set DEV [up|down] [name N] [mtu M] [address A] [alias S] [master B|nomaster] [netns NS]` */
 export function linkSetRequest(ref: LinkRef, change: LinkChange): NetlinkRequest<void> {
@@ -201,6 +221,11 @@ export function linkSetRequest(ref: LinkRef, change: LinkChange): NetlinkRequest
   }
   if (change.group !== undefined) attrs.push(attr.u32(IFLA_GROUP, change.group));
   if (change.netns) attrs.push(netnsAttr(change.netns));
+  if (change.ipv6AddrGenMode !== undefined) {
+    const mode = ADDR_GEN_MODES[change.ipv6AddrGenMode];
+    if (mode === undefined) throw new InvalidArgumentError(`IPv6 address generation mode "${change.ipv6AddrGenMode}" is not one of ${Object.keys(ADDR_GEN_MODES).join(', ')}`);
+    attrs.push(attr.nested(IFLA_AF_SPEC, [attr.nested(AF_INET6, [attr.u8(IFLA_INET6_ADDR_GEN_MODE, mode)])]));
+  }
   const flags = change.up === undefined ? 0 : change.up ? IFF_UP : 0;
   const mask = change.up === undefined ? 0 : IFF_UP;
   return {

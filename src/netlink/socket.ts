@@ -50,7 +50,15 @@ interface Pending {
   error?: NetlinkError;
 }
 
+/** Counters of one socket: how much it asked, and how long it spent inside the kernel's send and receive calls. */
+export interface NetlinkSocketStats {
+  sends: number;
+  messages: number;
+  kernelMs: number;
+}
+
 export class NetlinkSocket {
+  readonly stats: NetlinkSocketStats = { sends: 0, messages: 0, kernelMs: 0 };
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly rx = Buffer.alloc(64 * 1024);
   private queue: Promise<unknown> = Promise.resolve();
@@ -136,7 +144,11 @@ export class NetlinkSocket {
         pendings.push(pending);
       }
       const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const t0 = performance.now();
       const sent = native().send(this.fd, out, out.length);
+      this.stats.kernelMs += performance.now() - t0;
+      this.stats.sends++;
+      this.stats.messages += requests.length;
       if (sent < 0) throw new NetlinkError('sendto', messageTypeName(requests[0]?.type ?? 0), -sent);
       let interrupted = false;
       let open = pendings.length;
@@ -160,7 +172,9 @@ export class NetlinkSocket {
 
   /** One datagram: taken at once when the kernel already queued it (the usual case), else awaited off-thread. */
   private async receive(): Promise<Buffer> {
+    const t0 = performance.now();
     let n = native().recv(this.fd, this.rx, this.rx.length, 0);
+    this.stats.kernelMs += performance.now() - t0;
     if (n === -11 /* EAGAIN */) n = await native().recvAsync(this.fd, this.rx, this.rx.length, this.timeoutMs);
     if (n === -11) throw new NetlinkError('recv', 'no answer from the kernel', 110 /* ETIMEDOUT */);
     if (n < 0) throw new NetlinkError('recv', '', -n);

@@ -1,0 +1,70 @@
+/**
+ * The kernel side of a bridge endpoint, in two sends: on the host, a veth pair created with its peer already
+ * inside the sandbox (under its final name, so no move and no rename), put on the bridge, tagged, IPv6 address
+ * generation off on the bridge port, up; in the sandbox, lo up, the address, the interface up, the default route.
+ */
+import { addrAddRequest } from '../../netlink/addr.js';
+import type { Handle } from '../../netlink/handle.js';
+import { linkAddRequest, linkSetRequest, type Link } from '../../netlink/link.js';
+import { routeAddRequest } from '../../netlink/route.js';
+import type { NetlinkRequest } from '../../netlink/socket.js';
+import type { NetNs } from '../../netns/netns.js';
+
+export interface VethEndpointSpec {
+  /** Name of the host end, on the bridge. */
+  readonly hostName: string;
+  /** Name of the sandbox end, e.g. "eth0". */
+  readonly containerName: string;
+  readonly bridgeIndex: number;
+  /** The sandbox's namespace and a handle open inside it. */
+  readonly sandbox: NetNs;
+  readonly sandboxHandle: Handle;
+  /** "10.1.0.2/24" */
+  readonly address?: string;
+  readonly gateway?: string;
+  readonly mac?: string;
+  readonly mtu?: number;
+  /** IFLA_IFALIAS of the host end: tsnet's ownership tag. */
+  readonly alias?: string;
+}
+
+export interface VethEndpoint {
+  readonly hostIndex: number;
+  readonly containerIndex: number;
+}
+
+/** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
+export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
+  const [created] = (await spec.sandbox.withFd((fd) =>
+    host.pipeline([
+      linkAddRequest({
+        kind: 'veth',
+        name: spec.hostName,
+        masterIndex: spec.bridgeIndex,
+        ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+        peer: {
+          name: spec.containerName,
+          netns: { fd },
+          ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
+          ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+        },
+      }),
+      linkSetRequest(spec.hostName, { ...(spec.alias !== undefined ? { alias: spec.alias } : {}), ipv6AddrGenMode: 'none', up: true }),
+    ]).catch(async (err: unknown) => {
+      await host.linkFind(spec.hostName).then((l) => l && host.linkDelete(l.index)).catch(() => undefined);
+      throw err;
+    }),
+  )) as [Link | undefined];
+  try {
+    const containerIndex = created?.linkIndex ?? (await spec.sandboxHandle.linkGet(spec.containerName)).index;
+    const inside: NetlinkRequest<unknown>[] = [linkSetRequest('lo', { up: true })];
+    if (spec.address !== undefined) inside.push(addrAddRequest(containerIndex, spec.address, { broadcast: true }));
+    inside.push(linkSetRequest(containerIndex, { up: true }));
+    if (spec.gateway !== undefined) inside.push(routeAddRequest({ dst: 'default', gateway: spec.gateway, oif: containerIndex }));
+    await spec.sandboxHandle.pipeline(inside);
+    return { hostIndex: created?.index ?? (await host.linkGet(spec.hostName)).index, containerIndex };
+  } catch (err) {
+    await host.linkDelete(spec.hostName).catch(() => undefined);
+    throw err;
+  }
+}
