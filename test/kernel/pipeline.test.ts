@@ -67,7 +67,7 @@ describeKernel('pipelining and resources', () => {
     h.close();
     inner.close();
     expect(openFds()).toBe(start);
-    expect(() => h.linkList()).rejects.toThrow(/closed/);
+    await expect(h.linkList()).rejects.toThrow(/closed/);
   });
 
   it('keeps the errno when the kernel refuses even to open a socket', () => {
