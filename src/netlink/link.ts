@@ -22,7 +22,9 @@ import {
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_DATA,
   IFLA_INFO_SLAVE_KIND,
+  IFLA_BRPORT_MODE,
   IFLA_LINK,
   IFLA_LINKINFO,
   IFLA_LINK_NETNSID,
@@ -195,6 +197,8 @@ export interface LinkChange {
    * address, so no duplicate address detection or router solicitation flooded to every other port.
    */
   readonly ipv6AddrGenMode?: Ipv6AddrGenMode;
+  /** Bridge port hairpin mode: frames may go back out of the port they came in by (a container reaching itself). */
+  readonly hairpin?: boolean;
 }
 
 export type Ipv6AddrGenMode = 'eui64' | 'none' | 'stable-privacy' | 'random';
@@ -225,6 +229,14 @@ export function linkSetRequest(ref: LinkRef, change: LinkChange): NetlinkRequest
     const mode = ADDR_GEN_MODES[change.ipv6AddrGenMode];
     if (mode === undefined) throw new InvalidArgumentError(`IPv6 address generation mode "${change.ipv6AddrGenMode}" is not one of ${Object.keys(ADDR_GEN_MODES).join(', ')}`);
     attrs.push(attr.nested(IFLA_AF_SPEC, [attr.nested(AF_INET6, [attr.u8(IFLA_INET6_ADDR_GEN_MODE, mode)])]));
+  }
+  if (change.hairpin !== undefined) {
+    attrs.push(
+      attr.nested(IFLA_LINKINFO, [
+        attr.str(IFLA_INFO_SLAVE_KIND, 'bridge'),
+        attr.nested(IFLA_INFO_SLAVE_DATA, [attr.u8(IFLA_BRPORT_MODE, change.hairpin ? 1 : 0)]),
+      ]),
+    );
   }
   const flags = change.up === undefined ? 0 : change.up ? IFF_UP : 0;
   const mask = change.up === undefined ? 0 : IFF_UP;

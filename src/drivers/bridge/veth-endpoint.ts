@@ -26,6 +26,11 @@ export interface VethEndpointSpec {
   readonly mtu?: number;
   /** IFLA_IFALIAS of the host end: tsnet's ownership tag. */
   readonly alias?: string;
+  /** Bridge port hairpin mode on the host end. */
+  readonly hairpin?: boolean;
+  /** "fd00::2/64": IPv6 is then enabled on the interface (sandboxes start with it off) and the address added. */
+  readonly ipv6Address?: string;
+  readonly ipv6Gateway?: string;
 }
 
 export interface VethEndpoint {
@@ -49,7 +54,12 @@ export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): 
           ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
         },
       }),
-      linkSetRequest(spec.hostName, { ...(spec.alias !== undefined ? { alias: spec.alias } : {}), ipv6AddrGenMode: 'none', up: true }),
+      linkSetRequest(spec.hostName, {
+        ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+        ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
+        ipv6AddrGenMode: 'none',
+        up: true,
+      }),
     ]).catch(async (err: unknown) => {
       await host.linkFind(spec.hostName).then((l) => l && host.linkDelete(l.index)).catch(() => undefined);
       throw err;
@@ -59,8 +69,13 @@ export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): 
     const containerIndex = created?.linkIndex ?? (await spec.sandboxHandle.linkGet(spec.containerName)).index;
     const inside: NetlinkRequest<unknown>[] = [linkSetRequest('lo', { up: true })];
     if (spec.address !== undefined) inside.push(addrAddRequest(containerIndex, spec.address, { broadcast: true }));
+    if (spec.ipv6Address !== undefined) {
+      spec.sandbox.sysctlWrite(`net/ipv6/conf/${spec.containerName}/disable_ipv6`, '0');
+      inside.push(addrAddRequest(containerIndex, spec.ipv6Address, { noDad: true }));
+    }
     inside.push(linkSetRequest(containerIndex, { up: true }));
     if (spec.gateway !== undefined) inside.push(routeAddRequest({ dst: 'default', gateway: spec.gateway, oif: containerIndex }));
+    if (spec.ipv6Gateway !== undefined) inside.push(routeAddRequest({ dst: 'default', gateway: spec.ipv6Gateway, oif: containerIndex }));
     await spec.sandboxHandle.pipeline(inside);
     return { hostIndex: created?.index ?? (await host.linkGet(spec.hostName)).index, containerIndex };
   } catch (err) {

@@ -1,0 +1,110 @@
+/**
+ * The durable store: embedded SQLite (better-sqlite3) in the daemon's root directory. Each change is one
+ * transaction, committed (synchronous=FULL, so on disk) before the change is acknowledged. Records are JSON
+ * documents keyed by id; addresses handed out of a pool are rows of their own so that one allocation writes one
+ * row.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { TsnetError } from '../errors.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoints (id TEXT PRIMARY KEY, network_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pool_cursors (pool_id TEXT PRIMARY KEY, next_search TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS addresses (pool_id TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (pool_id, address));
+`;
+
+type Kind = 'networks' | 'endpoints' | 'sandboxes';
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once, reused: the store is on every change's path. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  private constructor(path: string) {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      throw new TsnetError('TSNET_ERR_STORE', `cannot open the store ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  static open(path: string): Store {
+    return new Store(path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs fn in one transaction: all of its writes are committed together, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  private all<T>(kind: Kind): T[] {
+    return (this.sql(`SELECT doc FROM ${kind} ORDER BY rowid`).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
+  }
+
+  networks(): NetworkRecord[] {
+    return this.all('networks');
+  }
+  endpoints(): EndpointRecord[] {
+    return this.all('endpoints');
+  }
+  sandboxes(): SandboxRecord[] {
+    return this.all('sandboxes');
+  }
+
+  putNetwork(n: NetworkRecord): void {
+    this.sql('INSERT INTO networks (id, name, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc').run(n.id, n.name, JSON.stringify(n));
+  }
+  putEndpoint(e: EndpointRecord): void {
+    this.sql('INSERT INTO endpoints (id, network_id, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(e.id, e.networkId, JSON.stringify(e));
+  }
+  putSandbox(s: SandboxRecord): void {
+    this.sql('INSERT INTO sandboxes (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
+  }
+  delete(kind: Kind, id: string): void {
+    this.sql(`DELETE FROM ${kind} WHERE id = ?`).run(id);
+  }
+
+  addresses(poolId: string): string[] {
+    return (this.sql('SELECT address FROM addresses WHERE pool_id = ?').all(poolId) as { address: string }[]).map((r) => r.address);
+  }
+  addAddress(poolId: string, address: string): void {
+    this.sql('INSERT INTO addresses (pool_id, address) VALUES (?, ?)').run(poolId, address);
+  }
+  removeAddress(poolId: string, address: string): void {
+    this.sql('DELETE FROM addresses WHERE pool_id = ? AND address = ?').run(poolId, address);
+  }
+  cursor(poolId: string): bigint | undefined {
+    const row = this.sql('SELECT next_search FROM pool_cursors WHERE pool_id = ?').get(poolId) as { next_search: string } | undefined;
+    return row ? BigInt(row.next_search) : undefined;
+  }
+  setCursor(poolId: string, next: bigint): void {
+    this.sql('INSERT INTO pool_cursors (pool_id, next_search) VALUES (?, ?) ON CONFLICT (pool_id) DO UPDATE SET next_search = excluded.next_search').run(poolId, next.toString());
+  }
+  deletePool(poolId: string): void {
+    this.sql('DELETE FROM addresses WHERE pool_id = ?').run(poolId);
+    this.sql('DELETE FROM pool_cursors WHERE pool_id = ?').run(poolId);
+  }
+}

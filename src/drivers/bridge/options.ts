@@ -1,0 +1,37 @@
+/** The bridge driver's options, parsed once from the strings Docker and the CLI pass. */
+import { InvalidArgumentError } from '../../errors.js';
+import { checkInterfaceName, checkMtu } from '../../netlink/validate.js';
+import type { BridgeConfig } from '../../cnm/types.js';
+import { checkKnownOptions } from '../driver.js';
+
+export const BRIDGE_OPTIONS = {
+  name: 'com.docker.network.bridge.name',
+  icc: 'com.docker.network.bridge.enable_icc',
+  masquerade: 'com.docker.network.bridge.enable_ip_masquerade',
+  mtu: 'com.docker.network.driver.mtu',
+} as const;
+
+function parseBool(key: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new InvalidArgumentError(`option ${key}="${value}" must be true or false`);
+}
+
+export function parseBridgeOptions(id: string, options: Readonly<Record<string, string>>): BridgeConfig {
+  checkKnownOptions('bridge', options, Object.values(BRIDGE_OPTIONS));
+  const name = options[BRIDGE_OPTIONS.name] ?? `br-${id.slice(0, 12)}`;
+  checkInterfaceName(name, `bridge name (option ${BRIDGE_OPTIONS.name})`);
+  const mtuText = options[BRIDGE_OPTIONS.mtu];
+  let mtu: number | undefined;
+  if (mtuText !== undefined) {
+    if (!/^\d+$/u.test(mtuText)) throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.mtu}="${mtuText}" is not a number`);
+    mtu = checkMtu(Number(mtuText));
+  }
+  return {
+    bridgeName: name,
+    ...(mtu !== undefined ? { mtu } : {}),
+    icc: parseBool(BRIDGE_OPTIONS.icc, options[BRIDGE_OPTIONS.icc], true),
+    masquerade: parseBool(BRIDGE_OPTIONS.masquerade, options[BRIDGE_OPTIONS.masquerade], true),
+  };
+}
