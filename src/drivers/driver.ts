@@ -69,6 +69,8 @@ export interface NetworkDriver {
   revokeExternalConnectivity(ctx: DriverContext, network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
   /** Whether the network's kernel objects are in place (for reconciliation). */
   networkPresent(ctx: DriverContext, network: NetworkRecord): Promise<boolean>;
+  /** Whether a joined endpoint's kernel objects are in place and wired as they should be. */
+  endpointPresent(ctx: DriverContext, request: JoinRequest): Promise<boolean>;
 }
 
 /** Refuses options a driver does not know: a typo must not be silently ignored. */

@@ -15,6 +15,9 @@ export abstract class PassiveDriver implements NetworkDriver {
   async networkPresent(): Promise<boolean> {
     return true;
   }
+  async endpointPresent(): Promise<boolean> {
+    return true;
+  }
   createEndpoint(_network: unknown, endpoint: EndpointRecord): EndpointRecord {
     return endpoint;
   }

@@ -20,20 +20,20 @@ export interface PoolRequest {
   readonly family?: Family;
   /** Fixes the pool id (restoring from the store). */
   readonly id?: string;
+  /** Prefixes an automatic subnet must not overlap, besides the other pools (e.g. the host's routes). */
+  readonly avoid?: readonly Subnet[];
 }
 
 export interface IpamOptions {
   readonly localPools?: readonly DefaultPool[];
   readonly globalPools?: readonly DefaultPool[];
-  /** Prefixes routed in the host namespace: automatic pools avoid them. */
-  readonly hostRoutes?: () => readonly Subnet[];
 }
 
 export class Ipam {
   private readonly pools = new Map<string, AddressPool>();
   private readonly defaults: Record<AddressSpace, readonly DefaultPool[]>;
 
-  constructor(private readonly options: IpamOptions = {}) {
+  constructor(options: IpamOptions = {}) {
     this.defaults = { local: options.localPools ?? DEFAULT_LOCAL_POOLS, global: options.globalPools ?? DEFAULT_GLOBAL_POOLS };
   }
 
@@ -51,7 +51,7 @@ export class Ipam {
   planPool(request: PoolRequest): PoolConfig {
     const space = request.space ?? 'local';
     if (space !== 'local' && space !== 'global') throw new InvalidArgumentError(`unknown address space "${String(space)}"`);
-    const subnet = request.subnet !== undefined ? Subnet.parse(request.subnet, { strict: true }) : this.freeSubnet(space, request.family ?? 4);
+    const subnet = request.subnet !== undefined ? Subnet.parse(request.subnet, { strict: true }) : this.freeSubnet(space, request.family ?? 4, request.avoid ?? []);
     if (request.family !== undefined && subnet.family !== request.family) {
       throw new InvalidArgumentError(`subnet ${subnet.toString()} is not an IPv${request.family} subnet`);
     }
@@ -105,9 +105,9 @@ export class Ipam {
   }
 
   /** The first subnet of the space's default pools that overlaps no pool and no host route. */
-  private freeSubnet(space: AddressSpace, family: Family): Subnet {
+  private freeSubnet(space: AddressSpace, family: Family, avoid: readonly Subnet[]): Subnet {
     if (family === 6) throw new InvalidArgumentError('an IPv6 network needs an explicit subnet (--subnet)');
-    const taken = [...this.poolList.map((p) => p.config.subnet), ...(this.options.hostRoutes?.() ?? [])].filter((s) => s.family === family);
+    const taken = [...this.poolList.map((p) => p.config.subnet), ...avoid].filter((s) => s.family === family);
     for (const { base, size } of this.defaults[space]) {
       const step = 1n << BigInt(base.bits - size);
       let candidate = base.first;

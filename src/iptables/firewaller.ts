@@ -32,6 +32,8 @@ function run(ns: NetNs, command: string, args: readonly string[], input = ''): P
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => reject(new FirewallError(command, `${err.message} (is the iptables package installed?)`)));
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new FirewallError(command, stderr.trim() || `exit code ${code}`))));
+    // A command that exits without reading its input (iptables-save) must not turn into an EPIPE error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }

@@ -4,8 +4,8 @@
  * fails or throws. Nothing here ever touches the host's own namespace. Kernel tests are skipped, with the reason
  * in their name, when not run as root.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,6 +109,14 @@ export class Lab {
         errors.push(err);
       }
     }
+    // Namespaces that the code under test pinned inside the lab folder (a controller's sandboxes) go too.
+    for (const point of mountsUnder(this.dir)) {
+      try {
+        execFileSync('umount', ['-l', point]);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
     try {
       rmSync(this.dir, { recursive: true, force: true });
     } catch (err) {
@@ -116,6 +124,15 @@ export class Lab {
     }
     if (errors.length > 0) throw new AggregateError(errors, `lab ${this.dir}: cleanup failed`);
   }
+}
+
+/** Mount points below dir, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
 }
 
 /** A loosely typed `ip -j` record. */

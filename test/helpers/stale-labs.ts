@@ -4,10 +4,10 @@
  * the whole run by scripts/with-host-guard.mjs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAB_PREFIX } from './lab.js';
+import { LAB_PREFIX, mountsUnder } from './lab.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -24,11 +24,7 @@ export default function setup(): void {
     const m = new RegExp(`^${LAB_PREFIX}(\\d+)-`, 'u').exec(entry);
     if (!m || alive(Number(m[1]))) continue;
     const dir = join(tmpdir(), entry);
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4] ?? '')
-      .filter((point) => point.startsWith(`${dir}/`));
-    for (const point of mounts) execFileSync('umount', ['-l', point]);
+    for (const point of mountsUnder(dir)) execFileSync('umount', ['-l', point]);
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -69,6 +69,17 @@ export class BridgeDriver implements NetworkDriver {
     return link?.alias === bridgeAlias(network.id);
   }
 
+  /** The host end exists, carries the endpoint's tag and sits on the network's bridge; the peer is in the sandbox. */
+  async endpointPresent(ctx: DriverContext, req: JoinRequest): Promise<boolean> {
+    if (!req.endpoint.hostIfname) return false;
+    const [hostEnd, bridge, inside] = await Promise.all([
+      ctx.host.linkFind(req.endpoint.hostIfname),
+      ctx.host.linkFind(bridgeOf(req.network).bridgeName),
+      req.sandbox.handle.linkFind(req.ifname),
+    ]);
+    return !!hostEnd && !!bridge && !!inside && hostEnd.alias === endpointAlias(req.endpoint.id) && hostEnd.masterIndex === bridge.index;
+  }
+
   createEndpoint(_network: NetworkRecord, endpoint: EndpointRecord): EndpointRecord {
     return endpoint.mac || !endpoint.ipv4 ? endpoint : { ...endpoint, mac: macFromIpv4(endpoint.ipv4) };
   }

@@ -1,0 +1,62 @@
+/** A sandbox's /etc/hosts and /etc/resolv.conf, written in its folder and bind-mounted into its container. */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const HOSTS_HEADER = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+/** Docker's fallback when the host has only loopback resolvers, which a container cannot reach. */
+const FALLBACK_DNS = ['8.8.8.8', '8.8.4.4'];
+
+export function hostsFile(hostname: string, addresses: readonly string[], aliases: readonly string[] = []): string {
+  const names = [hostname, ...aliases].join(' ');
+  return [...HOSTS_HEADER, ...addresses.map((a) => `${a.split('/')[0]}\t${names}`), ''].join('\n');
+}
+
+export function resolvConf(dns: readonly string[], hostResolvConf = '/etc/resolv.conf'): string {
+  let servers = [...dns];
+  let search: string[] = [];
+  if (servers.length === 0) {
+    let text = '';
+    try {
+      text = readFileSync(hostResolvConf, 'utf8');
+    } catch {
+      // no host resolver configuration: fall back below
+    }
+    for (const line of text.split('\n')) {
+      const [key, ...rest] = line.trim().split(/\s+/u);
+      if (key === 'nameserver' && rest[0] && !rest[0].startsWith('127.') && rest[0] !== '::1') servers.push(rest[0]);
+      if (key === 'search') search = rest;
+    }
+    if (servers.length === 0) servers = FALLBACK_DNS;
+  }
+  return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ''].join('\n');
+}
+
+export class SandboxFiles {
+  constructor(private readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  write(id: string, hosts: string, resolv: string): void {
+    mkdirSync(this.dir(id), { recursive: true, mode: 0o755 });
+    writeFileSync(join(this.dir(id), 'hosts'), hosts);
+    writeFileSync(join(this.dir(id), 'resolv.conf'), resolv);
+  }
+
+  writeHosts(id: string, hosts: string): void {
+    writeFileSync(join(this.dir(id), 'hosts'), hosts);
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}

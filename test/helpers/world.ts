@@ -1,0 +1,70 @@
+/**
+ * A small world for CNM tests, inside a lab: the lab's host namespace gets an uplink to an "upstream" namespace
+ * that plays the internet (198.51.100.1, and a "public" server address 203.0.113.10 on its loopback). The upstream
+ * has no route back to container subnets, so a container reaches it only through the host's NAT.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { NetNs } from '../../src/netns/netns.js';
+import { NetNs as Ns } from '../../src/netns/netns.js';
+import { openController, type ControllerOptions } from '../../src/cnm/open.js';
+import type { Lab } from './lab.js';
+
+export const UPSTREAM = { host: '198.51.100.2', gateway: '198.51.100.1', server: '203.0.113.10' } as const;
+
+export interface World {
+  readonly upstream: NetNs;
+  readonly root: string;
+  open(options?: Partial<ControllerOptions>): ReturnType<typeof openController>;
+}
+
+export async function buildWorld(l: Lab, name = 'world'): Promise<World> {
+  const upstream = l.ns(`${name}-up`);
+  const host = l.handle(l.host);
+  const up = l.handle(upstream);
+  const uplink = await host.linkAdd({ kind: 'veth', name: 'uplink0', up: true, peer: { name: 'wan0', netns: upstream } });
+  await host.addrAdd(uplink.index, `${UPSTREAM.host}/24`);
+  await host.routeAdd({ dst: 'default', gateway: UPSTREAM.gateway, oif: uplink.index });
+  await up.linkSetUp('lo');
+  await up.linkSetUp(uplink.linkIndex!);
+  await up.addrAdd(uplink.linkIndex!, `${UPSTREAM.gateway}/24`);
+  await up.addrAdd((await up.linkGet('lo')).index, `${UPSTREAM.server}/32`);
+  const root = join(l.dir, `${name}-state`);
+  return {
+    upstream,
+    root,
+    open: (options = {}) => openController({ root, hostNs: l.host, ...options }),
+  };
+}
+
+/** The namespace of a sandbox, from its record's path. */
+export const sandboxNs = (path: string | null): NetNs => Ns.fromPath(path!);
+
+/** Opens a TCP connection from client to server:port and returns the source address the server saw. */
+export async function tcpProbe(l: Lab, server: NetNs, client: NetNs, address: string, port: number): Promise<string | undefined> {
+  const script = `const s=require('net').createServer(c=>{console.log(c.remoteAddress);c.end();s.close()});s.listen(${port},'${address}',()=>console.log('ready'));setTimeout(()=>process.exit(2),8000).unref()`;
+  const child = spawn('nsenter', [`--net=${server.path}`, '--', process.execPath, '-e', script]);
+  const lines: string[] = [];
+  let onLine: () => void = () => undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    lines.push(...d.toString().trim().split('\n'));
+    onLine();
+  });
+  const waitFor = (n: number): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => (lines.length >= n ? resolve() : undefined);
+      onLine = check;
+      child.on('close', () => resolve());
+      check();
+    });
+  await waitFor(1);
+  try {
+    await l.exec(client, process.execPath, ['-e', `require('net').connect(${port},'${address}').on('connect',function(){this.end()}).on('error',()=>process.exit(1));setTimeout(()=>process.exit(3),3000).unref()`]);
+  } catch {
+    child.kill();
+    return undefined;
+  }
+  await waitFor(2);
+  child.kill();
+  return lines[1];
+}

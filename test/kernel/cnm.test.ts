@@ -1,0 +1,166 @@
+import { expect, it } from 'vitest';
+import type { Controller } from '../../src/cnm/controller.js';
+import { describeKernel, useLab } from '../helpers/lab.js';
+import { UPSTREAM, buildWorld, sandboxNs, tcpProbe, type World } from '../helpers/world.js';
+
+describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
+  const lab = useLab();
+  let world: World;
+  let ctl: Controller;
+
+  const sandbox = async (name: string) => ctl.createSandbox({ containerId: `${name}-container`, hostname: name });
+  const addressOf = (sandboxId: string, networkRef: string) =>
+    ctl.endpointsOf({ sandboxId, networkId: ctl.network(networkRef).id })[0]!.ipv4!.split('/')[0]!;
+
+  it('builds two networks; containers reach their own network and gateway, not the other network', async () => {
+    world = await buildWorld(lab());
+    ({ controller: ctl } = await world.open());
+    const a = await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    const b = await ctl.createNetwork({ name: 'net-b' });
+    expect(b.pools.v4!.subnet).toBe('172.17.0.0/16');
+    const [a1, a2, b1, b2] = await Promise.all(['a1', 'a2', 'b1', 'b2'].map(sandbox));
+    await ctl.connect('net-a', a1!.id);
+    await ctl.connect('net-a', a2!.id);
+    await ctl.connect('net-b', b1!.id);
+    await ctl.connect('net-b', b2!.id);
+    const l = lab();
+    expect(addressOf(a1!.id, 'net-a')).toBe('10.31.0.2');
+    expect(await l.ping(sandboxNs(a1!.netnsPath), addressOf(a2!.id, 'net-a'))).toBe(true);
+    expect(await l.ping(sandboxNs(a1!.netnsPath), a.pools.v4!.gateway!)).toBe(true);
+    expect(await l.ping(sandboxNs(b2!.netnsPath), addressOf(b1!.id, 'net-b'))).toBe(true);
+    expect(await l.ping(sandboxNs(a1!.netnsPath), addressOf(b1!.id, 'net-b'))).toBe(false);
+    expect(await l.ping(sandboxNs(b1!.netnsPath), addressOf(a2!.id, 'net-a'))).toBe(false);
+
+    // What the kernel has: the bridge tagged with the network id, the veth's peer inside the sandbox as eth0.
+    const bridge = (await l.ip(l.host, '-d', 'link', 'show', a.bridge!.bridgeName))[0];
+    expect(bridge).toMatchObject({ ifalias: `tsnet:network:${a.id}` });
+    const inside = (await l.ip(sandboxNs(a1!.netnsPath), 'addr', 'show', 'eth0'))[0] as { address: string; addr_info: { local: string }[] };
+    expect(inside.address).toBe('02:42:0a:1f:00:02');
+    expect(inside.addr_info.map((x) => x.local)).toContain('10.31.0.2');
+    expect(await l.ip(sandboxNs(a1!.netnsPath), 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '10.31.0.1', dev: 'eth0' })]);
+  });
+
+  it('reaches the upstream "internet" through NAT: the upstream sees the host address', async () => {
+    const l = lab();
+    const a1 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a1')!;
+    expect(await l.ping(a1.ns, UPSTREAM.server)).toBe(true);
+    expect(await tcpProbe(l, world.upstream, a1.ns, UPSTREAM.server, 8080)).toBe(UPSTREAM.host);
+    const save = (await l.exec(l.host, "iptables-save", [])).stdout;
+    expect(save).toContain(`-A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${ctl.network('net-a').bridge!.bridgeName} -m comment --comment "tsnet:${ctl.network('net-a').id}" -j MASQUERADE`);
+    expect(l.host.sysctlRead('net/ipv4/ip_forward')).toBe('1');
+  });
+
+  it('keeps an internal network from reaching upstream, and ICC off drops traffic between its containers', async () => {
+    const l = lab();
+    await ctl.createNetwork({ name: 'net-internal', internal: true, subnet: '10.32.0.0/24' });
+    await ctl.createNetwork({ name: 'net-noicc', subnet: '10.33.0.0/24', options: { 'com.docker.network.bridge.enable_icc': 'false' } });
+    const [i1, i2, n1, n2] = await Promise.all(['i1', 'i2', 'n1', 'n2'].map(sandbox));
+    await ctl.connect('net-internal', i1!.id);
+    await ctl.connect('net-internal', i2!.id);
+    await ctl.connect('net-noicc', n1!.id);
+    await ctl.connect('net-noicc', n2!.id);
+    expect(await l.ping(sandboxNs(i1!.netnsPath), addressOf(i2!.id, 'net-internal'))).toBe(true);
+    expect(await l.ping(sandboxNs(i1!.netnsPath), UPSTREAM.server)).toBe(false);
+    expect(await l.ip(sandboxNs(i1!.netnsPath), 'route', 'show', 'default')).toEqual([]);
+    expect(await l.ping(sandboxNs(n1!.netnsPath), addressOf(n2!.id, 'net-noicc'))).toBe(false);
+    expect(await l.ping(sandboxNs(n1!.netnsPath), '10.33.0.1')).toBe(true);
+    expect(await l.ping(sandboxNs(n1!.netnsPath), UPSTREAM.server)).toBe(true);
+  });
+
+  it('connects one sandbox to two networks; leaving the first moves the default route and keeps the second working', async () => {
+    const l = lab();
+    const s = await sandbox('multi');
+    const ns = sandboxNs(s.netnsPath);
+    await ctl.connect('net-a', s.id);
+    await ctl.connect('net-b', s.id, { ip: '172.17.0.200' });
+    const links = (await l.ip(ns, 'link')).map((x) => x.ifname);
+    expect(links).toEqual(['lo', 'eth0', 'eth1']);
+    expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '10.31.0.1', dev: 'eth0' })]);
+    const b1 = [...ctl.sandboxes.values()].find((x) => x.record.hostname === 'b1')!;
+    await ctl.disconnect('net-a', s.id);
+    expect((await l.ip(ns, 'link')).map((x) => x.ifname)).toEqual(['lo', 'eth1']);
+    expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '172.17.0.1', dev: 'eth1' })]);
+    expect(await l.ping(ns, addressOf(b1.record.id, 'net-b'))).toBe(true);
+    expect(await l.ping(ns, UPSTREAM.server)).toBe(true);
+    // Joining again takes the free eth0.
+    await ctl.connect('net-a', s.id);
+    expect((await l.ip(ns, 'link')).map((x) => x.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
+    expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '172.17.0.1' })]);
+  });
+
+  it('gives 50 endpoints created at once 50 distinct addresses', async () => {
+    await ctl.createNetwork({ name: 'net-many', subnet: '10.34.0.0/24' });
+    const boxes = await Promise.all(Array.from({ length: 50 }, (_, i) => sandbox(`m${i}`)));
+    const eps = await Promise.all(boxes.map((b) => ctl.connect('net-many', b.id)));
+    expect(new Set(eps.map((e) => e.ipv4)).size).toBe(50);
+    await ctl.deleteSandboxes(boxes.map((b) => b.id));
+    expect((await lab().ip(lab().host, 'link')).filter((x) => x.master === ctl.network('net-many').bridge!.bridgeName)).toEqual([]);
+    expect(ctl.deps.ipam.pool(ctl.network('net-many').pools.v4!.id).addresses).toEqual([]);
+  });
+
+  it('refuses to delete a network with endpoints, naming them; deleting it removes exactly its rules', async () => {
+    const l = lab();
+    await expect(ctl.deleteNetwork('net-noicc')).rejects.toThrow(/network "net-noicc" has active endpoints: n1-container-net-noicc, n2-container-net-noicc/);
+    const noicc = ctl.network('net-noicc');
+    const others = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n').filter((x) => x.includes('tsnet:') && !x.includes(noicc.id));
+    const ids = [...ctl.sandboxes.values()].filter((s) => ['n1', 'n2'].includes(s.record.hostname)).map((s) => s.record.id);
+    await ctl.deleteSandboxes(ids);
+    await ctl.deleteNetwork('net-noicc');
+    const after = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n');
+    expect(after.filter((x) => x.includes(noicc.id))).toEqual([]);
+    expect(after.filter((x) => x.includes('tsnet:') && !x.includes(noicc.id))).toEqual(others);
+    expect(await l.ip(l.host, 'link', 'show')).not.toContainEqual(expect.objectContaining({ ifname: noicc.bridge!.bridgeName }));
+  });
+
+  it('refuses bad input with a clear error and changes nothing in the kernel or the store', async () => {
+    const l = lab();
+    const snapshot = async () => ({
+      links: (await l.ip(l.host, 'link')).map((x) => x.ifname),
+      rules: (await l.exec(l.host, 'iptables-save', [])).stdout.replace(/^#.*$/gmu, '').replace(/\[\d+:\d+\]/gu, ''),
+      networks: ctl.deps.store.networks().map((n) => n.name),
+      pools: ctl.deps.ipam.poolList.length,
+    });
+    const before = await snapshot();
+    const cases: [Parameters<Controller['createNetwork']>[0], RegExp][] = [
+      [{ name: 'bad1', subnet: '10.40.0.0/33' }, /invalid subnet "10.40.0.0\/33": prefix length must be from 0 to 32/],
+      [{ name: 'bad2', subnet: '10.40.0.0/24', gateway: '10.41.0.1' }, /gateway 10.41.0.1 is not in the subnet 10.40.0.0\/24/],
+      [{ name: 'net-a' }, /network with name "net-a" already exists/],
+      [{ name: 'bad3', driver: 'macvlan2' }, /unknown network driver "macvlan2"/],
+      [{ name: 'bad4', options: { 'com.docker.network.bridge.enable_iccc': 'true' } }, /unknown option "com.docker.network.bridge.enable_iccc" for the bridge driver/],
+      [{ name: 'bad5', options: { 'com.docker.network.bridge.name': 'a-very-long-bridge' } }, /bridge name \(option com.docker.network.bridge.name\) "a-very-long-bridge" is 18 bytes long/],
+      [{ name: 'bad6', subnet: '10.31.0.0/16' }, /subnet 10.31.0.0\/16 overlaps pool 10.31.0.0\/24/],
+      [{ name: 'bad/7' }, /invalid network name "bad\/7"/],
+      [{ name: 'bad8', options: { 'com.docker.network.driver.mtu': 'big' } }, /is not a number/],
+    ];
+    for (const [req, message] of cases) await expect(ctl.createNetwork(req)).rejects.toThrow(message);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('restores its state after a restart and reconciles the kernel with it', async () => {
+    const l = lab();
+    const a = ctl.network('net-a');
+    await ctl.close();
+    // While tsnet is down: its bridge vanishes, an orphan tagged link and an orphan namespace appear.
+    await l.exec(l.host, 'ip', ['link', 'del', a.bridge!.bridgeName]);
+    await l.exec(l.host, 'ip', ['link', 'add', 'orphan0', 'type', 'bridge']);
+    await l.exec(l.host, 'ip', ['link', 'set', 'orphan0', 'alias', 'tsnet:network:0123456789abcdef']);
+    await l.exec(l.host, 'iptables', ['-F', 'TSNET-FORWARD']);
+    const reopened = await world.open();
+    ctl = reopened.controller;
+    const { report } = reopened;
+    expect(report.removed).toContainEqual(expect.stringMatching(/^network interface orphan0/));
+    expect(report.recreated).toContainEqual(expect.stringMatching(/^network net-a: its .* was missing/));
+    expect(ctl.network('net-a').id).toBe(a.id);
+    const a2 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a2')!;
+    const a1 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a1')!;
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).not.toContain('orphan0');
+    expect((await l.exec(l.host, 'iptables-save', [])).stdout).toContain(`tsnet:${a.id}`);
+    // The veths that the bridge's removal detached are joined again.
+    expect(report.recreated.filter((r) => r.startsWith('endpoint ') && r.includes('net-a'))).toHaveLength(3);
+    expect(await l.ping(a1.ns, a.pools.v4!.gateway!)).toBe(true);
+    expect(await l.ping(a2.ns, a.pools.v4!.gateway!)).toBe(true);
+    // IPAM came back with the addresses in use.
+    expect(ctl.deps.ipam.pool(a.pools.v4!.id).isAllocated(addressOf(a1.record.id, 'net-a'))).toBe(true);
+    await ctl.close();
+  });
+});
