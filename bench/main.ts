@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   netlink: () => import('./netlink.js'),
+  cnm: () => import('./cnm.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { Controller } from '../../src/cnm/controller.js';
 import { describeKernel, useLab } from '../helpers/lab.js';
@@ -86,6 +87,44 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     await ctl.connect('net-a', s.id);
     expect((await l.ip(ns, 'link')).map((x) => x.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
     expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '172.17.0.1' })]);
+  });
+
+  it('runs a dual-stack network: IPv6 addresses and default route inside, IPv6 traffic between containers', async () => {
+    const l = lab();
+    const net = await ctl.createNetwork({ name: 'net-v6', subnet: '10.35.0.0/24', ipv6: true, subnet6: 'fd00:35::/64' });
+    expect(net.pools.v6).toMatchObject({ subnet: 'fd00:35::/64', gateway: 'fd00:35::1' });
+    const [x, y] = await Promise.all(['v6x', 'v6y'].map(sandbox));
+    const ex = await ctl.connect('net-v6', x!.id);
+    const ey = await ctl.connect('net-v6', y!.id, { ip6: 'fd00:35::99' });
+    expect(ex.ipv6).toBe('fd00:35::2/64');
+    expect(ey.ipv6).toBe('fd00:35::99/64');
+    const xs = sandboxNs(x!.netnsPath);
+    expect(await l.ip(xs, '-6', 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: 'fd00:35::1', dev: 'eth0' })]);
+    await l.exec(xs, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:35::99']);
+    await l.exec(xs, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:35::1']);
+    await expect(ctl.connect('net-a', x!.id, { ip6: 'fd00:1::5' })).rejects.toThrow(/network "net-a" has no IPv6 subnet/);
+    await expect(ctl.createNetwork({ name: 'v6bad', ipv6: true })).rejects.toThrow(/needs an IPv6 subnet/);
+  });
+
+  it('serves the host and null drivers: the host namespace as it is, and loopback only', async () => {
+    const l = lab();
+    await expect(ctl.createNetwork({ name: 'none', driver: 'null', options: { x: 'y' } })).rejects.toThrow(/unknown option "x" for the null driver \(it takes none\)/);
+    await ctl.createNetwork({ name: 'host', driver: 'host' });
+    await ctl.createNetwork({ name: 'none', driver: 'null' });
+    await expect(ctl.createNetwork({ name: 'host2', driver: 'host' })).rejects.toThrow(/only one network of the host driver/);
+    const hostLinksBefore = (await l.ip(l.host, 'link')).map((x) => x.ifname);
+    const h = await ctl.createSandbox({ containerId: 'hostnet', hostNamespace: true });
+    expect(h.netnsPath).toBe(l.host.path);
+    await ctl.connect('host', h.id);
+    await expect(ctl.connect('net-a', h.id)).rejects.toThrow(/a sandbox in the host's namespace cannot join network "net-a"/);
+    const n = await ctl.createSandbox({ containerId: 'nonet' });
+    await ctl.connect('none', n.id);
+    await expect(ctl.connect('host', n.id)).rejects.toThrow(/needs a sandbox in the host's namespace/);
+    expect((await l.ip(sandboxNs(n.netnsPath), 'link')).map((x) => [x.ifname, x.operstate])).toEqual([['lo', 'UNKNOWN']]);
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).toEqual(hostLinksBefore);
+    await ctl.deleteSandboxes([h.id, n.id]);
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).toEqual(hostLinksBefore);
+    expect(existsSync(l.host.path!)).toBe(true);
   });
 
   it('gives 50 endpoints created at once 50 distinct addresses', async () => {
