@@ -10,28 +10,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openController } from '../src/cnm/open.js';
+import { parseBenchArgs } from './args.js';
 import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
 
-interface Options {
-  json: boolean;
-  networks: number;
-  containers: number;
-}
-
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, networks: 50, containers: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') opts.json = true;
-    else if (a === '--networks') opts.networks = Number(argv[++i]);
-    else if (a === '--containers') opts.containers = Number(argv[++i]);
-    else if (a !== '--debug') throw new Error(`unknown option ${a}`);
-  }
-  if (!(Number.isInteger(opts.networks) && opts.networks >= 1 && opts.networks <= 500)) throw new Error('--networks must be from 1 to 500');
-  if (!(Number.isInteger(opts.containers) && opts.containers >= 10 && opts.containers <= 1000)) throw new Error('--containers must be from 10 to 1000');
-  return opts;
+function parseArgs(argv: string[]) {
+  return parseBenchArgs(argv, { networks: { default: 50, min: 1, max: 500 }, containers: { default: 200, min: 10, max: 1000 } });
 }
 
 const CNI_BIN = '/usr/lib/cni';

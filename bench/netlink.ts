@@ -9,29 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { attachVethEndpoint } from '../src/drivers/bridge/veth-endpoint.js';
 import { Handle } from '../src/netlink/handle.js';
 import type { Link } from '../src/netlink/link.js';
+import { parseBenchArgs } from './args.js';
 import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory, type NetNs } from '../src/netns/netns.js';
 import { median, round, summarise, table, timeMs } from './stats.js';
 
-interface Options {
-  json: boolean;
-  count: number;
-  baseline: number;
-}
-
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, count: 1000, baseline: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') opts.json = true;
-    else if (a === '--count') opts.count = Number(argv[++i]);
-    else if (a === '--baseline') opts.baseline = Number(argv[++i]);
-    else if (a !== '--debug') throw new Error(`unknown option ${a}`);
-  }
-  for (const [k, v] of Object.entries({ count: opts.count, baseline: opts.baseline })) {
-    if (!Number.isInteger(v) || v < 10 || v > 1000) throw new Error(`--${k} must be a whole number from 10 to 1000`);
-  }
-  return opts;
+function parseArgs(argv: string[]) {
+  return parseBenchArgs(argv, { count: { default: 1000, min: 10, max: 1000 }, baseline: { default: 200, min: 10, max: 1000 } });
 }
 
 /** tsnet's endpoints live in 10.88.0.0/16, the baseline's in 10.89.0.0/16: two bridges, no overlap. */
