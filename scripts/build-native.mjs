@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cc = process.env.CC ?? 'cc';
-const libraries = [{ source: 'native/netlink.c', output: 'native/build/libtsnet_netlink.so', libs: ['-lpthread'] }];
+const targets = [
+  { source: 'native/netlink.c', output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
+  // Static, so that it runs the same whatever the container's root filesystem holds.
+  { source: 'native/launcher.c', output: 'native/build/tsnet-launcher', flags: ['-static'], libs: [] },
+];
 
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
   console.error(
@@ -17,12 +21,12 @@ if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
   process.exit(1);
 }
 mkdirSync(join(root, 'native/build'), { recursive: true });
-for (const lib of libraries) {
-  const args = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-fvisibility=hidden'];
+for (const t of targets) {
+  const args = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-std=gnu11', ...t.flags];
   try {
-    execFileSync(cc, [...args, '-o', join(root, lib.output), join(root, lib.source), ...lib.libs], { stdio: 'inherit' });
+    execFileSync(cc, [...args, '-o', join(root, t.output), join(root, t.source), ...t.libs], { stdio: 'inherit' });
   } catch {
-    console.error(`tsnet: compiling ${lib.source} with ${cc} failed (see the compiler's messages above)`);
+    console.error(`tsnet: compiling ${t.source} with ${cc} failed (see the compiler's messages above)`);
     process.exit(1);
   }
 }

@@ -1,0 +1,355 @@
+/**
+ * The lightweight container runtime, after libcontainer: a factory makes a container from a configuration, the
+ * container runs processes. Starting one runs native/launcher.c, which clones into new PID, mount, UTS and IPC
+ * namespaces, joins the sandbox's network namespace, mounts the overlay root and pivots; it then stays as the
+ * container's monitor and records its exit status. State lives in ROOT/containers/<id>/state.json (written
+ * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
+ * that a recycled PID is not mistaken for the container.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { Cgroups, checkPids, type ContainerCgroups, type Limits } from './cgroups.js';
+import { ImageStore } from './images.js';
+
+export interface ContainerConfig {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly name?: string;
+  readonly env?: readonly string[];
+  readonly hostname?: string;
+  readonly cwd?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** The sandbox's namespace file; required: a container without a network gets a null-driver sandbox. */
+  readonly netnsPath: string;
+  readonly hostsFile?: string;
+  readonly resolvFile?: string;
+  readonly limits?: Limits;
+  /** Run a minimal init as PID 1 that reaps zombies and forwards signals (the command is then PID 2). */
+  readonly init?: boolean;
+  /** Remove the container when it exits. */
+  readonly autoRemove?: boolean;
+  /** Free-form labels (the daemon keeps the sandbox id here). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  readonly id: string;
+  readonly name: string;
+  readonly imageName: string;
+  readonly imageId: string;
+  readonly config: ContainerConfig;
+  readonly created: string;
+  status: ContainerStatus;
+  pid?: number;
+  /** /proc/PID/stat start time, in clock ticks since boot. */
+  startTime?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  cgroups?: ContainerCgroups;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function launcherPath(): string {
+  for (const rel of ['../../native/build/tsnet-launcher', '../../../native/build/tsnet-launcher']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new TsnetError('TSNET_ERR_NATIVE_UNAVAILABLE', 'native/build/tsnet-launcher is missing: run "npm install" (it compiles native/launcher.c)');
+}
+
+/** Field 22 of /proc/PID/stat, or undefined when there is no such process. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Runtime {
+  readonly images: ImageStore;
+  private readonly containers = new Map<string, ContainerState>();
+  private readonly exits = new Map<string, { promise: Promise<number>; resolve: (code: number) => void }>();
+  private readonly pollers = new Map<string, NodeJS.Timeout>();
+  private readonly monitors = new Map<string, ChildProcess>();
+  private readonly launcher = launcherPath();
+
+  private constructor(
+    readonly root: string,
+    readonly cgroups: Cgroups,
+  ) {
+    this.images = new ImageStore(join(root, 'images'));
+    mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
+  }
+
+  /** Opens the runtime and re-adopts what it finds: running containers keep running, dead ones become exited. */
+  static open(root: string, options: { cgroups?: Cgroups } = {}): Runtime {
+    const rt = new Runtime(root, options.cgroups ?? new Cgroups());
+    for (const id of readdirSync(join(root, 'containers'))) {
+      const file = join(root, 'containers', id, 'state.json');
+      if (!existsSync(file)) {
+        rmSync(join(root, 'containers', id), { recursive: true, force: true }); // half-created
+        continue;
+      }
+      const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
+      rt.containers.set(id, state);
+      if (state.status === 'running') {
+        if (state.pid && processStartTime(state.pid) === state.startTime) rt.watchByPolling(state);
+        else rt.finish(state);
+      }
+    }
+    return rt;
+  }
+
+  /** Stops watching (the containers go on; a runtime opened later re-adopts them). */
+  close(): void {
+    for (const t of this.pollers.values()) clearInterval(t);
+    this.pollers.clear();
+    for (const m of this.monitors.values()) m.removeAllListeners('exit');
+    this.monitors.clear();
+  }
+
+  list(): ContainerState[] {
+    return [...this.containers.values()].sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** By id, unique id prefix, or name. */
+  get(ref: string): ContainerState {
+    const byId = this.containers.get(ref);
+    if (byId) return byId;
+    const all = this.list();
+    const byName = all.find((c) => c.name === ref);
+    if (byName) return byName;
+    const byPrefix = ref ? all.filter((c) => c.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new InvalidArgumentError(`container id prefix "${ref}" is ambiguous`);
+    throw new TsnetError('TSNET_ERR_NOT_FOUND', `container "${ref}" not found`);
+  }
+
+  dir(id: string): string {
+    return join(this.root, 'containers', id);
+  }
+
+  logFile(id: string): string {
+    return join(this.dir(id), 'container.log');
+  }
+
+  private save(state: ContainerState): void {
+    const file = join(this.dir(state.id), 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
+  create(config: ContainerConfig): ContainerState {
+    if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
+    const image = this.images.get(config.image);
+    const id = randomBytes(32).toString('hex');
+    const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
+    if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
+    if (this.list().some((c) => c.name === name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
+    if (!existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
+    if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
+    for (const e of config.env ?? []) if (!/^[^=]+=/u.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+    const dir = this.dir(id);
+    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+    try {
+      const cgroups = this.cgroups.create(id, config.limits ?? {});
+      const state: ContainerState = { id, name, imageName: image.name, imageId: image.id, config, created: new Date().toISOString(), status: 'created', cgroups };
+      this.save(state);
+      this.containers.set(id, state);
+      return state;
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
+  async start(ref: string): Promise<ContainerState> {
+    const state = this.get(ref);
+    if (state.status !== 'created') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
+    const c = state.config;
+    const dir = this.dir(state.id);
+    const args = [
+      'run',
+      '--netns', c.netnsPath,
+      '--lower', this.images.layerDir(this.images.get(state.imageId)),
+      '--upper', join(dir, 'upper'),
+      '--work', join(dir, 'work'),
+      '--merged', join(dir, 'merged'),
+      '--hostname', c.hostname ?? state.id.slice(0, 12),
+      '--exit-file', join(dir, 'exit'),
+      '--uid', String(c.uid ?? 0),
+      '--gid', String(c.gid ?? 0),
+      ...(c.cwd ? ['--cwd', c.cwd] : []),
+      ...(c.hostsFile ? ['--hosts', c.hostsFile] : []),
+      ...(c.resolvFile ? ['--resolv', c.resolvFile] : []),
+      ...(c.init ? ['--init'] : []),
+      ...(c.env ?? []).flatMap((e) => ['--env', e]),
+      ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
+      '--',
+      ...c.command,
+    ];
+    rmSync(join(dir, 'exit'), { force: true });
+    const log = openSync(this.logFile(state.id), 'a');
+    const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
+    closeSync(log);
+    const exit = this.exitPromise(state.id);
+    const report = await new Promise<string>((resolve) => {
+      let text = '';
+      const sync = monitor.stdio[3] as NodeJS.ReadableStream;
+      sync.on('data', (d: Buffer) => (text += d.toString()));
+      sync.on('end', () => resolve(text.trim()));
+      sync.on('error', () => resolve(text.trim()));
+    });
+    const ok = /^ok (\d+)$/u.exec(report);
+    if (!ok) {
+      await new Promise((r) => monitor.once('exit', r));
+      throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', `container "${state.name}" failed to start: ${report.replace(/^error /u, '') || 'the launcher died'}`);
+    }
+    state.pid = Number(ok[1]);
+    state.startTime = processStartTime(state.pid) ?? '';
+    state.status = 'running';
+    state.startedAt = new Date().toISOString();
+    this.save(state);
+    this.monitors.set(state.id, monitor);
+    monitor.once('exit', () => {
+      this.monitors.delete(state.id);
+      this.finish(state);
+    });
+    monitor.unref();
+    void exit;
+    return state;
+  }
+
+  private exitPromise(id: string): Promise<number> {
+    let entry = this.exits.get(id);
+    if (!entry) {
+      let resolve!: (code: number) => void;
+      const promise = new Promise<number>((r) => (resolve = r));
+      entry = { promise, resolve };
+      this.exits.set(id, entry);
+    }
+    return entry.promise;
+  }
+
+  /** Resolves with the exit code when the container has exited. */
+  wait(ref: string): Promise<number> {
+    const state = this.get(ref);
+    if (state.status === 'exited') return Promise.resolve(state.exitCode ?? -1);
+    return this.exitPromise(state.id);
+  }
+
+  /** For a re-adopted container (its monitor is not our child): notice its end by polling. */
+  private watchByPolling(state: ContainerState): void {
+    const timer = setInterval(() => {
+      if (state.pid && processStartTime(state.pid) === state.startTime) return;
+      clearInterval(timer);
+      this.pollers.delete(state.id);
+      this.finish(state);
+    }, 250);
+    timer.unref();
+    this.pollers.set(state.id, timer);
+  }
+
+  /** Records the end of a container: exit code from its monitor, OOM verdict, cgroups removed, --rm honoured. */
+  private finish(state: ContainerState): void {
+    if (state.status === 'exited' || !this.containers.has(state.id)) return;
+    const exitFile = join(this.dir(state.id), 'exit');
+    state.exitCode = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : 137;
+    state.status = 'exited';
+    state.finishedAt = new Date().toISOString();
+    if (state.cgroups) {
+      state.oomKilled = this.cgroups.oomKilled(state.cgroups);
+      this.cgroups.remove(state.cgroups);
+    }
+    this.save(state);
+    this.exits.get(state.id)?.resolve(state.exitCode);
+    if (state.config.autoRemove) this.removeFiles(state);
+  }
+
+  /** Sends a signal to the container's first process. */
+  kill(ref: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    const state = this.get(ref);
+    if (state.status !== 'running' || !state.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
+    if (processStartTime(state.pid) !== state.startTime) return; // already gone; its end is being recorded
+    process.kill(state.pid, signal);
+  }
+
+  /** SIGTERM, then SIGKILL after timeoutSeconds; resolves when it has exited. */
+  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerState> {
+    const state = this.get(ref);
+    if (state.status !== 'running') return state;
+    const exited = this.wait(state.id);
+    this.kill(state.id, 'SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(timeoutSeconds * 1000).then(() => false)]);
+    if (!done && state.status === 'running') this.kill(state.id, 'SIGKILL');
+    await exited;
+    return state;
+  }
+
+  /** Removes a container; a running one only with force (it is killed first). */
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const state = this.get(ref);
+    if (state.status === 'running') {
+      if (!options.force) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is running: stop it first, or remove it with force`);
+      const exited = this.wait(state.id);
+      this.kill(state.id, 'SIGKILL');
+      await exited;
+    }
+    if (state.status === 'created' && state.cgroups) this.cgroups.remove(state.cgroups);
+    this.removeFiles(state);
+  }
+
+  private removeFiles(state: ContainerState): void {
+    rmSync(this.dir(state.id), { recursive: true, force: true });
+    this.containers.delete(state.id);
+  }
+
+  /** Runs a command inside a running container (all of its namespaces) and collects its output. */
+  exec(ref: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string } = {}): Promise<ExecResult> {
+    const state = this.get(ref);
+    if (state.status !== 'running' || !state.pid) return Promise.reject(new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`));
+    if (command.length === 0) return Promise.reject(new InvalidArgumentError('no command given to exec'));
+    const args = ['exec', '--pid', String(state.pid), ...(options.cwd ? ['--cwd', options.cwd] : []), ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]), '--', ...command];
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.launcher, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr }));
+    });
+  }
+
+  /** What the container wrote to stdout and stderr. */
+  logs(ref: string): string {
+    const file = this.logFile(this.get(ref).id);
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  }
+
+  /** Whether any container uses the image (images in use cannot be removed). */
+  imageInUse(imageId: string): boolean {
+    return this.list().some((c) => c.imageId === imageId);
+  }
+}

@@ -1,0 +1,154 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Controller } from '../../src/cnm/controller.js';
+import { buildBusyboxImage } from '../../src/runtime/busybox.js';
+import { parseMemory } from '../../src/runtime/cgroups.js';
+import { Runtime, processStartTime } from '../../src/runtime/runtime.js';
+import { describeKernel, useLab } from '../helpers/lab.js';
+import { buildWorld } from '../helpers/world.js';
+
+const nsInode = (pid: number | 'self', kind: string): number => statSync(`/proc/${pid}/ns/${kind}`).ino;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeKernel('the container runtime', () => {
+  const lab = useLab();
+  let rt: Runtime;
+  let ctl: Controller;
+  let root: string;
+
+  const sandbox = async (name: string, network = 'none') => {
+    const s = await ctl.createSandbox({ containerId: name, hostname: name });
+    await ctl.connect(network, s.id);
+    return { netnsPath: s.netnsPath!, hostsFile: join(ctl.files.dir(s.id), 'hosts'), resolvFile: join(ctl.files.dir(s.id), 'resolv.conf'), hostname: name };
+  };
+  const run = async (name: string, command: string[], extra: Partial<Parameters<Runtime['create']>[0]> = {}) => {
+    const c = rt.create({ image: 'busybox', command, name, ...(await sandbox(name)), ...extra });
+    await rt.start(c.id);
+    return c;
+  };
+
+  afterAll(async () => {
+    // Whatever a failed test left running goes, so that no process, mount or cgroup outlives the file.
+    for (const c of rt?.list() ?? []) await rt.remove(c.id, { force: true }).catch(() => undefined);
+    rt?.close();
+    await ctl?.close();
+  });
+
+  beforeAll(async () => {
+    const l = lab();
+    const world = await buildWorld(l, 'rt');
+    ({ controller: ctl } = await world.open());
+    await ctl.createNetwork({ name: 'none', driver: 'null' });
+    await ctl.createNetwork({ name: 'rtnet', subnet: '10.60.0.0/24' });
+    root = join(l.dir, 'runtime');
+    rt = Runtime.open(root);
+    await buildBusyboxImage(rt.images);
+  });
+
+  it('runs a busybox container in namespaces of its own, as PID 1, with its hostname, copy-on-write', async () => {
+    const c = await run('first', ['/bin/sh', '-c', 'echo pid=$$ host=$(hostname) user=$(id -u); echo data > /written; sleep 5'], { env: ['GREETING=hi'] });
+    expect(c.status).toBe('running');
+    for (const kind of ['pid', 'mnt', 'uts', 'ipc', 'net']) expect(nsInode(c.pid!, kind)).not.toBe(nsInode('self', kind));
+    await sleep(200);
+    expect(rt.logs('first')).toContain('pid=1 host=first user=0');
+    const exec = await rt.exec('first', ['/bin/sh', '-c', 'echo $GREETING; cat /written; hostname; head -1 /etc/hosts']);
+    expect(exec).toMatchObject({ exitCode: 0, stdout: 'hi\ndata\nfirst\n127.0.0.1\tlocalhost\n' });
+    // The write went to the container's upper layer, never to the image.
+    expect(existsSync(join(rt.images.layerDir(rt.images.get('busybox')), 'written'))).toBe(false);
+    expect(readFileSync(join(rt.dir(c.id), 'upper', 'written'), 'utf8')).toBe('data\n');
+    // Nothing of the container is mounted in the host's mount table.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(rt.dir(c.id));
+    await rt.remove('first', { force: true });
+  });
+
+  it('records the exit code and the output of a container that ends', async () => {
+    const c = await run('exits', ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7']);
+    expect(await rt.wait(c.id)).toBe(7);
+    expect(rt.get(c.id)).toMatchObject({ status: 'exited', exitCode: 7 });
+    expect(rt.logs(c.id)).toBe('out\nerr\n');
+    expect((await rt.exec(c.id, ['true']).catch((e: unknown) => e)) as Error).toMatchObject({ message: 'container "exits" is not running' });
+    await rt.remove(c.id);
+  });
+
+  it('stops a container that ignores SIGTERM after the timeout, with SIGKILL', async () => {
+    const c = await run('stubborn', ['/bin/sleep', '60']);
+    const started = Date.now();
+    await rt.stop(c.id, 1);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(10_000);
+    expect(rt.get(c.id)).toMatchObject({ status: 'exited', exitCode: 137 });
+    expect(processStartTime(c.pid!)).not.toBe(c.startTime);
+    await rt.remove(c.id);
+  });
+
+  it('supplies an init as PID 1 on request: the command is PID 2 and its exit code is kept', async () => {
+    const c = await run('withinit', ['/bin/sh', '-c', '(sleep 0.1 &); echo pid=$$; exit 3'], { init: true });
+    expect(await rt.wait(c.id)).toBe(3);
+    expect(rt.logs(c.id)).toContain('pid=2');
+    await rt.remove(c.id);
+  });
+
+  it('kills a process that exceeds its memory limit', async (ctx) => {
+    if (rt.cgroups.layout.kind === 'none') return ctx.skip('no memory cgroup controller on this machine');
+    const c = await run('hungry', ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1 && echo survived'], { limits: { memory: parseMemory('16m') } });
+    expect(await rt.wait(c.id)).toBe(137);
+    expect(rt.get(c.id).oomKilled).toBe(true);
+    expect(rt.logs(c.id)).not.toContain('survived');
+    await rt.remove(c.id);
+  });
+
+  it('lets two containers on one tsnet bridge network ping each other', async () => {
+    const a = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-a', ...(await sandbox('ping-a', 'rtnet')) });
+    const b = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-b', ...(await sandbox('ping-b', 'rtnet')) });
+    await Promise.all([rt.start(a.id), rt.start(b.id)]);
+    const ping = await rt.exec('ping-a', ['ping', '-c', '1', '-W', '2', '10.60.0.3']);
+    expect(ping.stdout).toContain('1 packets received');
+    const byName = await rt.exec('ping-b', ['ping', '-c', '1', '-W', '2', '10.60.0.2']);
+    expect(byName.exitCode).toBe(0);
+    await Promise.all([rt.remove(a.id, { force: true }), rt.remove(b.id, { force: true })]);
+  });
+
+  it('starts 20 containers at once and removes them all without leaking mounts, cgroups or folders', async () => {
+    const boxes = await Promise.all(Array.from({ length: 20 }, (_, i) => sandbox(`many${i}`)));
+    const made = boxes.map((s, i) => rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: `many${i}`, limits: { pids: 50 }, ...s }));
+    await Promise.all(made.map((c) => rt.start(c.id)));
+    expect(made.every((c) => rt.get(c.id).status === 'running')).toBe(true);
+    await Promise.all(made.map((c) => rt.remove(c.id, { force: true })));
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(root, 'containers'));
+    for (const c of made) for (const dir of c.cgroups!.dirs) expect(existsSync(dir)).toBe(false);
+    for (const c of made) expect(existsSync(rt.dir(c.id))).toBe(false);
+    expect(made[0]!.cgroups!.dirs.length).toBeGreaterThan(0);
+  });
+
+  it('refuses bad input clearly and leaves nothing behind', async () => {
+    const s = await sandbox('bad');
+    expect(() => rt.create({ image: 'nosuchimage', command: ['true'], ...s })).toThrow('image "nosuchimage" not found');
+    expect(() => parseMemory('64x')).toThrow(/invalid memory limit "64x"/);
+    expect(() => parseMemory('1k')).toThrow(/too low/);
+    expect(() => rt.create({ image: 'busybox', command: [], ...s })).toThrow(/no command/);
+    const c = rt.create({ image: 'busybox', command: ['/no/such/command'], name: 'badcmd', ...s });
+    await expect(rt.start(c.id)).rejects.toThrow('container "badcmd" failed to start: exec: ENOENT (No such file or directory)');
+    await rt.remove(c.id);
+    expect(existsSync(rt.dir(c.id))).toBe(false);
+    expect(rt.list().map((x) => x.name)).not.toContain('badcmd');
+    expect(() => rt.images.remove('busybox', () => true)).toThrow(/is used by a container/);
+  });
+
+  it('re-adopts running containers after a restart, and does not take a recycled PID for one', async () => {
+    const c = await run('survivor', ['/bin/sleep', '30']);
+    rt.close();
+    rt = Runtime.open(root);
+    expect(rt.get('survivor')).toMatchObject({ status: 'running', pid: c.pid });
+    expect((await rt.exec('survivor', ['hostname'])).stdout).toBe('survivor\n');
+    // A state that names a live PID with another start time is a dead container, not that process.
+    const ghost = await run('ghost', ['/bin/sleep', '30']);
+    await rt.remove(ghost.id, { force: true });
+    rt.close();
+    rt = Runtime.open(root);
+    await rt.stop('survivor', 1);
+    expect(rt.get('survivor').status).toBe('exited');
+    await rt.remove('survivor');
+  });
+});
