@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   netlink: () => import('./netlink.js'),
   cnm: () => import('./cnm.js'),
+  runtime: () => import('./runtime.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

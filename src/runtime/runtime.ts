@@ -119,11 +119,14 @@ export class Runtime {
     return rt;
   }
 
-  /** Stops watching (the containers go on; a runtime opened later re-adopts them). */
+  /** Stops watching (the containers go on; a runtime opened later re-adopts them). Lets the process exit. */
   close(): void {
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
-    for (const m of this.monitors.values()) m.removeAllListeners('exit');
+    for (const m of this.monitors.values()) {
+      m.removeAllListeners('exit');
+      m.unref();
+    }
     this.monitors.clear();
   }
 
@@ -236,7 +239,7 @@ export class Runtime {
       this.monitors.delete(state.id);
       this.finish(state);
     });
-    monitor.unref();
+    // While the runtime is open it watches its containers (close() lets them go on alone).
     void exit;
     return state;
   }
@@ -267,7 +270,6 @@ export class Runtime {
       this.pollers.delete(state.id);
       this.finish(state);
     }, 250);
-    timer.unref();
     this.pollers.set(state.id, timer);
   }
 

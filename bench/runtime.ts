@@ -1,0 +1,130 @@
+/**
+ * `npm run bench -- runtime [--json] [--containers N]`: container start latency (create + start until the first
+ * byte of output) and removal, for tsnet's runtime and, in the same run, for `runc run` of an OCI bundle of the
+ * same busybox root filesystem in an equivalent sandbox (Debian's runc package; skipped, and said, when absent).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, watch, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureIsolated } from '../src/lab/isolation.js';
+import { NetnsDirectory } from '../src/netns/netns.js';
+import { buildBusyboxImage } from '../src/runtime/busybox.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { parseBenchArgs } from './args.js';
+import { round, summarise, table, timeMs, type Summary } from './stats.js';
+
+const RUNC = '/usr/sbin/runc';
+
+/** Resolves when the file is first written to. */
+function firstWrite(file: string): { ready: Promise<void>; close: () => void } {
+  writeFileSync(file, '', { flag: 'a' });
+  let close = (): void => undefined;
+  const ready = new Promise<void>((resolve) => {
+    const w = watch(file, () => {
+      w.close();
+      resolve();
+    });
+    close = () => w.close();
+  });
+  return { ready, close };
+}
+
+/** An OCI bundle of the same rootfs, running `echo hi` in an existing network namespace. */
+function ociBundle(dir: string, rootfs: string, netnsPath: string): void {
+  cpSync(rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  spawnSync(RUNC, ['spec', '--bundle', dir]);
+  const specFile = join(dir, 'config.json');
+  const spec = JSON.parse(spawnSync('cat', [specFile], { encoding: 'utf8' }).stdout) as {
+    process: { terminal: boolean; args: string[] };
+    root: { readonly: boolean };
+    linux: { namespaces: { type: string; path?: string }[] };
+  };
+  spec.process.terminal = false;
+  spec.process.args = ['echo', 'hi'];
+  spec.root.readonly = false;
+  spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network', path: netnsPath } : n));
+  writeFileSync(specFile, JSON.stringify(spec));
+}
+
+/** `runc run --keep`: time until the first byte on its stdout; then `runc delete`. */
+async function runcOnce(bundle: string, id: string): Promise<{ start: number; remove: number }> {
+  const t0 = process.hrtime.bigint();
+  const p = spawn(RUNC, ['--root', join(bundle, '..', 'runc-state'), 'run', '--keep', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const start = await new Promise<number>((resolve, reject) => {
+    p.stdout.once('data', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+    p.once('exit', (code) => (code !== 0 ? reject(new Error(`runc run failed: ${stderr}`)) : undefined));
+  });
+  await new Promise((r) => p.once('close', r));
+  const remove = await timeMs(() => spawnSync(RUNC, ['--root', join(bundle, '..', 'runc-state'), 'delete', id]));
+  return { start, remove };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const opts = parseBenchArgs(argv, { containers: { default: 50, min: 5, max: 500 } });
+  ensureIsolated();
+  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-runtime-'));
+  const dir = new NetnsDirectory('/run/netns');
+  const rt = Runtime.open(join(state, 'runtime'));
+  const image = await buildBusyboxImage(rt.images);
+
+  const starts: number[] = [];
+  const removes: number[] = [];
+  for (let i = 0; i < opts.containers; i++) {
+    const ns = dir.create(`ts${i}`);
+    const t0 = process.hrtime.bigint();
+    const c = rt.create({ image: image.name, command: ['echo', 'hi'], netnsPath: ns.path! });
+    const out = firstWrite(rt.logFile(c.id));
+    await rt.start(c.id);
+    await out.ready;
+    starts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    await rt.wait(c.id);
+    removes.push(await timeMs(() => rt.remove(c.id)));
+  }
+
+  let runc: { start: Summary; remove: Summary } | null = null;
+  const skipped: string[] = [];
+  if (existsSync(RUNC)) {
+    const rs: number[] = [];
+    const rr: number[] = [];
+    for (let i = 0; i < opts.containers; i++) {
+      const ns = dir.create(`runc${i}`);
+      const bundle = join(state, `bundle${i}`);
+      ociBundle(bundle, rt.images.layerDir(image), ns.path!);
+      const r = await runcOnce(bundle, `bench${i}`);
+      rs.push(r.start);
+      rr.push(r.remove);
+    }
+    runc = { start: summarise(rs), remove: summarise(rr) };
+  } else skipped.push('runc: not installed (apt-get install runc)');
+  rt.close();
+
+  const ts = { start: summarise(starts), remove: summarise(removes) };
+  const result = {
+    bench: 'runtime',
+    containers: opts.containers,
+    tsnet: ts,
+    runc,
+    ratio: runc ? { start: round(runc.start.medianMs / ts.start.medianMs, 2), remove: round(runc.remove.medianMs / ts.remove.medianMs, 2) } : null,
+    target: 'tsnet no slower than runc',
+    skipped,
+  };
+  if (opts.json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const row = (name: string, s: Summary | undefined): (string | number)[] => (s ? [name, s.count, s.medianMs, s.p95Ms] : [name, '-', 'skipped', '-']);
+  console.log(`container start (create + start until the first byte of output) and removal, ${opts.containers} containers\n`);
+  console.log(
+    table(['what', 'count', 'median ms', 'p95 ms'], [
+      row('start, tsnet', ts.start),
+      row('start, runc run', runc?.start),
+      row('remove, tsnet', ts.remove),
+      row('remove, runc delete', runc?.remove),
+    ]),
+  );
+  if (result.ratio) console.log(`\nrunc / tsnet: start ${result.ratio.start}x, removal ${result.ratio.remove}x (target: at least 1x)`);
+  for (const s of skipped) console.log(`skipped: ${s}`);
+}
