@@ -6,7 +6,7 @@
  * it skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openController } from '../src/cnm/open.js';
@@ -85,10 +85,18 @@ function netavarkAttach(n: number, dir: NetnsDirectory, state: string): number[]
 export async function main(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
   ensureIsolated();
+  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+  try {
+    await measure(opts, state);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
   };
-  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-cnm-'));
   const { controller: ctl } = await openController({ root: join(state, 'tsnet'), netnsDir: '/run/netns/tsnet' });
 
   // Networks.

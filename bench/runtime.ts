@@ -4,7 +4,7 @@
  * same busybox root filesystem in an equivalent sandbox (Debian's runc package; skipped, and said, when absent).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, watch, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureIsolated } from '../src/lab/isolation.js';
@@ -62,10 +62,20 @@ async function runcOnce(bundle: string, id: string): Promise<{ start: number; re
   return { start, remove };
 }
 
+const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 50, min: 5, max: 500 } });
+
 export async function main(argv: string[]): Promise<void> {
-  const opts = parseBenchArgs(argv, { containers: { default: 50, min: 5, max: 500 } });
+  const opts = parseArgs(argv);
   ensureIsolated();
-  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-runtime-'));
+  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+  try {
+    await measure(opts, state);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
   const dir = new NetnsDirectory('/run/netns');
   const rt = Runtime.open(join(state, 'runtime'));
   const image = await buildBusyboxImage(rt.images);

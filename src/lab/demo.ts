@@ -1,109 +1,134 @@
 /**
- * `tsnet demo`: a small topology built inside a throwaway namespace, to show tsnet working on a fresh machine.
- * A bridge plays the network, two sandboxes ("alpha", "beta") join it with veth pairs created directly inside
- * them; they ping each other and their gateway; then everything is removed and the removal is checked.
+ * `tsnet demo`, the main job: inside a throwaway network and mount namespace, an "upstream" namespace plays the
+ * internet; a tsnet daemon starts; the busybox image is built; two networks and three containers are made; the
+ * demo shows containers reaching each other across one network, isolated across two, and reaching upstream
+ * through NAT; it prints a report and removes everything, checking that nothing is left.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { attachVethEndpoint } from '../drivers/bridge/veth-endpoint.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TsnetClient } from '../client/client.js';
 import { Handle } from '../netlink/handle.js';
-import type { Link } from '../netlink/link.js';
-import { NetnsDirectory, type NetNs } from '../netns/netns.js';
+import { NetnsDirectory } from '../netns/netns.js';
 import { ensureIsolated } from './isolation.js';
 
-const execFileAsync = promisify(execFile);
-
-const SUBNET_PREFIX = 24;
-const GATEWAY = '10.10.0.1';
-
-interface Member {
-  readonly name: string;
-  readonly ns: NetNs;
-  readonly address: string;
-  readonly hostEnd: string;
-  mac?: string | undefined;
-}
+const SOCKET = '/run/tsnet/tsnet.sock';
+const UPSTREAM = { host: '198.51.100.2', gateway: '198.51.100.1', server: '203.0.113.10' };
+const NETWORKS = [
+  { name: 'front', subnet: '10.10.1.0/24' },
+  { name: 'back', subnet: '10.10.2.0/24' },
+];
+const CONTAINERS = [
+  { name: 'web', network: 'front' },
+  { name: 'app', network: 'front' },
+  { name: 'db', network: 'back' },
+];
 
 export interface DemoOptions {
-  /** Where progress and the report go. */
   readonly out: (line: string) => void;
 }
 
-async function join(host: Handle, bridge: Link, member: Member): Promise<void> {
-  const inner = Handle.open(member.ns);
+interface ContainerInfo {
+  name: string;
+  networks: Record<string, { ipv4?: string; mac?: string }>;
+}
+
+/** The lab's upstream: a namespace with the "internet" address, linked to this (isolated) host namespace. */
+async function buildUpstream(): Promise<void> {
+  const upstream = new NetnsDirectory('/run/netns').create('upstream');
+  const host = Handle.open();
+  const up = Handle.open(upstream);
   try {
-    const { containerIndex } = await attachVethEndpoint(host, {
-      hostName: member.hostEnd,
-      containerName: 'eth0',
-      bridgeIndex: bridge.index,
-      sandbox: member.ns,
-      sandboxHandle: inner,
-      address: `${member.address}/${SUBNET_PREFIX}`,
-      gateway: GATEWAY,
-      alias: `tsnet:endpoint:demo-${member.name}`,
-    });
-    member.mac = (await inner.linkGet(containerIndex)).mac;
+    await host.linkSetUp('lo');
+    const uplink = await host.linkAdd({ kind: 'veth', name: 'uplink0', up: true, peer: { name: 'wan0', netns: upstream } });
+    await host.addrAdd(uplink.index, `${UPSTREAM.host}/24`);
+    await host.routeAdd({ dst: 'default', gateway: UPSTREAM.gateway, oif: uplink.index });
+    await up.linkSetUp('lo');
+    await up.linkSetUp(uplink.linkIndex!);
+    await up.addrAdd(uplink.linkIndex!, `${UPSTREAM.gateway}/24`);
+    await up.addrAdd((await up.linkGet('lo')).index, `${UPSTREAM.server}/32`);
   } finally {
-    inner.close();
+    host.close();
+    up.close();
   }
 }
 
-async function ping(from: Member, to: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await execFileAsync('nsenter', [`--net=${from.ns.path}`, '--', 'ping', '-c', '3', '-i', '0.2', '-W', '1', to]);
-    return /= [\d.]+\/([\d.]+)\//u.exec(stdout)?.[1];
-  } catch {
-    return undefined;
+async function waitForDaemon(client: TsnetClient, daemon: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (daemon.exitCode !== null) throw new Error(`the daemon exited with code ${daemon.exitCode}`);
+    try {
+      await client.call('GET', '/v1/version');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
+  throw new Error('the daemon did not answer within 10 s');
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
   ensureIsolated();
   const { out } = options;
-  const dir = new NetnsDirectory('/run/netns');
-  const host = Handle.open();
-  const members: Member[] = [];
-  let failures = 0;
+  const checks: { what: string; expected: boolean; got: boolean }[] = [];
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const client = new TsnetClient(`unix://${SOCKET}`);
+
+  out('tsnet demo: everything below happens inside a throwaway network namespace');
+  out('- upstream namespace playing the internet at 203.0.113.10');
+  await buildUpstream();
+  out('- starting the tsnet daemon');
+  const daemon = spawn(process.execPath, [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let daemonErr = '';
+  daemon.stderr?.on('data', (d: Buffer) => (daemonErr += d.toString()));
   try {
-    out('tsnet demo: building a bridge and two sandboxes inside a throwaway network namespace');
-    const bridge = await host.linkAdd({ kind: 'bridge', name: 'tsnet-demo0', alias: 'tsnet:network:demo', up: true });
-    await host.addrAdd(bridge.index, `${GATEWAY}/${SUBNET_PREFIX}`);
-    for (const [i, name] of ['alpha', 'beta'].entries()) {
-      const ns = dir.create(name);
-      ns.sysctlWrite('net/ipv6/conf/all/disable_ipv6', '1');
-      members.push({ name, ns, address: `10.10.0.${i + 2}`, hostEnd: `veth-${name}` });
+    await waitForDaemon(client, daemon);
+    out('- building the busybox image');
+    await client.call('POST', '/v1/images/busybox', {});
+    for (const n of NETWORKS) {
+      await client.call('POST', '/v1/networks', n);
+      out(`- network ${n.name} (${n.subnet})`);
     }
-    for (const m of members) await join(host, bridge, m);
+    const info: ContainerInfo[] = [];
+    for (const c of CONTAINERS) {
+      info.push(await client.call<ContainerInfo>('POST', '/v1/containers', { image: 'busybox', name: c.name, networks: [c.network], command: ['sleep', '3600'] }));
+      out(`- container ${c.name} on ${c.network}`);
+    }
+    const ip = (name: string): string => Object.values(info.find((c) => c.name === name)!.networks)[0]!.ipv4!.split('/')[0]!;
+    const ping = async (from: string, to: string): Promise<boolean> => {
+      const r = await client.call<{ exitCode: number }>('POST', `/v1/containers/${from}/exec`, { command: ['ping', '-c', '1', '-W', '1', to] });
+      return r.exitCode === 0;
+    };
+    checks.push({ what: `web -> app (${ip('app')}), same network`, expected: true, got: await ping('web', ip('app')) });
+    checks.push({ what: `app -> web (${ip('web')}), same network`, expected: true, got: await ping('app', ip('web')) });
+    checks.push({ what: `web -> db (${ip('db')}), other network`, expected: false, got: await ping('web', ip('db')) });
+    checks.push({ what: `db -> app (${ip('app')}), other network`, expected: false, got: await ping('db', ip('app')) });
+    checks.push({ what: `web -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('web', UPSTREAM.server) });
+    checks.push({ what: `db -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('db', UPSTREAM.server) });
 
     out('');
-    out('sandbox  interface  address         mac                host end');
-    for (const m of members) out(`${m.name.padEnd(7)}  eth0       ${`${m.address}/${SUBNET_PREFIX}`.padEnd(14)}  ${m.mac ?? '?'}  ${m.hostEnd}`);
+    out('container  network  address         mac');
+    for (const c of info) for (const [n, e] of Object.entries(c.networks)) out(`${c.name.padEnd(9)}  ${n.padEnd(7)}  ${(e.ipv4 ?? '-').padEnd(14)}  ${e.mac ?? '-'}`);
     out('');
-    const [alpha, beta] = members as [Member, Member];
-    for (const [from, to, label] of [
-      [alpha, beta.address, 'beta'],
-      [beta, alpha.address, 'alpha'],
-      [alpha, GATEWAY, 'gateway'],
-    ] as const) {
-      const rtt = await ping(from, to);
-      if (rtt === undefined) failures++;
-      out(`ping ${from.name} -> ${label} (${to}): ${rtt === undefined ? 'FAILED' : `ok, ${rtt} ms average`}`);
-    }
+    for (const c of checks) out(`${c.got === c.expected ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.got ? 'reached' : 'not reached'}`);
+    out(`  (the upstream has no route back to ${NETWORKS.map((n) => n.subnet).join(' or ')}: replies come back only through NAT)`);
+
+    out('');
+    out('cleaning up: containers, networks, image, daemon');
+    for (const c of CONTAINERS) await client.call('DELETE', `/v1/containers/${c.name}?force=true`);
+    for (const n of NETWORKS) await client.call('DELETE', `/v1/networks/${n.name}`);
+    await client.call('DELETE', '/v1/images/busybox');
   } finally {
-    out('');
-    out('cleaning up: links, sandboxes');
-    await host.linkDeleteMany(members.map((m) => m.hostEnd)).catch(() => 0);
-    await host.linkFind('tsnet-demo0').then((l) => (l ? host.linkDelete(l.index) : undefined));
-    for (const m of members) dir.delete(m.name, { ignoreMissing: true });
-    const left = (await host.linkList()).filter((l) => l.name !== 'lo');
-    host.close();
-    if (left.length > 0 || dir.list().length > 0) {
-      failures++;
-      out(`cleanup incomplete: ${left.map((l) => l.name).join(', ')} ${dir.list().join(', ')}`);
-    } else {
-      out('nothing left behind: no interface, no namespace');
-    }
+    daemon.kill('SIGTERM');
+    await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
   }
-  out(failures === 0 ? 'demo passed' : `demo failed: ${failures} check(s) did not pass`);
-  return failures === 0 ? 0 : 1;
+  if (daemon.exitCode !== 0) out(`the daemon ended with code ${daemon.exitCode}: ${daemonErr.trim()}`);
+  const host = Handle.open();
+  const leftLinks = (await host.linkList()).map((l) => l.name).filter((n) => !['lo', 'uplink0'].includes(n));
+  host.close();
+  const leftNs = existsSync('/run/tsnet/netns') ? readdirSync('/run/tsnet/netns') : [];
+  const clean = leftLinks.length === 0 && leftNs.length === 0;
+  out(clean ? 'nothing left behind: no interface, no namespace' : `left behind: ${[...leftLinks, ...leftNs].join(', ')}`);
+  const failed = checks.filter((c) => c.got !== c.expected).length + (clean ? 0 : 1) + (daemon.exitCode === 0 ? 0 : 1);
+  out(failed === 0 ? 'demo passed' : `demo failed: ${failed} check(s) did not pass`);
+  return failed === 0 ? 0 : 1;
 }

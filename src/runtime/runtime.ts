@@ -33,6 +33,8 @@ export interface ContainerConfig {
   readonly init?: boolean;
   /** Remove the container when it exits. */
   readonly autoRemove?: boolean;
+  /** The container's id (64 hex digits), when the caller chose it beforehand; else one is made. */
+  readonly id?: string;
   /** Free-form labels (the daemon keeps the sandbox id here). */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -165,7 +167,8 @@ export class Runtime {
   create(config: ContainerConfig): ContainerState {
     if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
     const image = this.images.get(config.image);
-    const id = randomBytes(32).toString('hex');
+    const id = config.id ?? randomBytes(32).toString('hex');
+    if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id)) throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
     const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
     if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
     if (this.list().some((c) => c.name === name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);

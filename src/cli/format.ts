@@ -1,0 +1,37 @@
+/** Output for people (aligned tables) and for scripts (--format json). */
+
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd();
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+export const shortId = (id: string): string => id.replace(/^sha256:/u, '').slice(0, 12);
+
+/** "key=value" list options into a map; a malformed one is an error that names it. */
+export function keyValues(values: readonly string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid ${what} "${v}": expected key=value`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Prints a progress line on stderr if the operation takes over a second (and stderr is a terminal). */
+export async function withProgress<T>(text: string, work: Promise<T>): Promise<T> {
+  const timer = setTimeout(() => {
+    if (process.stderr.isTTY) process.stderr.write(`${text}...\n`);
+  }, 1000);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
+}

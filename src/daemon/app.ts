@@ -1,0 +1,61 @@
+/**
+ * buildApp: the daemon's fastify application, versioned under /v1. It never listens (tests use inject();
+ * server.ts listens on the unix socket). Each resource is a plugin with JSON schemas for its bodies and params;
+ * errors become { code, message } with the catalog's status, and a 500 carries a correlation id that the log has.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Controller } from '../cnm/controller.js';
+import { TsnetError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { ContainerService } from './containers.js';
+import { containerRoutes } from './routes/containers.js';
+import { imageRoutes } from './routes/images.js';
+import { networkRoutes } from './routes/networks.js';
+import { systemRoutes } from './routes/system.js';
+
+export interface AppDeps {
+  readonly controller: Controller;
+  readonly runtime: Runtime;
+  readonly containers: ContainerService;
+  readonly info: () => Record<string, unknown>;
+  readonly logLevel?: string;
+}
+
+export const API_VERSION = 'v1';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: { level: deps.logLevel ?? 'info' },
+    disableRequestLogging: true,
+    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
+  });
+  app.decorate('deps', deps);
+  // One line per request at info level (fastify's own two lines would be noise).
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler((err: FastifyError | TsnetError | Error, req, reply) => {
+    if (err instanceof TsnetError) {
+      if (err.status >= 500) req.log.error({ err, correlationId: req.id }, err.message);
+      return reply.status(err.status).send({ code: err.code, message: err.status >= 500 ? `${err.message} (correlation id ${req.id})` : err.message });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation || (fe.statusCode !== undefined && fe.statusCode < 500)) {
+      return reply.status(fe.statusCode ?? 400).send({ code: 'TSNET_ERR_INVALID_ARGUMENT', message: fe.message });
+    }
+    req.log.error({ err, correlationId: req.id }, 'internal error');
+    return reply.status(500).send({ code: 'TSNET_ERR_INTERNAL', message: `internal error (correlation id ${req.id}): ${err.message}` });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'TSNET_ERR_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` }));
+  void app.register(systemRoutes, { prefix: `/${API_VERSION}` });
+  void app.register(networkRoutes, { prefix: `/${API_VERSION}` });
+  void app.register(imageRoutes, { prefix: `/${API_VERSION}` });
+  void app.register(containerRoutes, { prefix: `/${API_VERSION}` });
+  return app;
+}

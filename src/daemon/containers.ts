@@ -1,0 +1,149 @@
+/**
+ * Containers as the daemon offers them: a runtime container plus its network sandbox. Running one creates a
+ * sandbox (joined to the requested networks, or to the null network when none), then the container inside it;
+ * removing one removes both. The sandbox id is kept in the container's labels.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Controller } from '../cnm/controller.js';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { parseMemory } from '../runtime/cgroups.js';
+import type { ContainerState, Runtime } from '../runtime/runtime.js';
+import { UndoStack } from '../cnm/undo.js';
+
+export const NULL_NETWORK = 'none';
+const SANDBOX_LABEL = 'tsnet.sandbox';
+
+export interface RunRequest {
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly name?: string;
+  readonly networks?: readonly string[];
+  readonly ip?: string;
+  readonly hostname?: string;
+  readonly env?: readonly string[];
+  readonly memory?: string;
+  readonly pidsLimit?: number;
+  readonly rm?: boolean;
+  readonly init?: boolean;
+}
+
+/** What `inspect` and `ps` show of a container. */
+export interface ContainerView {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly status: string;
+  readonly pid?: number;
+  readonly exitCode?: number;
+  readonly oomKilled?: boolean;
+  readonly created: string;
+  readonly sandbox?: string;
+  readonly networks: Record<string, { ipv4?: string; ipv6?: string; mac?: string; ifname?: string }>;
+}
+
+export class ContainerService {
+  constructor(
+    private readonly controller: Controller,
+    private readonly runtime: Runtime,
+  ) {}
+
+  /** The null network that sandboxes without a network join; made at start-up when missing. */
+  async ensureNullNetwork(): Promise<void> {
+    if (![...this.controller.networks.values()].some((n) => n.name === NULL_NETWORK)) {
+      await this.controller.createNetwork({ name: NULL_NETWORK, driver: 'null' });
+    }
+  }
+
+  view(c: ContainerState): ContainerView {
+    const sandboxId = c.config.labels?.[SANDBOX_LABEL];
+    const networks: ContainerView['networks'] = {};
+    if (sandboxId) {
+      for (const e of this.controller.endpointsOf({ sandboxId })) {
+        const n = this.controller.networks.get(e.networkId);
+        if (n) networks[n.name] = { ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}), ...(e.mac ? { mac: e.mac } : {}), ...(e.ifname ? { ifname: e.ifname } : {}) };
+      }
+    }
+    return {
+      id: c.id,
+      name: c.name,
+      image: c.imageName,
+      command: c.config.command,
+      status: c.status,
+      ...(c.pid !== undefined && c.status === 'running' ? { pid: c.pid } : {}),
+      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+      ...(c.oomKilled !== undefined ? { oomKilled: c.oomKilled } : {}),
+      created: c.created,
+      ...(sandboxId ? { sandbox: sandboxId } : {}),
+      networks,
+    };
+  }
+
+  /** Creates and starts a container with its sandbox; undone whole if any step fails. */
+  async run(req: RunRequest): Promise<ContainerState> {
+    const command = req.command && req.command.length > 0 ? req.command : ['/bin/sh'];
+    const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
+    const networks = req.networks && req.networks.length > 0 ? req.networks : [NULL_NETWORK];
+    for (const n of networks) this.controller.network(n); // 404 before anything is made
+    this.runtime.images.get(req.image);
+    if (req.ip !== undefined && networks.length !== 1) throw new InvalidArgumentError('--ip needs exactly one --network');
+    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
+    }
+    const id = randomBytes(32).toString('hex');
+    return UndoStack.run(async (undo) => {
+      // As Docker: the host name is the short container id unless one is given.
+      const sandbox = await this.controller.createSandbox({ containerId: id, hostname: req.hostname ?? id.slice(0, 12) });
+      undo.push(() => this.controller.deleteSandbox(sandbox.id));
+      for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 && req.ip ? { ip: req.ip } : {});
+      const state = this.runtime.create({
+        id,
+        image: req.image,
+        command,
+        ...(req.name ? { name: req.name } : {}),
+        env: req.env ?? [],
+        hostname: sandbox.hostname,
+        netnsPath: sandbox.netnsPath!,
+        hostsFile: join(this.controller.files.dir(sandbox.id), 'hosts'),
+        resolvFile: join(this.controller.files.dir(sandbox.id), 'resolv.conf'),
+        limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
+        init: req.init ?? false,
+        autoRemove: req.rm ?? false,
+        labels: { [SANDBOX_LABEL]: sandbox.id },
+      });
+      undo.push(() => this.runtime.remove(state.id, { force: true }));
+      await this.runtime.start(state.id);
+      if (req.rm) void this.runtime.wait(state.id).then(() => this.releaseSandbox(state));
+      return state;
+    });
+  }
+
+  /** Removes a container and its sandbox. */
+  async remove(ref: string, force: boolean): Promise<void> {
+    const state = this.runtime.get(ref);
+    await this.runtime.remove(state.id, { force });
+    await this.releaseSandbox(state);
+  }
+
+  private async releaseSandbox(state: ContainerState): Promise<void> {
+    const sandboxId = state.config.labels?.[SANDBOX_LABEL];
+    if (sandboxId && this.controller.sandboxes.has(sandboxId)) await this.controller.deleteSandbox(sandboxId);
+  }
+
+  /** The sandbox of a container, for network connect/disconnect. */
+  sandboxOf(ref: string): string {
+    const state = this.runtime.get(ref);
+    const id = state.config.labels?.[SANDBOX_LABEL];
+    if (!id || !this.controller.sandboxes.has(id)) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
+    return id;
+  }
+
+  /** Sandboxes whose container is gone (removed while the daemon was down): released at start-up. */
+  async releaseOrphanSandboxes(): Promise<string[]> {
+    const used = new Set(this.runtime.list().map((c) => c.config.labels?.[SANDBOX_LABEL]));
+    const orphans = [...this.controller.sandboxes.keys()].filter((id) => !used.has(id));
+    if (orphans.length) await this.controller.deleteSandboxes(orphans);
+    return orphans;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `tsnet daemon`: starts in the order dockerd does (configuration, checks, working directory, store, networks
+ * restored and reconciled, containers restored, then the API), listens on a unix socket (mode 0660), and on
+ * SIGTERM stops accepting, finishes what is in flight and closes the store. Containers keep running and are
+ * re-adopted by the next daemon.
+ */
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { openController, type ReconcileReport } from '../cnm/open.js';
+import { TsnetError } from '../errors.js';
+import type { DefaultPool } from '../ipam/default-pools.js';
+import { Handle } from '../netlink/handle.js';
+import { NetnsDirectory } from '../netns/netns.js';
+import { Runtime } from '../runtime/runtime.js';
+import { TSNET_VERSION } from '../version.js';
+import { buildApp } from './app.js';
+import { ContainerService } from './containers.js';
+
+export interface DaemonOptions {
+  readonly root: string;
+  readonly socket: string;
+  readonly netnsDir?: string;
+  readonly defaultPools?: readonly DefaultPool[];
+  readonly iptables: boolean;
+  readonly debug: boolean;
+}
+
+export const DEFAULT_ROOT = '/var/lib/tsnet';
+export const DEFAULT_SOCKET = '/run/tsnet/tsnet.sock';
+
+/** Checks the kernel can do what tsnet needs; each missing feature gets its own line. */
+async function checkKernel(): Promise<string[]> {
+  const missing: string[] = [];
+  if (!existsSync('/proc/self/ns/net')) missing.push('network namespaces (CONFIG_NET_NS)');
+  const filesystems = existsSync('/proc/filesystems') ? readFileSync('/proc/filesystems', 'utf8') : '';
+  if (!/\boverlay\b/u.test(filesystems)) missing.push('the overlay filesystem (modprobe overlay), for containers\' root filesystems');
+  // veth and bridge: made for real in a throwaway namespace.
+  const dir = mkdtempSync(join(tmpdir(), 'tsnet-probe-'));
+  const probes = new NetnsDirectory(dir);
+  try {
+    const ns = probes.create('probe');
+    const h = Handle.open(ns);
+    try {
+      await h.linkAdd({ kind: 'bridge', name: 'probe-br' }).catch(() => missing.push('Linux bridges (modprobe bridge)'));
+      await h.linkAdd({ kind: 'veth', name: 'probe-a', peer: { name: 'probe-b' } }).catch(() => missing.push('veth pairs (modprobe veth)'));
+    } finally {
+      h.close();
+    }
+  } catch (err) {
+    missing.push(`network namespaces: ${(err as Error).message}`);
+  } finally {
+    probes.delete('probe', { ignoreMissing: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return missing;
+}
+
+/** Takes ROOT/tsnet.pid; refuses when a live daemon holds it, and says which PID. */
+function takeLock(root: string): string {
+  const file = join(root, 'tsnet.pid');
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      let alive = false;
+      try {
+        if (pid > 0) process.kill(pid, 0);
+        alive = pid > 0;
+      } catch {
+        alive = false;
+      }
+      if (alive && pid !== process.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `another tsnet daemon (PID ${pid}) is using ${root}`);
+      unlinkSync(file); // stale: its daemon is gone
+    }
+  }
+}
+
+/** Whether something answers on the socket. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface RunningDaemon {
+  readonly report: ReconcileReport;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  // Checks.
+  if (process.getuid?.() !== 0) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
+  const missing = await checkKernel();
+  if (missing.length) throw new TsnetError('TSNET_ERR_INTERNAL', `the kernel lacks what tsnet needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
+  // Working directory and lock.
+  mkdirSync(options.root, { recursive: true, mode: 0o700 });
+  const lock = takeLock(options.root);
+  try {
+    if (await socketAnswers(options.socket)) throw new TsnetError('TSNET_ERR_CONFLICT', `the socket ${options.socket} is served by another daemon`);
+    // Store, networks restored and reconciled; then containers.
+    const { controller, report } = await openController({
+      root: join(options.root, 'network'),
+      netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
+      iptables: options.iptables,
+      ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
+    });
+    const runtime = Runtime.open(join(options.root, 'runtime'));
+    const containers = new ContainerService(controller, runtime);
+    await containers.ensureNullNetwork();
+    const released = await containers.releaseOrphanSandboxes();
+    const app = buildApp({
+      controller,
+      runtime,
+      containers,
+      logLevel: options.debug ? 'debug' : 'info',
+      info: () => ({
+        version: TSNET_VERSION,
+        daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables },
+        store: join(options.root, 'network', 'tsnet.db'),
+        kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
+      }),
+    });
+    app.log.info({ removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length }, 'state restored and reconciled');
+    // The API opens last.
+    mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
+    if (existsSync(options.socket)) unlinkSync(options.socket);
+    await app.listen({ path: options.socket });
+    chmodSync(options.socket, 0o660);
+    app.log.info({ socket: options.socket, pid: process.pid }, 'tsnet daemon listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        await app.close(); // stops accepting; in-flight requests finish
+        runtime.close();
+        await controller.close();
+        rmSync(options.socket, { force: true });
+        rmSync(lock, { force: true });
+      })());
+    return { report, close };
+  } catch (err) {
+    rmSync(lock, { force: true });
+    throw err;
+  }
+}

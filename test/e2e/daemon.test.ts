@@ -1,0 +1,144 @@
+import { request } from 'node:http';
+import { statSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { describeKernel, useLab } from '../helpers/lab.js';
+import { startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+
+/** A raw request on the socket, to send what the CLI never would. */
+function raw(socket: string, method: string, path: string, body: string): Promise<{ status: number; json: { code: string; message: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { code: string; message: string } }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describeKernel('the daemon and the CLI, end to end', () => {
+  const lab = useLab();
+  let d: DaemonHandle;
+
+  afterAll(async () => {
+    if (d) {
+      const ps = await tsnet(d, 'ps', '-aq');
+      for (const id of ps.stdout.split('\n').filter(Boolean)) await tsnet(d, 'rm', '-f', id);
+      await d.stop();
+    }
+  });
+
+  it('serves the API on a unix socket of mode 0660, and refuses a second daemon on the same root', async () => {
+    d = await startDaemon(lab());
+    expect(statSync(d.socket).mode & 0o777).toBe(0o660);
+    const second = await startDaemon(lab(), 'daemon').catch((e: Error) => e.message);
+    expect(second).toMatch(/another tsnet daemon \(PID \d+\) is using/u);
+    const v = await tsnet(d, 'version');
+    expect(v).toMatchObject({ code: 0 });
+    expect(v.stdout).toMatch(/daemon: 0\.1\.0 \(API v1/u);
+  });
+
+  it('runs the whole lifecycle with the real CLI', async () => {
+    expect((await tsnet(d, 'network', 'create', '--subnet', '10.70.0.0/24', 'web')).code).toBe(0);
+    expect((await tsnet(d, 'network', 'create', 'db', '--internal', '-o', 'com.docker.network.bridge.enable_icc=false', '--label', 'tier=data')).code).toBe(0);
+    const ls = await tsnet(d, 'network', 'ls');
+    expect(ls.stdout).toMatch(/web\s+bridge\s+10\.70\.0\.0\/24/u);
+    const json = JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { name: string; labels: Record<string, string> }[];
+    expect(json.find((n) => n.name === 'db')?.labels).toEqual({ tier: 'data' });
+    expect((await tsnet(d, 'image', 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'w1', '--network', 'web', 'busybox', 'sleep', '300')).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'w2', '--network', 'web', '--ip', '10.70.0.50', '-e', 'ROLE=second', 'busybox', 'sleep', '300')).code).toBe(0);
+    const ps = await tsnet(d, 'ps');
+    expect(ps.stdout).toMatch(/w1 .* running .* web:10\.70\.0\.2\/24/u);
+    expect(ps.stdout).toMatch(/w2 .* web:10\.70\.0\.50\/24/u);
+    const ping = await tsnet(d, 'exec', 'w1', 'ping', '-c', '1', '-W', '2', '10.70.0.50');
+    expect(ping.code).toBe(0);
+    expect((await tsnet(d, 'exec', 'w2', 'sh', '-c', 'echo $ROLE; exit 4'))).toMatchObject({ code: 4, stdout: 'second\n' });
+    // Attached run: output streamed, exit code passed on, --rm honoured.
+    const run = await tsnet(d, 'run', '--rm', '--network', 'web', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    expect(run).toMatchObject({ code: 3 });
+    expect(run.stdout).toContain('out\nerr\n');
+    // Connect and disconnect a running container.
+    expect((await tsnet(d, 'network', 'connect', 'db', 'w1')).code).toBe(0);
+    const inspect = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { networks: Record<string, { ipv4: string; ifname: string }> }[];
+    expect(Object.keys(inspect[0]!.networks).sort()).toEqual(['db', 'web']);
+    expect(inspect[0]!.networks.db!.ifname).toBe('eth1');
+    expect((await tsnet(d, 'network', 'rm', 'db'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/network "db" has active endpoints/u) as string });
+    expect((await tsnet(d, 'network', 'disconnect', 'db', 'w1')).code).toBe(0);
+    const logs = await tsnet(d, 'run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo said-this');
+    expect(logs.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await tsnet(d, 'logs', 'talker')).stdout).toBe('said-this\n');
+    expect((await tsnet(d, 'ps', '-a')).stdout).toMatch(/talker .* exited \(0\)/u);
+    expect((await tsnet(d, 'rm', 'talker')).code).toBe(0);
+    expect((await tsnet(d, 'stop', '-t', '1', 'w2')).code).toBe(0);
+    expect((await tsnet(d, 'rm', 'w2')).code).toBe(0);
+    expect((await tsnet(d, 'network', 'prune')).stdout).toContain('db');
+    const info = await tsnet(d, 'info');
+    expect(info.stdout).toMatch(/1 containers \(1 running\)/u);
+  });
+
+  it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {
+    const missing = await tsnet(d, 'run', 'busybox', '/no/such/binary');
+    expect(missing).toMatchObject({ code: 127 });
+    expect(missing.stderr).toBe('tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory)\n');
+    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({ code: 125, stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME")\n' });
+    expect(await tsnet(d, 'network', 'inspect', 'nope')).toMatchObject({ code: 1, stderr: 'tsnet: network "nope" not found\n' });
+    const unreachable = await tsnet({ socket: '/tmp/tsnet-no-such.sock' }, 'ps');
+    expect(unreachable).toMatchObject({ code: 1, stderr: 'tsnet: cannot reach the tsnet daemon at unix:///tmp/tsnet-no-such.sock: is "tsnet daemon" running?\n' });
+  });
+
+  it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
+    const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
+    expect(bad.status).toBe(400);
+    expect(bad.json.code).toBe('TSNET_ERR_INVALID_ARGUMENT');
+    const noName = await raw(d.socket, 'POST', '/v1/networks', '{"driver": "bridge"}');
+    expect(noName).toMatchObject({ status: 400, json: { message: expect.stringContaining("must have required property 'name'") as string } });
+    const extra = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x", "colour": "red"}');
+    expect(extra.status).toBe(400);
+    expect(extra.json.message).toMatch(/must NOT have additional properties/u);
+    const type = await raw(d.socket, 'POST', '/v1/containers', '{"image": 5}');
+    expect(type).toMatchObject({ status: 400, json: { message: expect.stringContaining('body/image must be string') as string } });
+    expect((await raw(d.socket, 'GET', '/v1/nothing', '')).status).toBe(404);
+  });
+
+  it('lets one of two clients creating the same network at once win; the other gets a conflict', async () => {
+    const [a, b] = await Promise.all([tsnet(d, 'network', 'create', 'race'), tsnet(d, 'network', 'create', 'race')]);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    expect([a, b].find((r) => r.code === 1)!.stderr).toBe('tsnet: network with name "race" already exists\n');
+    const status = await raw(d.socket, 'POST', '/v1/networks', '{"name": "race"}');
+    expect(status.status).toBe(409);
+  });
+
+  it('keeps containers running across a daemon restart, with their addresses', async () => {
+    const before = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { pid: number; networks: Record<string, { ipv4: string }> }[];
+    expect(await d.stop('SIGTERM')).toBe(0);
+    d = await startDaemon(lab());
+    const after = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { status: string; pid: number; networks: Record<string, { ipv4: string }> }[];
+    expect(after[0]).toMatchObject({ status: 'running', pid: before[0]!.pid, networks: before[0]!.networks });
+    expect((await tsnet(d, 'exec', 'w1', 'ping', '-c', '1', '-W', '2', '10.70.0.1')).code).toBe(0);
+  });
+
+  it('recovers from kill -9 in the middle of network connect: consistent state, no leak', async () => {
+    const l = lab();
+    await tsnet(d, 'network', 'create', '--subnet', '10.71.0.0/24', 'crashnet');
+    const connect = tsnet(d, 'network', 'connect', 'crashnet', 'w1');
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));
+    await d.stop('SIGKILL');
+    await connect;
+    d = await startDaemon(l);
+    const net = JSON.parse((await tsnet(d, 'network', 'inspect', 'crashnet')).stdout) as { id: string; containers: { endpoint: string }[] }[];
+    const links = await l.ip(l.host, 'link');
+    const tagged = links.filter((x) => String(x.ifalias ?? '').startsWith('tsnet:endpoint:'));
+    const recorded = new Set((JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { containers: { endpoint: string }[] }[]).flatMap((n) => n.containers.map((c) => c.endpoint)));
+    // Every tagged interface is recorded, and every bridge endpoint recorded has its interface.
+    for (const t of tagged) expect(recorded.has(String(t.ifalias).split(':')[2]!)).toBe(true);
+    expect(tagged.length).toBe([...recorded].filter((id) => tagged.some((t) => String(t.ifalias).endsWith(id))).length);
+    // Connecting again either works or says it is already connected.
+    const again = await tsnet(d, 'network', 'connect', 'crashnet', 'w1');
+    expect(again.code === 0 || /already connected/u.test(again.stderr)).toBe(true);
+    expect(net[0]!.containers.length).toBeLessThanOrEqual(1);
+    expect((await tsnet(d, 'exec', 'w1', 'ping', '-c', '1', '-W', '2', '10.71.0.1')).code).toBe(0);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * End-to-end helpers: the real daemon (dist/src/cli/main.js daemon) started inside a lab namespace, and the real
+ * CLI run against its socket.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab } from './lab.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface DaemonHandle {
+  readonly process: ChildProcess;
+  readonly socket: string;
+  readonly root: string;
+  /** Everything it wrote on stdout and stderr (its JSON log). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startDaemon(l: Lab, name = 'daemon'): Promise<DaemonHandle> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the suite runs after "npm run build" (npm test does it)`);
+  const root = join(l.dir, `${name}-root`);
+  const socket = join(l.dir, `${name}.sock`);
+  const child = spawn('nsenter', [`--net=${l.host.path}`, '--', process.execPath, CLI, 'daemon', '--root', root, '--socket', socket, '--netns-dir', join(l.dir, `${name}-netns`)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 300 && !out.includes('tsnet daemon listening'); i++) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited (${child.exitCode}): ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!out.includes('tsnet daemon listening')) throw new Error(`the daemon did not start: ${out}`);
+  return {
+    process: child,
+    socket,
+    root,
+    output: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `tsnet ARGS` against the daemon. */
+export function tsnet(d: { socket: string }, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, '--host', `unix://${d.socket}`, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
