@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeKernel, useLab } from '../helpers/lab.js';
 import { startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
@@ -77,6 +78,22 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'network', 'prune')).stdout).toContain('db');
     const info = await tsnet(d, 'info');
     expect(info.stdout).toMatch(/1 containers \(1 running\)/u);
+  });
+
+  it('imports a rootfs tarball as docker export writes it (gzip too), runs it, and refuses to remove it while used', async () => {
+    const l = lab();
+    const layer = JSON.parse((await tsnet(d, 'image', 'ls', '--format', 'json')).stdout) as { id: string }[];
+    const rootfs = join(d.root, 'runtime', 'images', 'layers', layer[0]!.id.replace('sha256:', ''));
+    const tarball = join(l.dir, 'rootfs.tar.gz');
+    await l.exec(l.host, 'tar', ['-czf', tarball, '-C', rootfs, '.']);
+    expect((await tsnet(d, 'image', 'import', tarball, 'mybox:1.0')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'ls')).stdout).toMatch(/mybox:1\.0/u);
+    expect(await tsnet(d, 'run', '--rm', 'mybox:1.0', 'cat', '/etc/passwd')).toMatchObject({ code: 0, stdout: expect.stringContaining('root:x:0:0') as string });
+    expect((await tsnet(d, 'run', '-d', '--name', 'user', 'mybox:1.0', 'sleep', '100')).code).toBe(0);
+    expect(await tsnet(d, 'image', 'rm', 'mybox:1.0')).toMatchObject({ code: 1, stderr: 'tsnet: image "mybox:1.0" is used by a container: remove the container first\n' });
+    expect((await tsnet(d, 'rm', '-f', 'user')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'rm', 'mybox:1.0')).code).toBe(0);
+    expect(await tsnet(d, 'image', 'import', join(l.dir, 'nothing.tar'), 'x')).toMatchObject({ code: 1, stderr: expect.stringContaining('no such file') as string });
   });
 
   it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {

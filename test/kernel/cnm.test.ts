@@ -127,6 +127,16 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(existsSync(l.host.path!)).toBe(true);
   });
 
+  it('honours the MTU option on the bridge and on both ends of the veth', async () => {
+    const l = lab();
+    const net = await ctl.createNetwork({ name: 'net-mtu', subnet: '10.36.0.0/24', options: { 'com.docker.network.driver.mtu': '1400' } });
+    const s = await sandbox('mtu');
+    const e = await ctl.connect('net-mtu', s.id);
+    expect((await l.ip(l.host, 'link', 'show', net.bridge!.bridgeName))[0]).toMatchObject({ mtu: 1400 });
+    expect((await l.ip(l.host, 'link', 'show', e.hostIfname!))[0]).toMatchObject({ mtu: 1400 });
+    expect((await l.ip(sandboxNs(s.netnsPath), 'link', 'show', 'eth0'))[0]).toMatchObject({ mtu: 1400 });
+  });
+
   it('gives 50 endpoints created at once 50 distinct addresses', async () => {
     await ctl.createNetwork({ name: 'net-many', subnet: '10.34.0.0/24' });
     const boxes = await Promise.all(Array.from({ length: 50 }, (_, i) => sandbox(`m${i}`)));

@@ -99,6 +99,18 @@ describeKernel('the container runtime', () => {
     await rt.remove(c.id);
   });
 
+  it('enforces a pids limit, and runs the command as the given user in the given folder', async (ctx) => {
+    if (rt.cgroups.layout.kind === 'none') return ctx.skip('no pids cgroup controller on this machine');
+    const c = await run('forky', ['/bin/sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done; echo started; wait'], { limits: { pids: 4 } });
+    await rt.wait(c.id);
+    expect(rt.logs(c.id)).toMatch(/can't fork|Resource temporarily unavailable/u);
+    await rt.remove(c.id);
+    const u = await run('nobody', ['/bin/sh', '-c', 'id -u; id -g; pwd'], { uid: 65534, gid: 65534, cwd: '/tmp' });
+    expect(await rt.wait(u.id)).toBe(0);
+    expect(rt.logs(u.id)).toBe('65534\n65534\n/tmp\n');
+    await rt.remove(u.id);
+  });
+
   it('lets two containers on one tsnet bridge network ping each other', async () => {
     const a = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-a', ...(await sandbox('ping-a', 'rtnet')) });
     const b = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-b', ...(await sandbox('ping-b', 'rtnet')) });
