@@ -25,8 +25,11 @@ program
   .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: next to the socket)')
   .option('--default-address-pool <base=CIDR,size=N>', 'default pool for automatic subnets (repeatable)', (v: string, p: string[] = []) => [...p, v])
   .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))
-  .action(async (o: { root: string; socket: string; netnsDir?: string; defaultAddressPool?: string[]; iptables: string }) => {
-    const { startDaemon } = await import('../daemon/server.js');
+  .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
+  .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
+  .action(async (o: { root: string; socket: string; netnsDir?: string; defaultAddressPool?: string[]; iptables: string; dockerPlugin?: boolean; dockerPluginSocket?: string }) => {
+    const { startDaemon, DEFAULT_DOCKER_PLUGIN_SOCKET } = await import('../daemon/server.js');
+    const pluginSocket = o.dockerPluginSocket ?? (o.dockerPlugin ? DEFAULT_DOCKER_PLUGIN_SOCKET : undefined);
     const { parseDefaultPool } = await import('../ipam/default-pools.js');
     const daemon = await startDaemon({
       root: o.root,
@@ -34,6 +37,7 @@ program
       ...(o.netnsDir ? { netnsDir: o.netnsDir } : {}),
       ...(o.defaultAddressPool ? { defaultPools: o.defaultAddressPool.map(parseDefaultPool) } : {}),
       iptables: o.iptables === 'true',
+      ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
       debug: program.opts<{ debug?: boolean }>().debug === true,
     });
     await new Promise<void>((resolve) => {

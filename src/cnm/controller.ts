@@ -33,6 +33,15 @@ export interface NetworkCreateRequest {
   readonly options?: Readonly<Record<string, string>>;
   readonly labels?: Readonly<Record<string, string>>;
   readonly owner?: 'tsnet' | 'docker';
+  /** The network's id, when the caller has one (Docker's NetworkID); else one is made. */
+  readonly id?: string;
+  /** Subnets already allocated elsewhere (by Docker): recorded, not taken from tsnet's IPAM. */
+  readonly externalPools?: { readonly v4?: ExternalPool; readonly v6?: ExternalPool };
+}
+
+export interface ExternalPool {
+  readonly subnet: string;
+  readonly gateway?: string;
 }
 
 export interface SandboxCreateRequest {
@@ -147,7 +156,10 @@ export class Controller {
       if (!driver.capabilities.multipleNetworks && [...this.networks.values()].some((n) => n.driver === driver.name)) {
         throw new TsnetError('TSNET_ERR_CONFLICT', `only one network of the ${driver.name} driver may exist`);
       }
-      const id = newId();
+      if (req.id !== undefined && (!/^[0-9a-f]{64}$/u.test(req.id) || this.networks.has(req.id))) {
+        throw new InvalidArgumentError(`network id "${req.id}" is not 64 hex digits, or is taken`);
+      }
+      const id = req.id ?? newId();
       const config = driver.configure({ id, name: req.name, options: req.options ?? {} });
       if (config.bridge) {
         const clash = [...this.networks.values()].find((n) => n.bridge?.bridgeName === config.bridge!.bridgeName);
@@ -157,10 +169,11 @@ export class Controller {
       if (!driver.capabilities.needsIpam && (req.subnet || req.gateway || req.ipRange)) {
         throw new InvalidArgumentError(`the ${driver.name} driver takes no subnet, gateway or ip range`);
       }
-      if (req.ipv6 && !req.subnet6) throw new InvalidArgumentError('an IPv6 network needs an IPv6 subnet');
+      if (req.ipv6 && !req.subnet6 && !req.externalPools?.v6) throw new InvalidArgumentError('an IPv6 network needs an IPv6 subnet');
       let v4: PoolConfig | undefined;
       let v6: PoolConfig | undefined;
-      if (driver.capabilities.needsIpam) {
+      const external = req.externalPools ? this.externalPools(id, req.externalPools) : undefined;
+      if (driver.capabilities.needsIpam && !external) {
         const avoid = req.subnet ? [] : await this.hostRoutes();
         v4 = this.deps.ipam.planPool({
           family: 4,
@@ -184,7 +197,7 @@ export class Controller {
         ipv6: req.ipv6 ?? false,
         options: { ...(req.options ?? {}) },
         labels: { ...(req.labels ?? {}) },
-        pools: { ...(v4 ? { v4: poolRecord(v4) } : {}), ...(v6 ? { v6: poolRecord(v6) } : {}) },
+        pools: external ?? { ...(v4 ? { v4: poolRecord(v4) } : {}), ...(v6 ? { v6: poolRecord(v6) } : {}) },
         ...(config.bridge ? { bridge: config.bridge } : {}),
         owner: req.owner ?? 'tsnet',
       };
@@ -222,7 +235,7 @@ export class Controller {
       await driver.deleteNetwork(this.ctx, network);
       this.networks.delete(network.id);
       await this.applyFirewall();
-      const pools = [network.pools.v4, network.pools.v6].flatMap((p) => (p ? [p] : []));
+      const pools = [network.pools.v4, network.pools.v6].flatMap((p) => (p && !p.external ? [p] : []));
       this.deps.store.transaction(() => {
         this.deps.store.delete('networks', network.id);
         for (const p of pools) this.deps.store.deletePool(p.id);
@@ -313,6 +326,9 @@ export class Controller {
             : `a sandbox in the host's namespace cannot join network "${network.name}" (${network.driver} driver)`,
         );
       }
+      if (network.owner === 'docker') {
+        throw new TsnetError('TSNET_ERR_CONFLICT', `network "${network.name}" belongs to Docker: connect containers to it with docker network connect`);
+      }
       if ((req.ip || req.ip6) && !driver.capabilities.needsIpam) throw new InvalidArgumentError(`the ${driver.name} driver takes no address`);
       if (req.ip6 && !network.pools.v6) throw new InvalidArgumentError(`network "${network.name}" has no IPv6 subnet`);
       const id = newId();
@@ -378,6 +394,25 @@ export class Controller {
 
   // ---- internals
 
+  /** Pools Docker allocated: checked against the other networks' subnets (a pool of tsnet's IPAM with exactly
+   * this subnet and no network is Docker's own request through the IPAM plugin, and fine). */
+  private externalPools(id: string, ext: NonNullable<NetworkCreateRequest['externalPools']>): NetworkRecord['pools'] {
+    const out: { v4?: PoolRecord; v6?: PoolRecord } = {};
+    for (const family of ['v4', 'v6'] as const) {
+      const p = ext[family];
+      if (!p) continue;
+      const subnet = Subnet.parse(p.subnet, { strict: true });
+      for (const n of this.networks.values()) {
+        const other = n.pools[family];
+        if (other && Subnet.parse(other.subnet).overlaps(subnet)) {
+          throw new TsnetError('TSNET_ERR_POOL_OVERLAP', `subnet ${subnet.toString()} overlaps network "${n.name}" (${other.subnet})`);
+        }
+      }
+      out[family] = { id: `external:${id}:${family}`, space: 'local', subnet: subnet.toString(), ...(p.gateway ? { gateway: p.gateway } : {}), auxAddresses: {}, external: true };
+    }
+    return out;
+  }
+
   private async leaveAll(endpoints: readonly EndpointRecord[]): Promise<void> {
     const byDriver = new Map<NetworkDriver, EndpointRecord[]>();
     for (const e of endpoints) {
@@ -406,6 +441,10 @@ export class Controller {
   /** Returns an endpoint's addresses to IPAM and drops it from memory. */
   releaseAddresses(e: EndpointRecord): void {
     const network = this.networks.get(e.networkId);
+    if (network?.pools.v4?.external || network?.pools.v6?.external) {
+      this.endpoints.delete(e.id); // Docker returns its addresses itself (IpamDriver.ReleaseAddress)
+      return;
+    }
     if (network?.pools.v4 && e.ipv4) this.deps.ipam.releaseAddress(network.pools.v4.id, e.ipv4.split('/')[0]!);
     if (network?.pools.v6 && e.ipv6) this.deps.ipam.releaseAddress(network.pools.v6.id, e.ipv6.split('/')[0]!);
     this.endpoints.delete(e.id);
@@ -454,7 +493,7 @@ export class Controller {
   }
 
   /** The host's IPv4 routes but the default one: automatic subnets must not overlap them. */
-  private async hostRoutes(): Promise<Subnet[]> {
+  async hostRoutes(): Promise<Subnet[]> {
     const routes = await this.ctx.host.routeList({ family: 'inet' });
     return routes.filter((r) => r.dst !== 'default').map((r) => Subnet.parse(r.dst));
   }

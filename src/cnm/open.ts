@@ -68,12 +68,16 @@ export async function reconcile(controller: Controller): Promise<ReconcileReport
   // IPAM: pools and the addresses recorded as handed out.
   for (const n of networks) {
     for (const p of [n.pools.v4, n.pools.v6]) {
-      if (!p) continue;
+      if (!p || p.external) continue;
       const pool = ipam.addPool(
         ipam.planPool({ id: p.id, space: p.space, subnet: p.subnet, gateway: p.gateway ?? null, auxAddresses: p.auxAddresses, ...(p.ipRange ? { ipRange: p.ipRange } : {}) }),
       );
       pool.restore(store.addresses(p.id), store.cursor(p.id) ?? pool.nextSearch);
     }
+  }
+  for (const d of store.dockerPools()) {
+    const pool = ipam.addPool(ipam.planPool({ id: d.id, space: d.space, subnet: d.subnet, gateway: null, ...(d.ipRange ? { ipRange: d.ipRange } : {}) }));
+    pool.restore(store.addresses(d.id), store.cursor(d.id) ?? pool.nextSearch);
   }
   controller.adopt({ networks, endpoints });
 
@@ -109,7 +113,8 @@ export async function reconcile(controller: Controller): Promise<ReconcileReport
     const m = TAG.exec(link.alias ?? '');
     if (!m) continue;
     const [, kind, id] = m;
-    const known = kind === 'network' ? controller.networks.has(id!) : endpoints.some((e) => e.id === id && e.sandboxId);
+    // A tsnet endpoint is known while joined; a Docker endpoint as long as it is recorded.
+    const known = kind === 'network' ? controller.networks.has(id!) : endpoints.some((e) => e.id === id && (e.sandboxId || e.peerIfname));
     if (!known) {
       orphans.push(link.name);
       report.removed.push(`${kind} interface ${link.name}: no ${kind} records it`);

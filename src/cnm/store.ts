@@ -8,13 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsnetError } from '../errors.js';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
+import type { DockerPoolRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoints (id TEXT PRIMARY KEY, network_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pool_cursors (pool_id TEXT PRIMARY KEY, next_search TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docker_pools (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS addresses (pool_id TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (pool_id, address));
 `;
 
@@ -103,6 +104,18 @@ export class Store {
   setCursor(poolId: string, next: bigint): void {
     this.sql('INSERT INTO pool_cursors (pool_id, next_search) VALUES (?, ?) ON CONFLICT (pool_id) DO UPDATE SET next_search = excluded.next_search').run(poolId, next.toString());
   }
+  /** Pools Docker took through tsnet's IPAM plugin (not tied to a network of tsnet's). */
+  dockerPools(): DockerPoolRecord[] {
+    return (this.sql('SELECT doc FROM docker_pools ORDER BY rowid').all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as DockerPoolRecord);
+  }
+  putDockerPool(p: DockerPoolRecord): void {
+    this.sql('INSERT INTO docker_pools (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(p.id, JSON.stringify(p));
+  }
+  deleteDockerPool(id: string): void {
+    this.sql('DELETE FROM docker_pools WHERE id = ?').run(id);
+    this.deletePool(id);
+  }
+
   deletePool(poolId: string): void {
     this.sql('DELETE FROM addresses WHERE pool_id = ?').run(poolId);
     this.sql('DELETE FROM pool_cursors WHERE pool_id = ?').run(poolId);

@@ -12,6 +12,8 @@ export interface PoolRecord {
   readonly ipRange?: string;
   readonly gateway?: string;
   readonly auxAddresses: Readonly<Record<string, string>>;
+  /** Not managed by the network's own IPAM pool: Docker allocated it (through tsnet's IPAM plugin or its own). */
+  readonly external?: boolean;
 }
 
 /** What the bridge driver resolved from a network's options, kept with the network (drivers keep no state). */
@@ -55,6 +57,8 @@ export interface EndpointRecord {
   readonly hostIfname?: string;
   /** Name inside the sandbox, e.g. "eth0". */
   readonly ifname?: string;
+  /** Docker's endpoints: the container end, made in the host namespace for dockerd to move into its sandbox. */
+  readonly peerIfname?: string;
 }
 
 export interface SandboxRecord {
@@ -65,4 +69,13 @@ export interface SandboxRecord {
   readonly netnsPath: string | null;
   readonly hostname: string;
   readonly dns: readonly string[];
+}
+
+/** A pool Docker requested from tsnet's IPAM plugin; references count identical explicit requests. */
+export interface DockerPoolRecord {
+  readonly id: string;
+  readonly space: 'local' | 'global';
+  readonly subnet: string;
+  readonly ipRange?: string;
+  readonly references: number;
 }

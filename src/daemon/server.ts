@@ -16,6 +16,9 @@ import { Handle } from '../netlink/handle.js';
 import { NetnsDirectory } from '../netns/netns.js';
 import { Runtime } from '../runtime/runtime.js';
 import { TSNET_VERSION } from '../version.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Controller } from '../cnm/controller.js';
+import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
 import { buildApp } from './app.js';
 import { ContainerService } from './containers.js';
 
@@ -26,7 +29,11 @@ export interface DaemonOptions {
   readonly defaultPools?: readonly DefaultPool[];
   readonly iptables: boolean;
   readonly debug: boolean;
+  /** Serve Docker's network driver and IPAM plugin protocols on this socket (Docker names the plugin after it). */
+  readonly dockerPluginSocket?: string;
 }
+
+export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 
 export const DEFAULT_ROOT = '/var/lib/tsnet';
 export const DEFAULT_SOCKET = '/run/tsnet/tsnet.sock';
@@ -95,6 +102,17 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
+/** The Docker plugin protocols: their own fastify instance on their own socket, on the same controller. */
+async function listenDockerPlugin(controller: Controller, socket: string, debug: boolean): Promise<FastifyInstance> {
+  const app = Fastify({ logger: { level: debug ? 'debug' : 'info' }, disableRequestLogging: !debug });
+  await app.register(dockerPluginRoutes(new DockerPlugin(controller)));
+  mkdirSync(dirname(socket), { recursive: true, mode: 0o755 });
+  if (existsSync(socket)) unlinkSync(socket);
+  await app.listen({ path: socket });
+  chmodSync(socket, 0o660);
+  return app;
+}
+
 export interface RunningDaemon {
   readonly report: ReconcileReport;
   close(): Promise<void>;
@@ -139,15 +157,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     if (existsSync(options.socket)) unlinkSync(options.socket);
     await app.listen({ path: options.socket });
     chmodSync(options.socket, 0o660);
-    app.log.info({ socket: options.socket, pid: process.pid }, 'tsnet daemon listening');
+    const plugin = options.dockerPluginSocket ? await listenDockerPlugin(controller, options.dockerPluginSocket, options.debug) : undefined;
+    app.log.info({ socket: options.socket, dockerPlugin: options.dockerPluginSocket ?? null, pid: process.pid }, 'tsnet daemon listening');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
+        await plugin?.close();
         await app.close(); // stops accepting; in-flight requests finish
         runtime.close();
         await controller.close();
         rmSync(options.socket, { force: true });
+        if (options.dockerPluginSocket) rmSync(options.dockerPluginSocket, { force: true });
         rmSync(lock, { force: true });
       })());
     return { report, close };

@@ -108,6 +108,33 @@ export class BridgeDriver implements NetworkDriver {
     return { hostIfname, ifname: req.ifname };
   }
 
+  /**
+   * Docker's endpoints: the veth pair is made whole in the host namespace (host end on the bridge, tagged, up);
+   * dockerd moves the container end into its own sandbox after Join. Equivalent to:
+   * ip link add vethX type veth peer name tsvX; ip link set vethX master BR up
+   */
+  async createDetachedEndpoint(ctx: DriverContext, network: NetworkRecord, endpoint: EndpointRecord): Promise<{ hostIfname: string; peerIfname: string }> {
+    const cfg = bridgeOf(network);
+    const hostIfname = `veth${endpoint.id.slice(0, 7)}`;
+    const peerIfname = `tsv${endpoint.id.slice(0, 7)}`;
+    const bridge = await ctx.host.linkGet(cfg.bridgeName);
+    await ctx.host.linkAdd({
+      kind: 'veth',
+      name: hostIfname,
+      masterIndex: bridge.index,
+      alias: endpointAlias(endpoint.id),
+      ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+      peer: { name: peerIfname, ...(endpoint.mac ? { mac: endpoint.mac } : {}), ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}) },
+    });
+    try {
+      await ctx.host.linkSet(hostIfname, { hairpin: true, ipv6AddrGenMode: 'none', up: true });
+    } catch (err) {
+      await ctx.host.linkDelete(hostIfname).catch(() => undefined);
+      throw err;
+    }
+    return { hostIfname, peerIfname };
+  }
+
   /** Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. */
   async leave(ctx: DriverContext, requests: readonly LeaveRequest[]): Promise<void> {
     const names = requests.flatMap((r) => (r.endpoint.hostIfname ? [r.endpoint.hostIfname] : []));

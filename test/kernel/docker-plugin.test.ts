@@ -1,0 +1,162 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Controller } from '../../src/cnm/controller.js';
+import { DockerPlugin, LOCAL_SPACE, dockerPluginRoutes } from '../../src/plugin/docker-plugin.js';
+import { describeKernel, useLab } from '../helpers/lab.js';
+import { buildWorld, type World } from '../helpers/world.js';
+
+/** The requests a real dockerd 20.10 sent to a stub plugin (shared/fixtures), in order. */
+interface Captured {
+  seq: number;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  request: Record<string, unknown> | null;
+  response: Record<string, unknown>;
+}
+const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/dockerd-20.10-plugin-session.jsonl', import.meta.url));
+const session = (): Captured[] =>
+  readFileSync(FIXTURE, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Captured);
+
+describeKernel("Docker's plugin protocols", () => {
+  const lab = useLab();
+  let world: World;
+  let ctl: Controller;
+  let app: FastifyInstance;
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: path, payload: body, headers: { host: '', ...headers } });
+
+  beforeAll(async () => {
+    world = await buildWorld(lab(), 'plugin');
+    ({ controller: ctl } = await world.open());
+    app = Fastify({ logger: false });
+    await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ctl?.close();
+  });
+
+  it.runIf(existsSync(FIXTURE))('answers the whole captured dockerd 20.10 session, and the kernel follows', async () => {
+    const l = lab();
+    const pools = new Map<string, string>(); // the stub's PoolIDs -> ours
+    for (const call of session()) {
+      // The stub's own ids and address space are replaced by tsnet's; the bytes are otherwise dockerd's.
+      let body = call.body.replaceAll('StubLocal', LOCAL_SPACE);
+      for (const [stub, ours] of pools) body = body.replaceAll(`"${stub.replace('StubLocal', LOCAL_SPACE)}"`, JSON.stringify(ours));
+      const headers = Object.fromEntries(Object.entries(call.headers).filter(([k]) => k !== 'Host' && k !== 'Content-Length').map(([k, v]) => [k.toLowerCase(), v]));
+      const res = await post(call.path, body, headers);
+      expect(res.statusCode, `${call.seq} ${call.path}: ${res.body}`).toBe(200);
+      expect(res.headers['content-type']).toBe('application/vnd.docker.plugins.v1.1+json');
+      const answer = JSON.parse(res.body) as Record<string, unknown>;
+      const req = call.request ?? {};
+      switch (call.path) {
+        case '/Plugin.Activate':
+          expect(answer).toEqual({ Implements: ['NetworkDriver', 'IpamDriver'] });
+          break;
+        case '/IpamDriver.RequestPool':
+          pools.set(String((call.response as { PoolID: string }).PoolID), String(answer.PoolID));
+          if (req.Pool) expect(answer.Pool).toBe(req.Pool);
+          else expect(String(answer.Pool)).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/u);
+          break;
+        case '/IpamDriver.RequestAddress':
+          expect(String(answer.Address)).toMatch(/\/\d+$/u);
+          if (req.Address) expect(String(answer.Address).split('/')[0]).toBe(req.Address);
+          break;
+        case '/NetworkDriver.CreateNetwork': {
+          const n = ctl.network(String(req.NetworkID));
+          expect(n.owner).toBe('docker');
+          expect(await l.ip(l.host, 'link', 'show', n.bridge!.bridgeName)).toHaveLength(1);
+          break;
+        }
+        case '/NetworkDriver.CreateEndpoint': {
+          const iface = req.Interface as { Address: string; MacAddress: string };
+          expect(answer).toEqual(iface.MacAddress ? {} : { Interface: { MacAddress: expect.stringMatching(/^02:42:/u) as string } });
+          break;
+        }
+        case '/NetworkDriver.Join': {
+          const name = (answer.InterfaceName as { SrcName: string; DstPrefix: string }).SrcName;
+          expect(answer).toMatchObject({ InterfaceName: { DstPrefix: 'eth' }, DisableGatewayService: false });
+          expect(String(answer.Gateway)).toMatch(/^\d+\.\d+\.\d+\.1$/u);
+          // dockerd takes SrcName from its own namespace: it must be there, on no bridge.
+          expect((await l.ip(l.host, 'link', 'show', name))[0]).not.toHaveProperty('master');
+          break;
+        }
+        case '/NetworkDriver.DeleteEndpoint':
+          expect(ctl.endpoints.has(String(req.EndpointID))).toBe(false);
+          expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').endsWith(String(req.EndpointID)))).toEqual([]);
+          break;
+        case '/NetworkDriver.DeleteNetwork':
+          expect(ctl.networks.has(String(req.NetworkID))).toBe(false);
+          break;
+      }
+    }
+    // Everything the session made, it removed: interfaces, rules, pools, addresses.
+    expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'))).toEqual([]);
+    expect(ctl.deps.ipam.poolList).toEqual([]);
+    expect(ctl.deps.store.dockerPools()).toEqual([]);
+    expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toMatch(/tsnet:[0-9a-f]{64}/u);
+  });
+
+  it('is idempotent where Docker needs it, answers Err on failure and 404 to unknown calls', async () => {
+    const net = '1'.repeat(64);
+    const ep = '2'.repeat(64);
+    const create = JSON.stringify({ NetworkID: net, Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} }, IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.123.0.0/24', Gateway: '10.123.0.1/24' }], IPv6Data: [] });
+    expect((await post('/NetworkDriver.CreateNetwork', create)).statusCode).toBe(200);
+    const e = JSON.stringify({ NetworkID: net, EndpointID: ep, Interface: { Address: '10.123.0.2/24', AddressIPv6: '', MacAddress: '02:42:0a:7b:00:99' }, Options: null });
+    expect(JSON.parse((await post('/NetworkDriver.CreateEndpoint', e)).body)).toEqual({}); // the MAC was given: nothing to answer
+    for (let i = 0; i < 2; i++) {
+      expect((await post('/NetworkDriver.Leave', JSON.stringify({ NetworkID: net, EndpointID: ep }))).statusCode).toBe(200);
+      expect((await post('/NetworkDriver.DeleteEndpoint', JSON.stringify({ NetworkID: net, EndpointID: ep }))).statusCode).toBe(200);
+      expect((await post('/IpamDriver.ReleaseAddress', JSON.stringify({ PoolID: 'nosuchpool', Address: '10.0.0.1' }))).statusCode).toBe(200);
+    }
+    const join = await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }));
+    expect(join.statusCode).toBe(500);
+    expect(JSON.parse(join.body)).toEqual({ Err: `endpoint ${ep.slice(0, 12)} does not exist` });
+    const bad = await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '10.1.0.0/24', Options: null, V6: false }));
+    expect(JSON.parse(bad.body)).toEqual({ Err: 'an ip range (SubPool) needs a subnet (Pool)' });
+    expect(JSON.parse((await post('/IpamDriver.RequestPool', '{"AddressSpace":')).body)).toEqual({ Err: 'the request body is not JSON' });
+    expect((await post('/NetworkDriver.NoSuchMethod', '')).statusCode).toBe(404);
+    // Automatic pools are never handed out twice while held.
+    const a = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string; Pool: string };
+    const b = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string; Pool: string };
+    expect(a.Pool).not.toBe(b.Pool);
+    // A tsnet network cannot take a subnet that Docker holds, and Docker's network cannot be removed from tsnet.
+    await expect(ctl.createNetwork({ name: 'clash', subnet: a.Pool })).rejects.toThrow(/overlaps pool/u);
+    await expect(ctl.connect(net, (await ctl.createSandbox({ containerId: 'x' })).id)).rejects.toThrow(/belongs to Docker/u);
+    for (const p of [a, b]) await post('/IpamDriver.ReleasePool', JSON.stringify({ PoolID: p.PoolID }));
+    expect((await post('/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: net }))).statusCode).toBe(200);
+    expect((await post('/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: net }))).statusCode).toBe(200);
+  });
+
+  it('keeps Docker networks, endpoints and pools across a restart of tsnet', async () => {
+    const l = lab();
+    const pool = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string };
+    await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } }));
+    const net = '3'.repeat(64);
+    const ep = '4'.repeat(64);
+    await post('/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: net, Options: { 'com.docker.network.generic': {} }, IPv4Data: [{ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', Gateway: '10.124.0.1/24' }], IPv6Data: [] }));
+    const addr = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as { Address: string };
+    expect(addr.Address).toBe('10.124.0.2/24');
+    await post('/NetworkDriver.CreateEndpoint', JSON.stringify({ NetworkID: net, EndpointID: ep, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} }));
+    // Restart: a new controller on the same state (Docker replays nothing).
+    await app.close();
+    await ctl.close();
+    ({ controller: ctl } = await world.open());
+    app = Fastify({ logger: false });
+    await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
+    const joined = JSON.parse((await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }))).body) as { InterfaceName: { SrcName: string } };
+    expect((await l.ip(l.host, 'link', 'show', joined.InterfaceName.SrcName))).toHaveLength(1);
+    const next = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as { Address: string };
+    expect(next.Address).toBe('10.124.0.3/24');
+    const taken = await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '10.124.0.2', Options: null }));
+    expect(JSON.parse(taken.body)).toEqual({ Err: 'address 10.124.0.2 is already in use' });
+    expect((await l.ip(l.host, 'link')).filter((x) => x.ifalias === `tsnet:endpoint:${ep}`)).toHaveLength(1);
+  });
+});
