@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   netlink: () => import('./netlink.js'),
   cnm: () => import('./cnm.js'),
   runtime: () => import('./runtime.js'),
+  docker: () => import('./docker.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -19,7 +19,8 @@ export const isIsolated = (): boolean => process.env[MARK] === '1';
  */
 export function ensureIsolated(): void {
   if (isIsolated()) {
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tsnet-lab', '/run'], { stdio: 'inherit' });
+    // -n: libmount must not create /run/mount/utab, which would land on the host's /run before ours covers it.
+    const r = spawnSync('mount', ['-n', '-t', 'tmpfs', '-o', 'mode=755', 'tsnet-lab', '/run'], { stdio: 'inherit' });
     if (r.status !== 0) throw new TsnetError('TSNET_ERR_NETNS', 'isolation: cannot mount a private /run in the lab namespace');
     mkdirSync('/run/netns', { recursive: true });
     return;

@@ -19,11 +19,11 @@ export interface DaemonHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(l: Lab, name = 'daemon'): Promise<DaemonHandle> {
+export async function startDaemon(l: Lab, name = 'daemon', extraArgs: readonly string[] = []): Promise<DaemonHandle> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the suite runs after "npm run build" (npm test does it)`);
   const root = join(l.dir, `${name}-root`);
   const socket = join(l.dir, `${name}.sock`);
-  const child = spawn('nsenter', [`--net=${l.host.path}`, '--', process.execPath, CLI, 'daemon', '--root', root, '--socket', socket, '--netns-dir', join(l.dir, `${name}-netns`)], {
+  const child = spawn('nsenter', [`--net=${l.host.path}`, '--', process.execPath, CLI, 'daemon', '--root', root, '--socket', socket, '--netns-dir', join(l.dir, `${name}-netns`), ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

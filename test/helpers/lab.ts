@@ -112,7 +112,7 @@ export class Lab {
     // Namespaces that the code under test pinned inside the lab folder (a controller's sandboxes) go too.
     for (const point of mountsUnder(this.dir)) {
       try {
-        execFileSync('umount', ['-l', point]);
+        execFileSync('umount', ['-n', '-l', point]);
       } catch (err) {
         errors.push(err);
       }

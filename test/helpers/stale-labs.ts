@@ -24,7 +24,7 @@ export default function setup(): void {
     const m = new RegExp(`^${LAB_PREFIX}(\\d+)-`, 'u').exec(entry);
     if (!m || alive(Number(m[1]))) continue;
     const dir = join(tmpdir(), entry);
-    for (const point of mountsUnder(dir)) execFileSync('umount', ['-l', point]);
+    for (const point of mountsUnder(dir)) execFileSync('umount', ['-n', '-l', point]);
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- docker [--json] [--ops N]`: with a real dockerd (Debian's docker.io) started in a throwaway
+ * namespace next to a tsnet daemon serving the plugin: `docker run -d` start latency and `docker network connect`
+ * + `disconnect` of a running container, on Docker's built-in bridge driver and on tsnet's plugin, in one run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dockerAvailable, startDockerd, type Dockerd } from '../src/lab/dockerd.js';
+import { ensureIsolated } from '../src/lab/isolation.js';
+import { busyboxRootfsTar } from '../src/runtime/busybox.js';
+import { parseBenchArgs } from './args.js';
+import { round, summarise, table, timeMs, type Summary } from './stats.js';
+
+const parseArgs = (argv: string[]) => parseBenchArgs(argv, { ops: { default: 30, min: 5, max: 300 } });
+
+export async function main(argv: string[]): Promise<void> {
+  const opts = parseArgs(argv);
+  if (!dockerAvailable()) {
+    const skipped = 'dockerd: not installed (apt-get install docker.io)';
+    console.log(opts.json ? JSON.stringify({ bench: 'docker', skipped: [skipped] }) : `skipped: ${skipped}`);
+    return;
+  }
+  ensureIsolated();
+  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+  try {
+    await measure(opts, state);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
+  const r = await dockerd.docker(...args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
+  const progress = (text: string): void => {
+    if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
+  };
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
+  const tsnet = spawn(process.execPath, [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    tsnet.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('tsnet daemon listening')) resolve();
+    });
+    tsnet.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code})`)));
+  });
+  const dockerd = await startDockerd(join(state, 'dockerlab'), '/proc/self/ns/net');
+  try {
+    await must(dockerd, 'import', await busyboxRootfsTar(state), 'busybox:latest');
+    await must(dockerd, 'network', 'create', '-d', 'bridge', '--subnet', '10.82.0.0/24', 'builtin');
+    await must(dockerd, 'network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', '10.83.0.0/24', 'viatsnet');
+    // The probe lives on a third network (a container on "none" cannot join others).
+    await must(dockerd, 'network', 'create', '-d', 'bridge', '--subnet', '10.84.0.0/24', 'home');
+    await must(dockerd, 'run', '-d', '--name', 'probe', '--network', 'home', 'busybox:latest', 'sleep', '100000');
+    const results: Record<string, { run: number[]; connect: number[] }> = { builtin: { run: [], connect: [] }, viatsnet: { run: [], connect: [] } };
+    // Interleaved, so that both drivers see the same machine conditions.
+    for (let i = 0; i < opts.ops; i++) {
+      for (const net of ['builtin', 'viatsnet'] as const) {
+        results[net]!.run.push(await timeMs(() => must(dockerd, 'run', '-d', '--name', `${net}${i}`, '--network', net, 'busybox:latest', 'sleep', '100000')));
+        results[net]!.connect.push(
+          await timeMs(async () => {
+            await must(dockerd, 'network', 'connect', net, 'probe');
+            await must(dockerd, 'network', 'disconnect', net, 'probe');
+          }),
+        );
+      }
+      progress(`docker operations: ${i + 1}/${opts.ops}`);
+    }
+    progress('');
+    const ids = (await must(dockerd, 'ps', '-aq')).split('\n').filter(Boolean);
+    await must(dockerd, 'rm', '-f', ...ids);
+    await must(dockerd, 'network', 'rm', 'builtin', 'viatsnet', 'home');
+    const s = (x: number[]): Summary => summarise(x);
+    const result = {
+      bench: 'docker',
+      ops: opts.ops,
+      builtinBridge: { run: s(results.builtin!.run), connectDisconnect: s(results.builtin!.connect) },
+      tsnetPlugin: { run: s(results.viatsnet!.run), connectDisconnect: s(results.viatsnet!.connect) },
+      ratio: {
+        run: round(s(results.builtin!.run).medianMs / s(results.viatsnet!.run).medianMs, 2),
+        connectDisconnect: round(s(results.builtin!.connect).medianMs / s(results.viatsnet!.connect).medianMs, 2),
+      },
+      target: "tsnet's plugin no slower than Docker's built-in bridge (ratio >= 1)",
+    };
+    if (opts.json) return void console.log(JSON.stringify(result));
+    console.log(`dockerd 20.10 with Docker's bridge driver and with tsnet's plugin, ${opts.ops} operations each\n`);
+    console.log(
+      table(['operation', 'driver', 'median ms', 'p95 ms'], [
+        ['docker run -d', 'bridge (built in)', result.builtinBridge.run.medianMs, result.builtinBridge.run.p95Ms],
+        ['docker run -d', 'tsnet plugin', result.tsnetPlugin.run.medianMs, result.tsnetPlugin.run.p95Ms],
+        ['network connect + disconnect', 'bridge (built in)', result.builtinBridge.connectDisconnect.medianMs, result.builtinBridge.connectDisconnect.p95Ms],
+        ['network connect + disconnect', 'tsnet plugin', result.tsnetPlugin.connectDisconnect.medianMs, result.tsnetPlugin.connectDisconnect.p95Ms],
+      ]),
+    );
+    console.log(`\nbuilt-in / tsnet: run ${result.ratio.run}x, connect+disconnect ${result.ratio.connectDisconnect}x (target: at least 1x)`);
+  } finally {
+    await dockerd.stop();
+    tsnet.kill('SIGTERM');
+  }
+}
