@@ -1,4 +1,19 @@
-/** Command-line options shared by the bench scripts: --json, --debug, and whole-number options with ranges. */
+/** What the bench scripts share: their options (--json, --debug, whole numbers with ranges) and their isolation. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureIsolated } from '../src/lab/isolation.js';
+
+/** Runs fn inside a throwaway namespace with a temporary state folder, removed afterwards whatever happens. */
+export async function inThrowawayLab(fn: (state: string) => Promise<void>): Promise<void> {
+  ensureIsolated();
+  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+  try {
+    await fn(state);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
 
 export interface NumberOption {
   readonly default: number;

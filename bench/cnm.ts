@@ -6,12 +6,10 @@
  * it skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openController } from '../src/cnm/open.js';
-import { parseBenchArgs } from './args.js';
-import { ensureIsolated } from '../src/lab/isolation.js';
+import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
 
@@ -84,13 +82,7 @@ function netavarkAttach(n: number, dir: NetnsDirectory, state: string): number[]
 
 export async function main(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
-  ensureIsolated();
-  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
-  try {
-    await measure(opts, state);
-  } finally {
-    rmSync(state, { recursive: true, force: true });
-  }
+  await inThrowawayLab((state) => measure(opts, state));
 }
 
 async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {

@@ -4,14 +4,11 @@
  * + `disconnect` of a running container, on Docker's built-in bridge driver and on tsnet's plugin, in one run.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerAvailable, startDockerd, type Dockerd } from '../src/lab/dockerd.js';
-import { ensureIsolated } from '../src/lab/isolation.js';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
-import { parseBenchArgs } from './args.js';
+import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { round, summarise, table, timeMs, type Summary } from './stats.js';
 
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { ops: { default: 30, min: 5, max: 300 } });
@@ -23,13 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(opts.json ? JSON.stringify({ bench: 'docker', skipped: [skipped] }) : `skipped: ${skipped}`);
     return;
   }
-  ensureIsolated();
-  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
-  try {
-    await measure(opts, state);
-  } finally {
-    rmSync(state, { recursive: true, force: true });
-  }
+  await inThrowawayLab((state) => measure(opts, state));
 }
 
 async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
@@ -45,8 +36,8 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
   const tsnet = spawn(process.execPath, [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
   await new Promise<void>((resolve, reject) => {
-    let out = '';
     tsnet.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('tsnet daemon listening')) resolve();
@@ -102,6 +93,10 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
       ]),
     );
     console.log(`\nbuilt-in / tsnet: run ${result.ratio.run}x, connect+disconnect ${result.ratio.connectDisconnect}x (target: at least 1x)`);
+  } catch (err) {
+    // What tsnet said about it, for whoever reads the failure.
+    const warnings = out.split('\n').filter((l) => /"level":[45]0/u.test(l));
+    throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`);
   } finally {
     await dockerd.stop();
     tsnet.kill('SIGTERM');

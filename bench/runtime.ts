@@ -4,14 +4,12 @@
  * same busybox root filesystem in an equivalent sandbox (Debian's runc package; skipped, and said, when absent).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { buildBusyboxImage } from '../src/runtime/busybox.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import { parseBenchArgs } from './args.js';
+import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { round, summarise, table, timeMs, type Summary } from './stats.js';
 
 const RUNC = '/usr/sbin/runc';
@@ -66,13 +64,7 @@ const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { defau
 
 export async function main(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
-  ensureIsolated();
-  const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
-  try {
-    await measure(opts, state);
-  } finally {
-    rmSync(state, { recursive: true, force: true });
-  }
+  await inThrowawayLab((state) => measure(opts, state));
 }
 
 async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {

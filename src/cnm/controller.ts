@@ -8,16 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import type { DriverContext, NetworkDriver, SandboxView } from '../drivers/driver.js';
 import type { Firewaller } from '../iptables/firewaller.js';
-import type { NetworkFirewall } from '../iptables/rules.js';
 import type { Ipam } from '../ipam/ipam.js';
 import type { PoolConfig } from '../ipam/pool.js';
-import { Subnet, formatAddress } from '../ipam/subnet.js';
+import { Subnet } from '../ipam/subnet.js';
 import { Handle } from '../netlink/handle.js';
 import { NetNs, type NetnsDirectory } from '../netns/netns.js';
 import { SandboxFiles, hostsFile, resolvConf } from './sandbox/files.js';
 import type { Store } from './store.js';
-import type { EndpointRecord, NetworkRecord, PoolRecord, SandboxRecord } from './types.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 import { UndoStack } from './undo.js';
+import { externalPoolRecords, firewallNetworks, nextIfname, poolRecord } from './network-config.js';
 
 export interface NetworkCreateRequest {
   readonly name: string;
@@ -172,7 +172,7 @@ export class Controller {
       if (req.ipv6 && !req.subnet6 && !req.externalPools?.v6) throw new InvalidArgumentError('an IPv6 network needs an IPv6 subnet');
       let v4: PoolConfig | undefined;
       let v6: PoolConfig | undefined;
-      const external = req.externalPools ? this.externalPools(id, req.externalPools) : undefined;
+      const external = req.externalPools ? externalPoolRecords(id, req.externalPools, [...this.networks.values()]) : undefined;
       if (driver.capabilities.needsIpam && !external) {
         const avoid = req.subnet ? [] : await this.hostRoutes();
         v4 = this.deps.ipam.planPool({
@@ -394,25 +394,6 @@ export class Controller {
 
   // ---- internals
 
-  /** Pools Docker allocated: checked against the other networks' subnets (a pool of tsnet's IPAM with exactly
-   * this subnet and no network is Docker's own request through the IPAM plugin, and fine). */
-  private externalPools(id: string, ext: NonNullable<NetworkCreateRequest['externalPools']>): NetworkRecord['pools'] {
-    const out: { v4?: PoolRecord; v6?: PoolRecord } = {};
-    for (const family of ['v4', 'v6'] as const) {
-      const p = ext[family];
-      if (!p) continue;
-      const subnet = Subnet.parse(p.subnet, { strict: true });
-      for (const n of this.networks.values()) {
-        const other = n.pools[family];
-        if (other && Subnet.parse(other.subnet).overlaps(subnet)) {
-          throw new TsnetError('TSNET_ERR_POOL_OVERLAP', `subnet ${subnet.toString()} overlaps network "${n.name}" (${other.subnet})`);
-        }
-      }
-      out[family] = { id: `external:${id}:${family}`, space: 'local', subnet: subnet.toString(), ...(p.gateway ? { gateway: p.gateway } : {}), auxAddresses: {}, external: true };
-    }
-    return out;
-  }
-
   private async leaveAll(endpoints: readonly EndpointRecord[]): Promise<void> {
     const byDriver = new Map<NetworkDriver, EndpointRecord[]>();
     for (const e of endpoints) {
@@ -513,36 +494,6 @@ export class Controller {
     this.sandboxes.set(record.id, live);
     return live;
   }
-}
-
-function poolRecord(p: PoolConfig): PoolRecord {
-  return {
-    id: p.id,
-    space: p.space,
-    subnet: p.subnet.toString(),
-    ...(p.range.toString() !== p.subnet.toString() ? { ipRange: p.range.toString() } : {}),
-    ...(p.gateway ? { gateway: formatAddress(p.gateway) } : {}),
-    auxAddresses: Object.fromEntries(Object.entries(p.auxAddresses).map(([k, v]) => [k, formatAddress(v)])),
-  };
-}
-
-export function firewallNetworks(networks: readonly NetworkRecord[]): NetworkFirewall[] {
-  return networks
-    .filter((n) => n.driver === 'bridge' && n.bridge)
-    .map((n) => ({
-      id: n.id,
-      bridge: n.bridge!.bridgeName,
-      subnets: n.pools.v4 ? [n.pools.v4.subnet] : [],
-      internal: n.internal,
-      icc: n.bridge!.icc,
-      masquerade: n.bridge!.masquerade,
-    }));
-}
-
-/** The lowest ethN not used by the sandbox's endpoints. */
-function nextIfname(joined: readonly EndpointRecord[]): string {
-  const used = new Set(joined.map((e) => e.ifname));
-  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
 }
 
 const view = (s: LiveSandbox): SandboxView => ({ id: s.record.id, ns: s.ns, handle: s.handle });

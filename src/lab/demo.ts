@@ -11,9 +11,9 @@ import { TsnetClient } from '../client/client.js';
 import { Handle } from '../netlink/handle.js';
 import { NetnsDirectory } from '../netns/netns.js';
 import { ensureIsolated } from './isolation.js';
+import { UPSTREAM, linkUpstream } from './upstream.js';
 
 const SOCKET = '/run/tsnet/tsnet.sock';
-const UPSTREAM = { host: '198.51.100.2', gateway: '198.51.100.1', server: '203.0.113.10' };
 const NETWORKS = [
   { name: 'front', subnet: '10.10.1.0/24' },
   { name: 'back', subnet: '10.10.2.0/24' },
@@ -33,20 +33,13 @@ interface ContainerInfo {
   networks: Record<string, { ipv4?: string; mac?: string }>;
 }
 
-/** The lab's upstream: a namespace with the "internet" address, linked to this (isolated) host namespace. */
+/** The lab's upstream namespace, linked to this (isolated) host namespace. */
 async function buildUpstream(): Promise<void> {
   const upstream = new NetnsDirectory('/run/netns').create('upstream');
   const host = Handle.open();
   const up = Handle.open(upstream);
   try {
-    await host.linkSetUp('lo');
-    const uplink = await host.linkAdd({ kind: 'veth', name: 'uplink0', up: true, peer: { name: 'wan0', netns: upstream } });
-    await host.addrAdd(uplink.index, `${UPSTREAM.host}/24`);
-    await host.routeAdd({ dst: 'default', gateway: UPSTREAM.gateway, oif: uplink.index });
-    await up.linkSetUp('lo');
-    await up.linkSetUp(uplink.linkIndex!);
-    await up.addrAdd(uplink.linkIndex!, `${UPSTREAM.gateway}/24`);
-    await up.addrAdd((await up.linkGet('lo')).index, `${UPSTREAM.server}/32`);
+    await linkUpstream(host, up, upstream);
   } finally {
     host.close();
     up.close();

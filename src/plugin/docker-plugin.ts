@@ -246,7 +246,9 @@ export class DockerPlugin {
     return this.controller.serialised(async () => {
       const endpoint = this.controller.endpoints.get(need(body, 'EndpointID'));
       if (!endpoint) return {}; // already gone
-      await this.controller.ctx.host.linkDeleteMany([endpoint.hostIfname, endpoint.peerIfname].filter((n): n is string => !!n));
+      // The host end only: deleting it takes the pair, wherever dockerd has put the other end by now (it may be
+      // moving it between namespaces at this very moment).
+      if (endpoint.hostIfname) await this.controller.ctx.host.linkDeleteMany([endpoint.hostIfname]);
       this.store.transaction(() => this.store.delete('endpoints', endpoint.id));
       this.controller.endpoints.delete(endpoint.id);
       return {};

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { NetNs } from '../../src/netns/netns.js';
 import { NetNs as Ns } from '../../src/netns/netns.js';
 import { openController, type ControllerOptions } from '../../src/cnm/open.js';
+import { UPSTREAM, linkUpstream } from '../../src/lab/upstream.js';
 import type { Lab } from './lab.js';
 
-export const UPSTREAM = { host: '198.51.100.2', gateway: '198.51.100.1', server: '203.0.113.10' } as const;
+export { UPSTREAM };
 
 export interface World {
   readonly upstream: NetNs;
@@ -22,13 +23,7 @@ export async function buildWorld(l: Lab, name = 'world'): Promise<World> {
   const upstream = l.ns(`${name}-up`);
   const host = l.handle(l.host);
   const up = l.handle(upstream);
-  const uplink = await host.linkAdd({ kind: 'veth', name: 'uplink0', up: true, peer: { name: 'wan0', netns: upstream } });
-  await host.addrAdd(uplink.index, `${UPSTREAM.host}/24`);
-  await host.routeAdd({ dst: 'default', gateway: UPSTREAM.gateway, oif: uplink.index });
-  await up.linkSetUp('lo');
-  await up.linkSetUp(uplink.linkIndex!);
-  await up.addrAdd(uplink.linkIndex!, `${UPSTREAM.gateway}/24`);
-  await up.addrAdd((await up.linkGet('lo')).index, `${UPSTREAM.server}/32`);
+  await linkUpstream(host, up, upstream);
   const root = join(l.dir, `${name}-state`);
   return {
     upstream,
