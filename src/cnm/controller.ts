@@ -174,15 +174,20 @@ export class Controller {
       let v6: PoolConfig | undefined;
       const external = req.externalPools ? externalPoolRecords(id, req.externalPools, [...this.networks.values()]) : undefined;
       if (driver.capabilities.needsIpam && !external) {
-        const avoid = req.subnet ? [] : await this.hostRoutes();
+        const routes = await this.hostRoutes();
         v4 = this.deps.ipam.planPool({
           family: 4,
-          avoid,
+          avoid: routes,
           ...(req.subnet !== undefined ? { subnet: req.subnet } : {}),
           ...(req.gateway !== undefined ? { gateway: req.gateway } : {}),
           ...(req.ipRange !== undefined ? { ipRange: req.ipRange } : {}),
           ...(req.auxAddresses !== undefined ? { auxAddresses: req.auxAddresses } : {}),
         });
+        // An explicit subnet must not take addresses the host already routes elsewhere either.
+        const routed = routes.find((r) => r.overlaps(v4!.subnet));
+        if (req.subnet !== undefined && routed) {
+          throw new TsnetError('TSNET_ERR_POOL_OVERLAP', `subnet ${v4.subnet.toString()} overlaps the host's route to ${routed.toString()}`);
+        }
         if (req.ipv6) {
           v6 = this.deps.ipam.planPool({ family: 6, subnet: req.subnet6!, ...(req.gateway6 !== undefined ? { gateway: req.gateway6 } : {}) });
           if (v6.subnet.overlaps(v4.subnet)) throw new InvalidArgumentError('the IPv4 and IPv6 subnets overlap');
@@ -473,10 +478,14 @@ export class Controller {
     for (const n of networks) await this.enableForwarding(n);
   }
 
-  /** The host's IPv4 routes but the default one: automatic subnets must not overlap them. */
+  /**
+   * The host's IPv4 routes that new subnets must not overlap: all but the default route and the routes of
+   * tsnet's own networks (those are checked as pools).
+   */
   async hostRoutes(): Promise<Subnet[]> {
+    const own = new Set([...this.networks.values()].flatMap((n) => (n.pools.v4 ? [n.pools.v4.subnet] : [])));
     const routes = await this.ctx.host.routeList({ family: 'inet' });
-    return routes.filter((r) => r.dst !== 'default').map((r) => Subnet.parse(r.dst));
+    return routes.filter((r) => r.dst !== 'default' && !own.has(r.dst)).map((r) => Subnet.parse(r.dst));
   }
 
   /** Used by reconciliation to re-register what the store holds. */

@@ -180,6 +180,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
       [{ name: 'bad6', subnet: '10.31.0.0/16' }, /subnet 10.31.0.0\/16 overlaps pool 10.31.0.0\/24/],
       [{ name: 'bad/7' }, /invalid network name "bad\/7"/],
       [{ name: 'bad8', options: { 'com.docker.network.driver.mtu': 'big' } }, /is not a number/],
+      [{ name: 'bad9', subnet: '198.51.100.0/25' }, /subnet 198.51.100.0\/25 overlaps the host's route to 198.51.100.0\/24/],
     ];
     for (const [req, message] of cases) await expect(ctl.createNetwork(req)).rejects.toThrow(message);
     expect(await snapshot()).toEqual(before);
