@@ -24,6 +24,8 @@ type AsyncCallback = (err: unknown, result: number) => void;
 export interface NativeNetlink {
   socketOpen(nsPath: string | null, protocol: number, rcvbuf: number): number;
   send(fd: number, buf: Buffer, len: number): number;
+  /** The same on a worker thread: for requests the kernel answers slowly (deletions wait for RCU). */
+  sendAsync(fd: number, buf: Buffer, len: number): Promise<number>;
   recv(fd: number, buf: Buffer, len: number, timeoutMs: number): number;
   recvAsync(fd: number, buf: Buffer, len: number, timeoutMs: number): Promise<number>;
   close(fd: number): number;
@@ -53,6 +55,11 @@ export function native(): NativeNetlink {
   loaded = {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
     send: (fd, buf, len) => send(fd, buf, len) as number,
+    sendAsync: (fd, buf, len) =>
+      new Promise((resolve, reject) => {
+        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
+        send.async(fd, buf, len, cb);
+      }),
     recv: (fd, buf, len, timeoutMs) => recv(fd, buf, len, timeoutMs) as number,
     recvAsync: (fd, buf, len, timeoutMs) =>
       new Promise((resolve, reject) => {

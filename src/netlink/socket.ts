@@ -14,6 +14,9 @@ import {
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
   NLM_F_REQUEST,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELROUTE,
 } from './constants.js';
 import { NetlinkBatchError, NetlinkError, messageTypeName } from './errors.js';
 import { decodeError, parseMessages, type NlMessage } from './message.js';
@@ -41,6 +44,7 @@ export interface NetlinkSocketOptions {
 }
 
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
+const SLOW_TYPES = new Set([RTM_DELLINK, RTM_DELADDR, RTM_DELROUTE]);
 const DUMP_RETRIES = 8;
 
 interface Pending {
@@ -145,7 +149,10 @@ export class NetlinkSocket {
       }
       const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const t0 = performance.now();
-      const sent = native().send(this.fd, out, out.length);
+      // The kernel handles a request inside sendto(); a deletion waits there for an RCU grace period (16-32 ms),
+      // which must not stall the event loop: those go through a worker thread.
+      const slow = requests.some((r) => SLOW_TYPES.has(r.type));
+      const sent = slow ? await native().sendAsync(this.fd, out, out.length) : native().send(this.fd, out, out.length);
       this.stats.kernelMs += performance.now() - t0;
       this.stats.sends++;
       this.stats.messages += requests.length;
