@@ -47,6 +47,8 @@ export class ContainerService {
   constructor(
     private readonly controller: Controller,
     private readonly runtime: Runtime,
+    /** Where failures of background work go (the daemon's log). */
+    private readonly onError: (what: string, err: unknown) => void = () => undefined,
   ) {}
 
   /** The null network that sandboxes without a network join; made at start-up when missing. */
@@ -114,7 +116,12 @@ export class ContainerService {
       });
       undo.push(() => this.runtime.remove(state.id, { force: true }));
       await this.runtime.start(state.id);
-      if (req.rm) void this.runtime.wait(state.id).then(() => this.releaseSandbox(state));
+      if (req.rm) {
+        void this.runtime
+          .wait(state.id)
+          .then(() => this.releaseSandbox(state))
+          .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err));
+      }
       return state;
     });
   }

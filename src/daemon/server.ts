@@ -136,7 +136,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
     });
     const runtime = Runtime.open(join(options.root, 'runtime'));
-    const containers = new ContainerService(controller, runtime);
+    let log: ((what: string, err: unknown) => void) | undefined;
+    const containers = new ContainerService(controller, runtime, (what, err) => log?.(what, err));
     await containers.ensureNullNetwork();
     const released = await containers.releaseOrphanSandboxes();
     const app = buildApp({
@@ -151,6 +152,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
       }),
     });
+    log = (what, err) => app.log.error({ err }, what);
     app.log.info({ removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length }, 'state restored and reconciled');
     // The API opens last.
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });

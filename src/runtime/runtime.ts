@@ -285,7 +285,11 @@ export class Runtime {
     state.finishedAt = new Date().toISOString();
     if (state.cgroups) {
       state.oomKilled = this.cgroups.oomKilled(state.cgroups);
-      this.cgroups.remove(state.cgroups);
+      try {
+        this.cgroups.remove(state.cgroups);
+      } catch {
+        // A group the kernel keeps busy is left for remove() to try again; the exit is recorded regardless.
+      }
     }
     this.save(state);
     this.exits.get(state.id)?.resolve(state.exitCode);
@@ -321,7 +325,7 @@ export class Runtime {
       this.kill(state.id, 'SIGKILL');
       await exited;
     }
-    if (state.status === 'created' && state.cgroups) this.cgroups.remove(state.cgroups);
+    if (state.cgroups) this.cgroups.remove(state.cgroups); // already gone counts as removed
     this.removeFiles(state);
   }
 
