@@ -20,13 +20,14 @@ function snapshot() {
   } catch {
     links = '(ip unavailable)';
   }
-  const routes = read('ip', ['-j', 'route', 'show', 'table', 'all']);
-  const rules = read('iptables-save', [])
-    .split('\n')
-    .filter((line) => !line.startsWith('#'))
-    .map((line) => line.replace(/\[\d+:\d+\]/g, ''))
-    .join('\n');
-  return `links:\n${links}\nroutes:\n${routes}\nrules:\n${rules}`;
+  const routes = read('ip', ['-j', 'route', 'show', 'table', 'all']) + read('ip', ['-j', '-6', 'route', 'show', 'table', 'all']);
+  const rules = (command) =>
+    read(command, [])
+      .split('\n')
+      .filter((line) => !line.startsWith('#'))
+      .map((line) => line.replace(/\[\d+:\d+\]/g, ''))
+      .join('\n');
+  return `links:\n${links}\nroutes:\n${routes}\nrules:\n${rules('iptables-save')}\nip6 rules:\n${rules('ip6tables-save')}`;
 }
 
 const [command, ...args] = process.argv.slice(2);
@@ -45,5 +46,5 @@ if (after !== before) {
   for (const line of b) if (!a.includes(line)) console.error(`  + ${line}`);
   process.exit(1);
 }
-console.error('host guard: the host network namespace is unchanged (links, routes, iptables rules)');
+console.error('host guard: the host network namespace is unchanged (links, routes, iptables and ip6tables rules)');
 process.exit(result.status ?? 1);

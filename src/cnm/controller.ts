@@ -471,7 +471,10 @@ export class Controller {
       this.forwardingEnabled = true;
     }
     // ICC off is enforced by iptables on bridged traffic, which needs bridge netfilter on.
-    if (network.bridge && !network.bridge.icc) this.deps.hostNs.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
+    if (network.bridge && !network.bridge.icc) {
+      this.deps.hostNs.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
+      this.deps.hostNs.sysctlWrite('net/bridge/bridge-nf-call-ip6tables', '1');
+    }
   }
 
   async enableForwardingFor(networks: readonly NetworkRecord[]): Promise<void> {

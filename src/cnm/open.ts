@@ -10,7 +10,7 @@ import { BridgeDriver } from '../drivers/bridge/bridge-driver.js';
 import type { NetworkDriver } from '../drivers/driver.js';
 import { HostDriver } from '../drivers/host/host-driver.js';
 import { NullDriver } from '../drivers/null/null-driver.js';
-import { IptablesFirewaller } from '../iptables/firewaller.js';
+import { DualStackFirewaller, IptablesFirewaller } from '../iptables/firewaller.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Ipam } from '../ipam/ipam.js';
 import { NetNs, NetnsDirectory } from '../netns/netns.js';
@@ -51,7 +51,7 @@ export async function openController(options: ControllerOptions): Promise<{ cont
     hostNs,
     netnsDir: new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns')),
     sandboxFilesDir: join(options.root, 'sandboxes'),
-    firewall: options.iptables === false ? null : new IptablesFirewaller(hostNs),
+    firewall: options.iptables === false ? null : new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6)),
   });
   const report = await reconcile(controller);
   return { controller, report };

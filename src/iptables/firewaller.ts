@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { TsnetError } from '../errors.js';
 import type { NetNs } from '../netns/netns.js';
-import { JUMPS, jumpKey, parseBase, renderRuleset, renderTeardown, type FirewallBase, type NetworkFirewall } from './rules.js';
+import { allJumps, parseBase, renderRuleset, renderTeardown, type FirewallBase, type IpFamily, type NetworkFirewall } from './rules.js';
 
 export interface Firewaller {
   /** Makes the rules match these networks exactly (all of them, not a difference). */
@@ -38,24 +38,33 @@ function run(ns: NetNs, command: string, args: readonly string[], input = ''): P
   });
 }
 
+/** iptables (IPv4) or ip6tables (IPv6): one restore per change, in the namespace it was made for. */
 export class IptablesFirewaller implements Firewaller {
   private base: FirewallBase | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly save: string;
+  private readonly restore: string;
 
-  constructor(private readonly ns: NetNs) {}
+  constructor(
+    private readonly ns: NetNs,
+    private readonly family: IpFamily = 4,
+  ) {
+    this.save = family === 4 ? 'iptables-save' : 'ip6tables-save';
+    this.restore = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+  }
 
   /** What tsnet's jumps and user chain look like now: read once, then kept up to date by apply. */
   private async currentBase(): Promise<FirewallBase> {
-    if (!this.base) this.base = parseBase(await run(this.ns, 'iptables-save', []));
+    if (!this.base) this.base = parseBase(await run(this.ns, this.save, []));
     return this.base;
   }
 
   apply(networks: readonly NetworkFirewall[]): Promise<void> {
     const step = this.queue.then(async () => {
       const base = await this.currentBase();
-      await run(this.ns, 'iptables-restore', ['--noflush', '-w'], renderRuleset(networks, base));
+      await run(this.ns, this.restore, ['--noflush', '-w'], renderRuleset(networks, base, this.family));
       // After a successful batch every jump and the user chain exist: no need to read them again.
-      this.base = { userChainExists: true, jumps: new Set(JUMPS.map((j) => jumpKey(j.chain, j.target))) };
+      this.base = allJumps(this.family);
     });
     this.queue = step.catch(() => undefined);
     return step;
@@ -63,11 +72,32 @@ export class IptablesFirewaller implements Firewaller {
 
   teardown(): Promise<void> {
     const step = this.queue.then(async () => {
-      const base = parseBase(await run(this.ns, 'iptables-save', []));
-      await run(this.ns, 'iptables-restore', ['--noflush', '-w'], renderTeardown(base));
+      const base = parseBase(await run(this.ns, this.save, []));
+      await run(this.ns, this.restore, ['--noflush', '-w'], renderTeardown(base, this.family));
       this.base = undefined;
     });
     this.queue = step.catch(() => undefined);
     return step;
+  }
+}
+
+/**
+ * IPv4 and IPv6 together. The IPv6 side has the filter rules only (isolation, ICC, internal: they match bridges,
+ * not addresses), as tsnet does not NAT IPv6.
+ */
+export class DualStackFirewaller implements Firewaller {
+  constructor(
+    private readonly v4: Firewaller,
+    private readonly v6: Firewaller,
+  ) {}
+
+  async apply(networks: readonly NetworkFirewall[]): Promise<void> {
+    await this.v4.apply(networks);
+    await this.v6.apply(networks);
+  }
+
+  async teardown(): Promise<void> {
+    await this.v4.teardown();
+    await this.v6.teardown();
   }
 }

@@ -13,7 +13,7 @@
 export interface NetworkFirewall {
   readonly id: string;
   readonly bridge: string;
-  /** IPv4 subnets of the network. */
+  /** Subnets of the network, of the family of the rules being made (IPv4 for iptables, IPv6 for ip6tables). */
   readonly subnets: readonly string[];
   readonly internal: boolean;
   /** Inter-container communication on the bridge. */
@@ -70,16 +70,20 @@ export function networkRules(net: NetworkFirewall): { filter: string[]; nat: str
   return { filter, nat };
 }
 
-/** The whole iptables-restore --noflush input for these networks. */
-export function renderRuleset(networks: readonly NetworkFirewall[], base: FirewallBase): string {
+/** Which tables a family's rules use: IPv6 gets the filter rules only (tsnet does not NAT IPv6, as Docker). */
+export type IpFamily = 4 | 6;
+const jumpsOf = (family: IpFamily) => JUMPS.filter((j) => family === 4 || j.table === 'filter');
+
+/** The whole iptables-restore (or ip6tables-restore) --noflush input for these networks. */
+export function renderRuleset(networks: readonly NetworkFirewall[], base: FirewallBase, family: IpFamily = 4): string {
   const filter: string[] = ['*filter'];
   if (!base.userChainExists) filter.push(`:${CHAINS.user} - [0:0]`);
   filter.push(`:${CHAINS.isolation1} - [0:0]`, `:${CHAINS.isolation2} - [0:0]`, `:${CHAINS.forward} - [0:0]`);
   const nat: string[] = ['*nat', `:${CHAINS.postrouting} - [0:0]`];
   // The jumps must stand at the top of their built-in chain in JUMPS order: when any of a chain's is missing,
   // that chain's are all removed and inserted again, last first.
-  for (const chain of new Set(JUMPS.map((j) => j.chain))) {
-    const ours = JUMPS.filter((j) => j.chain === chain);
+  for (const chain of new Set(jumpsOf(family).map((j) => j.chain))) {
+    const ours = jumpsOf(family).filter((j) => j.chain === chain);
     if (ours.every((j) => base.jumps.has(jumpKey(j.chain, j.target)))) continue;
     for (const j of ours) {
       const table = j.table === 'filter' ? filter : nat;
@@ -92,14 +96,17 @@ export function renderRuleset(networks: readonly NetworkFirewall[], base: Firewa
     filter.push(...rules.filter);
     nat.push(...rules.nat);
   }
-  return [...filter, 'COMMIT', ...nat, 'COMMIT', ''].join('\n');
+  return [...filter, 'COMMIT', ...(family === 4 ? [...nat, 'COMMIT'] : []), ''].join('\n');
 }
 
+/** The jumps a family's chains need, all present (what a successful batch leaves). */
+export const allJumps = (family: IpFamily): FirewallBase => ({ userChainExists: true, jumps: new Set(jumpsOf(family).map((j) => jumpKey(j.chain, j.target))) });
+
 /** The input that removes every tsnet chain and jump but TSNET-USER (used when tsnet is uninstalled or reset). */
-export function renderTeardown(base: FirewallBase): string {
+export function renderTeardown(base: FirewallBase, family: IpFamily = 4): string {
   const filter = ['*filter'];
   const nat = ['*nat'];
-  for (const j of JUMPS) {
+  for (const j of jumpsOf(family)) {
     if (base.jumps.has(jumpKey(j.chain, j.target)) && j.target !== CHAINS.user) {
       (j.table === 'filter' ? filter : nat).push(`-D ${j.chain} -m comment --comment tsnet -j ${j.target}`);
     }
@@ -107,7 +114,7 @@ export function renderTeardown(base: FirewallBase): string {
   filter.push(`:${CHAINS.isolation1} - [0:0]`, `:${CHAINS.isolation2} - [0:0]`, `:${CHAINS.forward} - [0:0]`);
   filter.push(`-X ${CHAINS.isolation1}`, `-X ${CHAINS.isolation2}`, `-X ${CHAINS.forward}`);
   nat.push(`:${CHAINS.postrouting} - [0:0]`, `-X ${CHAINS.postrouting}`);
-  return [...filter, 'COMMIT', ...nat, 'COMMIT', ''].join('\n');
+  return [...filter, 'COMMIT', ...(family === 4 ? [...nat, 'COMMIT'] : []), ''].join('\n');
 }
 
 /** Reads what exists from iptables-save output. */

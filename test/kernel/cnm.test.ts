@@ -103,6 +103,16 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     await l.exec(xs, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:35::99']);
     await l.exec(xs, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:35::1']);
     await expect(ctl.connect('net-a', x!.id, { ip6: 'fd00:1::5' })).rejects.toThrow(/network "net-a" has no IPv6 subnet/);
+    // ICC off holds for IPv6 too (ip6tables, through bridge netfilter).
+    await ctl.createNetwork({ name: 'v6-noicc', subnet: '10.37.0.0/24', ipv6: true, subnet6: 'fd00:37::/64', options: { 'com.docker.network.bridge.enable_icc': 'false' } });
+    const [p, q] = await Promise.all(['v6p', 'v6q'].map(sandbox));
+    await ctl.connect('v6-noicc', p!.id);
+    await ctl.connect('v6-noicc', q!.id, { ip6: 'fd00:37::9' });
+    await expect(l.exec(sandboxNs(p!.netnsPath), 'ping', ['-6', '-c', '1', '-W', '1', 'fd00:37::9'])).rejects.toThrow();
+    await l.exec(sandboxNs(p!.netnsPath), 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:37::1']);
+    expect((await l.exec(l.host, 'ip6tables-save', [])).stdout).toMatch(/-A TSNET-FORWARD -i (\S+) -o \1 -m comment --comment "tsnet:[0-9a-f]{64}" -j DROP/u);
+    await ctl.deleteSandboxes([p!.id, q!.id]);
+    await ctl.deleteNetwork('v6-noicc');
     await expect(ctl.createNetwork({ name: 'v6bad', ipv6: true })).rejects.toThrow(/needs an IPv6 subnet/);
   });
 

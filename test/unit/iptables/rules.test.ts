@@ -60,6 +60,14 @@ describe('firewall rules', () => {
     expect(renderRuleset([db], allJumps)).not.toContain('tsnet:aaa');
   });
 
+  it('gives IPv6 the filter rules only: no NAT table at all', () => {
+    const text = renderRuleset([web], fresh, 6);
+    expect(text).not.toContain('*nat');
+    expect(text).not.toContain('MASQUERADE');
+    expect(text).toContain('-A TSNET-FORWARD -i br-web -o br-web -m comment --comment tsnet:aaa -j ACCEPT');
+    expect(text.match(/-I FORWARD 1/gu)).toHaveLength(3);
+  });
+
   it('re-establishes the jump order when one jump went missing', () => {
     const base = parseBase(
       ['*filter', ':TSNET-USER - [0:0]', '-A FORWARD -m comment --comment tsnet -j TSNET-USER', '-A FORWARD -m comment --comment tsnet -j TSNET-FORWARD', '-A POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING'].join('\n'),
