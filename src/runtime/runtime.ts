@@ -219,7 +219,6 @@ export class Runtime {
     const log = openSync(this.logFile(state.id), 'a');
     const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
     closeSync(log);
-    const exit = this.exitPromise(state.id);
     const report = await new Promise<string>((resolve) => {
       let text = '';
       const sync = monitor.stdio[3] as NodeJS.ReadableStream;
@@ -243,7 +242,6 @@ export class Runtime {
       this.finish(state);
     });
     // While the runtime is open it watches its containers (close() lets them go on alone).
-    void exit;
     return state;
   }
 

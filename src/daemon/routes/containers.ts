@@ -4,9 +4,8 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { RunRequest } from '../containers.js';
+import { refParams, strings } from './schemas.js';
 
-const refParams = { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1 } } } as const;
-const strings = { type: 'array', items: { type: 'string' } } as const;
 
 const runBody = {
   type: 'object',

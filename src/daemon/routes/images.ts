@@ -1,8 +1,8 @@
 /** /v1/images: list, import a rootfs tarball, build the busybox image, remove. */
 import type { FastifyPluginAsync } from 'fastify';
 import { buildBusyboxImage } from '../../runtime/busybox.js';
+import { refParams } from './schemas.js';
 
-const refParams = { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1 } } } as const;
 
 export const imageRoutes: FastifyPluginAsync = async (app) => {
   const { runtime } = app.deps;

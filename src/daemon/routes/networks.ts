@@ -2,9 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { TsnetError } from '../../errors.js';
 import type { NetworkRecord } from '../../cnm/types.js';
+import { refParams, stringMap } from './schemas.js';
 
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
-const refParams = { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1 } } } as const;
 
 const createBody = {
   type: 'object',

@@ -8,7 +8,7 @@ import { NetlinkError } from '../../netlink/errors.js';
 import type { EndpointRecord, NetworkRecord } from '../../cnm/types.js';
 import type { DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver } from '../driver.js';
 import { parseBridgeOptions } from './options.js';
-import { attachVethEndpoint } from './veth-endpoint.js';
+import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
 const ENODEV = 19;
 
@@ -118,20 +118,15 @@ export class BridgeDriver implements NetworkDriver {
     const hostIfname = `veth${endpoint.id.slice(0, 7)}`;
     const peerIfname = `tsv${endpoint.id.slice(0, 7)}`;
     const bridge = await ctx.host.linkGet(cfg.bridgeName);
-    await ctx.host.linkAdd({
-      kind: 'veth',
-      name: hostIfname,
-      masterIndex: bridge.index,
+    await addBridgePort(ctx.host, {
+      hostName: hostIfname,
+      peerName: peerIfname,
+      bridgeIndex: bridge.index,
       alias: endpointAlias(endpoint.id),
+      hairpin: true,
+      ...(endpoint.mac ? { mac: endpoint.mac } : {}),
       ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-      peer: { name: peerIfname, ...(endpoint.mac ? { mac: endpoint.mac } : {}), ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}) },
     });
-    try {
-      await ctx.host.linkSet(hostIfname, { hairpin: true, ipv6AddrGenMode: 'none', up: true });
-    } catch (err) {
-      await ctx.host.linkDelete(hostIfname).catch(() => undefined);
-      throw err;
-    }
     return { hostIfname, peerIfname };
   }
 

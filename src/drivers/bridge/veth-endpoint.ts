@@ -38,18 +38,34 @@ export interface VethEndpoint {
   readonly containerIndex: number;
 }
 
-/** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
-export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
-  const [created] = (await spec.sandbox.withFd((fd) =>
-    host.pipeline([
+export interface BridgePortSpec {
+  readonly hostName: string;
+  readonly peerName: string;
+  /** Where the peer is created: a namespace fd, or (absent) the host namespace. */
+  readonly peerNetnsFd?: number;
+  readonly bridgeIndex: number;
+  readonly mac?: string;
+  readonly mtu?: number;
+  readonly alias?: string;
+  readonly hairpin?: boolean;
+}
+
+/**
+ * Makes a veth pair whose host end is a bridge port, in one send: the pair on the bridge, then the host end tagged,
+ * hairpin set, IPv6 address generation off and up. On failure the host end (and so the pair) is removed.
+ * Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
+ */
+export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link | undefined> {
+  const [created] = (await host
+    .pipeline([
       linkAddRequest({
         kind: 'veth',
         name: spec.hostName,
         masterIndex: spec.bridgeIndex,
         ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
         peer: {
-          name: spec.containerName,
-          netns: { fd },
+          name: spec.peerName,
+          ...(spec.peerNetnsFd !== undefined ? { netns: { fd: spec.peerNetnsFd } } : {}),
           ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
           ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
         },
@@ -60,11 +76,28 @@ export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): 
         ipv6AddrGenMode: 'none',
         up: true,
       }),
-    ]).catch(async (err: unknown) => {
+    ])
+    .catch(async (err: unknown) => {
       await host.linkFind(spec.hostName).then((l) => l && host.linkDelete(l.index)).catch(() => undefined);
       throw err;
+    })) as [Link | undefined];
+  return created;
+}
+
+/** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
+export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
+  const created = await spec.sandbox.withFd((fd) =>
+    addBridgePort(host, {
+      hostName: spec.hostName,
+      peerName: spec.containerName,
+      peerNetnsFd: fd,
+      bridgeIndex: spec.bridgeIndex,
+      ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
+      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+      ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+      ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
     }),
-  )) as [Link | undefined];
+  );
   try {
     const containerIndex = created?.linkIndex ?? (await spec.sandboxHandle.linkGet(spec.containerName)).index;
     const inside: NetlinkRequest<unknown>[] = [linkSetRequest('lo', { up: true })];
