@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openController } from '../src/cnm/open.js';
+import { openController } from '../src/daemon/network-wiring.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
@@ -120,11 +120,11 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   }
 
   // Teardown: all sandboxes in one go (their veths in one request), then the networks.
-  const kernelBefore = ctl.ctx.host.stats.sends;
+  const kernelBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
-  const teardownSends = ctl.ctx.host.stats.sends - kernelBefore;
+  const teardownSends = ctl.hostNetlinkStats().sends - kernelBefore;
   const netDelete: number[] = [];
-  for (const n of [...ctl.networks.values()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
+  for (const n of [...ctl.networks()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
   await ctl.close();
   progress('');
 

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   TSNET_ERR_SANDBOX_NOT_FOUND: 404,
   TSNET_ERR_FIREWALL: 500,
   TSNET_ERR_STORE: 500,
+  TSNET_ERR_ROLLBACK: 500,
   TSNET_ERR_INTERNAL: 500,
 } as const;
 
@@ -44,3 +45,6 @@ export class InvalidArgumentError extends TsnetError {
     super('TSNET_ERR_INVALID_ARGUMENT', message);
   }
 }
+
+/** The message of anything thrown. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -21,6 +21,22 @@ CREATE TABLE IF NOT EXISTS addresses (pool_id TEXT NOT NULL, address TEXT NOT NU
 
 type Kind = 'networks' | 'endpoints' | 'sandboxes';
 
+/** Records as stores of tsnet 0.1 wrote them: the bridge's config under `bridge`, endpoints without `kind`. */
+type LegacyNetwork = Omit<NetworkRecord, 'config'> & { config?: object; bridge?: object };
+type LegacyEndpoint = EndpointRecord | (Omit<EndpointRecord, 'kind'> & { kind?: undefined; peerIfname?: string; sandboxId?: string });
+
+function upgradeNetwork(doc: LegacyNetwork): NetworkRecord {
+  if (doc.config) return doc as NetworkRecord;
+  const { bridge, ...rest } = doc;
+  return { ...rest, config: bridge ?? {} };
+}
+
+function upgradeEndpoint(doc: LegacyEndpoint): EndpointRecord {
+  if (doc.kind) return doc;
+  const legacy = doc as unknown as Record<string, unknown>;
+  return (legacy.peerIfname ? { ...legacy, kind: 'detached' } : { ...legacy, kind: 'joined', joinSeq: legacy.joinSeq ?? 0 }) as unknown as EndpointRecord;
+}
+
 export class Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -66,10 +82,10 @@ export class Store {
   }
 
   networks(): NetworkRecord[] {
-    return this.all('networks');
+    return this.all<LegacyNetwork>('networks').map(upgradeNetwork);
   }
   endpoints(): EndpointRecord[] {
-    return this.all('endpoints');
+    return this.all<LegacyEndpoint>('endpoints').map(upgradeEndpoint);
   }
   sandboxes(): SandboxRecord[] {
     return this.all('sandboxes');

@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Controller } from '../cnm/controller.js';
+import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { parseMemory } from '../runtime/cgroups.js';
 import type { ContainerState, Runtime } from '../runtime/runtime.js';
 import { UndoStack } from '../cnm/undo.js';
 
-export const NULL_NETWORK = 'none';
-const SANDBOX_LABEL = 'tsnet.sandbox';
+/** The container label that names its sandbox. */
+export const SANDBOX_LABEL = 'tsnet.sandbox';
 
 export interface RunRequest {
   readonly image: string;
@@ -51,19 +51,12 @@ export class ContainerService {
     private readonly onError: (what: string, err: unknown) => void = () => undefined,
   ) {}
 
-  /** The null network that sandboxes without a network join; made at start-up when missing. */
-  async ensureNullNetwork(): Promise<void> {
-    if (![...this.controller.networks.values()].some((n) => n.name === NULL_NETWORK)) {
-      await this.controller.createNetwork({ name: NULL_NETWORK, driver: 'null' });
-    }
-  }
-
   view(c: ContainerState): ContainerView {
     const sandboxId = c.config.labels?.[SANDBOX_LABEL];
     const networks: ContainerView['networks'] = {};
     if (sandboxId) {
-      for (const e of this.controller.endpointsOf({ sandboxId })) {
-        const n = this.controller.networks.get(e.networkId);
+      for (const e of this.controller.joinedTo(sandboxId)) {
+        const n = this.controller.networks().find((x) => x.id === e.networkId);
         if (n) networks[n.name] = { ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}), ...(e.mac ? { mac: e.mac } : {}), ...(e.ifname ? { ifname: e.ifname } : {}) };
       }
     }
@@ -97,7 +90,7 @@ export class ContainerService {
     return UndoStack.run(async (undo) => {
       // As Docker: the host name is the short container id unless one is given.
       const sandbox = await this.controller.createSandbox({ containerId: id, hostname: req.hostname ?? id.slice(0, 12) });
-      undo.push(() => this.controller.deleteSandbox(sandbox.id));
+      undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
       for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 && req.ip ? { ip: req.ip } : {});
       const state = this.runtime.create({
         id,
@@ -107,14 +100,14 @@ export class ContainerService {
         env: req.env ?? [],
         hostname: sandbox.hostname,
         netnsPath: sandbox.netnsPath!,
-        hostsFile: join(this.controller.files.dir(sandbox.id), 'hosts'),
-        resolvFile: join(this.controller.files.dir(sandbox.id), 'resolv.conf'),
+        hostsFile: join(this.controller.sandboxFilesDir(sandbox.id), 'hosts'),
+        resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
         limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
         init: req.init ?? false,
         autoRemove: req.rm ?? false,
         labels: { [SANDBOX_LABEL]: sandbox.id },
       });
-      undo.push(() => this.runtime.remove(state.id, { force: true }));
+      undo.push(`remove container ${state.id.slice(0, 12)}`, () => this.runtime.remove(state.id, { force: true }));
       await this.runtime.start(state.id);
       if (req.rm) {
         void this.runtime
@@ -126,6 +119,11 @@ export class ContainerService {
     });
   }
 
+  /** The name of the container whose sandbox this is, if any. */
+  containerOfSandbox(sandboxId: string): string | undefined {
+    return this.runtime.list().find((c) => c.config.labels?.[SANDBOX_LABEL] === sandboxId)?.name;
+  }
+
   /** Removes a container and its sandbox. */
   async remove(ref: string, force: boolean): Promise<void> {
     const state = this.runtime.get(ref);
@@ -135,21 +133,21 @@ export class ContainerService {
 
   private async releaseSandbox(state: ContainerState): Promise<void> {
     const sandboxId = state.config.labels?.[SANDBOX_LABEL];
-    if (sandboxId && this.controller.sandboxes.has(sandboxId)) await this.controller.deleteSandbox(sandboxId);
+    if (sandboxId && this.controller.hasSandbox(sandboxId)) await this.controller.deleteSandbox(sandboxId);
   }
 
   /** The sandbox of a container, for network connect/disconnect. */
   sandboxOf(ref: string): string {
     const state = this.runtime.get(ref);
     const id = state.config.labels?.[SANDBOX_LABEL];
-    if (!id || !this.controller.sandboxes.has(id)) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
+    if (!id || !this.controller.hasSandbox(id)) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
     return id;
   }
 
   /** Sandboxes whose container is gone (removed while the daemon was down): released at start-up. */
   async releaseOrphanSandboxes(): Promise<string[]> {
     const used = new Set(this.runtime.list().map((c) => c.config.labels?.[SANDBOX_LABEL]));
-    const orphans = [...this.controller.sandboxes.keys()].filter((id) => !used.has(id));
+    const orphans = this.controller.sandboxes().map((s) => s.record.id).filter((id) => !used.has(id));
     if (orphans.length) await this.controller.deleteSandboxes(orphans);
     return orphans;
   }

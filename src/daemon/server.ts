@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { openController, type ReconcileReport } from '../cnm/open.js';
+import type { ReconcileReport } from '../cnm/controller.js';
+import { openController } from './network-wiring.js';
 import { TsnetError } from '../errors.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Handle } from '../netlink/handle.js';
@@ -138,7 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const runtime = Runtime.open(join(options.root, 'runtime'));
     let log: ((what: string, err: unknown) => void) | undefined;
     const containers = new ContainerService(controller, runtime, (what, err) => log?.(what, err));
-    await containers.ensureNullNetwork();
+    await controller.ensurePredefinedNetworks();
     const released = await containers.releaseOrphanSandboxes();
     const app = buildApp({
       controller,

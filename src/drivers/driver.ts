@@ -4,26 +4,31 @@
  * what it can do through its capabilities.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { BridgeConfig, DriverName, EndpointRecord, NetworkRecord } from '../cnm/types.js';
+import type { Firewaller } from '../iptables/firewaller.js';
 import type { Handle } from '../netlink/handle.js';
 import type { NetNs } from '../netns/netns.js';
+import type { DetachedEndpoint, DriverName, EndpointBase, JoinedEndpoint, NetworkRecord } from './records.js';
 
 export interface DriverContext {
   /** tsnet's "host": the daemon's own namespace, or a lab namespace in tests. */
   readonly hostNs: NetNs;
   readonly host: Handle;
+  /** null: tsnet leaves the firewall alone (--iptables=false). */
+  readonly firewall: Firewaller | null;
+  /** Every network the controller holds now, of every driver (driver-wide state such as the firewall spans them). */
+  networks(): readonly NetworkRecord[];
 }
 
-/** A sandbox as drivers see it while joining: its namespace, a handle inside it, what it already has. */
+/** A sandbox as drivers see it while joining: its namespace and a handle inside it. */
 export interface SandboxView {
   readonly id: string;
   readonly ns: NetNs;
   readonly handle: Handle;
 }
 
-export interface JoinRequest {
-  readonly network: NetworkRecord;
-  readonly endpoint: EndpointRecord;
+export interface JoinRequest<Config extends object = object> {
+  readonly network: NetworkRecord<Config>;
+  readonly endpoint: EndpointBase;
   readonly sandbox: SandboxView;
   /** Name to give the interface inside the sandbox. */
   readonly ifname: string;
@@ -31,14 +36,19 @@ export interface JoinRequest {
   readonly defaultRoute: boolean;
 }
 
+/** A joined endpoint, checked against the kernel at start-up. */
+export interface PresenceRequest<Config extends object = object> extends JoinRequest<Config> {
+  readonly endpoint: JoinedEndpoint;
+}
+
 export interface JoinResult {
   readonly hostIfname?: string;
   readonly ifname?: string;
 }
 
-export interface LeaveRequest {
-  readonly network: NetworkRecord;
-  readonly endpoint: EndpointRecord;
+export interface LeaveRequest<Config extends object = object> {
+  readonly network: NetworkRecord<Config>;
+  readonly endpoint: JoinedEndpoint | DetachedEndpoint;
   readonly sandbox: SandboxView | undefined;
 }
 
@@ -52,25 +62,46 @@ export interface DriverCapabilities {
   readonly multipleNetworks: boolean;
 }
 
-export interface NetworkDriver {
+/** Input of configure(): the network's id, name and options (strings, as Docker passes them). */
+export interface ConfigureInput {
+  readonly id: string;
+  readonly name: string;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/**
+ * An optional capability: endpoints whose both ends are made in the host namespace, for another runtime (dockerd)
+ * to move the container end into a sandbox of its own.
+ */
+export interface DetachedEndpoints<Config extends object = object> {
+  create(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<{ hostIfname: string; peerIfname: string }>;
+}
+
+export interface NetworkDriver<Config extends object = object> {
   readonly name: DriverName;
   readonly capabilities: DriverCapabilities;
-  /** Parses and checks options (strings, as Docker passes them) into typed config; refuses unknown ones. */
-  configure(input: { readonly id: string; readonly name: string; readonly options: Readonly<Record<string, string>> }): { bridge?: BridgeConfig };
-  createNetwork(ctx: DriverContext, network: NetworkRecord): Promise<void>;
-  deleteNetwork(ctx: DriverContext, network: NetworkRecord): Promise<void>;
+  /**
+   * Parses and checks options into the driver's typed config; refuses unknown ones and clashes with the
+   * networks that exist.
+   */
+  configure(input: ConfigureInput, existing: readonly NetworkRecord[]): Config;
+  /** Makes the network's kernel objects and driver-wide state (its firewall rules, sysctls). */
+  createNetwork(ctx: DriverContext, network: NetworkRecord<Config>): Promise<void>;
+  deleteNetwork(ctx: DriverContext, network: NetworkRecord<Config>): Promise<void>;
   /** Fills in what the driver decides for a new endpoint (e.g. its MAC address); no kernel work. */
-  createEndpoint(network: NetworkRecord, endpoint: EndpointRecord): EndpointRecord;
-  deleteEndpoint(network: NetworkRecord, endpoint: EndpointRecord): void;
-  join(ctx: DriverContext, request: JoinRequest): Promise<JoinResult>;
+  createEndpoint(network: NetworkRecord<Config>, endpoint: EndpointBase): EndpointBase;
+  join(ctx: DriverContext, request: JoinRequest<Config>): Promise<JoinResult>;
   /** Leaves many at once: deletions are batched so that the kernel's wait is paid once per call. */
-  leave(ctx: DriverContext, requests: readonly LeaveRequest[]): Promise<void>;
-  programExternalConnectivity(ctx: DriverContext, network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
-  revokeExternalConnectivity(ctx: DriverContext, network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
+  leave(ctx: DriverContext, requests: readonly LeaveRequest<Config>[]): Promise<void>;
+  programExternalConnectivity(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<void>;
+  revokeExternalConnectivity(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<void>;
   /** Whether the network's kernel objects are in place (for reconciliation). */
-  networkPresent(ctx: DriverContext, network: NetworkRecord): Promise<boolean>;
+  networkPresent(ctx: DriverContext, network: NetworkRecord<Config>): Promise<boolean>;
   /** Whether a joined endpoint's kernel objects are in place and wired as they should be. */
-  endpointPresent(ctx: DriverContext, request: JoinRequest): Promise<boolean>;
+  endpointPresent(ctx: DriverContext, request: PresenceRequest<Config>): Promise<boolean>;
+  /** At start-up, after reconciliation: driver-wide state (firewall, sysctls) made to match these networks. */
+  restore(ctx: DriverContext, networks: readonly NetworkRecord<Config>[]): Promise<void>;
+  readonly detachedEndpoints?: DetachedEndpoints<Config>;
 }
 
 /** Refuses options a driver does not know: a typo must not be silently ignored. */

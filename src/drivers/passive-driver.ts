@@ -1,9 +1,9 @@
 /** Base of the drivers that make no kernel objects (host, null): every operation is a no-op, no option is known. */
 import type { DriverCapabilities, NetworkDriver } from './driver.js';
 import { checkKnownOptions } from './driver.js';
-import type { DriverName, EndpointRecord } from '../cnm/types.js';
+import type { DriverName, EndpointBase } from './records.js';
 
-export abstract class PassiveDriver implements NetworkDriver {
+export abstract class PassiveDriver implements NetworkDriver<Record<string, never>> {
   abstract readonly name: DriverName;
   abstract readonly capabilities: DriverCapabilities;
   configure(input: { options: Readonly<Record<string, string>> }): Record<string, never> {
@@ -18,14 +18,14 @@ export abstract class PassiveDriver implements NetworkDriver {
   async endpointPresent(): Promise<boolean> {
     return true;
   }
-  createEndpoint(_network: unknown, endpoint: EndpointRecord): EndpointRecord {
+  createEndpoint(_network: unknown, endpoint: EndpointBase): EndpointBase {
     return endpoint;
   }
-  deleteEndpoint(): void {}
   async join(): Promise<Record<string, never>> {
     return {};
   }
   async leave(): Promise<void> {}
   async programExternalConnectivity(): Promise<void> {}
   async revokeExternalConnectivity(): Promise<void> {}
+  async restore(): Promise<void> {}
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, type DefaultPool } from './default-pools.js';
 import { AddressPool, type AddressSpace, type PoolConfig } from './pool.js';
-import { Subnet, parseAddress, type Family, type Ip } from './subnet.js';
+import { Subnet, checkNoOverlap, parseAddress, type Family, type Ip, type Reservation } from './subnet.js';
 
 export interface PoolRequest {
   readonly space?: AddressSpace;
@@ -20,8 +20,8 @@ export interface PoolRequest {
   readonly family?: Family;
   /** Fixes the pool id (restoring from the store). */
   readonly id?: string;
-  /** Prefixes an automatic subnet must not overlap, besides the other pools (e.g. the host's routes). */
-  readonly avoid?: readonly Subnet[];
+  /** Prefixes the subnet must not overlap, besides the other pools (the host's routes, networks without a pool). */
+  readonly avoid?: readonly Reservation[];
 }
 
 export interface IpamOptions {
@@ -55,12 +55,7 @@ export class Ipam {
     if (request.family !== undefined && subnet.family !== request.family) {
       throw new InvalidArgumentError(`subnet ${subnet.toString()} is not an IPv${request.family} subnet`);
     }
-    if (request.subnet !== undefined) {
-      const clash = this.poolList.find((p) => p.config.subnet.overlaps(subnet));
-      if (clash) {
-        throw new TsnetError('TSNET_ERR_POOL_OVERLAP', `subnet ${subnet.toString()} overlaps pool ${clash.config.subnet.toString()}`);
-      }
-    }
+    checkNoOverlap(subnet, [...this.reservations(), ...(request.avoid ?? [])]);
     let range = subnet;
     if (request.ipRange !== undefined) {
       range = Subnet.parse(request.ipRange, { what: 'ip range', strict: true });
@@ -78,8 +73,7 @@ export class Ipam {
   }
 
   addPool(config: PoolConfig): AddressPool {
-    const clash = this.poolList.find((p) => p.config.subnet.overlaps(config.subnet));
-    if (clash) throw new TsnetError('TSNET_ERR_POOL_OVERLAP', `subnet ${config.subnet.toString()} overlaps pool ${clash.config.subnet.toString()}`);
+    checkNoOverlap(config.subnet, this.reservations());
     const pool = new AddressPool(config);
     this.pools.set(config.id, pool);
     return pool;
@@ -98,6 +92,11 @@ export class Ipam {
     this.pool(poolId).release(address);
   }
 
+  /** The pools' subnets, as reservations. */
+  private reservations(): Reservation[] {
+    return this.poolList.map((p) => ({ subnet: p.config.subnet, holder: `pool ${p.config.subnet.toString()}` }));
+  }
+
   private inside(subnet: Subnet, text: string, what: string): Ip {
     const ip = parseAddress(text, what);
     if (!subnet.contains(ip)) throw new InvalidArgumentError(`${what} ${text} is not in the subnet ${subnet.toString()}`);
@@ -105,9 +104,9 @@ export class Ipam {
   }
 
   /** The first subnet of the space's default pools that overlaps no pool and no host route. */
-  private freeSubnet(space: AddressSpace, family: Family, avoid: readonly Subnet[]): Subnet {
+  private freeSubnet(space: AddressSpace, family: Family, avoid: readonly Reservation[]): Subnet {
     if (family === 6) throw new InvalidArgumentError('an IPv6 network needs an explicit subnet (--subnet)');
-    const taken = [...this.poolList.map((p) => p.config.subnet), ...avoid].filter((s) => s.family === family);
+    const taken = [...this.reservations(), ...avoid].map((r) => r.subnet).filter((s) => s.family === family);
     for (const { base, size } of this.defaults[space]) {
       const step = 1n << BigInt(base.bits - size);
       let candidate = base.first;

@@ -3,7 +3,7 @@
  * IPv6 alike. Pure.
  */
 import ipaddr from 'ipaddr.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
 
 export type Family = 4 | 6;
 
@@ -102,4 +102,35 @@ export class Subnet {
   toString(): string {
     return `${formatAddress({ family: this.family, value: this.network })}/${this.prefixLen}`;
   }
+}
+
+/** An interface address with its prefix length, as "10.1.0.2/24": the address alone ("10.1.0.2"). */
+export function addressOf(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  const text = slash === -1 ? cidr : cidr.slice(0, slash);
+  return formatAddress(parseAddress(text));
+}
+
+/** An address on a subnet, written with the subnet's prefix length: ("10.1.0.2", "10.1.0.0/24") -> "10.1.0.2/24". */
+export function onSubnet(address: string, subnet: string | Subnet): string {
+  const prefix = typeof subnet === 'string' ? Subnet.parse(subnet) : subnet;
+  return `${address}/${prefix.prefixLen}`;
+}
+
+/** A prefix that something holds: a pool, a network, a route of the host. */
+export interface Reservation {
+  readonly subnet: Subnet;
+  /** What holds it, for messages: 'pool 10.1.0.0/16', 'network "web" (10.1.0.0/24)', "the host's route to ...". */
+  readonly holder: string;
+}
+
+export class PoolOverlapError extends TsnetError {
+  constructor(subnet: Subnet, holder: string) {
+    super('TSNET_ERR_POOL_OVERLAP', `subnet ${subnet.toString()} overlaps ${holder}`);
+  }
+}
+
+/** The one overlap check: throws PoolOverlapError naming the first reservation that subnet overlaps. */
+export function checkNoOverlap(subnet: Subnet, reserved: Iterable<Reservation>): void {
+  for (const r of reserved) if (r.subnet.overlaps(subnet)) throw new PoolOverlapError(subnet, r.holder);
 }

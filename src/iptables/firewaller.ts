@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { TsnetError } from '../errors.js';
+import { SerialQueue } from '../lib/serial-queue.js';
 import type { NetNs } from '../netns/netns.js';
 import { allJumps, parseBase, renderRuleset, renderTeardown, type FirewallBase, type IpFamily, type NetworkFirewall } from './rules.js';
 
@@ -41,7 +42,7 @@ function run(ns: NetNs, command: string, args: readonly string[], input = ''): P
 /** iptables (IPv4) or ip6tables (IPv6): one restore per change, in the namespace it was made for. */
 export class IptablesFirewaller implements Firewaller {
   private base: FirewallBase | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly save: string;
   private readonly restore: string;
 
@@ -60,24 +61,20 @@ export class IptablesFirewaller implements Firewaller {
   }
 
   apply(networks: readonly NetworkFirewall[]): Promise<void> {
-    const step = this.queue.then(async () => {
+    return this.queue.run(async () => {
       const base = await this.currentBase();
       await run(this.ns, this.restore, ['--noflush', '-w'], renderRuleset(networks, base, this.family));
       // After a successful batch every jump and the user chain exist: no need to read them again.
       this.base = allJumps(this.family);
     });
-    this.queue = step.catch(() => undefined);
-    return step;
   }
 
   teardown(): Promise<void> {
-    const step = this.queue.then(async () => {
+    return this.queue.run(async () => {
       const base = parseBase(await run(this.ns, this.save, []));
       await run(this.ns, this.restore, ['--noflush', '-w'], renderTeardown(base, this.family));
       this.base = undefined;
     });
-    this.queue = step.catch(() => undefined);
-    return step;
   }
 }
 

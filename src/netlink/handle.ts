@@ -5,6 +5,7 @@
 import { closeSync } from 'node:fs';
 import { NetNs } from '../netns/netns.js';
 import { addrAddRequest, addrDeleteRequest, addrListRequest, type Addr, type AddrOptions } from './addr.js';
+import { Errno } from '../native/errno.js';
 import { NetlinkBatchError, NetlinkError } from './errors.js';
 import type { NetnsTarget } from './link-kinds.js';
 import {
@@ -23,7 +24,6 @@ import { neighListRequest, type Neigh } from './neigh.js';
 import { routeAddRequest, routeDeleteRequest, routeListRequest, routeReplaceRequest, type Route, type RouteSpec } from './route.js';
 import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions, type NetlinkSocketStats } from './socket.js';
 
-const ENODEV = 19;
 
 /** A namespace given as a NetNs value, or already as an fd or pid. */
 export type NetnsLike = NetNs | NetnsTarget;
@@ -84,7 +84,7 @@ export class Handle {
     try {
       return await this.linkGet(ref);
     } catch (err) {
-      if (err instanceof NetlinkError && err.errno === ENODEV) return undefined;
+      if (err instanceof NetlinkError && err.errno === Errno.ENODEV) return undefined;
       throw err;
     }
   }
@@ -120,14 +120,26 @@ export class Handle {
 
   /** Creates the link and tags it; if the tag cannot be set, the link is deleted again. */
   private async createLink(spec: LinkAddSpec): Promise<Link | undefined> {
+    const [create, ...tag] = linkAddRequests(spec);
+    return this.linkCreate(create, tag, spec.name);
+  }
+
+  /**
+   * Sends a link creation and, in the same send, the requests that finish the link (its tag, bridge-port flags,
+   * up). If the creation succeeded and a later request failed, the link this call made is deleted again: by the
+   * index the kernel echoed, else by its name (which the creation just proved is this call's). A failed creation
+   * deletes nothing: the name may belong to someone else.
+   */
+  async linkCreate(create: NetlinkRequest<Link | undefined>, then: readonly NetlinkRequest<unknown>[], name: string): Promise<Link | undefined> {
     try {
-      const [echoed] = (await this.socket.pipeline(linkAddRequests(spec))) as [Link | undefined];
+      const [echoed] = (await this.socket.pipeline([create, ...then])) as [Link | undefined];
       return echoed;
     } catch (err) {
       if (!(err instanceof NetlinkBatchError)) throw err;
       const [created] = err.results;
       if (created?.status === 'rejected') throw created.reason;
-      await this.linkDelete(spec.name).catch(() => undefined);
+      const echoed = created?.status === 'fulfilled' ? (created.value as Link | undefined) : undefined;
+      await this.linkDelete(echoed?.index ?? name).catch(() => undefined);
       throw err.errors[0];
     }
   }
@@ -154,7 +166,7 @@ export class Handle {
       const setResults = err.results.slice(0, refs.length);
       const groupResult = err.results[refs.length];
       const isGone = (r: PromiseSettledResult<unknown> | undefined): boolean =>
-        r?.status === 'rejected' && r.reason instanceof NetlinkError && r.reason.errno === ENODEV;
+        r?.status === 'rejected' && r.reason instanceof NetlinkError && r.reason.errno === Errno.ENODEV;
       const gone = setResults.filter(isGone).length;
       const setFailed = setResults.some((r) => r.status === 'rejected' && !isGone(r));
       // The group delete finds nothing (ENODEV) exactly when every link was already gone.

@@ -4,6 +4,7 @@
  * serialised, so concurrent callers never read each other's replies.
  */
 import { TsnetError } from '../errors.js';
+import { SerialQueue } from '../lib/serial-queue.js';
 import {
   NETLINK_ROUTE,
   NLMSG_DONE,
@@ -20,7 +21,7 @@ import {
 } from './constants.js';
 import { NetlinkBatchError, NetlinkError, messageTypeName } from './errors.js';
 import { decodeError, parseMessages, type NlMessage } from './message.js';
-import { native } from './native.js';
+import { native } from '../native/library.js';
 
 /** One request: how to encode it for a sequence number, and how to read its replies. */
 export interface NetlinkRequest<T> {
@@ -65,7 +66,7 @@ export class NetlinkSocket {
   readonly stats: NetlinkSocketStats = { sends: 0, messages: 0, kernelMs: 0 };
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly rx = Buffer.alloc(64 * 1024);
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private fd: number;
   private readonly timeoutMs: number;
   private readonly maxPipeline: number;
@@ -123,9 +124,7 @@ export class NetlinkSocket {
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
   }
 
   private nextSeq(): number {

@@ -7,8 +7,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
-import { KernelError } from '../netlink/errors.js';
-import { native } from '../netlink/native.js';
+import { Errno } from '../native/errno.js';
+import { KernelError } from '../native/kernel-error.js';
+import { native } from '../native/library.js';
 
 export const DEFAULT_NETNS_DIR = '/run/tsnet/netns';
 
@@ -121,7 +122,7 @@ export class NetnsDirectory {
   /** Equivalent to: `ip netns del NAME`. With ignoreMissing, a namespace already gone counts as deleted. */
   delete(name: string, options: { ignoreMissing?: boolean } = {}): void {
     const r = native().netnsDelete(this.pathOf(name));
-    if (r < 0 && !(options.ignoreMissing && r === -2 /* ENOENT */)) throw new NetnsError('netns del', name, -r);
+    if (r < 0 && !(options.ignoreMissing && r === -Errno.ENOENT)) throw new NetnsError('netns del', name, -r);
   }
 
   open(name: string): NetNs {

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { NetNs } from '../../src/netns/netns.js';
 import { NetNs as Ns } from '../../src/netns/netns.js';
-import { openController, type ControllerOptions } from '../../src/cnm/open.js';
+import { Controller, type ControllerDeps, type ReconcileReport } from '../../src/cnm/controller.js';
+import { controllerDeps, type ControllerOptions } from '../../src/daemon/network-wiring.js';
 import { UPSTREAM, linkUpstream } from '../../src/lab/upstream.js';
 import type { Lab } from './lab.js';
 
@@ -16,7 +17,8 @@ export { UPSTREAM };
 export interface World {
   readonly upstream: NetNs;
   readonly root: string;
-  open(options?: Partial<ControllerOptions>): ReturnType<typeof openController>;
+  /** A controller on the world's state; deps are its store, IPAM and folders, for tests to inspect. */
+  open(options?: Partial<ControllerOptions>): Promise<{ controller: Controller; report: ReconcileReport; deps: ControllerDeps }>;
 }
 
 export async function buildWorld(l: Lab, name = 'world'): Promise<World> {
@@ -28,7 +30,10 @@ export async function buildWorld(l: Lab, name = 'world'): Promise<World> {
   return {
     upstream,
     root,
-    open: (options = {}) => openController({ root, hostNs: l.host, ...options }),
+    open: async (options = {}) => {
+      const deps = controllerDeps({ root, hostNs: l.host, ...options });
+      return { ...(await Controller.open(deps)), deps };
+    },
   };
 }
 

@@ -1,13 +1,17 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import type { Controller } from '../../src/cnm/controller.js';
+import type { Controller, ControllerDeps } from '../../src/cnm/controller.js';
+import type { BridgeConfig } from '../../src/drivers/bridge/options.js';
 import { describeKernel, useLab } from '../helpers/lab.js';
 import { UPSTREAM, buildWorld, sandboxNs, tcpProbe, type World } from '../helpers/world.js';
+
+const bridgeName = (n: { config: object }): string => (n.config as BridgeConfig).bridgeName;
 
 describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
   const lab = useLab();
   let world: World;
   let ctl: Controller;
+  let deps: ControllerDeps;
 
   const sandbox = async (name: string) => ctl.createSandbox({ containerId: `${name}-container`, hostname: name });
   const addressOf = (sandboxId: string, networkRef: string) =>
@@ -15,7 +19,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
 
   it('builds two networks; containers reach their own network and gateway, not the other network', async () => {
     world = await buildWorld(lab());
-    ({ controller: ctl } = await world.open());
+    ({ controller: ctl, deps } = await world.open());
     const a = await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
     const b = await ctl.createNetwork({ name: 'net-b' });
     expect(b.pools.v4!.subnet).toBe('172.17.0.0/16');
@@ -33,7 +37,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(await l.ping(sandboxNs(b1!.netnsPath), addressOf(a2!.id, 'net-a'))).toBe(false);
 
     // What the kernel has: the bridge tagged with the network id, the veth's peer inside the sandbox as eth0.
-    const bridge = (await l.ip(l.host, '-d', 'link', 'show', a.bridge!.bridgeName))[0];
+    const bridge = (await l.ip(l.host, '-d', 'link', 'show', bridgeName(a)))[0];
     expect(bridge).toMatchObject({ ifalias: `tsnet:network:${a.id}` });
     const inside = (await l.ip(sandboxNs(a1!.netnsPath), 'addr', 'show', 'eth0'))[0] as { address: string; addr_info: { local: string }[] };
     expect(inside.address).toBe('02:42:0a:1f:00:02');
@@ -43,11 +47,11 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
 
   it('reaches the upstream "internet" through NAT: the upstream sees the host address', async () => {
     const l = lab();
-    const a1 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a1')!;
+    const a1 = ctl.sandboxes().find((s) => s.record.hostname === 'a1')!;
     expect(await l.ping(a1.ns, UPSTREAM.server)).toBe(true);
     expect(await tcpProbe(l, world.upstream, a1.ns, UPSTREAM.server, 8080)).toBe(UPSTREAM.host);
     const save = (await l.exec(l.host, "iptables-save", [])).stdout;
-    expect(save).toContain(`-A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${ctl.network('net-a').bridge!.bridgeName} -m comment --comment "tsnet:${ctl.network('net-a').id}" -j MASQUERADE`);
+    expect(save).toContain(`-A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${bridgeName(ctl.network('net-a'))} -m comment --comment "tsnet:${ctl.network('net-a').id}" -j MASQUERADE`);
     expect(l.host.sysctlRead('net/ipv4/ip_forward')).toBe('1');
   });
 
@@ -77,7 +81,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const links = (await l.ip(ns, 'link')).map((x) => x.ifname);
     expect(links).toEqual(['lo', 'eth0', 'eth1']);
     expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '10.31.0.1', dev: 'eth0' })]);
-    const b1 = [...ctl.sandboxes.values()].find((x) => x.record.hostname === 'b1')!;
+    const b1 = ctl.sandboxes().find((x) => x.record.hostname === 'b1')!;
     await ctl.disconnect('net-a', s.id);
     expect((await l.ip(ns, 'link')).map((x) => x.ifname)).toEqual(['lo', 'eth1']);
     expect(await l.ip(ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '172.17.0.1', dev: 'eth1' })]);
@@ -142,7 +146,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const net = await ctl.createNetwork({ name: 'net-mtu', subnet: '10.36.0.0/24', options: { 'com.docker.network.driver.mtu': '1400' } });
     const s = await sandbox('mtu');
     const e = await ctl.connect('net-mtu', s.id);
-    expect((await l.ip(l.host, 'link', 'show', net.bridge!.bridgeName))[0]).toMatchObject({ mtu: 1400 });
+    expect((await l.ip(l.host, 'link', 'show', bridgeName(net)))[0]).toMatchObject({ mtu: 1400 });
     expect((await l.ip(l.host, 'link', 'show', e.hostIfname!))[0]).toMatchObject({ mtu: 1400 });
     expect((await l.ip(sandboxNs(s.netnsPath), 'link', 'show', 'eth0'))[0]).toMatchObject({ mtu: 1400 });
   });
@@ -153,8 +157,8 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const eps = await Promise.all(boxes.map((b) => ctl.connect('net-many', b.id)));
     expect(new Set(eps.map((e) => e.ipv4)).size).toBe(50);
     await ctl.deleteSandboxes(boxes.map((b) => b.id));
-    expect((await lab().ip(lab().host, 'link')).filter((x) => x.master === ctl.network('net-many').bridge!.bridgeName)).toEqual([]);
-    expect(ctl.deps.ipam.pool(ctl.network('net-many').pools.v4!.id).addresses).toEqual([]);
+    expect((await lab().ip(lab().host, 'link')).filter((x) => x.master === bridgeName(ctl.network('net-many')))).toEqual([]);
+    expect(deps.ipam.pool(ctl.network('net-many').pools.v4!.id).addresses).toEqual([]);
   });
 
   it('refuses to delete a network with endpoints, naming them; deleting it removes exactly its rules', async () => {
@@ -162,13 +166,13 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     await expect(ctl.deleteNetwork('net-noicc')).rejects.toThrow(/network "net-noicc" has active endpoints: n1-container-net-noicc, n2-container-net-noicc/);
     const noicc = ctl.network('net-noicc');
     const others = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n').filter((x) => x.includes('tsnet:') && !x.includes(noicc.id));
-    const ids = [...ctl.sandboxes.values()].filter((s) => ['n1', 'n2'].includes(s.record.hostname)).map((s) => s.record.id);
+    const ids = ctl.sandboxes().filter((s) => ['n1', 'n2'].includes(s.record.hostname)).map((s) => s.record.id);
     await ctl.deleteSandboxes(ids);
     await ctl.deleteNetwork('net-noicc');
     const after = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n');
     expect(after.filter((x) => x.includes(noicc.id))).toEqual([]);
     expect(after.filter((x) => x.includes('tsnet:') && !x.includes(noicc.id))).toEqual(others);
-    expect(await l.ip(l.host, 'link', 'show')).not.toContainEqual(expect.objectContaining({ ifname: noicc.bridge!.bridgeName }));
+    expect(await l.ip(l.host, 'link', 'show')).not.toContainEqual(expect.objectContaining({ ifname: bridgeName(noicc) }));
   });
 
   it('refuses bad input with a clear error and changes nothing in the kernel or the store', async () => {
@@ -176,8 +180,8 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const snapshot = async () => ({
       links: (await l.ip(l.host, 'link')).map((x) => x.ifname),
       rules: (await l.exec(l.host, 'iptables-save', [])).stdout.replace(/^#.*$/gmu, '').replace(/\[\d+:\d+\]/gu, ''),
-      networks: ctl.deps.store.networks().map((n) => n.name),
-      pools: ctl.deps.ipam.poolList.length,
+      networks: deps.store.networks().map((n) => n.name),
+      pools: deps.ipam.poolList.length,
     });
     const before = await snapshot();
     const cases: [Parameters<Controller['createNetwork']>[0], RegExp][] = [
@@ -201,18 +205,19 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const a = ctl.network('net-a');
     await ctl.close();
     // While tsnet is down: its bridge vanishes, an orphan tagged link and an orphan namespace appear.
-    await l.exec(l.host, 'ip', ['link', 'del', a.bridge!.bridgeName]);
+    await l.exec(l.host, 'ip', ['link', 'del', bridgeName(a)]);
     await l.exec(l.host, 'ip', ['link', 'add', 'orphan0', 'type', 'bridge']);
     await l.exec(l.host, 'ip', ['link', 'set', 'orphan0', 'alias', 'tsnet:network:0123456789abcdef']);
     await l.exec(l.host, 'iptables', ['-F', 'TSNET-FORWARD']);
     const reopened = await world.open();
     ctl = reopened.controller;
+    deps = reopened.deps;
     const { report } = reopened;
     expect(report.removed).toContainEqual(expect.stringMatching(/^network interface orphan0/));
     expect(report.recreated).toContainEqual(expect.stringMatching(/^network net-a: its .* was missing/));
     expect(ctl.network('net-a').id).toBe(a.id);
-    const a2 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a2')!;
-    const a1 = [...ctl.sandboxes.values()].find((s) => s.record.hostname === 'a1')!;
+    const a2 = ctl.sandboxes().find((s) => s.record.hostname === 'a2')!;
+    const a1 = ctl.sandboxes().find((s) => s.record.hostname === 'a1')!;
     expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).not.toContain('orphan0');
     expect((await l.exec(l.host, 'iptables-save', [])).stdout).toContain(`tsnet:${a.id}`);
     // The veths that the bridge's removal detached are joined again.
@@ -220,7 +225,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(await l.ping(a1.ns, a.pools.v4!.gateway!)).toBe(true);
     expect(await l.ping(a2.ns, a.pools.v4!.gateway!)).toBe(true);
     // IPAM came back with the addresses in use.
-    expect(ctl.deps.ipam.pool(a.pools.v4!.id).isAllocated(addressOf(a1.record.id, 'net-a'))).toBe(true);
+    expect(deps.ipam.pool(a.pools.v4!.id).isAllocated(addressOf(a1.record.id, 'net-a'))).toBe(true);
     await ctl.close();
   });
 });

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import type { Controller } from '../../src/cnm/controller.js';
+import type { Controller, ControllerDeps } from '../../src/cnm/controller.js';
+import type { BridgeConfig } from '../../src/drivers/bridge/options.js';
 import { describeKernel, useLab, type Lab } from '../helpers/lab.js';
 import { buildWorld, type World } from '../helpers/world.js';
 
@@ -25,28 +26,29 @@ function runAndKill(world: World, l: Lab, after: number): Promise<number> {
 }
 
 /** Every record matches the kernel, and the kernel has nothing tagged that no record explains. */
-async function expectConsistent(ctl: Controller, l: Lab): Promise<void> {
+async function expectConsistent(ctl: Controller, deps: ControllerDeps, l: Lab): Promise<void> {
   const links = await l.ip(l.host, 'link');
   const tagged = links.filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'));
   const network = ctl.network('crash');
   const endpoints = ctl.endpointsOf({ networkId: network.id });
   for (const t of tagged) {
     const [, kind, id] = String(t.ifalias).split(':');
-    expect(kind === 'network' ? ctl.networks.has(id!) : ctl.endpoints.has(id!)).toBe(true);
+    expect(kind === 'network' ? ctl.networks().some((n) => n.id === id) : !!ctl.endpoint(id!)).toBe(true);
   }
   expect(tagged.filter((t) => String(t.ifalias).startsWith('tsnet:endpoint:'))).toHaveLength(endpoints.length);
   for (const e of endpoints) {
+    if (e.kind !== 'joined') throw new Error(`endpoint ${e.id} is not joined`);
     const hostEnd = links.find((x) => x.ifname === e.hostIfname);
-    expect(hostEnd).toMatchObject({ ifalias: `tsnet:endpoint:${e.id}`, master: network.bridge!.bridgeName });
-    const sandbox = ctl.sandbox(e.sandboxId!);
+    expect(hostEnd).toMatchObject({ ifalias: `tsnet:endpoint:${e.id}`, master: (network.config as BridgeConfig).bridgeName });
+    const sandbox = ctl.sandbox(e.sandboxId);
     const inside = (await l.ip(sandbox.ns, 'addr', 'show', e.ifname!))[0] as { addr_info: { local: string }[] };
     expect(inside.addr_info.map((a) => a.local)).toContain(e.ipv4!.split('/')[0]);
   }
   // Namespaces pinned by tsnet are exactly its sandboxes'; IPAM holds exactly the endpoints' addresses.
-  expect(ctl.deps.netnsDir.list().sort()).toEqual([...ctl.sandboxes.keys()].sort());
-  for (const s of ctl.sandboxes.values()) expect(existsSync(s.record.netnsPath!)).toBe(true);
-  expect(ctl.deps.ipam.pool(network.pools.v4!.id).addresses.sort()).toEqual(endpoints.map((e) => e.ipv4!.split('/')[0]!).sort());
-  expect(ctl.deps.store.endpoints().map((e) => e.id).sort()).toEqual(endpoints.map((e) => e.id).sort());
+  expect(deps.netnsDir.list().sort()).toEqual(ctl.sandboxes().map((s) => s.record.id).sort());
+  for (const s of ctl.sandboxes()) expect(existsSync(s.record.netnsPath!)).toBe(true);
+  expect(deps.ipam.pool(network.pools.v4!.id).addresses.sort()).toEqual(endpoints.map((e) => e.ipv4!.split('/')[0]!).sort());
+  expect(deps.store.endpoints().map((e) => e.id).sort()).toEqual(endpoints.map((e) => e.id).sort());
 }
 
 describeKernel('crash safety', () => {
@@ -58,19 +60,19 @@ describeKernel('crash safety', () => {
     let total = 0;
     for (let round = 0; round < 4; round++) {
       total += await runAndKill(world, l, 3 + Math.floor(Math.random() * 15));
-      const { controller, report } = await world.open();
-      await expectConsistent(controller, l);
+      const { controller, report, deps } = await world.open();
+      await expectConsistent(controller, deps, l);
       expect(controller.endpointsOf({}).length).toBeGreaterThanOrEqual(total);
       expect(report.broken).toEqual([]);
       total = controller.endpointsOf({}).length;
       await controller.close();
     }
     // Tearing it all down leaves nothing behind.
-    const { controller } = await world.open();
-    await controller.deleteSandboxes([...controller.sandboxes.keys()]);
+    const { controller, deps } = await world.open();
+    await controller.deleteSandboxes(controller.sandboxes().map((s) => s.record.id));
     await controller.deleteNetwork('crash');
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'))).toEqual([]);
-    expect(controller.deps.netnsDir.list()).toEqual([]);
+    expect(deps.netnsDir.list()).toEqual([]);
     expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toMatch(/tsnet:[0-9a-f]{64}/u);
     await controller.close();
   });

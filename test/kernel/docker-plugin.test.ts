@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Controller } from '../../src/cnm/controller.js';
+import type { Controller, ControllerDeps } from '../../src/cnm/controller.js';
+import type { BridgeConfig } from '../../src/drivers/bridge/options.js';
 import { DockerPlugin, LOCAL_SPACE, dockerPluginRoutes } from '../../src/plugin/docker-plugin.js';
 import { describeKernel, useLab } from '../helpers/lab.js';
 import { buildWorld, type World } from '../helpers/world.js';
@@ -28,6 +29,7 @@ describeKernel("Docker's plugin protocols", () => {
   const lab = useLab();
   let world: World;
   let ctl: Controller;
+  let deps: ControllerDeps;
   let app: FastifyInstance;
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
@@ -35,7 +37,7 @@ describeKernel("Docker's plugin protocols", () => {
 
   beforeAll(async () => {
     world = await buildWorld(lab(), 'plugin');
-    ({ controller: ctl } = await world.open());
+    ({ controller: ctl, deps } = await world.open());
     app = Fastify({ logger: false });
     await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
   });
@@ -73,7 +75,7 @@ describeKernel("Docker's plugin protocols", () => {
         case '/NetworkDriver.CreateNetwork': {
           const n = ctl.network(String(req.NetworkID));
           expect(n.owner).toBe('docker');
-          expect(await l.ip(l.host, 'link', 'show', n.bridge!.bridgeName)).toHaveLength(1);
+          expect(await l.ip(l.host, 'link', 'show', (n.config as BridgeConfig).bridgeName)).toHaveLength(1);
           break;
         }
         case '/NetworkDriver.CreateEndpoint': {
@@ -90,18 +92,18 @@ describeKernel("Docker's plugin protocols", () => {
           break;
         }
         case '/NetworkDriver.DeleteEndpoint':
-          expect(ctl.endpoints.has(String(req.EndpointID))).toBe(false);
+          expect(ctl.endpoint(String(req.EndpointID))).toBeUndefined();
           expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').endsWith(String(req.EndpointID)))).toEqual([]);
           break;
         case '/NetworkDriver.DeleteNetwork':
-          expect(ctl.networks.has(String(req.NetworkID))).toBe(false);
+          expect(ctl.networks().some((x) => x.id === String(req.NetworkID))).toBe(false);
           break;
       }
     }
     // Everything the session made, it removed: interfaces, rules, pools, addresses.
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'))).toEqual([]);
-    expect(ctl.deps.ipam.poolList).toEqual([]);
-    expect(ctl.deps.store.dockerPools()).toEqual([]);
+    expect(deps.ipam.poolList).toEqual([]);
+    expect(deps.store.dockerPools()).toEqual([]);
     expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toMatch(/tsnet:[0-9a-f]{64}/u);
   });
 
@@ -149,7 +151,7 @@ describeKernel("Docker's plugin protocols", () => {
     // Restart: a new controller on the same state (Docker replays nothing).
     await app.close();
     await ctl.close();
-    ({ controller: ctl } = await world.open());
+    ({ controller: ctl, deps } = await world.open());
     app = Fastify({ logger: false });
     await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
     const joined = JSON.parse((await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }))).body) as { InterfaceName: { SrcName: string } };

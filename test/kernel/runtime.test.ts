@@ -20,7 +20,7 @@ describeKernel('the container runtime', () => {
   const sandbox = async (name: string, network = 'none') => {
     const s = await ctl.createSandbox({ containerId: name, hostname: name });
     await ctl.connect(network, s.id);
-    return { netnsPath: s.netnsPath!, hostsFile: join(ctl.files.dir(s.id), 'hosts'), resolvFile: join(ctl.files.dir(s.id), 'resolv.conf'), hostname: name };
+    return { netnsPath: s.netnsPath!, hostsFile: join(ctl.sandboxFilesDir(s.id), 'hosts'), resolvFile: join(ctl.sandboxFilesDir(s.id), 'resolv.conf'), hostname: name };
   };
   const run = async (name: string, command: string[], extra: Partial<Parameters<Runtime['create']>[0]> = {}) => {
     const c = rt.create({ image: 'busybox', command, name, ...(await sandbox(name)), ...extra });

@@ -1,7 +1,8 @@
 /** /v1/networks: create, list, inspect, remove, prune, connect and disconnect containers. */
 import type { FastifyPluginAsync } from 'fastify';
-import { TsnetError } from '../../errors.js';
+import type { Controller } from '../../cnm/controller.js';
 import type { NetworkRecord } from '../../cnm/types.js';
+import type { ContainerService } from '../containers.js';
 import { refParams, stringMap } from './schemas.js';
 
 
@@ -53,19 +54,20 @@ interface CreateBody {
 }
 
 /** A network as the API shows it: its record, with the containers attached. */
-export function networkView(app: { deps: { controller: import('../../cnm/controller.js').Controller; runtime: import('../../runtime/runtime.js').Runtime } }, n: NetworkRecord) {
-  const { controller, runtime } = app.deps;
+export function networkView(app: { deps: { controller: Controller; containers: ContainerService } }, n: NetworkRecord) {
+  const { controller, containers: service } = app.deps;
   const containers = controller.endpointsOf({ networkId: n.id }).map((e) => {
-    const c = runtime.list().find((x) => x.config.labels?.['tsnet.sandbox'] === e.sandboxId);
-    return { container: c?.name ?? null, endpoint: e.id, ipv4: e.ipv4 ?? null, ipv6: e.ipv6 ?? null, mac: e.mac ?? null };
+    const container = e.kind === 'joined' ? service.containerOfSandbox(e.sandboxId) : undefined;
+    return { container: container ?? null, endpoint: e.id, ipv4: e.ipv4 ?? null, ipv6: e.ipv6 ?? null, mac: e.mac ?? null };
   });
-  return { ...n, containers };
+  const { config, ...rest } = n;
+  return { ...rest, ...(n.driver === 'bridge' ? { bridge: config } : {}), containers };
 }
 
 export const networkRoutes: FastifyPluginAsync = async (app) => {
   const { controller, containers } = app.deps;
 
-  app.get('/networks', async () => [...controller.networks.values()].map((n) => networkView(app, n)));
+  app.get('/networks', async () => controller.networks().map((n) => networkView(app, n)));
 
   app.post<{ Body: CreateBody }>('/networks', { schema: { body: createBody } }, async (req, reply) => {
     const n = await controller.createNetwork(req.body);
@@ -75,18 +77,11 @@ export const networkRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { ref: string } }>('/networks/:ref', { schema: { params: refParams } }, async (req) => networkView(app, controller.network(req.params.ref)));
 
   app.delete<{ Params: { ref: string } }>('/networks/:ref', { schema: { params: refParams } }, async (req, reply) => {
-    const n = controller.network(req.params.ref);
-    if (n.owner === 'docker') throw new TsnetError('TSNET_ERR_CONFLICT', `network "${n.name}" belongs to Docker: remove it with docker network rm`);
-    if (n.name === 'none') throw new TsnetError('TSNET_ERR_CONFLICT', 'network "none" is predefined and cannot be removed');
-    await controller.deleteNetwork(n.id);
+    await controller.deleteNetwork(req.params.ref, 'tsnet');
     return reply.status(204).send();
   });
 
-  app.post('/networks/prune', async () => {
-    const unused = [...controller.networks.values()].filter((n) => n.owner === 'tsnet' && n.name !== 'none' && controller.endpointsOf({ networkId: n.id }).length === 0);
-    for (const n of unused) await controller.deleteNetwork(n.id);
-    return { deleted: unused.map((n) => n.name) };
-  });
+  app.post('/networks/prune', async () => ({ deleted: await controller.pruneNetworks() }));
 
   app.post<{ Params: { ref: string }; Body: { container: string; ip?: string; aliases?: string[] } }>(
     '/networks/:ref/connect',

@@ -10,9 +10,7 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
     return {
       ...info(),
       counts: {
-        networks: controller.networks.size,
-        sandboxes: controller.sandboxes.size,
-        endpoints: controller.endpoints.size,
+        ...controller.counts(),
         containers: containers.length,
         running: containers.filter((c) => c.status === 'running').length,
         images: runtime.images.list().length,

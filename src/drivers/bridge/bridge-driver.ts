@@ -1,16 +1,17 @@
 /**
  * The bridge driver: a Linux bridge per network holding the gateway address, and per endpoint a veth pair whose
- * peer is created directly inside the sandbox. Firewall rules are per network and applied by the controller.
+ * peer is created directly inside the sandbox. Firewall rules are per network, for all bridge networks in one batch.
  */
 import { TsnetError } from '../../errors.js';
 import { addrAddRequest } from '../../netlink/addr.js';
+import { Errno } from '../../native/errno.js';
 import { NetlinkError } from '../../netlink/errors.js';
-import type { EndpointRecord, NetworkRecord } from '../../cnm/types.js';
-import type { DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver } from '../driver.js';
-import { parseBridgeOptions } from './options.js';
+import type { ConfigureInput, DetachedEndpoints, DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver, PresenceRequest } from '../driver.js';
+import type { EndpointBase, NetworkRecord } from '../records.js';
+import { applyFirewall, enableForwarding, isBridgeNetwork } from './firewall.js';
+import { parseBridgeOptions, type BridgeConfig } from './options.js';
 import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
-const ENODEV = 19;
 
 export const bridgeAlias = (networkId: string): string => `tsnet:network:${networkId}`;
 export const endpointAlias = (endpointId: string): string => `tsnet:endpoint:${endpointId}`;
@@ -21,21 +22,39 @@ export function macFromIpv4(cidr: string): string {
   return ['02', '42', ...octets].join(':');
 }
 
-function bridgeOf(network: NetworkRecord) {
-  if (!network.bridge) throw new TsnetError('TSNET_ERR_INTERNAL', `network ${network.name} has no bridge configuration`);
-  return network.bridge;
+type BridgeNetwork = NetworkRecord<BridgeConfig>;
+
+function bridgeOf(network: BridgeNetwork): BridgeConfig {
+  if (!network.config.bridgeName) throw new TsnetError('TSNET_ERR_INTERNAL', `network ${network.name} has no bridge configuration`);
+  return network.config;
 }
 
-export class BridgeDriver implements NetworkDriver {
+/** Every bridge network but this one, for the firewall. */
+const othersThan = (ctx: DriverContext, network: NetworkRecord): NetworkRecord[] => ctx.networks().filter((n) => isBridgeNetwork(n) && n.id !== network.id);
+
+export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   readonly name = 'bridge' as const;
   readonly capabilities = { scope: 'local', needsIpam: true, hostNamespace: false, multipleNetworks: true } as const;
+  readonly detachedEndpoints: DetachedEndpoints<BridgeConfig> = { create: (ctx, network, endpoint) => this.createDetachedEndpoint(ctx, network, endpoint) };
 
-  configure(input: { id: string; options: Readonly<Record<string, string>> }) {
-    return { bridge: parseBridgeOptions(input.id, input.options) };
+  configure(input: ConfigureInput, existing: readonly NetworkRecord[]): BridgeConfig {
+    return parseBridgeOptions(input.id, input.options, existing);
+  }
+
+  /** The bridge, then forwarding and the firewall of all bridge networks with this one; the bridge goes if they fail. */
+  async createNetwork(ctx: DriverContext, network: BridgeNetwork): Promise<void> {
+    const index = await this.createBridge(ctx, network);
+    try {
+      enableForwarding(ctx, network);
+      await applyFirewall(ctx, [...othersThan(ctx, network), network]);
+    } catch (err) {
+      await ctx.host.linkDelete(index).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Equivalent to: ip link add BR type bridge; ip addr add GW/LEN dev BR; ip link set BR up */
-  async createNetwork(ctx: DriverContext, network: NetworkRecord): Promise<void> {
+  private async createBridge(ctx: DriverContext, network: BridgeNetwork): Promise<number> {
     const cfg = bridgeOf(network);
     const bridge = await ctx.host.linkAdd({
       kind: 'bridge',
@@ -50,27 +69,34 @@ export class BridgeDriver implements NetworkDriver {
       }
       await ctx.host.pipeline(requests);
       await ctx.host.linkSet(bridge.index, { up: true, ipv6AddrGenMode: network.ipv6 ? 'eui64' : 'none' });
+      return bridge.index;
     } catch (err) {
       await ctx.host.linkDelete(bridge.index).catch(() => undefined);
       throw err;
     }
   }
 
-  async deleteNetwork(ctx: DriverContext, network: NetworkRecord): Promise<void> {
+  async deleteNetwork(ctx: DriverContext, network: BridgeNetwork): Promise<void> {
     try {
       await ctx.host.linkDelete(bridgeOf(network).bridgeName);
     } catch (err) {
-      if (!(err instanceof NetlinkError && err.errno === ENODEV)) throw err; // already gone counts as deleted
+      if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err; // already gone counts as deleted
     }
+    await applyFirewall(ctx, othersThan(ctx, network));
   }
 
-  async networkPresent(ctx: DriverContext, network: NetworkRecord): Promise<boolean> {
+  async restore(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<void> {
+    for (const n of networks) enableForwarding(ctx, n);
+    await applyFirewall(ctx, networks);
+  }
+
+  async networkPresent(ctx: DriverContext, network: BridgeNetwork): Promise<boolean> {
     const link = await ctx.host.linkFind(bridgeOf(network).bridgeName);
     return link?.alias === bridgeAlias(network.id);
   }
 
   /** The host end exists, carries the endpoint's tag and sits on the network's bridge; the peer is in the sandbox. */
-  async endpointPresent(ctx: DriverContext, req: JoinRequest): Promise<boolean> {
+  async endpointPresent(ctx: DriverContext, req: PresenceRequest<BridgeConfig>): Promise<boolean> {
     if (!req.endpoint.hostIfname) return false;
     const [hostEnd, bridge, inside] = await Promise.all([
       ctx.host.linkFind(req.endpoint.hostIfname),
@@ -80,13 +106,11 @@ export class BridgeDriver implements NetworkDriver {
     return !!hostEnd && !!bridge && !!inside && hostEnd.alias === endpointAlias(req.endpoint.id) && hostEnd.masterIndex === bridge.index;
   }
 
-  createEndpoint(_network: NetworkRecord, endpoint: EndpointRecord): EndpointRecord {
+  createEndpoint(_network: BridgeNetwork, endpoint: EndpointBase): EndpointBase {
     return endpoint.mac || !endpoint.ipv4 ? endpoint : { ...endpoint, mac: macFromIpv4(endpoint.ipv4) };
   }
 
-  deleteEndpoint(): void {}
-
-  async join(ctx: DriverContext, req: JoinRequest): Promise<JoinResult> {
+  async join(ctx: DriverContext, req: JoinRequest<BridgeConfig>): Promise<JoinResult> {
     const cfg = bridgeOf(req.network);
     const hostIfname = `veth${req.endpoint.id.slice(0, 7)}`;
     const bridge = await ctx.host.linkGet(cfg.bridgeName);
@@ -113,7 +137,7 @@ export class BridgeDriver implements NetworkDriver {
    * dockerd moves the container end into its own sandbox after Join. Equivalent to:
    * ip link add vethX type veth peer name tsvX; ip link set vethX master BR up
    */
-  async createDetachedEndpoint(ctx: DriverContext, network: NetworkRecord, endpoint: EndpointRecord): Promise<{ hostIfname: string; peerIfname: string }> {
+  private async createDetachedEndpoint(ctx: DriverContext, network: BridgeNetwork, endpoint: EndpointBase): Promise<{ hostIfname: string; peerIfname: string }> {
     const cfg = bridgeOf(network);
     const hostIfname = `veth${endpoint.id.slice(0, 7)}`;
     const peerIfname = `tsv${endpoint.id.slice(0, 7)}`;
@@ -131,7 +155,7 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /** Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. */
-  async leave(ctx: DriverContext, requests: readonly LeaveRequest[]): Promise<void> {
+  async leave(ctx: DriverContext, requests: readonly LeaveRequest<BridgeConfig>[]): Promise<void> {
     const names = requests.flatMap((r) => (r.endpoint.hostIfname ? [r.endpoint.hostIfname] : []));
     await ctx.host.linkDeleteMany(names);
   }

@@ -1,8 +1,17 @@
 /** The bridge driver's options, parsed once from the strings Docker and the CLI pass. */
 import { InvalidArgumentError } from '../../errors.js';
 import { checkInterfaceName, checkMtu } from '../../netlink/validate.js';
-import type { BridgeConfig } from '../../cnm/types.js';
+import { TsnetError } from '../../errors.js';
 import { checkKnownOptions } from '../driver.js';
+import type { NetworkRecord } from '../records.js';
+
+/** What the bridge driver resolved from a network's options, kept with the network (drivers keep no state). */
+export interface BridgeConfig {
+  readonly bridgeName: string;
+  readonly mtu?: number;
+  readonly icc: boolean;
+  readonly masquerade: boolean;
+}
 
 export const BRIDGE_OPTIONS = {
   name: 'com.docker.network.bridge.name',
@@ -18,7 +27,8 @@ function parseBool(key: string, value: string | undefined, fallback: boolean): b
   throw new InvalidArgumentError(`option ${key}="${value}" must be true or false`);
 }
 
-export function parseBridgeOptions(id: string, options: Readonly<Record<string, string>>): BridgeConfig {
+/** Parses the options; a bridge name another network already uses is refused. */
+export function parseBridgeOptions(id: string, options: Readonly<Record<string, string>>, existing: readonly NetworkRecord[] = []): BridgeConfig {
   checkKnownOptions('bridge', options, Object.values(BRIDGE_OPTIONS));
   const name = options[BRIDGE_OPTIONS.name] ?? `br-${id.slice(0, 12)}`;
   checkInterfaceName(name, `bridge name (option ${BRIDGE_OPTIONS.name})`);
@@ -28,6 +38,8 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
     if (!/^\d+$/u.test(mtuText)) throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.mtu}="${mtuText}" is not a number`);
     mtu = checkMtu(Number(mtuText));
   }
+  const clash = existing.find((n) => n.driver === 'bridge' && (n.config as Partial<BridgeConfig>).bridgeName === name);
+  if (clash) throw new TsnetError('TSNET_ERR_CONFLICT', `bridge name "${name}" is already used by network "${clash.name}"`);
   return {
     bridgeName: name,
     ...(mtu !== undefined ? { mtu } : {}),

@@ -52,36 +52,29 @@ export interface BridgePortSpec {
 
 /**
  * Makes a veth pair whose host end is a bridge port, in one send: the pair on the bridge, then the host end tagged,
- * hairpin set, IPv6 address generation off and up. On failure the host end (and so the pair) is removed.
+ * hairpin set, IPv6 address generation off and up. If a step after the creation fails, the pair is removed.
  * Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
  */
 export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link | undefined> {
-  const [created] = (await host
-    .pipeline([
-      linkAddRequest({
-        kind: 'veth',
-        name: spec.hostName,
-        masterIndex: spec.bridgeIndex,
-        ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-        peer: {
-          name: spec.peerName,
-          ...(spec.peerNetnsFd !== undefined ? { netns: { fd: spec.peerNetnsFd } } : {}),
-          ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
-          ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-        },
-      }),
-      linkSetRequest(spec.hostName, {
-        ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
-        ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
-        ipv6AddrGenMode: 'none',
-        up: true,
-      }),
-    ])
-    .catch(async (err: unknown) => {
-      await host.linkFind(spec.hostName).then((l) => l && host.linkDelete(l.index)).catch(() => undefined);
-      throw err;
-    })) as [Link | undefined];
-  return created;
+  const create = linkAddRequest({
+    kind: 'veth',
+    name: spec.hostName,
+    masterIndex: spec.bridgeIndex,
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    peer: {
+      name: spec.peerName,
+      ...(spec.peerNetnsFd !== undefined ? { netns: { fd: spec.peerNetnsFd } } : {}),
+      ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
+      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    },
+  });
+  const finish = linkSetRequest(spec.hostName, {
+    ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+    ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
+    ipv6AddrGenMode: 'none',
+    up: true,
+  });
+  return host.linkCreate(create, [finish], spec.hostName);
 }
 
 /** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
@@ -112,7 +105,7 @@ export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): 
     await spec.sandboxHandle.pipeline(inside);
     return { hostIndex: created?.index ?? (await host.linkGet(spec.hostName)).index, containerIndex };
   } catch (err) {
-    await host.linkDelete(spec.hostName).catch(() => undefined);
+    await host.linkDelete(created?.index ?? spec.hostName).catch(() => undefined);
     throw err;
   }
 }

@@ -105,8 +105,10 @@ describe('IPAM pools', () => {
   it('skips subnets taken by explicit pools and by host routes', () => {
     const ipam = new Ipam();
     ipam.requestPool({ subnet: '172.18.0.0/24' });
-    const avoid = [Subnet.parse('172.17.5.0/24'), Subnet.parse('172.19.0.0/16')];
+    const avoid = ['172.17.5.0/24', '172.19.0.0/16'].map((s) => ({ subnet: Subnet.parse(s), holder: `the host's route to ${s}` }));
     expect(ipam.requestPool({ avoid }).config.subnet.toString()).toBe('172.20.0.0/16');
+    // An explicit subnet is checked against the same reservations, and the error names the holder.
+    expect(() => ipam.requestPool({ subnet: '172.19.3.0/24', avoid })).toThrow("subnet 172.19.3.0/24 overlaps the host's route to 172.19.0.0/16");
   });
 
   it('refuses an overlapping explicit subnet, naming the pool it overlaps', () => {

@@ -1,6 +1,10 @@
-/** Names and descriptions of errno values, for error messages: "EEXIST (File exists)". */
+/** Errno values by name, and their names and descriptions for error messages: "EEXIST (File exists)". */
+import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { native } from './native.js';
+import { native } from './library.js';
+
+/** Positive errno values by their names, e.g. Errno.ENODEV === 19 on Linux. */
+export const Errno = constants.errno;
 
 /** Where libuv's name differs from the one the kernel's headers use for the same number. */
 const KERNEL_NAMES: Readonly<Record<number, string>> = { 95: 'EOPNOTSUPP' };

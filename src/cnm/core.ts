@@ -1,0 +1,86 @@
+/**
+ * What the controller's operations share: its dependencies, its state, the drivers' context, and the lookups
+ * every operation starts with. Operations (network/, endpoint/, sandbox/, docker.ts, reconcile.ts) take a CnmCore;
+ * only the Controller makes one, and it runs them one at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
+import type { DriverContext, NetworkDriver, SandboxView } from '../drivers/driver.js';
+import type { Firewaller } from '../iptables/firewaller.js';
+import type { Ipam } from '../ipam/ipam.js';
+import { Handle } from '../netlink/handle.js';
+import type { NetNs, NetnsDirectory } from '../netns/netns.js';
+import { SandboxFiles } from './sandbox/files.js';
+import { CnmState, type LiveSandbox } from './state.js';
+import type { Store } from './store.js';
+import type { NetworkRecord } from './types.js';
+
+export interface ControllerDeps {
+  readonly store: Store;
+  readonly ipam: Ipam;
+  readonly drivers: readonly NetworkDriver[];
+  readonly hostNs: NetNs;
+  readonly netnsDir: NetnsDirectory;
+  /** Folder of the sandboxes' hosts and resolv.conf files. */
+  readonly sandboxFilesDir: string;
+  /** null: tsnet leaves the firewall alone (--iptables=false). */
+  readonly firewall: Firewaller | null;
+  /** Opens a netlink handle in a namespace (tests without root pass a fake). */
+  readonly openHandle?: (ns: NetNs) => Handle;
+}
+
+export const newId = (): string => randomBytes(32).toString('hex');
+
+export class CnmCore {
+  readonly state = new CnmState();
+  readonly files: SandboxFiles;
+  readonly driverCtx: DriverContext;
+  private readonly drivers: ReadonlyMap<string, NetworkDriver>;
+
+  constructor(readonly deps: ControllerDeps) {
+    this.drivers = new Map(deps.drivers.map((d) => [d.name, d]));
+    this.files = new SandboxFiles(deps.sandboxFilesDir);
+    const state = this.state;
+    this.driverCtx = { hostNs: deps.hostNs, host: this.openHandle(deps.hostNs), firewall: deps.firewall, networks: () => state.networkList() };
+  }
+
+  openHandle(ns: NetNs): Handle {
+    return this.deps.openHandle ? this.deps.openHandle(ns) : Handle.open(ns);
+  }
+
+  /** By id, by name, or by a unique prefix of the id. */
+  network(ref: string): NetworkRecord {
+    const byId = this.state.findNetwork(ref);
+    if (byId) return byId;
+    const all = this.state.networkList();
+    const byName = all.find((n) => n.name === ref);
+    if (byName) return byName;
+    const byPrefix = ref.length > 0 ? all.filter((n) => n.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new InvalidArgumentError(`network id prefix "${ref}" is ambiguous: it matches ${byPrefix.map((n) => n.name).join(', ')}`);
+    throw new TsnetError('TSNET_ERR_NETWORK_NOT_FOUND', `network "${ref}" not found`);
+  }
+
+  sandbox(id: string): LiveSandbox {
+    const s = this.state.findSandbox(id);
+    if (!s) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `sandbox "${id}" not found`);
+    return s;
+  }
+
+  driver(name: string): NetworkDriver {
+    const d = this.drivers.get(name);
+    if (!d) throw new InvalidArgumentError(`unknown network driver "${name}" (known: ${[...this.drivers.keys()].join(', ')})`);
+    return d;
+  }
+
+  driverList(): NetworkDriver[] {
+    return [...this.drivers.values()];
+  }
+
+  /** Whether the sandbox is the host's own namespace (host driver). */
+  inHostNamespace(s: LiveSandbox): boolean {
+    return s.record.netnsPath === this.deps.hostNs.path;
+  }
+}
+
+export const sandboxView = (s: LiveSandbox): SandboxView => ({ id: s.record.id, ns: s.ns, handle: s.handle });

@@ -1,0 +1,92 @@
+/**
+ * Connecting a sandbox to a network (`docker network connect`): an endpoint created, its addresses taken, joined
+ * by the driver, then recorded; and disconnecting, where the default route moves if it was this endpoint's.
+ */
+import { InvalidArgumentError, TsnetError } from '../../errors.js';
+import type { NetworkDriver } from '../../drivers/driver.js';
+import { newId, sandboxView, type CnmCore } from '../core.js';
+import { writeHosts } from '../sandbox/hosts.js';
+import type { LiveSandbox } from '../state.js';
+import type { EndpointRecord, JoinedEndpoint, NetworkRecord } from '../types.js';
+import { UndoStack } from '../undo.js';
+import { forgetEndpoint, persistAddresses, releaseEndpoint, takeAddresses } from './addresses.js';
+import { gatewayEndpoint, moveDefaultRoute, providesGateway } from './gateway.js';
+import { leaveAll } from './leave.js';
+
+export interface ConnectRequest {
+  readonly ip?: string;
+  readonly ip6?: string;
+  readonly aliases?: readonly string[];
+}
+
+/** The lowest ethN not used by the sandbox's endpoints. */
+export function nextIfname(joined: readonly JoinedEndpoint[]): string {
+  const used = new Set(joined.map((e) => e.ifname));
+  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+}
+
+function validate(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, driver: NetworkDriver, req: ConnectRequest): void {
+  const joined = core.state.joinedTo(sandbox.record.id);
+  if (joined.some((e) => e.networkId === network.id)) {
+    throw new TsnetError('TSNET_ERR_CONFLICT', `sandbox ${sandbox.record.id.slice(0, 12)} is already connected to network "${network.name}"`);
+  }
+  if (driver.capabilities.hostNamespace !== core.inHostNamespace(sandbox)) {
+    throw new InvalidArgumentError(
+      driver.capabilities.hostNamespace
+        ? `network "${network.name}" (host driver) needs a sandbox in the host's namespace`
+        : `a sandbox in the host's namespace cannot join network "${network.name}" (${network.driver} driver)`,
+    );
+  }
+  if (network.owner === 'docker') {
+    throw new TsnetError('TSNET_ERR_CONFLICT', `network "${network.name}" belongs to Docker: connect containers to it with docker network connect`);
+  }
+  if ((req.ip || req.ip6) && !driver.capabilities.needsIpam) throw new InvalidArgumentError(`the ${driver.name} driver takes no address`);
+  if (req.ip6 && !network.pools.v6) throw new InvalidArgumentError(`network "${network.name}" has no IPv6 subnet`);
+}
+
+export async function connect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, req: ConnectRequest): Promise<JoinedEndpoint> {
+  const driver = core.driver(network.driver);
+  validate(core, network, sandbox, driver, req);
+  const joined = core.state.joinedTo(sandbox.record.id);
+  return UndoStack.run(async (undo) => {
+    const addresses = takeAddresses(core, network, req, undo);
+    const base = driver.createEndpoint(network, {
+      id: newId(),
+      name: `${sandbox.record.containerId.slice(0, 12)}-${network.name}`,
+      networkId: network.id,
+      created: new Date().toISOString(),
+      ...addresses,
+      aliases: [...(req.aliases ?? [])],
+    });
+    const ifname = nextIfname(joined);
+    const defaultRoute = !joined.some((e) => providesGateway(core, e));
+    const result = await driver.join(core.driverCtx, { network, endpoint: base, sandbox: sandboxView(sandbox), ifname, defaultRoute });
+    const endpoint: JoinedEndpoint = { ...base, ...result, kind: 'joined', sandboxId: sandbox.record.id, joinSeq: core.state.nextJoinSeq() };
+    undo.push(`remove the interfaces of endpoint ${endpoint.name}`, () => driver.leave(core.driverCtx, [{ network, endpoint, sandbox: sandboxView(sandbox) }]));
+    core.deps.store.transaction(() => {
+      core.deps.store.putEndpoint(endpoint);
+      persistAddresses(core, network, endpoint);
+    });
+    core.state.putEndpoint(endpoint);
+    writeHosts(core, sandbox);
+    return endpoint;
+  });
+}
+
+export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox): Promise<void> {
+  const endpoint = core.state.joinedTo(sandbox.record.id).find((e) => e.networkId === network.id);
+  if (!endpoint) throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `sandbox ${sandbox.record.id.slice(0, 12)} is not connected to network "${network.name}"`);
+  const wasGateway = gatewayEndpoint(core, sandbox.record.id)?.id === endpoint.id;
+  await leaveAll(core, [endpoint]);
+  dropEndpoints(core, [endpoint]);
+  if (wasGateway) await moveDefaultRoute(core, sandbox);
+  writeHosts(core, sandbox);
+}
+
+/** Forgets endpoints whose kernel side is gone: records and address rows in one transaction, then memory. */
+export function dropEndpoints(core: CnmCore, endpoints: readonly EndpointRecord[]): void {
+  core.deps.store.transaction(() => {
+    for (const e of endpoints) forgetEndpoint(core, e);
+  });
+  for (const e of endpoints) releaseEndpoint(core, e);
+}

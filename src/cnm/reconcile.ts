@@ -1,0 +1,145 @@
+/**
+ * Reconciliation at start-up: the store is read, IPAM restored, and the kernel brought in line with the records.
+ * tsnet recognises its own kernel objects by their tags (IFLA_IFALIAS "tsnet:<kind>:<id>", rule comments,
+ * namespaces in its run directory): what it owns but has no record of is removed; what is recorded but missing is
+ * re-created, or, when that cannot be, reported broken with the reason; driver-wide state is rewritten whole.
+ */
+import { existsSync } from 'node:fs';
+import { errorMessage } from '../errors.js';
+import { NetNs } from '../netns/netns.js';
+import { sandboxView, type CnmCore } from './core.js';
+import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
+import { gatewayEndpoint } from './endpoint/gateway.js';
+import { restorePool } from './pools.js';
+import type { LiveSandbox } from './state.js';
+import type { JoinedEndpoint, SandboxRecord } from './types.js';
+
+export interface ReconcileReport {
+  /** Kernel objects and records tsnet owned but no longer should: removed. */
+  readonly removed: string[];
+  /** Recorded objects that were missing: made again. */
+  readonly recreated: string[];
+  /** Recorded objects that are missing and could not be made again, with why. */
+  readonly broken: string[];
+}
+
+const TAG = /^tsnet:(network|endpoint):([0-9a-f]+)$/u;
+
+/** Brings the kernel and the records in line; see the module comment. Safe to run on a clean start. */
+export async function reconcile(core: CnmCore): Promise<ReconcileReport> {
+  const report: ReconcileReport = { removed: [], recreated: [], broken: [] };
+  restoreRecords(core);
+  for (const s of core.deps.store.sandboxes()) adoptOrDropSandbox(core, s, report);
+  removeUnrecordedNamespaces(core, report);
+  await removeUnrecordedLinks(core, report);
+  await recreateNetworks(core, report);
+  await recreateEndpoints(core, report);
+  await restoreDriverState(core);
+  return report;
+}
+
+/** IPAM's pools with the addresses recorded as handed out, then the networks and endpoints into memory. */
+function restoreRecords(core: CnmCore): void {
+  const { store } = core.deps;
+  const networks = store.networks();
+  for (const n of networks) for (const p of [n.pools.v4, n.pools.v6]) if (p && !p.external) restorePool(core, p);
+  for (const d of store.dockerPools()) restorePool(core, d);
+  for (const n of networks) core.state.putNetwork(n);
+  for (const e of store.endpoints()) core.state.putEndpoint(e);
+}
+
+/** A sandbox whose namespace is gone cannot be brought back: its record and endpoints go. */
+function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileReport): void {
+  const inHost = s.netnsPath === null || s.netnsPath === core.deps.hostNs.path;
+  if (inHost || existsSync(s.netnsPath!)) {
+    const ns = inHost ? core.deps.hostNs : NetNs.fromPath(s.netnsPath!, s.id);
+    core.state.putSandbox({ record: s, ns, handle: core.openHandle(ns) });
+    return;
+  }
+  const gone = core.state.joinedTo(s.id);
+  core.deps.store.transaction(() => {
+    for (const e of gone) forgetEndpoint(core, e);
+    core.deps.store.delete('sandboxes', s.id);
+  });
+  for (const e of gone) releaseEndpoint(core, e);
+  core.files.remove(s.id);
+  report.removed.push(`sandbox ${s.id.slice(0, 12)}: its namespace ${s.netnsPath} is gone (and with it ${gone.length} endpoint(s))`);
+}
+
+/** Namespaces in tsnet's folder that no sandbox records. */
+function removeUnrecordedNamespaces(core: CnmCore, report: ReconcileReport): void {
+  for (const name of core.deps.netnsDir.list()) {
+    if (core.state.findSandbox(name)) continue;
+    core.deps.netnsDir.delete(name, { ignoreMissing: true });
+    report.removed.push(`namespace ${name.slice(0, 12)}: no sandbox records it`);
+  }
+}
+
+/** Tagged links in the host namespace that no network or endpoint records. */
+async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport): Promise<void> {
+  const host = core.driverCtx.host;
+  const orphans: string[] = [];
+  for (const link of await host.linkList()) {
+    const m = TAG.exec(link.alias ?? '');
+    if (!m) continue;
+    const [, kind, id] = m;
+    const known = kind === 'network' ? !!core.state.findNetwork(id!) : !!core.state.findEndpoint(id!);
+    if (known) continue;
+    orphans.push(link.name);
+    report.removed.push(`${kind} interface ${link.name}: no ${kind} records it`);
+  }
+  await host.linkDeleteMany(orphans);
+}
+
+/** Recorded networks whose kernel objects are missing. */
+async function recreateNetworks(core: CnmCore, report: ReconcileReport): Promise<void> {
+  for (const n of core.state.networkList()) {
+    const driver = core.driver(n.driver);
+    if (await driver.networkPresent(core.driverCtx, n)) continue;
+    try {
+      await driver.createNetwork(core.driverCtx, n);
+      report.recreated.push(`network ${n.name}: its kernel object (${n.driver}) was missing`);
+    } catch (err) {
+      report.broken.push(`network ${n.name}: cannot re-create it: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** Joined endpoints whose interfaces are missing or detached: what is left goes, then they join again as they were. */
+async function recreateEndpoints(core: CnmCore, report: ReconcileReport): Promise<void> {
+  for (const e of core.state.endpointList()) {
+    if (e.kind !== 'joined' || !e.hostIfname || !e.ifname) continue;
+    const sandbox = core.state.findSandbox(e.sandboxId);
+    if (!sandbox) continue;
+    try {
+      if (await rejoin(core, e, e.ifname, sandbox)) report.recreated.push(`endpoint ${e.name}: its interfaces were missing or detached`);
+    } catch (err) {
+      report.broken.push(`endpoint ${e.name}: cannot re-create its interfaces: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** Joins the endpoint again if its kernel objects are not as they should be; whether it had to. */
+async function rejoin(core: CnmCore, e: JoinedEndpoint, ifname: string, sandbox: LiveSandbox): Promise<boolean> {
+  const network = core.network(e.networkId);
+  const driver = core.driver(network.driver);
+  const view = sandboxView(sandbox);
+  const defaultRoute = gatewayEndpoint(core, sandbox.record.id)?.id === e.id;
+  const request = { network, endpoint: e, sandbox: view, ifname, defaultRoute };
+  if (await driver.endpointPresent(core.driverCtx, request)) return false;
+  await driver.leave(core.driverCtx, [{ network, endpoint: e, sandbox: view }]);
+  const inside = await sandbox.handle.linkFind(ifname);
+  if (inside) await sandbox.handle.linkDelete(inside.index);
+  await driver.join(core.driverCtx, request);
+  return true;
+}
+
+/** Driver-wide state (the firewall, sysctls), rewritten for each driver's networks. */
+async function restoreDriverState(core: CnmCore): Promise<void> {
+  for (const driver of core.driverList()) {
+    await driver.restore(
+      core.driverCtx,
+      core.state.networkList().filter((n) => n.driver === driver.name),
+    );
+  }
+}

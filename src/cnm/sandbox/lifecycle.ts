@@ -1,0 +1,78 @@
+/**
+ * Sandboxes (like libnetwork's osl): a namespace pinned in tsnet's folder with `lo` up and IPv6 off until an IPv6
+ * network joins, its hosts and resolv.conf files, and its record. Removal takes its endpoints with it, the host ends
+ * of all their veths in one request per driver.
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import type { NetNs } from '../../netns/netns.js';
+import { newId, type CnmCore } from '../core.js';
+import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
+import { leaveAll } from '../endpoint/leave.js';
+import type { LiveSandbox } from '../state.js';
+import type { SandboxRecord } from '../types.js';
+import { UndoStack } from '../undo.js';
+import { hostsFile, resolvConf } from './files.js';
+
+export interface SandboxCreateRequest {
+  readonly containerId: string;
+  readonly hostname?: string;
+  readonly dns?: readonly string[];
+  /** The sandbox is the host's own namespace (for the host driver). */
+  readonly hostNamespace?: boolean;
+}
+
+const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/u;
+
+export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): Promise<SandboxRecord> {
+  if (!req.containerId) throw new InvalidArgumentError('a sandbox needs a container id');
+  const id = newId();
+  const hostname = req.hostname ?? req.containerId.slice(0, 12);
+  if (!HOSTNAME_RE.test(hostname)) throw new InvalidArgumentError(`invalid hostname "${hostname}"`);
+  return UndoStack.run(async (undo) => {
+    const ns = req.hostNamespace ? core.deps.hostNs : newNamespace(core, id, undo);
+    const handle = core.openHandle(ns);
+    undo.push(`close the netlink handle of sandbox ${id.slice(0, 12)}`, () => handle.close());
+    if (!req.hostNamespace) await handle.linkSetUp('lo');
+    const record: SandboxRecord = {
+      id,
+      containerId: req.containerId,
+      created: new Date().toISOString(),
+      netnsPath: req.hostNamespace ? core.deps.hostNs.path : ns.path,
+      hostname,
+      dns: [...(req.dns ?? [])],
+    };
+    core.files.write(id, hostsFile(hostname, []), resolvConf(record.dns));
+    undo.push(`remove the files of sandbox ${id.slice(0, 12)}`, () => core.files.remove(id));
+    core.deps.store.transaction(() => core.deps.store.putSandbox(record));
+    core.state.putSandbox({ record, ns, handle });
+    return record;
+  });
+}
+
+function newNamespace(core: CnmCore, id: string, undo: UndoStack): NetNs {
+  const ns = core.deps.netnsDir.create(id);
+  undo.push(`delete namespace ${id.slice(0, 12)}`, () => core.deps.netnsDir.delete(id, { ignoreMissing: true }));
+  // IPv6 starts off on every new interface; joining an IPv6 network turns it on for that interface.
+  ns.sysctlWrite('net/ipv6/conf/default/disable_ipv6', '1');
+  return ns;
+}
+
+/** Removes sandboxes and their endpoints. */
+export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[]): Promise<void> {
+  const endpoints = live.flatMap((s) => core.state.joinedTo(s.record.id));
+  await leaveAll(core, endpoints);
+  for (const s of live) closeSandbox(core, s);
+  core.deps.store.transaction(() => {
+    for (const e of endpoints) forgetEndpoint(core, e);
+    for (const s of live) core.deps.store.delete('sandboxes', s.record.id);
+  });
+  for (const e of endpoints) releaseEndpoint(core, e);
+  for (const s of live) core.state.dropSandbox(s.record.id);
+}
+
+/** Closes the sandbox's handle, deletes its namespace (unless it is the host's) and its files. */
+export function closeSandbox(core: CnmCore, s: LiveSandbox): void {
+  s.handle.close();
+  if (!core.inHostNamespace(s)) core.deps.netnsDir.delete(s.record.id, { ignoreMissing: true });
+  core.files.remove(s.record.id);
+}

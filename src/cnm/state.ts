@@ -1,0 +1,82 @@
+/**
+ * The controller's state in memory: networks, endpoints and live sandboxes, mirrored from the store. Only the
+ * controller's operations (this folder) change it; everyone else reads through the Controller's accessors.
+ */
+import type { Handle } from '../netlink/handle.js';
+import type { NetNs } from '../netns/netns.js';
+import type { EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
+
+/** A sandbox with what is open on it while tsnet runs. */
+export interface LiveSandbox {
+  readonly record: SandboxRecord;
+  readonly ns: NetNs;
+  readonly handle: Handle;
+}
+
+export interface EndpointFilter {
+  readonly networkId?: string;
+  readonly sandboxId?: string;
+}
+
+export class CnmState {
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly sandboxes = new Map<string, LiveSandbox>();
+  private joinSeq = 0;
+
+  networkList(): NetworkRecord[] {
+    return [...this.networks.values()];
+  }
+  findNetwork(id: string): NetworkRecord | undefined {
+    return this.networks.get(id);
+  }
+  putNetwork(n: NetworkRecord): void {
+    this.networks.set(n.id, n);
+  }
+  dropNetwork(id: string): void {
+    this.networks.delete(id);
+  }
+
+  endpointList(): EndpointRecord[] {
+    return [...this.endpoints.values()];
+  }
+  findEndpoint(id: string): EndpointRecord | undefined {
+    return this.endpoints.get(id);
+  }
+  putEndpoint(e: EndpointRecord): void {
+    this.endpoints.set(e.id, e);
+    if (e.kind === 'joined') this.joinSeq = Math.max(this.joinSeq, e.joinSeq);
+  }
+  dropEndpoint(id: string): void {
+    this.endpoints.delete(id);
+  }
+  nextJoinSeq(): number {
+    return ++this.joinSeq;
+  }
+
+  /** Joined endpoints, in the order they joined; with a network filter, Docker's detached ones too. */
+  endpointsOf(filter: EndpointFilter): EndpointRecord[] {
+    return this.endpointList()
+      .filter((e) => (filter.networkId === undefined || e.networkId === filter.networkId) && (filter.sandboxId === undefined || (e.kind === 'joined' && e.sandboxId === filter.sandboxId)))
+      .sort((a, b) => seq(a) - seq(b));
+  }
+  /** The endpoints joined to a sandbox, in the order they joined. */
+  joinedTo(sandboxId: string): JoinedEndpoint[] {
+    return this.endpointsOf({ sandboxId }).filter((e): e is JoinedEndpoint => e.kind === 'joined');
+  }
+
+  sandboxList(): LiveSandbox[] {
+    return [...this.sandboxes.values()];
+  }
+  findSandbox(id: string): LiveSandbox | undefined {
+    return this.sandboxes.get(id);
+  }
+  putSandbox(s: LiveSandbox): void {
+    this.sandboxes.set(s.record.id, s);
+  }
+  dropSandbox(id: string): void {
+    this.sandboxes.delete(id);
+  }
+}
+
+const seq = (e: EndpointRecord): number => (e.kind === 'joined' ? e.joinSeq : 0);

@@ -1,0 +1,67 @@
+/**
+ * The records drivers are handed: networks and endpoints as tsnet stores them. Plain data, JSON-serialisable;
+ * the Controller owns and persists them, drivers read them and keep no state of their own.
+ */
+
+export type DriverName = 'bridge' | 'host' | 'null';
+
+export interface PoolRecord {
+  readonly id: string;
+  readonly space: 'local' | 'global';
+  readonly subnet: string;
+  readonly ipRange?: string;
+  readonly gateway?: string;
+  readonly auxAddresses: Readonly<Record<string, string>>;
+  /** Not managed by the network's own IPAM pool: Docker allocated it (through tsnet's IPAM plugin or its own). */
+  readonly external?: boolean;
+}
+
+/** A network; `config` is what its driver's configure() made of the options (typed by each driver). */
+export interface NetworkRecord<Config extends object = object> {
+  readonly id: string;
+  readonly name: string;
+  readonly driver: DriverName;
+  readonly created: string;
+  readonly internal: boolean;
+  readonly ipv6: boolean;
+  readonly options: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly pools: { readonly v4?: PoolRecord; readonly v6?: PoolRecord };
+  readonly config: Config;
+  /** Who made it: tsnet's own API, or Docker through the plugin (then Docker owns its lifecycle). */
+  readonly owner: 'tsnet' | 'docker';
+}
+
+/** What every endpoint has, joined or not. */
+export interface EndpointBase {
+  readonly id: string;
+  readonly name: string;
+  readonly networkId: string;
+  readonly created: string;
+  /** "10.1.0.2/24" */
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  readonly mac?: string;
+  readonly aliases: readonly string[];
+}
+
+/** An endpoint joined to one of tsnet's sandboxes. */
+export interface JoinedEndpoint extends EndpointBase {
+  readonly kind: 'joined';
+  readonly sandboxId: string;
+  /** Order of joining within the sandbox: the default route follows the earliest joined with a gateway. */
+  readonly joinSeq: number;
+  /** Host end of the veth pair (bridge driver). */
+  readonly hostIfname?: string;
+  /** Name inside the sandbox, e.g. "eth0" (absent for drivers that make no interface). */
+  readonly ifname?: string;
+}
+
+/** Docker's endpoints: both ends made in the host namespace; dockerd moves the container end into its sandbox. */
+export interface DetachedEndpoint extends EndpointBase {
+  readonly kind: 'detached';
+  readonly hostIfname: string;
+  readonly peerIfname: string;
+}
+
+export type EndpointRecord = JoinedEndpoint | DetachedEndpoint;
