@@ -5,6 +5,8 @@
 
 export const ErrorCodes = {
   TSNET_ERR_INVALID_ARGUMENT: 400,
+  TSNET_ERR_COMMAND_NOT_FOUND: 400,
+  TSNET_ERR_COMMAND_NOT_EXECUTABLE: 400,
   TSNET_ERR_NETLINK: 500,
   TSNET_ERR_NETNS: 500,
   TSNET_ERR_NATIVE_UNAVAILABLE: 500,
@@ -21,6 +23,8 @@ export const ErrorCodes = {
   TSNET_ERR_STORE: 500,
   TSNET_ERR_ROLLBACK: 500,
   TSNET_ERR_INTERNAL: 500,
+  /** Raised by the client, never answered by the API: no daemon listens on the socket. */
+  TSNET_ERR_DAEMON_UNREACHABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 /** Output for people (aligned tables) and for scripts (--format json). */
+import { ClientError } from '../client/client.js';
 
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -18,7 +19,7 @@ export function keyValues(values: readonly string[], what: string): Record<strin
   const out: Record<string, string> = {};
   for (const v of values) {
     const eq = v.indexOf('=');
-    if (eq <= 0) throw new Error(`invalid ${what} "${v}": expected key=value`);
+    if (eq <= 0) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `invalid ${what} "${v}": expected key=value`);
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;

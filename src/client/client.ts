@@ -1,8 +1,9 @@
 /**
- * The daemon's client: JSON over HTTP on the daemon's unix socket. Light on purpose (node:http only), since every
- * CLI command loads it.
+ * The daemon's client: JSON over HTTP on the daemon's unix socket. Light on purpose (node:http only, and the API
+ * contract's types, which the build erases), since every CLI command loads it.
  */
 import { request } from 'node:http';
+import type { ErrorBody } from '../api/common.js';
 
 export const DEFAULT_HOST = 'unix:///run/tsnet/tsnet.sock';
 
@@ -11,22 +12,31 @@ export function resolveHost(flag?: string): string {
   return flag ?? process.env.TSNET_HOST ?? DEFAULT_HOST;
 }
 
-export class DaemonUnreachableError extends Error {
-  constructor(host: string) {
-    super(`cannot reach the tsnet daemon at ${host}: is "tsnet daemon" running?`);
-    this.name = 'DaemonUnreachableError';
-  }
-}
-
-/** An error answer of the API: its status and the catalog code. */
-export class ApiError extends Error {
+/** An error the client met or the API answered: the catalog code and the message. */
+export class ClientError extends Error {
   constructor(
-    readonly status: number,
     readonly code: string,
     message: string,
   ) {
     super(message);
-    this.name = 'ApiError';
+    this.name = new.target.name;
+  }
+}
+
+export class DaemonUnreachableError extends ClientError {
+  constructor(host: string) {
+    super('TSNET_ERR_DAEMON_UNREACHABLE', `cannot reach the tsnet daemon at ${host}: is "tsnet daemon" running?`);
+  }
+}
+
+/** An error answer of the API: its status and the catalog code. */
+export class ApiError extends ClientError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
   }
 }
 
@@ -34,7 +44,7 @@ export class TsnetClient {
   private readonly socketPath: string;
 
   constructor(readonly host: string) {
-    if (!host.startsWith('unix://')) throw new Error(`unsupported host "${host}": use unix:///path/to/tsnet.sock`);
+    if (!host.startsWith('unix://')) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `unsupported host "${host}": use unix:///path/to/tsnet.sock`);
     this.socketPath = host.slice('unix://'.length);
   }
 
@@ -89,7 +99,7 @@ export class TsnetClient {
 
 function apiError(status: number, text: string): ApiError {
   try {
-    const { code, message } = JSON.parse(text) as { code: string; message: string };
+    const { code, message } = JSON.parse(text) as ErrorBody;
     return new ApiError(status, code, message);
   } catch {
     return new ApiError(status, 'TSNET_ERR_INTERNAL', text);

@@ -4,6 +4,8 @@
  * errors become { code, message } with the catalog's status, and a 500 carries a correlation id that the log has.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { API_VERSION } from '../api/common.js';
+import type { InfoView } from '../api/system.js';
 import type { Controller } from '../cnm/controller.js';
 import { TsnetError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -17,11 +19,10 @@ export interface AppDeps {
   readonly controller: Controller;
   readonly runtime: Runtime;
   readonly containers: ContainerService;
-  readonly info: () => Record<string, unknown>;
+  /** What /v1/info says of the daemon itself (the counts are added per request). */
+  readonly info: () => Omit<InfoView, 'counts'>;
   readonly logLevel?: string;
 }
-
-export const API_VERSION = 'v1';
 
 declare module 'fastify' {
   interface FastifyInstance {

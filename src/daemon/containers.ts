@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { ContainerView, RunBody } from '../api/containers.js';
 import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { parseMemory } from '../runtime/cgroups.js';
@@ -14,34 +15,8 @@ import { UndoStack } from '../cnm/undo.js';
 /** The container label that names its sandbox. */
 export const SANDBOX_LABEL = 'tsnet.sandbox';
 
-export interface RunRequest {
-  readonly image: string;
-  readonly command?: readonly string[];
-  readonly name?: string;
-  readonly networks?: readonly string[];
-  readonly ip?: string;
-  readonly hostname?: string;
-  readonly env?: readonly string[];
-  readonly memory?: string;
-  readonly pidsLimit?: number;
-  readonly rm?: boolean;
-  readonly init?: boolean;
-}
-
-/** What `inspect` and `ps` show of a container. */
-export interface ContainerView {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly command: readonly string[];
-  readonly status: string;
-  readonly pid?: number;
-  readonly exitCode?: number;
-  readonly oomKilled?: boolean;
-  readonly created: string;
-  readonly sandbox?: string;
-  readonly networks: Record<string, { ipv4?: string; ipv6?: string; mac?: string; ifname?: string }>;
-}
+/** What `run` asks for: the API's run body. */
+export type RunRequest = RunBody;
 
 export class ContainerService {
   constructor(
@@ -64,7 +39,7 @@ export class ContainerService {
       id: c.id,
       name: c.name,
       image: c.imageName,
-      command: c.config.command,
+      command: [...c.config.command],
       status: c.status,
       ...(c.pid !== undefined && c.status === 'running' ? { pid: c.pid } : {}),
       ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),

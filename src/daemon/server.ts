@@ -6,15 +6,12 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import type { ReconcileReport } from '../cnm/controller.js';
+import { missingKernelFeatures } from '../cnm/kernel-check.js';
 import { openController } from './network-wiring.js';
 import { TsnetError } from '../errors.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
-import { Handle } from '../netlink/handle.js';
-import { NetnsDirectory } from '../netns/netns.js';
 import { Runtime } from '../runtime/runtime.js';
 import { TSNET_VERSION } from '../version.js';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -22,6 +19,8 @@ import type { Controller } from '../cnm/controller.js';
 import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
 import { buildApp } from './app.js';
 import { ContainerService } from './containers.js';
+
+export { parseDefaultPool } from '../ipam/default-pools.js';
 
 export interface DaemonOptions {
   readonly root: string;
@@ -38,33 +37,6 @@ export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 
 export const DEFAULT_ROOT = '/var/lib/tsnet';
 export const DEFAULT_SOCKET = '/run/tsnet/tsnet.sock';
-
-/** Checks the kernel can do what tsnet needs; each missing feature gets its own line. */
-async function checkKernel(): Promise<string[]> {
-  const missing: string[] = [];
-  if (!existsSync('/proc/self/ns/net')) missing.push('network namespaces (CONFIG_NET_NS)');
-  const filesystems = existsSync('/proc/filesystems') ? readFileSync('/proc/filesystems', 'utf8') : '';
-  if (!/\boverlay\b/u.test(filesystems)) missing.push('the overlay filesystem (modprobe overlay), for containers\' root filesystems');
-  // veth and bridge: made for real in a throwaway namespace.
-  const dir = mkdtempSync(join(tmpdir(), 'tsnet-probe-'));
-  const probes = new NetnsDirectory(dir);
-  try {
-    const ns = probes.create('probe');
-    const h = Handle.open(ns);
-    try {
-      await h.linkAdd({ kind: 'bridge', name: 'probe-br' }).catch(() => missing.push('Linux bridges (modprobe bridge)'));
-      await h.linkAdd({ kind: 'veth', name: 'probe-a', peer: { name: 'probe-b' } }).catch(() => missing.push('veth pairs (modprobe veth)'));
-    } finally {
-      h.close();
-    }
-  } catch (err) {
-    missing.push(`network namespaces: ${(err as Error).message}`);
-  } finally {
-    probes.delete('probe', { ignoreMissing: true });
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return missing;
-}
 
 /** Takes ROOT/tsnet.pid; refuses when a live daemon holds it, and says which PID. */
 function takeLock(root: string): string {
@@ -122,7 +94,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   // Checks.
   if (process.getuid?.() !== 0) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
-  const missing = await checkKernel();
+  const missing = await missingKernelFeatures();
   if (missing.length) throw new TsnetError('TSNET_ERR_INTERNAL', `the kernel lacks what tsnet needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
   // Working directory and lock.
   mkdirSync(options.root, { recursive: true, mode: 0o700 });

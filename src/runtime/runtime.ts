@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids, type ContainerCgroups, type Limits } from './cgroups.js';
 import { ImageStore } from './images.js';
 
@@ -71,6 +71,13 @@ function launcherPath(): string {
     if (existsSync(p)) return p;
   }
   throw new TsnetError('TSNET_ERR_NATIVE_UNAVAILABLE', 'native/build/tsnet-launcher is missing: run "npm install" (it compiles native/launcher.c)');
+}
+
+/** The code of a failed start: the command not found (Docker's exit 127), not executable (126), or else. */
+function startFailureCode(why: string): ErrorCode {
+  if (/^exec: ENOENT\b/u.test(why)) return 'TSNET_ERR_COMMAND_NOT_FOUND';
+  if (/^exec: (EACCES|EPERM|ENOEXEC)\b/u.test(why)) return 'TSNET_ERR_COMMAND_NOT_EXECUTABLE';
+  return 'TSNET_ERR_INVALID_ARGUMENT';
 }
 
 /** Field 22 of /proc/PID/stat, or undefined when there is no such process. */
@@ -229,7 +236,8 @@ export class Runtime {
     const ok = /^ok (\d+)$/u.exec(report);
     if (!ok) {
       await new Promise((r) => monitor.once('exit', r));
-      throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', `container "${state.name}" failed to start: ${report.replace(/^error /u, '') || 'the launcher died'}`);
+      const why = report.replace(/^error /u, '') || 'the launcher died';
+      throw new TsnetError(startFailureCode(why), `container "${state.name}" failed to start: ${why}`);
     }
     state.pid = Number(ok[1]);
     state.startTime = processStartTime(state.pid) ?? '';

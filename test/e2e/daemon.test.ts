@@ -65,7 +65,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const inspect = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { networks: Record<string, { ipv4: string; ifname: string }> }[];
     expect(Object.keys(inspect[0]!.networks).sort()).toEqual(['db', 'web']);
     expect(inspect[0]!.networks.db!.ifname).toBe('eth1');
-    expect((await tsnet(d, 'network', 'rm', 'db'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/network "db" has active endpoints/u) as string });
+    expect((await tsnet(d, 'network', 'rm', 'db'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/network "db" has active endpoints: .* \(TSNET_ERR_NETWORK_IN_USE\)\n$/u) as string });
     expect((await tsnet(d, 'network', 'disconnect', 'db', 'w1')).code).toBe(0);
     const logs = await tsnet(d, 'run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo said-this');
     expect(logs.code).toBe(0);
@@ -90,7 +90,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'image', 'ls')).stdout).toMatch(/mybox:1\.0/u);
     expect(await tsnet(d, 'run', '--rm', 'mybox:1.0', 'cat', '/etc/passwd')).toMatchObject({ code: 0, stdout: expect.stringContaining('root:x:0:0') as string });
     expect((await tsnet(d, 'run', '-d', '--name', 'user', 'mybox:1.0', 'sleep', '100')).code).toBe(0);
-    expect(await tsnet(d, 'image', 'rm', 'mybox:1.0')).toMatchObject({ code: 1, stderr: 'tsnet: image "mybox:1.0" is used by a container: remove the container first\n' });
+    expect(await tsnet(d, 'image', 'rm', 'mybox:1.0')).toMatchObject({ code: 1, stderr: 'tsnet: image "mybox:1.0" is used by a container: remove the container first (TSNET_ERR_CONFLICT)\n' });
     expect((await tsnet(d, 'rm', '-f', 'user')).code).toBe(0);
     expect((await tsnet(d, 'image', 'rm', 'mybox:1.0')).code).toBe(0);
     expect(await tsnet(d, 'image', 'import', join(l.dir, 'nothing.tar'), 'x')).toMatchObject({ code: 1, stderr: expect.stringContaining('no such file') as string });
@@ -99,11 +99,11 @@ describeKernel('the daemon and the CLI, end to end', () => {
   it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {
     const missing = await tsnet(d, 'run', 'busybox', '/no/such/binary');
     expect(missing).toMatchObject({ code: 127 });
-    expect(missing.stderr).toBe('tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory)\n');
-    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({ code: 125, stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME")\n' });
-    expect(await tsnet(d, 'network', 'inspect', 'nope')).toMatchObject({ code: 1, stderr: 'tsnet: network "nope" not found\n' });
+    expect(missing.stderr).toBe('tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory) (TSNET_ERR_COMMAND_NOT_FOUND)\n');
+    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({ code: 125, stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME") (TSNET_ERR_NOT_FOUND)\n' });
+    expect(await tsnet(d, 'network', 'inspect', 'nope')).toMatchObject({ code: 1, stderr: 'tsnet: network "nope" not found (TSNET_ERR_NETWORK_NOT_FOUND)\n' });
     const unreachable = await tsnet({ socket: '/tmp/tsnet-no-such.sock' }, 'ps');
-    expect(unreachable).toMatchObject({ code: 1, stderr: 'tsnet: cannot reach the tsnet daemon at unix:///tmp/tsnet-no-such.sock: is "tsnet daemon" running?\n' });
+    expect(unreachable).toMatchObject({ code: 1, stderr: 'tsnet: cannot reach the tsnet daemon at unix:///tmp/tsnet-no-such.sock: is "tsnet daemon" running? (TSNET_ERR_DAEMON_UNREACHABLE)\n' });
   });
 
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
@@ -123,7 +123,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
   it('lets one of two clients creating the same network at once win; the other gets a conflict', async () => {
     const [a, b] = await Promise.all([tsnet(d, 'network', 'create', 'race'), tsnet(d, 'network', 'create', 'race')]);
     expect([a.code, b.code].sort()).toEqual([0, 1]);
-    expect([a, b].find((r) => r.code === 1)!.stderr).toBe('tsnet: network with name "race" already exists\n');
+    expect([a, b].find((r) => r.code === 1)!.stderr).toBe('tsnet: network with name "race" already exists (TSNET_ERR_NETWORK_EXISTS)\n');
     const status = await raw(d.socket, 'POST', '/v1/networks', '{"name": "race"}');
     expect(status.status).toBe(409);
   });

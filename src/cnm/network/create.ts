@@ -3,6 +3,7 @@
  * routes and Docker's networks) before anything changes, then pools are taken, the driver makes the network, and
  * the record is committed; a failure undoes every step.
  */
+import type { NetworkCreate } from '../../api/networks.js';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import type { NetworkDriver } from '../../drivers/driver.js';
 import type { PoolConfig } from '../../ipam/pool.js';
@@ -13,26 +14,14 @@ import type { NetworkRecord, PoolRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
 import { hostRoutes, networkPools } from './subnets.js';
 
-export interface NetworkCreateRequest {
-  readonly name: string;
-  readonly driver?: string;
-  readonly subnet?: string;
-  readonly gateway?: string;
-  readonly ipRange?: string;
-  readonly auxAddresses?: Readonly<Record<string, string>>;
-  readonly ipv6?: boolean;
-  readonly subnet6?: string;
-  readonly gateway6?: string;
-  readonly internal?: boolean;
-  readonly options?: Readonly<Record<string, string>>;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** The API's create request; the controller takes any registered driver's name (the API lists the built-in ones). */
+export type NetworkCreateRequest = Omit<NetworkCreate, 'driver'> & { readonly driver?: string };
 
 /** Docker's networks: Docker's id, and the subnets Docker's IPAM allocated (recorded, not taken from tsnet's). */
-export interface DockerNetworkRequest extends NetworkCreateRequest {
+export type DockerNetworkRequest = NetworkCreateRequest & {
   readonly id: string;
   readonly externalPools: { readonly v4?: ExternalPool; readonly v6?: ExternalPool };
-}
+};
 
 export interface ExternalPool {
   readonly subnet: string;

@@ -1,10 +1,12 @@
 /** GET /v1/version and GET /v1/info. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { API_VERSION } from '../../api/common.js';
+import type { InfoView, VersionView } from '../../api/system.js';
 import { TSNET_VERSION } from '../../version.js';
 
-export const systemRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/version', async () => ({ version: TSNET_VERSION, api: 'v1', node: process.version }));
-  app.get('/info', async () => {
+export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/version', async (): Promise<VersionView> => ({ version: TSNET_VERSION, api: API_VERSION, node: process.version }));
+  app.get('/info', async (): Promise<InfoView> => {
     const { controller, runtime, info } = app.deps;
     const containers = runtime.list();
     return {

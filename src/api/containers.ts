@@ -1,0 +1,58 @@
+/** The API contract of /v1/containers: run, list, inspect, stop, kill, remove, exec, logs, wait. */
+import { Type, type Static } from 'typebox';
+import { StringList } from './common.js';
+
+export const RunBody = Type.Object(
+  {
+    image: Type.String({ minLength: 1 }),
+    command: Type.Optional(StringList),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    networks: Type.Optional(StringList),
+    ip: Type.Optional(Type.String()),
+    hostname: Type.Optional(Type.String()),
+    env: Type.Optional(StringList),
+    memory: Type.Optional(Type.String()),
+    pidsLimit: Type.Optional(Type.Integer({ minimum: 1 })),
+    rm: Type.Optional(Type.Boolean()),
+    init: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type RunBody = Static<typeof RunBody>;
+
+export const ContainerView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  image: Type.String(),
+  command: StringList,
+  status: Type.String(),
+  pid: Type.Optional(Type.Integer()),
+  exitCode: Type.Optional(Type.Integer()),
+  oomKilled: Type.Optional(Type.Boolean()),
+  created: Type.String(),
+  sandbox: Type.Optional(Type.String()),
+  networks: Type.Record(
+    Type.String(),
+    Type.Object({ ipv4: Type.Optional(Type.String()), ipv6: Type.Optional(Type.String()), mac: Type.Optional(Type.String()), ifname: Type.Optional(Type.String()) }),
+  ),
+});
+export type ContainerView = Static<typeof ContainerView>;
+
+export const ListQuery = Type.Object({ all: Type.Optional(Type.String()) });
+export const RemoveQuery = Type.Object({ force: Type.Optional(Type.String()) });
+export const LogsQuery = Type.Object({ follow: Type.Optional(Type.String()) });
+
+export const StopBody = Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
+export type StopBody = Static<typeof StopBody>;
+
+export const KillBody = Type.Object({ signal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) }, { additionalProperties: false });
+export type KillBody = Static<typeof KillBody>;
+
+export const ExecBody = Type.Object({ command: Type.Array(Type.String(), { minItems: 1 }), env: Type.Optional(StringList) }, { additionalProperties: false });
+export type ExecBody = Static<typeof ExecBody>;
+
+export const ExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });
+export type ExecResult = Static<typeof ExecResult>;
+
+export const WaitResult = Type.Object({ exitCode: Type.Integer() });
+export type WaitResult = Static<typeof WaitResult>;

@@ -1,0 +1,21 @@
+/** The API contract of /v1/version and /v1/info. */
+import { Type, type Static } from 'typebox';
+
+export const VersionView = Type.Object({ version: Type.String(), api: Type.String(), node: Type.String() });
+export type VersionView = Static<typeof VersionView>;
+
+export const InfoView = Type.Object({
+  version: Type.String(),
+  daemon: Type.Object({ pid: Type.Integer(), root: Type.String(), socket: Type.String(), iptables: Type.Boolean() }),
+  store: Type.String(),
+  kernel: Type.Object({ features: Type.Array(Type.String()), cgroups: Type.String() }),
+  counts: Type.Object({
+    networks: Type.Integer(),
+    sandboxes: Type.Integer(),
+    endpoints: Type.Integer(),
+    containers: Type.Integer(),
+    running: Type.Integer(),
+    images: Type.Integer(),
+  }),
+});
+export type InfoView = Static<typeof InfoView>;

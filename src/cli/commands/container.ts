@@ -1,0 +1,161 @@
+/** `tsnet run/ps/exec/logs/stop/rm/inspect`, with Docker's words, flags and exit statuses. */
+import type { ContainerView, ExecBody, ExecResult, RunBody, StopBody, WaitResult } from '../../api/containers.js';
+import { ClientError } from '../../client/client.js';
+import { collect, type Cli } from '../context.js';
+import { CliFailure, runExitStatus } from '../errors.js';
+import { printJson, printTable, shortId, withProgress } from '../format.js';
+
+interface RunFlags {
+  detach?: boolean;
+  name?: string;
+  network?: string[];
+  ip?: string;
+  hostname?: string;
+  env?: string[];
+  memory?: string;
+  pidsLimit?: number;
+  rm?: boolean;
+  init?: boolean;
+}
+
+function runRequest(image: string, command: string[], o: RunFlags): RunBody {
+  return {
+    image,
+    command,
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.network ? { networks: o.network } : {}),
+    ...(o.ip ? { ip: o.ip } : {}),
+    ...(o.hostname ? { hostname: o.hostname } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.memory ? { memory: o.memory } : {}),
+    ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
+    // Attached, the client removes the container after it has read all of its output.
+    ...(o.rm && o.detach ? { rm: true } : {}),
+    ...(o.init ? { init: true } : {}),
+  };
+}
+
+const containerPath = (ref: string, tail = ''): string => `/v1/containers/${encodeURIComponent(ref)}${tail}`;
+
+function registerRun(cli: Cli): void {
+  cli.program
+    .command('run')
+    .description('run a command in a new container')
+    .argument('<image>')
+    .argument('[command...]')
+    .option('-d, --detach', 'run in the background and print the container id')
+    .option('--name <name>', 'container name')
+    .option('--network <network>', 'network to join (repeatable)', collect)
+    .option('--ip <address>', 'IPv4 address on the network')
+    .option('--hostname <name>', 'host name')
+    .option('-e, --env <key=value>', 'environment variable (repeatable)', collect)
+    .option('--memory <bytes>', 'memory limit, e.g. 64m')
+    .option('--pids-limit <n>', 'maximum number of processes', (v) => Number(v))
+    .option('--rm', 'remove the container when it exits')
+    .option('--init', 'run an init as PID 1 that reaps zombies')
+    .passThroughOptions()
+    .action(async (image: string, command: string[], o: RunFlags) => {
+      const c = cli.client();
+      const created = await c.call<ContainerView>('POST', '/v1/containers', runRequest(image, command, o)).catch((err: unknown) => {
+        throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;
+      });
+      if (o.detach) return console.log(created.id);
+      await c.stream(containerPath(created.id, '/logs?follow=true'), (chunk) => process.stdout.write(chunk));
+      const { exitCode } = await c.call<WaitResult>('POST', containerPath(created.id, '/wait'));
+      if (o.rm) await c.call('DELETE', containerPath(created.id));
+      process.exitCode = exitCode;
+    });
+}
+
+function registerPs(cli: Cli): void {
+  cli.program
+    .command('ps')
+    .description('list containers')
+    .option('-a, --all', 'show all containers (default: running ones)')
+    .option('-q, --quiet', 'only ids')
+    .option('--format <format>', 'json for scripts')
+    .action(async (o: { all?: boolean; quiet?: boolean; format?: string }) => {
+      const list = await cli.client().call<ContainerView[]>('GET', `/v1/containers${o.all ? '?all=true' : ''}`);
+      if (o.format === 'json') return printJson(list);
+      if (o.quiet) return list.forEach((c) => console.log(shortId(c.id)));
+      printTable(
+        ['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'STATUS', 'NETWORKS'],
+        list.map((c) => [
+          shortId(c.id),
+          c.name,
+          c.image,
+          JSON.stringify(c.command.join(' ').slice(0, 30)),
+          c.status === 'exited' ? `exited (${c.exitCode ?? '?'})` : c.status,
+          Object.entries(c.networks)
+            .map(([n, e]) => (e.ipv4 ? `${n}:${e.ipv4}` : n))
+            .join(', '),
+        ]),
+      );
+    });
+}
+
+function registerExecAndLogs(cli: Cli): void {
+  cli.program
+    .command('exec')
+    .description('run a command in a running container')
+    .argument('<container>')
+    .argument('<command...>')
+    .option('-e, --env <key=value>', 'environment variable (repeatable)', collect)
+    .passThroughOptions()
+    .action(async (ref: string, command: string[], o: { env?: string[] }) => {
+      const body: ExecBody = { command, ...(o.env ? { env: o.env } : {}) };
+      const r = await cli.client().call<ExecResult>('POST', containerPath(ref, '/exec'), body);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.exitCode;
+    });
+
+  cli.program
+    .command('logs')
+    .description("show a container's output")
+    .argument('<container>')
+    .option('-f, --follow', 'follow until the container exits')
+    .action(async (ref: string, o: { follow?: boolean }) => {
+      await cli.client().stream(containerPath(ref, `/logs${o.follow ? '?follow=true' : ''}`), (chunk) => process.stdout.write(chunk));
+    });
+}
+
+function registerLifecycle(cli: Cli): void {
+  cli.program
+    .command('stop')
+    .description('stop containers: SIGTERM, then SIGKILL after the timeout')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', (v) => Number(v), 10)
+    .action(async (refs: string[], o: { time: number }) => {
+      for (const r of refs) {
+        const body: StopBody = { timeout: o.time };
+        await withProgress(`stopping ${r}`, cli.client().call('POST', containerPath(r, '/stop'), body));
+        console.log(r);
+      }
+    });
+
+  cli.program
+    .command('rm')
+    .description('remove containers')
+    .argument('<container...>')
+    .option('-f, --force', 'kill a running container first')
+    .action(async (refs: string[], o: { force?: boolean }) => {
+      for (const r of refs) {
+        await cli.client().call('DELETE', containerPath(r, o.force ? '?force=true' : ''));
+        console.log(r);
+      }
+    });
+
+  cli.program
+    .command('inspect')
+    .description('show containers in detail')
+    .argument('<container...>')
+    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<ContainerView>('GET', containerPath(r))))));
+}
+
+export function registerContainerCommands(cli: Cli): void {
+  registerRun(cli);
+  registerPs(cli);
+  registerExecAndLogs(cli);
+  registerLifecycle(cli);
+}

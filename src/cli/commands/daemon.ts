@@ -1,0 +1,61 @@
+/**
+ * `tsnet daemon` and `tsnet demo`: the two commands that run tsnet itself rather than talk to it. Their modules
+ * are imported only when they run, so no other command loads the daemon.
+ */
+import { Option } from 'commander';
+import type { Cli } from '../context.js';
+
+interface DaemonFlags {
+  root: string;
+  socket: string;
+  netnsDir?: string;
+  defaultAddressPool?: string[];
+  iptables: string;
+  dockerPlugin?: boolean;
+  dockerPluginSocket?: string;
+}
+
+async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
+  const { startDaemon, DEFAULT_DOCKER_PLUGIN_SOCKET, parseDefaultPool } = await import('../../daemon/server.js');
+  const pluginSocket = o.dockerPluginSocket ?? (o.dockerPlugin ? DEFAULT_DOCKER_PLUGIN_SOCKET : undefined);
+  const daemon = await startDaemon({
+    root: o.root,
+    socket: o.socket,
+    ...(o.netnsDir ? { netnsDir: o.netnsDir } : {}),
+    ...(o.defaultAddressPool ? { defaultPools: o.defaultAddressPool.map(parseDefaultPool) } : {}),
+    iptables: o.iptables === 'true',
+    ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
+    debug,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void daemon.close().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export function registerDaemonCommands(cli: Cli): void {
+  cli.program
+    .command('daemon')
+    .description('run the tsnet daemon')
+    .option('--root <dir>', 'state folder', '/var/lib/tsnet')
+    .option('--socket <path>', 'unix socket of the API', '/run/tsnet/tsnet.sock')
+    .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: next to the socket)')
+    .option('--default-address-pool <base=CIDR,size=N>', 'default pool for automatic subnets (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))
+    .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
+    .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
+    .action((o: DaemonFlags) => runDaemon(o, cli.program.opts<{ debug?: boolean }>().debug === true));
+
+  cli.program
+    .command('demo')
+    .description('start a daemon in a throwaway namespace, run containers on two networks, show what reaches what, clean up')
+    .action(async () => {
+      const { runDemo } = await import('../../lab/demo.js');
+      process.exitCode = await runDemo({ out: (line) => console.log(line) });
+    });
+}

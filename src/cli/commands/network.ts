@@ -1,0 +1,129 @@
+/** `tsnet network create/ls/inspect/rm/prune/connect/disconnect`, with Docker's flags. */
+import type { ConnectBody, NetworkCreate, NetworkView, PruneResult } from '../../api/networks.js';
+import { ApiError } from '../../client/client.js';
+import { collect, type Cli } from '../context.js';
+import { errorLine } from '../errors.js';
+import { keyValues, printJson, printTable, shortId } from '../format.js';
+
+interface CreateFlags {
+  driver: string;
+  subnet?: string[];
+  gateway?: string;
+  ipRange?: string;
+  ipv6?: boolean;
+  internal?: boolean;
+  opt?: string[];
+  label?: string[];
+}
+
+/** The create request from the flags: an IPv4 --subnet and, with --ipv6, an IPv6 one. */
+function createRequest(name: string, o: CreateFlags): NetworkCreate {
+  const v4 = o.subnet?.find((s) => !s.includes(':'));
+  const v6 = o.subnet?.find((s) => s.includes(':'));
+  return {
+    name,
+    driver: o.driver as NonNullable<NetworkCreate['driver']>,
+    ...(v4 ? { subnet: v4 } : {}),
+    ...(v6 ? { subnet6: v6 } : {}),
+    ...(o.gateway ? { gateway: o.gateway } : {}),
+    ...(o.ipRange ? { ipRange: o.ipRange } : {}),
+    ...(o.internal ? { internal: true } : {}),
+    ...(o.opt ? { options: keyValues(o.opt, 'option') } : {}),
+    ...(o.label ? { labels: keyValues(o.label, 'label') } : {}),
+    ...(o.ipv6 ? { ipv6: true } : {}),
+  };
+}
+
+export function registerNetworkCommands(cli: Cli): void {
+  const network = cli.program.command('network').description('manage networks');
+  const path = (ref: string, tail = ''): string => `/v1/networks/${encodeURIComponent(ref)}${tail}`;
+
+  network
+    .command('create')
+    .description('create a network')
+    .argument('<name>')
+    .option('-d, --driver <driver>', 'bridge, host or null', 'bridge')
+    .option('--subnet <cidr>', 'subnet, e.g. 10.1.0.0/24; give an IPv6 one too with --ipv6 (repeatable)', collect)
+    .option('--gateway <ip>', 'gateway address')
+    .option('--ip-range <cidr>', 'allocate container addresses from this range')
+    .option('--ipv6', 'enable IPv6 (with a second --subnet that is IPv6)')
+    .option('--internal', 'no route out, no NAT')
+    .option('-o, --opt <key=value>', 'driver option (repeatable)', collect)
+    .option('--label <key=value>', 'label (repeatable)', collect)
+    .action(async (name: string, o: CreateFlags) => {
+      const n = await cli.client().call<NetworkView>('POST', '/v1/networks', createRequest(name, o));
+      console.log(n.id);
+    });
+
+  network
+    .command('ls')
+    .description('list networks')
+    .option('-q, --quiet', 'only ids')
+    .option('--format <format>', 'json for scripts')
+    .action(async (o: { quiet?: boolean; format?: string }) => {
+      const list = await cli.client().call<NetworkView[]>('GET', '/v1/networks');
+      if (o.format === 'json') return printJson(list);
+      if (o.quiet) return list.forEach((n) => console.log(shortId(n.id)));
+      printTable(
+        ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'CONTAINERS', 'OWNER'],
+        list.map((n) => [shortId(n.id), n.name, n.driver, n.pools.v4?.subnet ?? '-', String(n.containers.length), n.owner]),
+      );
+    });
+
+  network
+    .command('inspect')
+    .description('show networks in detail')
+    .argument('<network...>')
+    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', path(r))))));
+
+  network
+    .command('rm')
+    .description('remove networks')
+    .argument('<network...>')
+    .action(async (refs: string[]) => {
+      // As Docker: each network is tried; the failures are reported and the exit status says some failed.
+      let failed = 0;
+      for (const r of refs) {
+        try {
+          await cli.client().call('DELETE', path(r));
+          console.log(r);
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          failed++;
+          console.error(errorLine(err));
+        }
+      }
+      if (failed) process.exitCode = 1;
+    });
+
+  network
+    .command('prune')
+    .description('remove every network that no container uses')
+    .action(async () => {
+      const { deleted } = await cli.client().call<PruneResult>('POST', '/v1/networks/prune');
+      console.log(deleted.length ? `Deleted networks:\n${deleted.join('\n')}` : 'no unused network');
+    });
+
+  network
+    .command('connect')
+    .description('connect a container to a network')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--ip <address>', 'IPv4 address')
+    .option('--alias <name>', 'network-scoped alias (repeatable)', collect)
+    .action(async (net: string, container: string, o: { ip?: string; alias?: string[] }) => {
+      const body: ConnectBody = { container, ...(o.ip ? { ip: o.ip } : {}), ...(o.alias ? { aliases: o.alias } : {}) };
+      await cli.client().call('POST', path(net, '/connect'), body);
+    });
+
+  network
+    .command('disconnect')
+    .description('disconnect a container from a network')
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', 'force')
+    .action(async (net: string, container: string, o: { force?: boolean }) => {
+      const body: ConnectBody = { container, ...(o.force ? { force: true } : {}) };
+      await cli.client().call('POST', path(net, '/disconnect'), body);
+    });
+}

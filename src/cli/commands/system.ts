@@ -1,0 +1,35 @@
+/** `tsnet version` and `tsnet info`. */
+import type { InfoView, VersionView } from '../../api/system.js';
+import { TSNET_VERSION } from '../../version.js';
+import type { Cli } from '../context.js';
+import { printJson } from '../format.js';
+
+export function registerSystemCommands(cli: Cli): void {
+  cli.program
+    .command('version')
+    .description('show the versions of the client and of the daemon')
+    .option('--format <format>', 'json for scripts')
+    .action(async (o: { format?: string }) => {
+      const daemon = await cli
+        .client()
+        .call<VersionView>('GET', '/v1/version')
+        .catch((err: Error) => ({ error: err.message }));
+      if (o.format === 'json') return printJson({ client: { version: TSNET_VERSION }, daemon });
+      console.log(`client: ${TSNET_VERSION}`);
+      console.log('error' in daemon ? `daemon: ${daemon.error}` : `daemon: ${daemon.version} (API ${daemon.api}, Node ${daemon.node})`);
+    });
+
+  cli.program
+    .command('info')
+    .description('show the daemon, its store, counts and kernel features')
+    .option('--format <format>', 'json for scripts')
+    .action(async (o: { format?: string }) => {
+      const info = await cli.client().call<InfoView>('GET', '/v1/info');
+      if (o.format === 'json') return printJson(info);
+      const { daemon: d, counts: c } = info;
+      console.log(`daemon:     PID ${d.pid}, root ${d.root}, socket ${d.socket}, iptables ${String(d.iptables)}`);
+      console.log(`store:      ${info.store}`);
+      console.log(`counts:     ${c.networks} networks, ${c.containers} containers (${c.running} running), ${c.images} images, ${c.endpoints} endpoints`);
+      console.log(`kernel:     ${JSON.stringify(info.kernel)}`);
+    });
+}
