@@ -85,10 +85,27 @@ export async function main(argv: string[]): Promise<void> {
   await inThrowawayLab((state) => measure(opts, state));
 }
 
-async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
-  const progress = (text: string): void => {
-    if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
-  };
+type Options = ReturnType<typeof parseArgs>;
+
+interface CnmResult {
+  readonly bench: 'cnm';
+  readonly networks: number;
+  readonly containers: number;
+  readonly networkCreate: Summary;
+  readonly networkDelete: Summary;
+  readonly attachSequential: Summary;
+  readonly attachConcurrent8: Summary & { wallMs: number; perAttachThroughputMs: number };
+  readonly attachGrowth: { firstTenthMedianMs: number; lastTenthMedianMs: number; lastOverFirst: number };
+  readonly teardown: { sandboxes: number; totalMs: number; perSandboxMs: number; netlinkSends: number };
+  readonly cniBridge: Summary | null;
+  readonly netavark: Summary | null;
+  readonly ratio: { cniOverTsnet: number | null; netavarkOverTsnet: number | null };
+  readonly skipped: string[];
+}
+type Progress = (text: string) => void;
+
+/** tsnet's own operations: networks, attaches one and eight at a time, teardown. */
+async function measureTsnet(opts: Options, state: string, progress: Progress) {
   const { controller: ctl } = await openController({ root: join(state, 'tsnet'), netnsDir: '/run/netns/tsnet' });
 
   // Networks.
@@ -127,8 +144,11 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   for (const n of [...ctl.networks()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
   await ctl.close();
   progress('');
+  return { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes };
+}
 
-  // Baselines, in the same run.
+/** The same attach by CNI's bridge plugin and netavark, when installed, in the same run. */
+function measureBaselines(opts: Options, state: string, progress: Progress) {
   const skipped: string[] = [];
   const baselineDir = new NetnsDirectory('/run/netns');
   let cni: number[] | undefined;
@@ -142,11 +162,19 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     netavark = netavarkAttach(opts.containers, baselineDir, state);
   } else skipped.push('netavark: not installed (apt-get install netavark)');
   progress('');
+  return { cni, netavark, skipped };
+}
 
+async function measure(opts: Options, state: string): Promise<void> {
+  const progress: Progress = (text) => {
+    if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
+  };
+  const { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes } = await measureTsnet(opts, state, progress);
+  const { cni, netavark, skipped } = measureBaselines(opts, state, progress);
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
   const ratio = (other: number[] | undefined): number | null => (other ? round(median(other) / attach.medianMs, 1) : null);
-  const result = {
+  const result: CnmResult = {
     bench: 'cnm',
     networks: opts.networks,
     containers: opts.containers,
@@ -165,10 +193,13 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     ratio: { cniOverTsnet: ratio(cni), netavarkOverTsnet: ratio(netavark) },
     skipped,
   };
-  if (opts.json) {
-    console.log(JSON.stringify(result));
-    return;
-  }
+  if (opts.json) console.log(JSON.stringify(result));
+  else printReport(opts, result, tenth);
+}
+
+function printReport(opts: Options, result: CnmResult, tenth: number): void {
+  const { skipped } = result;
+  const attach = result.attachSequential;
   const row = (name: string, s: Summary | null): (string | number)[] => (s ? [name, s.count, s.medianMs, s.p95Ms] : [name, '-', 'skipped', '-']);
   console.log(`CNM operations, ${opts.networks} networks, ${opts.containers} containers per attach phase\n`);
   console.log(
@@ -184,6 +215,6 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   console.log(`\nCNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
   console.log(`attach, last ${tenth} vs first ${tenth}: ${result.attachGrowth.lastTenthMedianMs} ms vs ${result.attachGrowth.firstTenthMedianMs} ms (x${result.attachGrowth.lastOverFirst})`);
   console.log(`8 at a time: ${result.attachConcurrent8.perAttachThroughputMs} ms per attach of wall time`);
-  console.log(`teardown of ${boxes.length} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${teardownSends} netlink send(s) on the host)`);
+  console.log(`teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host)`);
   for (const s of skipped) console.log(`skipped: ${s}`);
 }

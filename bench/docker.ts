@@ -3,7 +3,7 @@
  * namespace next to a tsnet daemon serving the plugin: `docker run -d` start latency and `docker network connect`
  * + `disconnect` of a running container, on Docker's built-in bridge driver and on tsnet's plugin, in one run.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerAvailable, startDockerd, type Dockerd } from '../src/lab/dockerd.js';
@@ -29,21 +29,27 @@ async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+/** A tsnet daemon serving the Docker plugin on the lab's plugin folder; its log collects in out. */
+async function startTsnet(state: string, out: string[]): Promise<ChildProcess> {
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
+  const tsnet = spawn(process.execPath, [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    tsnet.stdout!.on('data', (d: Buffer) => {
+      out.push(d.toString());
+      if (out.join('').includes('tsnet daemon listening')) resolve();
+    });
+    tsnet.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code})`)));
+  });
+  return tsnet;
+}
+
 async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
   };
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
-  const tsnet = spawn(process.execPath, [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    tsnet.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('tsnet daemon listening')) resolve();
-    });
-    tsnet.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code})`)));
-  });
+  const out: string[] = [];
+  const tsnet = await startTsnet(state, out);
   const dockerd = await startDockerd(join(state, 'dockerlab'), '/proc/self/ns/net');
   try {
     await must(dockerd, 'import', await busyboxRootfsTar(state), 'busybox:latest');
@@ -70,6 +76,18 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     const ids = (await must(dockerd, 'ps', '-aq')).split('\n').filter(Boolean);
     await must(dockerd, 'rm', '-f', ...ids);
     await must(dockerd, 'network', 'rm', 'builtin', 'viatsnet', 'home');
+    report(opts, results);
+  } catch (err) {
+    // What tsnet said about it, for whoever reads the failure.
+    const warnings = out.join('').split('\n').filter((l) => /"level":[45]0/u.test(l));
+    throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`, { cause: err });
+  } finally {
+    await dockerd.stop();
+    tsnet.kill('SIGTERM');
+  }
+}
+
+function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { run: number[]; connect: number[] }>): void {
     const s = (x: number[]): Summary => summarise(x);
     const result = {
       bench: 'docker',
@@ -93,12 +111,4 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
       ]),
     );
     console.log(`\nbuilt-in / tsnet: run ${result.ratio.run}x, connect+disconnect ${result.ratio.connectDisconnect}x (target: at least 1x)`);
-  } catch (err) {
-    // What tsnet said about it, for whoever reads the failure.
-    const warnings = out.split('\n').filter((l) => /"level":[45]0/u.test(l));
-    throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`);
-  } finally {
-    await dockerd.stop();
-    tsnet.kill('SIGTERM');
-  }
 }

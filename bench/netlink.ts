@@ -12,7 +12,7 @@ import type { Link } from '../src/netlink/link.js';
 import { parseBenchArgs } from './args.js';
 import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory, type NetNs } from '../src/netns/netns.js';
-import { median, round, summarise, table, timeMs } from './stats.js';
+import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
 
 function parseArgs(argv: string[]) {
   return parseBenchArgs(argv, { count: { default: 1000, min: 10, max: 1000 }, baseline: { default: 200, min: 10, max: 1000 } });
@@ -75,9 +75,28 @@ function checkEndpoint(who: Who, sandbox: string, n: number): void {
   }
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const opts = parseArgs(argv);
-  ensureIsolated();
+type Options = ReturnType<typeof parseArgs>;
+
+interface NetlinkResult {
+  readonly bench: 'netlink';
+  readonly scenario: string;
+  readonly tsnet: Summary;
+  readonly ip: Summary;
+  readonly tsnetAll: Summary;
+  readonly ratio: { median: number; p95: number };
+  readonly flatness: {
+    firstTenthMedianMs: number;
+    lastTenthMedianMs: number;
+    lastOverFirst: number;
+    inKernelMedianMs: number;
+    outsideKernelFirstTenthMedianMs: number;
+    outsideKernelLastTenthMedianMs: number;
+  };
+  readonly target: { ratioAtLeast: number; met: boolean };
+}
+
+/** Both contenders' samples: per-endpoint times, and tsnet's time inside the kernel's calls. */
+async function sample(opts: Options): Promise<{ ipSamples: number[]; tsSamples: number[]; tsKernel: number[] }> {
   const dir = new NetnsDirectory('/run/netns');
   const host = Handle.open();
   const progress = (text: string): void => {
@@ -114,6 +133,13 @@ export async function main(argv: string[]): Promise<void> {
   const ping = spawnSync('ip', ['netns', 'exec', `ts${opts.count - 1}`, 'ping', '-c', '1', '-W', '1', '-q', GATEWAY.ts]);
   if (ping.status !== 0) throw new Error('the last tsnet endpoint cannot reach its gateway');
   host.close();
+  return { ipSamples, tsSamples, tsKernel };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const opts = parseArgs(argv);
+  ensureIsolated();
+  const { ipSamples, tsSamples, tsKernel } = await sample(opts);
 
   // The comparison uses the endpoints both made under the same conditions; the flatness uses all of tsnet's.
   const paired = Math.min(opts.count, opts.baseline);
@@ -127,7 +153,7 @@ export async function main(argv: string[]): Promise<void> {
   const own = tsSamples.map((t, i) => t - tsKernel[i]!);
   const ownFirst = median(own.slice(0, tenth));
   const ownLast = median(own.slice(-tenth));
-  const result = {
+  const result: NetlinkResult = {
     bench: 'netlink',
     scenario: 'veth pair with peer in the sandbox as eth0, on a bridge, address, links up, default route',
     tsnet: ts,
@@ -144,10 +170,12 @@ export async function main(argv: string[]): Promise<void> {
     },
     target: { ratioAtLeast: 20, met: ip.medianMs / ts.medianMs >= 20 },
   };
-  if (opts.json) {
-    console.log(JSON.stringify(result));
-    return;
-  }
+  if (opts.json) console.log(JSON.stringify(result));
+  else printReport(result, paired, tenth);
+}
+
+function printReport(result: NetlinkResult, paired: number, tenth: number): void {
+  const { tsnet: ts, ip, tsnetAll: tsAll } = result;
   console.log(`endpoint setup: ${result.scenario}\n`);
   console.log(
     table(

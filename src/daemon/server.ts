@@ -38,6 +38,17 @@ export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 export const DEFAULT_ROOT = '/var/lib/tsnet';
 export const DEFAULT_SOCKET = '/run/tsnet/tsnet.sock';
 
+/** Whether a process with this PID exists. */
+function pidAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Takes ROOT/tsnet.pid; refuses when a live daemon holds it, and says which PID. */
 function takeLock(root: string): string {
   const file = join(root, 'tsnet.pid');
@@ -50,14 +61,7 @@ function takeLock(root: string): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      let alive = false;
-      try {
-        if (pid > 0) process.kill(pid, 0);
-        alive = pid > 0;
-      } catch {
-        alive = false;
-      }
-      if (alive && pid !== process.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `another tsnet daemon (PID ${pid}) is using ${root}`);
+      if (pidAlive(pid) && pid !== process.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `another tsnet daemon (PID ${pid}) is using ${root}`);
       unlinkSync(file); // stale: its daemon is gone
     }
   }
@@ -91,42 +95,55 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
-  // Checks.
+/** Checks, then the working directory and its lock. */
+async function prepare(options: DaemonOptions): Promise<string> {
   if (process.getuid?.() !== 0) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
   const missing = await missingKernelFeatures();
   if (missing.length) throw new TsnetError('TSNET_ERR_INTERNAL', `the kernel lacks what tsnet needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
-  // Working directory and lock.
   mkdirSync(options.root, { recursive: true, mode: 0o700 });
   const lock = takeLock(options.root);
+  if (await socketAnswers(options.socket)) {
+    rmSync(lock, { force: true });
+    throw new TsnetError('TSNET_ERR_CONFLICT', `the socket ${options.socket} is served by another daemon`);
+  }
+  return lock;
+}
+
+/** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
+async function openState(options: DaemonOptions) {
+  const { controller, report } = await openController({
+    root: join(options.root, 'network'),
+    netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
+    iptables: options.iptables,
+    ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
+  });
+  const runtime = Runtime.open(join(options.root, 'runtime'));
+  // Failures of background work go to the app's log, which exists once the app does.
+  const logs: { app?: FastifyInstance } = {};
+  const containers = new ContainerService(controller, runtime, (what, err) => logs.app?.log.error({ err }, what));
+  await controller.ensurePredefinedNetworks();
+  const released = await containers.releaseOrphanSandboxes();
+  const app = buildApp({
+    controller,
+    runtime,
+    containers,
+    logLevel: options.debug ? 'debug' : 'info',
+    info: () => ({
+      version: TSNET_VERSION,
+      daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables },
+      store: join(options.root, 'network', 'tsnet.db'),
+      kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
+    }),
+  });
+  logs.app = app;
+  app.log.info({ removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length }, 'state restored and reconciled');
+  return { controller, report, runtime, app };
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const lock = await prepare(options);
   try {
-    if (await socketAnswers(options.socket)) throw new TsnetError('TSNET_ERR_CONFLICT', `the socket ${options.socket} is served by another daemon`);
-    // Store, networks restored and reconciled; then containers.
-    const { controller, report } = await openController({
-      root: join(options.root, 'network'),
-      netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
-      iptables: options.iptables,
-      ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
-    });
-    const runtime = Runtime.open(join(options.root, 'runtime'));
-    let log: ((what: string, err: unknown) => void) | undefined;
-    const containers = new ContainerService(controller, runtime, (what, err) => log?.(what, err));
-    await controller.ensurePredefinedNetworks();
-    const released = await containers.releaseOrphanSandboxes();
-    const app = buildApp({
-      controller,
-      runtime,
-      containers,
-      logLevel: options.debug ? 'debug' : 'info',
-      info: () => ({
-        version: TSNET_VERSION,
-        daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables },
-        store: join(options.root, 'network', 'tsnet.db'),
-        kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
-      }),
-    });
-    log = (what, err) => app.log.error({ err }, what);
-    app.log.info({ removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length }, 'state restored and reconciled');
+    const { controller, report, runtime, app } = await openState(options);
     // The API opens last.
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
     if (existsSync(options.socket)) unlinkSync(options.socket);
@@ -134,21 +151,24 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     chmodSync(options.socket, 0o660);
     const plugin = options.dockerPluginSocket ? await listenDockerPlugin(controller, options.dockerPluginSocket, options.debug) : undefined;
     app.log.info({ socket: options.socket, dockerPlugin: options.dockerPluginSocket ?? null, pid: process.pid }, 'tsnet daemon listening');
-
-    let closing: Promise<void> | undefined;
-    const close = (): Promise<void> =>
-      (closing ??= (async () => {
-        await plugin?.close();
-        await app.close(); // stops accepting; in-flight requests finish
-        runtime.close();
-        await controller.close();
-        rmSync(options.socket, { force: true });
-        if (options.dockerPluginSocket) rmSync(options.dockerPluginSocket, { force: true });
-        rmSync(lock, { force: true });
-      })());
+    const close = once(async () => {
+      await plugin?.close();
+      await app.close(); // stops accepting; in-flight requests finish
+      runtime.close();
+      await controller.close();
+      rmSync(options.socket, { force: true });
+      if (options.dockerPluginSocket) rmSync(options.dockerPluginSocket, { force: true });
+      rmSync(lock, { force: true });
+    });
     return { report, close };
   } catch (err) {
     rmSync(lock, { force: true });
     throw err;
   }
+}
+
+/** fn's first call's promise, for every call. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  const memo: { result?: Promise<T> } = {};
+  return () => (memo.result ??= fn());
 }

@@ -7,7 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ContainerView, ExecBody, ExecResult, RunBody } from '../api/containers.js';
+import type { NetworkCreate, NetworkView } from '../api/networks.js';
 import { TsnetClient } from '../client/client.js';
+import { addressOf } from '../ipam/subnet.js';
 import { Handle } from '../netlink/handle.js';
 import { NetnsDirectory } from '../netns/netns.js';
 import { ensureIsolated } from './isolation.js';
@@ -26,11 +29,6 @@ const CONTAINERS = [
 
 export interface DemoOptions {
   readonly out: (line: string) => void;
-}
-
-interface ContainerInfo {
-  name: string;
-  networks: Record<string, { ipv4?: string; mac?: string }>;
 }
 
 /** The lab's upstream namespace, linked to this (isolated) host namespace. */
@@ -59,10 +57,67 @@ async function waitForDaemon(client: TsnetClient, daemon: ChildProcess): Promise
   throw new Error('the daemon did not answer within 10 s');
 }
 
+interface Check {
+  readonly what: string;
+  readonly expected: boolean;
+  readonly got: boolean;
+}
+
+/** Networks and containers made, what reaches what checked and printed, then everything removed again. */
+async function exercise(client: TsnetClient, out: (line: string) => void): Promise<Check[]> {
+  out('- building the busybox image');
+  await client.call('POST', '/v1/images/busybox', {});
+  for (const n of NETWORKS) {
+    await client.call<NetworkView>('POST', '/v1/networks', n satisfies NetworkCreate);
+    out(`- network ${n.name} (${n.subnet})`);
+  }
+  const info: ContainerView[] = [];
+  for (const c of CONTAINERS) {
+    const run: RunBody = { image: 'busybox', name: c.name, networks: [c.network], command: ['sleep', '3600'] };
+    info.push(await client.call<ContainerView>('POST', '/v1/containers', run));
+    out(`- container ${c.name} on ${c.network}`);
+  }
+  const ip = (name: string): string => addressOf(Object.values(info.find((c) => c.name === name)!.networks)[0]!.ipv4!);
+  const ping = async (from: string, to: string): Promise<boolean> => {
+    const r = await client.call<ExecResult>('POST', `/v1/containers/${from}/exec`, { command: ['ping', '-c', '1', '-W', '1', to] } satisfies ExecBody);
+    return r.exitCode === 0;
+  };
+  const checks: Check[] = [
+    { what: `web -> app (${ip('app')}), same network`, expected: true, got: await ping('web', ip('app')) },
+    { what: `app -> web (${ip('web')}), same network`, expected: true, got: await ping('app', ip('web')) },
+    { what: `web -> db (${ip('db')}), other network`, expected: false, got: await ping('web', ip('db')) },
+    { what: `db -> app (${ip('app')}), other network`, expected: false, got: await ping('db', ip('app')) },
+    { what: `web -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('web', UPSTREAM.server) },
+    { what: `db -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('db', UPSTREAM.server) },
+  ];
+  out('');
+  out('container  network  address         mac');
+  for (const c of info) for (const [n, e] of Object.entries(c.networks)) out(`${c.name.padEnd(9)}  ${n.padEnd(7)}  ${(e.ipv4 ?? '-').padEnd(14)}  ${e.mac ?? '-'}`);
+  out('');
+  for (const c of checks) out(`${c.got === c.expected ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.got ? 'reached' : 'not reached'}`);
+  out(`  (the upstream has no route back to ${NETWORKS.map((n) => n.subnet).join(' or ')}: replies come back only through NAT)`);
+  out('');
+  out('cleaning up: containers, networks, image, daemon');
+  for (const c of CONTAINERS) await client.call('DELETE', `/v1/containers/${c.name}?force=true`);
+  for (const n of NETWORKS) await client.call('DELETE', `/v1/networks/${n.name}`);
+  await client.call('DELETE', '/v1/images/busybox');
+  return checks;
+}
+
+/** Interfaces and namespaces left in the demo's namespace after the daemon has gone. */
+async function leftovers(): Promise<string[]> {
+  const host = Handle.open();
+  try {
+    const links = (await host.linkList()).map((l) => l.name).filter((n) => !['lo', 'uplink0'].includes(n));
+    return [...links, ...(existsSync('/run/tsnet/netns') ? readdirSync('/run/tsnet/netns') : [])];
+  } finally {
+    host.close();
+  }
+}
+
 export async function runDemo(options: DemoOptions): Promise<number> {
   ensureIsolated();
   const { out } = options;
-  const checks: { what: string; expected: boolean; got: boolean }[] = [];
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const client = new TsnetClient(`unix://${SOCKET}`);
 
@@ -71,57 +126,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await buildUpstream();
   out('- starting the tsnet daemon');
   const daemon = spawn(process.execPath, [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let daemonErr = '';
-  daemon.stderr?.on('data', (d: Buffer) => (daemonErr += d.toString()));
+  const daemonErr: string[] = [];
+  daemon.stderr?.on('data', (d: Buffer) => daemonErr.push(d.toString()));
+  let checks: Check[];
   try {
     await waitForDaemon(client, daemon);
-    out('- building the busybox image');
-    await client.call('POST', '/v1/images/busybox', {});
-    for (const n of NETWORKS) {
-      await client.call('POST', '/v1/networks', n);
-      out(`- network ${n.name} (${n.subnet})`);
-    }
-    const info: ContainerInfo[] = [];
-    for (const c of CONTAINERS) {
-      info.push(await client.call<ContainerInfo>('POST', '/v1/containers', { image: 'busybox', name: c.name, networks: [c.network], command: ['sleep', '3600'] }));
-      out(`- container ${c.name} on ${c.network}`);
-    }
-    const ip = (name: string): string => Object.values(info.find((c) => c.name === name)!.networks)[0]!.ipv4!.split('/')[0]!;
-    const ping = async (from: string, to: string): Promise<boolean> => {
-      const r = await client.call<{ exitCode: number }>('POST', `/v1/containers/${from}/exec`, { command: ['ping', '-c', '1', '-W', '1', to] });
-      return r.exitCode === 0;
-    };
-    checks.push({ what: `web -> app (${ip('app')}), same network`, expected: true, got: await ping('web', ip('app')) });
-    checks.push({ what: `app -> web (${ip('web')}), same network`, expected: true, got: await ping('app', ip('web')) });
-    checks.push({ what: `web -> db (${ip('db')}), other network`, expected: false, got: await ping('web', ip('db')) });
-    checks.push({ what: `db -> app (${ip('app')}), other network`, expected: false, got: await ping('db', ip('app')) });
-    checks.push({ what: `web -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('web', UPSTREAM.server) });
-    checks.push({ what: `db -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('db', UPSTREAM.server) });
-
-    out('');
-    out('container  network  address         mac');
-    for (const c of info) for (const [n, e] of Object.entries(c.networks)) out(`${c.name.padEnd(9)}  ${n.padEnd(7)}  ${(e.ipv4 ?? '-').padEnd(14)}  ${e.mac ?? '-'}`);
-    out('');
-    for (const c of checks) out(`${c.got === c.expected ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.got ? 'reached' : 'not reached'}`);
-    out(`  (the upstream has no route back to ${NETWORKS.map((n) => n.subnet).join(' or ')}: replies come back only through NAT)`);
-
-    out('');
-    out('cleaning up: containers, networks, image, daemon');
-    for (const c of CONTAINERS) await client.call('DELETE', `/v1/containers/${c.name}?force=true`);
-    for (const n of NETWORKS) await client.call('DELETE', `/v1/networks/${n.name}`);
-    await client.call('DELETE', '/v1/images/busybox');
+    checks = await exercise(client, out);
   } finally {
     daemon.kill('SIGTERM');
     await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
   }
-  if (daemon.exitCode !== 0) out(`the daemon ended with code ${daemon.exitCode}: ${daemonErr.trim()}`);
-  const host = Handle.open();
-  const leftLinks = (await host.linkList()).map((l) => l.name).filter((n) => !['lo', 'uplink0'].includes(n));
-  host.close();
-  const leftNs = existsSync('/run/tsnet/netns') ? readdirSync('/run/tsnet/netns') : [];
-  const clean = leftLinks.length === 0 && leftNs.length === 0;
-  out(clean ? 'nothing left behind: no interface, no namespace' : `left behind: ${[...leftLinks, ...leftNs].join(', ')}`);
-  const failed = checks.filter((c) => c.got !== c.expected).length + (clean ? 0 : 1) + (daemon.exitCode === 0 ? 0 : 1);
+  if (daemon.exitCode !== 0) out(`the daemon ended with code ${daemon.exitCode}: ${daemonErr.join('').trim()}`);
+  const left = await leftovers();
+  out(left.length === 0 ? 'nothing left behind: no interface, no namespace' : `left behind: ${left.join(', ')}`);
+  const failed = checks.filter((c) => c.got !== c.expected).length + (left.length === 0 ? 0 : 1) + (daemon.exitCode === 0 ? 0 : 1);
   out(failed === 0 ? 'demo passed' : `demo failed: ${failed} check(s) did not pass`);
   return failed === 0 ? 0 : 1;
 }

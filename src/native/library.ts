@@ -36,6 +36,8 @@ export interface NativeNetlink {
   sysctlRead(nsPath: string | null, key: string): { result: number; value: string };
 }
 
+// The one module-level state tsnet keeps: the loaded library, which the process can load only once anyway.
+// eslint-disable-next-line no-restricted-syntax
 let loaded: NativeNetlink | undefined;
 
 /** Loads the library on first use, so that pure modules (the codec) work without it. */

@@ -1,5 +1,6 @@
 /** `tsnet network create/ls/inspect/rm/prune/connect/disconnect`, with Docker's flags. */
 import type { ConnectBody, NetworkCreate, NetworkView, PruneResult } from '../../api/networks.js';
+import type { Command } from 'commander';
 import { ApiError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { errorLine } from '../errors.js';
@@ -36,7 +37,7 @@ function createRequest(name: string, o: CreateFlags): NetworkCreate {
 
 export function registerNetworkCommands(cli: Cli): void {
   const network = cli.program.command('network').description('manage networks');
-  const path = (ref: string, tail = ''): string => `/v1/networks/${encodeURIComponent(ref)}${tail}`;
+  const path = networkPath;
 
   network
     .command('create')
@@ -76,6 +77,14 @@ export function registerNetworkCommands(cli: Cli): void {
     .argument('<network...>')
     .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', path(r))))));
 
+  registerNetworkRemoval(cli, network);
+  registerNetworkAttachment(cli, network);
+}
+
+const networkPath = (ref: string, tail = ''): string => `/v1/networks/${encodeURIComponent(ref)}${tail}`;
+
+function registerNetworkRemoval(cli: Cli, network: Command): void {
+  const path = networkPath;
   network
     .command('rm')
     .description('remove networks')
@@ -104,6 +113,10 @@ export function registerNetworkCommands(cli: Cli): void {
       console.log(deleted.length ? `Deleted networks:\n${deleted.join('\n')}` : 'no unused network');
     });
 
+}
+
+function registerNetworkAttachment(cli: Cli, network: Command): void {
+  const path = networkPath;
   network
     .command('connect')
     .description('connect a container to a network')
