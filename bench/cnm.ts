@@ -21,7 +21,12 @@ const CNI_BIN = '/usr/lib/cni';
 const NETAVARK_BIN = '/usr/lib/podman/netavark';
 
 /** Time for each of n runs of one external command per container. */
-function runTool(n: number, dir: NetnsDirectory, prefix: string, command: (ns: string, i: number) => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; input: string }): number[] {
+function runTool(
+  n: number,
+  dir: NetnsDirectory,
+  prefix: string,
+  command: (ns: string, i: number) => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; input: string },
+): number[] {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const ns = dir.create(`${prefix}${i}`);
@@ -169,7 +174,11 @@ async function measure(opts: Options, state: string): Promise<void> {
   const progress: Progress = (text) => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
   };
-  const { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes } = await measureTsnet(opts, state, progress);
+  const { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes } = await measureTsnet(
+    opts,
+    state,
+    progress,
+  );
   const { cni, netavark, skipped } = measureBaselines(opts, state, progress);
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
@@ -187,7 +196,12 @@ async function measure(opts: Options, state: string): Promise<void> {
       lastTenthMedianMs: round(median(sequential.slice(-tenth))),
       lastOverFirst: round(median(sequential.slice(-tenth)) / median(sequential.slice(0, tenth)), 2),
     },
-    teardown: { sandboxes: boxes.length, totalMs: round(teardownSandboxesMs), perSandboxMs: round(teardownSandboxesMs / boxes.length), netlinkSends: teardownSends },
+    teardown: {
+      sandboxes: boxes.length,
+      totalMs: round(teardownSandboxesMs),
+      perSandboxMs: round(teardownSandboxesMs / boxes.length),
+      netlinkSends: teardownSends,
+    },
     cniBridge: cni ? summarise(cni) : null,
     netavark: netavark ? summarise(netavark) : null,
     ratio: { cniOverTsnet: ratio(cni), netavarkOverTsnet: ratio(netavark) },
@@ -203,18 +217,25 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
   const row = (name: string, s: Summary | null): (string | number)[] => (s ? [name, s.count, s.medianMs, s.p95Ms] : [name, '-', 'skipped', '-']);
   console.log(`CNM operations, ${opts.networks} networks, ${opts.containers} containers per attach phase\n`);
   console.log(
-    table(['operation', 'count', 'median ms', 'p95 ms'], [
-      row('network create', result.networkCreate),
-      row('attach (tsnet), one at a time', attach),
-      row('attach (tsnet), 8 at a time', result.attachConcurrent8),
-      row('attach (CNI bridge plugin)', result.cniBridge),
-      row('attach (netavark)', result.netavark),
-      row('network delete', result.networkDelete),
-    ]),
+    table(
+      ['operation', 'count', 'median ms', 'p95 ms'],
+      [
+        row('network create', result.networkCreate),
+        row('attach (tsnet), one at a time', attach),
+        row('attach (tsnet), 8 at a time', result.attachConcurrent8),
+        row('attach (CNI bridge plugin)', result.cniBridge),
+        row('attach (netavark)', result.netavark),
+        row('network delete', result.networkDelete),
+      ],
+    ),
   );
   console.log(`\nCNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
-  console.log(`attach, last ${tenth} vs first ${tenth}: ${result.attachGrowth.lastTenthMedianMs} ms vs ${result.attachGrowth.firstTenthMedianMs} ms (x${result.attachGrowth.lastOverFirst})`);
+  console.log(
+    `attach, last ${tenth} vs first ${tenth}: ${result.attachGrowth.lastTenthMedianMs} ms vs ${result.attachGrowth.firstTenthMedianMs} ms (x${result.attachGrowth.lastOverFirst})`,
+  );
   console.log(`8 at a time: ${result.attachConcurrent8.perAttachThroughputMs} ms per attach of wall time`);
-  console.log(`teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host)`);
+  console.log(
+    `teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host)`,
+  );
   for (const s of skipped) console.log(`skipped: ${s}`);
 }

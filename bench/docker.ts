@@ -33,7 +33,11 @@ async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
 async function startTsnet(state: string, out: string[]): Promise<ChildProcess> {
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
-  const tsnet = spawn(process.execPath, [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tsnet = spawn(
+    process.execPath,
+    [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await new Promise<void>((resolve, reject) => {
     tsnet.stdout!.on('data', (d: Buffer) => {
       out.push(d.toString());
@@ -79,7 +83,10 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     report(opts, results);
   } catch (err) {
     // What tsnet said about it, for whoever reads the failure.
-    const warnings = out.join('').split('\n').filter((l) => /"level":[45]0/u.test(l));
+    const warnings = out
+      .join('')
+      .split('\n')
+      .filter((l) => /"level":[45]0/u.test(l));
     throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`, { cause: err });
   } finally {
     await dockerd.stop();
@@ -88,27 +95,30 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
 }
 
 function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { run: number[]; connect: number[] }>): void {
-    const s = (x: number[]): Summary => summarise(x);
-    const result = {
-      bench: 'docker',
-      ops: opts.ops,
-      builtinBridge: { run: s(results.builtin!.run), connectDisconnect: s(results.builtin!.connect) },
-      tsnetPlugin: { run: s(results.viatsnet!.run), connectDisconnect: s(results.viatsnet!.connect) },
-      ratio: {
-        run: round(s(results.builtin!.run).medianMs / s(results.viatsnet!.run).medianMs, 2),
-        connectDisconnect: round(s(results.builtin!.connect).medianMs / s(results.viatsnet!.connect).medianMs, 2),
-      },
-      target: "tsnet's plugin no slower than Docker's built-in bridge (ratio >= 1)",
-    };
-    if (opts.json) return void console.log(JSON.stringify(result));
-    console.log(`dockerd 20.10 with Docker's bridge driver and with tsnet's plugin, ${opts.ops} operations each\n`);
-    console.log(
-      table(['operation', 'driver', 'median ms', 'p95 ms'], [
+  const s = (x: number[]): Summary => summarise(x);
+  const result = {
+    bench: 'docker',
+    ops: opts.ops,
+    builtinBridge: { run: s(results.builtin!.run), connectDisconnect: s(results.builtin!.connect) },
+    tsnetPlugin: { run: s(results.viatsnet!.run), connectDisconnect: s(results.viatsnet!.connect) },
+    ratio: {
+      run: round(s(results.builtin!.run).medianMs / s(results.viatsnet!.run).medianMs, 2),
+      connectDisconnect: round(s(results.builtin!.connect).medianMs / s(results.viatsnet!.connect).medianMs, 2),
+    },
+    target: "tsnet's plugin no slower than Docker's built-in bridge (ratio >= 1)",
+  };
+  if (opts.json) return void console.log(JSON.stringify(result));
+  console.log(`dockerd 20.10 with Docker's bridge driver and with tsnet's plugin, ${opts.ops} operations each\n`);
+  console.log(
+    table(
+      ['operation', 'driver', 'median ms', 'p95 ms'],
+      [
         ['docker run -d', 'bridge (built in)', result.builtinBridge.run.medianMs, result.builtinBridge.run.p95Ms],
         ['docker run -d', 'tsnet plugin', result.tsnetPlugin.run.medianMs, result.tsnetPlugin.run.p95Ms],
         ['network connect + disconnect', 'bridge (built in)', result.builtinBridge.connectDisconnect.medianMs, result.builtinBridge.connectDisconnect.p95Ms],
         ['network connect + disconnect', 'tsnet plugin', result.tsnetPlugin.connectDisconnect.medianMs, result.tsnetPlugin.connectDisconnect.p95Ms],
-      ]),
-    );
-    console.log(`\nbuilt-in / tsnet: run ${result.ratio.run}x, connect+disconnect ${result.ratio.connectDisconnect}x (target: at least 1x)`);
+      ],
+    ),
+  );
+  console.log(`\nbuilt-in / tsnet: run ${result.ratio.run}x, connect+disconnect ${result.ratio.connectDisconnect}x (target: at least 1x)`);
 }

@@ -187,7 +187,9 @@ function printReport(result: NetlinkResult, paired: number, tenth: number): void
       ],
     ),
   );
-  console.log(`\nip / tsnet over the ${paired} endpoints each made in turn: ${result.ratio.median}x at the median, ${result.ratio.p95}x at p95 (target: at least 20x)`);
+  console.log(
+    `\nip / tsnet over the ${paired} endpoints each made in turn: ${result.ratio.median}x at the median, ${result.ratio.p95}x at p95 (target: at least 20x)`,
+  );
   console.log(
     `tsnet, first ${tenth} endpoints: ${result.flatness.firstTenthMedianMs} ms median; last ${tenth}: ` +
       `${result.flatness.lastTenthMedianMs} ms (x${result.flatness.lastOverFirst})`,

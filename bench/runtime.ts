@@ -120,12 +120,10 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   const row = (name: string, s: Summary | undefined): (string | number)[] => (s ? [name, s.count, s.medianMs, s.p95Ms] : [name, '-', 'skipped', '-']);
   console.log(`container start (create + start until the first byte of output) and removal, ${opts.containers} containers\n`);
   console.log(
-    table(['what', 'count', 'median ms', 'p95 ms'], [
-      row('start, tsnet', ts.start),
-      row('start, runc run', runc?.start),
-      row('remove, tsnet', ts.remove),
-      row('remove, runc delete', runc?.remove),
-    ]),
+    table(
+      ['what', 'count', 'median ms', 'p95 ms'],
+      [row('start, tsnet', ts.start), row('start, runc run', runc?.start), row('remove, tsnet', ts.remove), row('remove, runc delete', runc?.remove)],
+    ),
   );
   if (result.ratio) console.log(`\nrunc / tsnet: start ${result.ratio.start}x, removal ${result.ratio.remove}x (target: at least 1x)`);
   for (const s of skipped) console.log(`skipped: ${s}`);

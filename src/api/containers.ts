@@ -33,7 +33,12 @@ export const ContainerView = Type.Object({
   sandbox: Type.Optional(Type.String()),
   networks: Type.Record(
     Type.String(),
-    Type.Object({ ipv4: Type.Optional(Type.String()), ipv6: Type.Optional(Type.String()), mac: Type.Optional(Type.String()), ifname: Type.Optional(Type.String()) }),
+    Type.Object({
+      ipv4: Type.Optional(Type.String()),
+      ipv6: Type.Optional(Type.String()),
+      mac: Type.Optional(Type.String()),
+      ifname: Type.Optional(Type.String()),
+    }),
   ),
 });
 export type ContainerView = Static<typeof ContainerView>;

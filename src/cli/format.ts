@@ -3,7 +3,11 @@ import { ClientError } from '../client/client.js';
 
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('   ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -14,7 +14,17 @@ import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './san
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type { DetachedEndpoint, DockerPoolRecord, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
 
-export type { ConnectRequest, ControllerDeps, DockerNetworkRequest, EndpointFilter, LiveSandbox, NetworkCreateRequest, ReconcileReport, Requester, SandboxCreateRequest };
+export type {
+  ConnectRequest,
+  ControllerDeps,
+  DockerNetworkRequest,
+  EndpointFilter,
+  LiveSandbox,
+  NetworkCreateRequest,
+  ReconcileReport,
+  Requester,
+  SandboxCreateRequest,
+};
 export { NULL_NETWORK };
 
 export class Controller {
@@ -111,7 +121,12 @@ export class Controller {
   }
   /** Removes sandboxes and their endpoints; the host ends of all their veths go in one request per driver. */
   deleteSandboxes(ids: readonly string[]): Promise<void> {
-    return this.queue.run(() => deleteSandboxes(this.core, ids.map((id) => this.core.sandbox(id))));
+    return this.queue.run(() =>
+      deleteSandboxes(
+        this.core,
+        ids.map((id) => this.core.sandbox(id)),
+      ),
+    );
   }
   deleteSandbox(id: string): Promise<void> {
     return this.deleteSandboxes([id]);

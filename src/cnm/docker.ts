@@ -23,7 +23,9 @@ export interface DockerPoolRequest {
 export async function requestDockerPool(core: CnmCore, req: DockerPoolRequest): Promise<DockerPoolRecord> {
   const { store, ipam } = core.deps;
   if (!req.subnet && req.ipRange) throw new InvalidArgumentError('an ip range (SubPool) needs a subnet (Pool)');
-  const same = req.subnet ? store.dockerPools().find((p) => p.subnet === req.subnet && (p.ipRange ?? '') === (req.ipRange ?? '') && p.space === req.space) : undefined;
+  const same = req.subnet
+    ? store.dockerPools().find((p) => p.subnet === req.subnet && (p.ipRange ?? '') === (req.ipRange ?? '') && p.space === req.space)
+    : undefined;
   if (same) {
     const counted = { ...same, references: same.references + 1 };
     store.putDockerPool(counted);
@@ -41,7 +43,13 @@ export async function requestDockerPool(core: CnmCore, req: DockerPoolRequest): 
     ...(req.ipRange ? { ipRange: req.ipRange } : {}),
   });
   const pool = ipam.addPool(config);
-  const record: DockerPoolRecord = { id: pool.id, space: req.space, subnet: config.subnet.toString(), ...(req.ipRange ? { ipRange: config.range.toString() } : {}), references: 1 };
+  const record: DockerPoolRecord = {
+    id: pool.id,
+    space: req.space,
+    subnet: config.subnet.toString(),
+    ...(req.ipRange ? { ipRange: config.range.toString() } : {}),
+    references: 1,
+  };
   try {
     store.transaction(() => {
       store.putDockerPool(record);

@@ -14,7 +14,7 @@ export async function missingKernelFeatures(): Promise<string[]> {
   const missing: string[] = [];
   if (!existsSync('/proc/self/ns/net')) missing.push('network namespaces (CONFIG_NET_NS)');
   const filesystems = existsSync('/proc/filesystems') ? readFileSync('/proc/filesystems', 'utf8') : '';
-  if (!/\boverlay\b/u.test(filesystems)) missing.push('the overlay filesystem (modprobe overlay), for containers\' root filesystems');
+  if (!/\boverlay\b/u.test(filesystems)) missing.push("the overlay filesystem (modprobe overlay), for containers' root filesystems");
   // veth and bridge: made for real in a throwaway namespace.
   const dir = mkdtempSync(join(tmpdir(), 'tsnet-probe-'));
   const probes = new NetnsDirectory(dir);
@@ -35,4 +35,3 @@ export async function missingKernelFeatures(): Promise<string[]> {
   }
   return missing;
 }
-

@@ -57,7 +57,11 @@ export class CnmState {
   /** Joined endpoints, in the order they joined; with a network filter, Docker's detached ones too. */
   endpointsOf(filter: EndpointFilter): EndpointRecord[] {
     return this.endpointList()
-      .filter((e) => (filter.networkId === undefined || e.networkId === filter.networkId) && (filter.sandboxId === undefined || (e.kind === 'joined' && e.sandboxId === filter.sandboxId)))
+      .filter(
+        (e) =>
+          (filter.networkId === undefined || e.networkId === filter.networkId) &&
+          (filter.sandboxId === undefined || (e.kind === 'joined' && e.sandboxId === filter.sandboxId)),
+      )
       .sort((a, b) => seq(a) - seq(b));
   }
   /** The endpoints joined to a sandbox, in the order they joined. */

@@ -92,10 +92,18 @@ export class Store {
   }
 
   putNetwork(n: NetworkRecord): void {
-    this.sql('INSERT INTO networks (id, name, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc').run(n.id, n.name, JSON.stringify(n));
+    this.sql('INSERT INTO networks (id, name, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc').run(
+      n.id,
+      n.name,
+      JSON.stringify(n),
+    );
   }
   putEndpoint(e: EndpointRecord): void {
-    this.sql('INSERT INTO endpoints (id, network_id, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(e.id, e.networkId, JSON.stringify(e));
+    this.sql('INSERT INTO endpoints (id, network_id, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(
+      e.id,
+      e.networkId,
+      JSON.stringify(e),
+    );
   }
   putSandbox(s: SandboxRecord): void {
     this.sql('INSERT INTO sandboxes (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
@@ -118,7 +126,10 @@ export class Store {
     return row ? BigInt(row.next_search) : undefined;
   }
   setCursor(poolId: string, next: bigint): void {
-    this.sql('INSERT INTO pool_cursors (pool_id, next_search) VALUES (?, ?) ON CONFLICT (pool_id) DO UPDATE SET next_search = excluded.next_search').run(poolId, next.toString());
+    this.sql('INSERT INTO pool_cursors (pool_id, next_search) VALUES (?, ?) ON CONFLICT (pool_id) DO UPDATE SET next_search = excluded.next_search').run(
+      poolId,
+      next.toString(),
+    );
   }
   /** Pools Docker took through tsnet's IPAM plugin (not tied to a network of tsnet's). */
   dockerPools(): DockerPoolRecord[] {

@@ -32,7 +32,13 @@ export class ContainerService {
     if (sandboxId) {
       for (const e of this.controller.joinedTo(sandboxId)) {
         const n = this.controller.networks().find((x) => x.id === e.networkId);
-        if (n) networks[n.name] = { ...(e.ipv4 ? { ipv4: e.ipv4 } : {}), ...(e.ipv6 ? { ipv6: e.ipv6 } : {}), ...(e.mac ? { mac: e.mac } : {}), ...(e.ifname ? { ifname: e.ifname } : {}) };
+        if (n)
+          networks[n.name] = {
+            ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
+            ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
+            ...(e.mac ? { mac: e.mac } : {}),
+            ...(e.ifname ? { ifname: e.ifname } : {}),
+          };
       }
     }
     return {
@@ -122,7 +128,10 @@ export class ContainerService {
   /** Sandboxes whose container is gone (removed while the daemon was down): released at start-up. */
   async releaseOrphanSandboxes(): Promise<string[]> {
     const used = new Set(this.runtime.list().map((c) => c.config.labels?.[SANDBOX_LABEL]));
-    const orphans = this.controller.sandboxes().map((s) => s.record.id).filter((id) => !used.has(id));
+    const orphans = this.controller
+      .sandboxes()
+      .map((s) => s.record.id)
+      .filter((id) => !used.has(id));
     if (orphans.length) await this.controller.deleteSandboxes(orphans);
     return orphans;
   }

@@ -97,7 +97,8 @@ export interface RunningDaemon {
 
 /** Checks, then the working directory and its lock. */
 async function prepare(options: DaemonOptions): Promise<string> {
-  if (process.getuid?.() !== 0) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
+  if (process.getuid?.() !== 0)
+    throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
   const missing = await missingKernelFeatures();
   if (missing.length) throw new TsnetError('TSNET_ERR_INTERNAL', `the kernel lacks what tsnet needs:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
   mkdirSync(options.root, { recursive: true, mode: 0o700 });
@@ -136,7 +137,10 @@ async function openState(options: DaemonOptions) {
     }),
   });
   logs.app = app;
-  app.log.info({ removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length }, 'state restored and reconciled');
+  app.log.info(
+    { removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length },
+    'state restored and reconciled',
+  );
   return { controller, report, runtime, app };
 }
 

@@ -51,7 +51,8 @@ export class Ipam {
   planPool(request: PoolRequest): PoolConfig {
     const space = request.space ?? 'local';
     if (space !== 'local' && space !== 'global') throw new InvalidArgumentError(`unknown address space "${String(space)}"`);
-    const subnet = request.subnet !== undefined ? Subnet.parse(request.subnet, { strict: true }) : this.freeSubnet(space, request.family ?? 4, request.avoid ?? []);
+    const subnet =
+      request.subnet !== undefined ? Subnet.parse(request.subnet, { strict: true }) : this.freeSubnet(space, request.family ?? 4, request.avoid ?? []);
     if (request.family !== undefined && subnet.family !== request.family) {
       throw new InvalidArgumentError(`subnet ${subnet.toString()} is not an IPv${request.family} subnet`);
     }
@@ -61,7 +62,8 @@ export class Ipam {
       range = Subnet.parse(request.ipRange, { what: 'ip range', strict: true });
       if (!subnet.covers(range)) throw new InvalidArgumentError(`ip range ${range.toString()} is not inside the subnet ${subnet.toString()}`);
     }
-    const gateway = request.gateway === null ? undefined : request.gateway !== undefined ? this.inside(subnet, request.gateway, 'gateway') : defaultGateway(subnet);
+    const gateway =
+      request.gateway === null ? undefined : request.gateway !== undefined ? this.inside(subnet, request.gateway, 'gateway') : defaultGateway(subnet);
     const auxAddresses: Record<string, Ip> = {};
     for (const [name, text] of Object.entries(request.auxAddresses ?? {})) auxAddresses[name] = this.inside(subnet, text, `auxiliary address "${name}"`);
     return { id: request.id ?? randomUUID(), space, subnet, range, ...(gateway ? { gateway } : {}), auxAddresses };
@@ -128,4 +130,3 @@ function defaultGateway(subnet: Subnet): Ip | undefined {
   if (subnet.size < 4n) return undefined;
   return subnet.address(subnet.first + 1n);
 }
-

@@ -53,10 +53,7 @@ const comment = (id: string): string => `-m comment --comment tsnet:${id}`;
 export function networkRules(net: NetworkFirewall): { filter: string[]; nat: string[] } {
   const c = comment(net.id);
   const br = net.bridge;
-  const filter: string[] = [
-    `-A ${CHAINS.isolation1} -i ${br} ! -o ${br} ${c} -j ${CHAINS.isolation2}`,
-    `-A ${CHAINS.isolation2} -o ${br} ${c} -j DROP`,
-  ];
+  const filter: string[] = [`-A ${CHAINS.isolation1} -i ${br} ! -o ${br} ${c} -j ${CHAINS.isolation2}`, `-A ${CHAINS.isolation2} -o ${br} ${c} -j DROP`];
   if (net.internal) {
     filter.push(`-A ${CHAINS.forward} -i ${br} ! -o ${br} ${c} -j DROP`, `-A ${CHAINS.forward} -o ${br} ! -i ${br} ${c} -j DROP`);
   } else {

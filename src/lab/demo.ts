@@ -92,7 +92,8 @@ async function exercise(client: TsnetClient, out: (line: string) => void): Promi
   ];
   out('');
   out('container  network  address         mac');
-  for (const c of info) for (const [n, e] of Object.entries(c.networks)) out(`${c.name.padEnd(9)}  ${n.padEnd(7)}  ${(e.ipv4 ?? '-').padEnd(14)}  ${e.mac ?? '-'}`);
+  for (const c of info)
+    for (const [n, e] of Object.entries(c.networks)) out(`${c.name.padEnd(9)}  ${n.padEnd(7)}  ${(e.ipv4 ?? '-').padEnd(14)}  ${e.mac ?? '-'}`);
   out('');
   for (const c of checks) out(`${c.got === c.expected ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.got ? 'reached' : 'not reached'}`);
   out(`  (the upstream has no route back to ${NETWORKS.map((n) => n.subnet).join(' or ')}: replies come back only through NAT)`);

@@ -55,7 +55,24 @@ export async function startDockerd(dir: string, netnsPath: string, options: { br
   writeFileSync(join(dir, 'bin', 'modprobe'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
   const child: ChildProcess = spawn(
     'nsenter',
-    [`--net=${netnsPath}`, '--', 'unshare', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'private', '--', '/usr/bin/docker-init', '--', 'bash', '-c', innerScript(dir)],
+    [
+      `--net=${netnsPath}`,
+      '--',
+      'unshare',
+      '--mount',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--mount-proc',
+      '--propagation',
+      'private',
+      '--',
+      '/usr/bin/docker-init',
+      '--',
+      'bash',
+      '-c',
+      innerScript(dir),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let log = '';

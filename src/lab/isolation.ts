@@ -28,11 +28,10 @@ export function ensureIsolated(): void {
   if (process.getuid?.() !== 0) {
     throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'this command needs root: it creates network namespaces (run it with sudo)');
   }
-  const r = spawnSync(
-    'unshare',
-    ['--net', '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, [MARK]: '1' } },
-  );
+  const r = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [MARK]: '1' },
+  });
   if (r.error) throw new TsnetError('TSNET_ERR_NETNS', `isolation: cannot run unshare (${r.error.message}): install util-linux`);
   process.exit(r.status ?? (r.signal ? 128 + 1 : 1));
 }

@@ -93,7 +93,14 @@ export function addrAddRequest(index: number, cidr: string, options: AddrOptions
     object: `${cidr} index ${index}`,
     dump: false,
     encode: (seq, f) =>
-      encodeMessage(RTM_NEWADDR, f | create, seq, ifaddrmsg, { family: m.family, prefixLen: m.prefixLen, flags: options.noDad ? IFA_F_NODAD : 0, scope: RT_SCOPE_UNIVERSE, index }, m.attrs),
+      encodeMessage(
+        RTM_NEWADDR,
+        f | create,
+        seq,
+        ifaddrmsg,
+        { family: m.family, prefixLen: m.prefixLen, flags: options.noDad ? IFA_F_NODAD : 0, scope: RT_SCOPE_UNIVERSE, index },
+        m.attrs,
+      ),
     parse: () => undefined,
   };
 }
@@ -105,8 +112,7 @@ export function addrDeleteRequest(index: number, cidr: string): NetlinkRequest<v
     type: RTM_DELADDR,
     object: `${cidr} index ${index}`,
     dump: false,
-    encode: (seq, f) =>
-      encodeMessage(RTM_DELADDR, f, seq, ifaddrmsg, { family: m.family, prefixLen: m.prefixLen, flags: 0, scope: 0, index }, m.attrs),
+    encode: (seq, f) => encodeMessage(RTM_DELADDR, f, seq, ifaddrmsg, { family: m.family, prefixLen: m.prefixLen, flags: 0, scope: 0, index }, m.attrs),
     parse: () => undefined,
   };
 }

@@ -24,7 +24,6 @@ import { neighListRequest, type Neigh } from './neigh.js';
 import { routeAddRequest, routeDeleteRequest, routeListRequest, routeReplaceRequest, type Route, type RouteSpec } from './route.js';
 import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions, type NetlinkSocketStats } from './socket.js';
 
-
 /** A namespace given as a NetNs value, or already as an fd or pid. */
 export type NetnsLike = NetNs | NetnsTarget;
 
@@ -274,4 +273,3 @@ export class Handle {
     return this.socket.request(neighListRequest(filter));
   }
 }
-

@@ -37,8 +37,7 @@ import { checkInterfaceName, checkMtu, formatIp, parseIp, parseMac } from './val
 /** Where a link goes: a namespace given by an open file descriptor, or the namespace of a process. */
 export type NetnsTarget = { readonly fd: number } | { readonly pid: number };
 
-export const netnsAttr = (target: NetnsTarget): Attr =>
-  'fd' in target ? attr.u32(IFLA_NET_NS_FD, target.fd) : attr.u32(IFLA_NET_NS_PID, target.pid);
+export const netnsAttr = (target: NetnsTarget): Attr => ('fd' in target ? attr.u32(IFLA_NET_NS_FD, target.fd) : attr.u32(IFLA_NET_NS_PID, target.pid));
 
 export interface VethSpec {
   readonly kind: 'veth';

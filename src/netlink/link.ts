@@ -121,8 +121,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-const linkMessages = (replies: readonly NlMessage[]): Link[] =>
-  replies.filter((m) => m.header.type === RTM_NEWLINK).map(decodeLink);
+const linkMessages = (replies: readonly NlMessage[]): Link[] => replies.filter((m) => m.header.type === RTM_NEWLINK).map(decodeLink);
 
 /** Options common to every new link. */
 export interface LinkAttrs {
@@ -175,8 +174,7 @@ export function linkAddRequest(spec: LinkAddSpec): NetlinkRequest<Link | undefin
     type: RTM_NEWLINK,
     object: spec.name,
     dump: false,
-    encode: (seq, flags) =>
-      encodeMessage(RTM_NEWLINK, flags | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, ifinfomsg, head(0, up, up), attrs),
+    encode: (seq, flags) => encodeMessage(RTM_NEWLINK, flags | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, ifinfomsg, head(0, up, up), attrs),
     parse: (replies) => linkMessages(replies)[0],
   };
 }
@@ -227,7 +225,8 @@ export function linkSetRequest(ref: LinkRef, change: LinkChange): NetlinkRequest
   if (change.netns) attrs.push(netnsAttr(change.netns));
   if (change.ipv6AddrGenMode !== undefined) {
     const mode = ADDR_GEN_MODES[change.ipv6AddrGenMode];
-    if (mode === undefined) throw new InvalidArgumentError(`IPv6 address generation mode "${change.ipv6AddrGenMode}" is not one of ${Object.keys(ADDR_GEN_MODES).join(', ')}`);
+    if (mode === undefined)
+      throw new InvalidArgumentError(`IPv6 address generation mode "${change.ipv6AddrGenMode}" is not one of ${Object.keys(ADDR_GEN_MODES).join(', ')}`);
     attrs.push(attr.nested(IFLA_AF_SPEC, [attr.nested(AF_INET6, [attr.u8(IFLA_INET6_ADDR_GEN_MODE, mode)])]));
   }
   if (change.hairpin !== undefined) {
@@ -295,8 +294,7 @@ export function linkListRequest(): NetlinkRequest<Link[]> {
     type: RTM_GETLINK,
     object: '',
     dump: true,
-    encode: (seq, f) =>
-      encodeMessage(RTM_GETLINK, f, seq, ifinfomsg, head(0), [attr.u32(IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS)]),
+    encode: (seq, f) => encodeMessage(RTM_GETLINK, f, seq, ifinfomsg, head(0), [attr.u32(IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS)]),
     parse: linkMessages,
   };
 }

@@ -3,12 +3,7 @@
  * multipart streams and NLMSG_ERROR acknowledgements with extended ACK TLVs. Pure: no I/O.
  */
 import { AttrTable, align4, attrsSize, writeAttrs, type Attr } from './attributes.js';
-import {
-  NLMSGERR_ATTR_MSG,
-  NLMSGERR_ATTR_OFFS,
-  NLM_F_ACK_TLVS,
-  NLM_F_CAPPED,
-} from './constants.js';
+import { NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLM_F_ACK_TLVS, NLM_F_CAPPED } from './constants.js';
 
 /** struct nlmsghdr { __u32 nlmsg_len; __u16 nlmsg_type; __u16 nlmsg_flags; __u32 nlmsg_seq; __u32 nlmsg_pid; } */
 export const NLMSG_HDRLEN = 16;
@@ -153,14 +148,7 @@ export const ndmsg: FamilyStruct<NdMsg> = {
 };
 
 /** The bytes of one request: header, family struct, attributes. */
-export function encodeMessage<T>(
-  type: number,
-  flags: number,
-  seq: number,
-  struct: FamilyStruct<T>,
-  value: T,
-  attrs: readonly Attr[] = [],
-): Buffer {
+export function encodeMessage<T>(type: number, flags: number, seq: number, struct: FamilyStruct<T>, value: T, attrs: readonly Attr[] = []): Buffer {
   const len = NLMSG_HDRLEN + align4(struct.size) + attrsSize(attrs);
   const buf = Buffer.alloc(len);
   buf.writeUInt32LE(len, 0);

@@ -133,7 +133,7 @@ function routeParts(spec: RouteSpec, forDelete: boolean): { head: RtMsg; attrs: 
       srcLen: 0,
       tos: 0,
       table: table > 255 ? RT_TABLE_UNSPEC : table,
-      protocol: forDelete ? 0 : spec.protocol ?? RTPROT_BOOT,
+      protocol: forDelete ? 0 : (spec.protocol ?? RTPROT_BOOT),
       scope,
       type: forDelete ? 0 : RTN_UNICAST,
       flags: spec.onlink ? RTNH_F_ONLINK : 0,

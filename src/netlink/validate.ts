@@ -104,5 +104,4 @@ export function formatIp(bytes: Buffer): string {
   return ipaddr.fromByteArray([...bytes]).toString();
 }
 
-export const familyName = (family: number): 'inet' | 'inet6' | 'unspec' =>
-  family === AF_INET ? 'inet' : family === AF_INET6 ? 'inet6' : 'unspec';
+export const familyName = (family: number): 'inet' | 'inet6' | 'unspec' => (family === AF_INET ? 'inet' : family === AF_INET6 ? 'inet6' : 'unspec');

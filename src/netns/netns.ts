@@ -53,7 +53,7 @@ export class NetNs {
   /** Opens a file descriptor on the namespace (for IFLA_NET_NS_FD); the caller closes it. */
   openFd(): number {
     try {
-      return openSync(this.path ?? '/proc/self/ns/net', 'r') // libuv opens with O_CLOEXEC;
+      return openSync(this.path ?? '/proc/self/ns/net', 'r'); // libuv opens with O_CLOEXEC;
     } catch (err) {
       const errno = -((err as NodeJS.ErrnoException).errno ?? -2);
       throw new NetnsError('open', this.name, errno);
@@ -95,9 +95,7 @@ function checkSysctlKey(key: string): void {
 /** Names of persistent namespaces: what a file name may be, short enough for logs. */
 export function checkNetnsName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/u.test(name)) {
-    throw new InvalidArgumentError(
-      `network namespace name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
-    );
+    throw new InvalidArgumentError(`network namespace name "${name}" must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
   }
   return name;
 }

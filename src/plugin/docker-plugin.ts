@@ -52,7 +52,8 @@ export class DockerPlugin {
 
   async requestPool(body: Json): Promise<Json> {
     const spaceName = str(body.AddressSpace) || LOCAL_SPACE;
-    if (spaceName !== LOCAL_SPACE && spaceName !== GLOBAL_SPACE) throw new InvalidArgumentError(`unknown address space "${spaceName}" (tsnet has ${LOCAL_SPACE} and ${GLOBAL_SPACE})`);
+    if (spaceName !== LOCAL_SPACE && spaceName !== GLOBAL_SPACE)
+      throw new InvalidArgumentError(`unknown address space "${spaceName}" (tsnet has ${LOCAL_SPACE} and ${GLOBAL_SPACE})`);
     const pool = await this.controller.requestDockerPool({
       space: spaceName === LOCAL_SPACE ? 'local' : 'global',
       v6: body.V6 === true,
@@ -101,7 +102,11 @@ export class DockerPlugin {
       internal: options['com.docker.network.internal'] === true,
       ipv6: !!external.v6,
       // Docker's own bridge driver ignores -o options it does not know; so do Docker networks here.
-      options: Object.fromEntries(Object.entries(generic).filter(([k]) => KNOWN_OPTIONS.has(k)).map(([k, v]) => [k, String(v)])),
+      options: Object.fromEntries(
+        Object.entries(generic)
+          .filter(([k]) => KNOWN_OPTIONS.has(k))
+          .map(([k, v]) => [k, String(v)]),
+      ),
       externalPools: external,
     });
     return {};

@@ -27,7 +27,8 @@ function staticBusybox(): string {
   if (!existsSync(BUSYBOX)) {
     throw new TsnetError('TSNET_ERR_NOT_FOUND', `${BUSYBOX} is missing: install Debian's busybox-static package (apt-get install busybox-static)`);
   }
-  if (hasInterpreter(readFileSync(BUSYBOX))) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', `${BUSYBOX} is dynamically linked: install busybox-static, not busybox`);
+  if (hasInterpreter(readFileSync(BUSYBOX)))
+    throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', `${BUSYBOX} is dynamically linked: install busybox-static, not busybox`);
   return BUSYBOX;
 }
 

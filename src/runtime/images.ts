@@ -66,7 +66,8 @@ export class ImageStore {
   /** Imports a rootfs tarball under name; a layer already stored is reused, not extracted again. */
   async import(file: string, nameInput: string): Promise<Image> {
     const name = nameInput.includes(':') ? nameInput : `${nameInput}:latest`;
-    if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid image name "${nameInput}": use lower-case letters, digits, ".", "_", "-" and "/", and ":tag"`);
+    if (!NAME_RE.test(name))
+      throw new InvalidArgumentError(`invalid image name "${nameInput}": use lower-case letters, digits, ".", "_", "-" and "/", and ":tag"`);
     if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`cannot import "${file}": no such file`);
     const gz = await isGzip(file);
     const hash = createHash('sha256');

@@ -186,7 +186,16 @@ export class Runtime {
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
     try {
       const cgroups = this.cgroups.create(id, config.limits ?? {});
-      const state: ContainerState = { id, name, imageName: image.name, imageId: image.id, config, created: new Date().toISOString(), status: 'created', cgroups };
+      const state: ContainerState = {
+        id,
+        name,
+        imageName: image.name,
+        imageId: image.id,
+        config,
+        created: new Date().toISOString(),
+        status: 'created',
+        cgroups,
+      };
       this.save(state);
       this.containers.set(id, state);
       return state;
@@ -199,20 +208,30 @@ export class Runtime {
   /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
   async start(ref: string): Promise<ContainerState> {
     const state = this.get(ref);
-    if (state.status !== 'created') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
+    if (state.status !== 'created')
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
     const c = state.config;
     const dir = this.dir(state.id);
     const args = [
       'run',
-      '--netns', c.netnsPath,
-      '--lower', this.images.layerDir(this.images.get(state.imageId)),
-      '--upper', join(dir, 'upper'),
-      '--work', join(dir, 'work'),
-      '--merged', join(dir, 'merged'),
-      '--hostname', c.hostname ?? state.id.slice(0, 12),
-      '--exit-file', join(dir, 'exit'),
-      '--uid', String(c.uid ?? 0),
-      '--gid', String(c.gid ?? 0),
+      '--netns',
+      c.netnsPath,
+      '--lower',
+      this.images.layerDir(this.images.get(state.imageId)),
+      '--upper',
+      join(dir, 'upper'),
+      '--work',
+      join(dir, 'work'),
+      '--merged',
+      join(dir, 'merged'),
+      '--hostname',
+      c.hostname ?? state.id.slice(0, 12),
+      '--exit-file',
+      join(dir, 'exit'),
+      '--uid',
+      String(c.uid ?? 0),
+      '--gid',
+      String(c.gid ?? 0),
       ...(c.cwd ? ['--cwd', c.cwd] : []),
       ...(c.hostsFile ? ['--hosts', c.hostsFile] : []),
       ...(c.resolvFile ? ['--resolv', c.resolvFile] : []),
@@ -345,7 +364,15 @@ export class Runtime {
     const state = this.get(ref);
     if (state.status !== 'running' || !state.pid) return Promise.reject(new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`));
     if (command.length === 0) return Promise.reject(new InvalidArgumentError('no command given to exec'));
-    const args = ['exec', '--pid', String(state.pid), ...(options.cwd ? ['--cwd', options.cwd] : []), ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]), '--', ...command];
+    const args = [
+      'exec',
+      '--pid',
+      String(state.pid),
+      ...(options.cwd ? ['--cwd', options.cwd] : []),
+      ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]),
+      '--',
+      ...command,
+    ];
     return new Promise((resolve, reject) => {
       const child = spawn(this.launcher, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

@@ -49,13 +49,15 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(json.find((n) => n.name === 'db')?.labels).toEqual({ tier: 'data' });
     expect((await tsnet(d, 'image', 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'run', '-d', '--name', 'w1', '--network', 'web', 'busybox', 'sleep', '300')).code).toBe(0);
-    expect((await tsnet(d, 'run', '-d', '--name', 'w2', '--network', 'web', '--ip', '10.70.0.50', '-e', 'ROLE=second', 'busybox', 'sleep', '300')).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'w2', '--network', 'web', '--ip', '10.70.0.50', '-e', 'ROLE=second', 'busybox', 'sleep', '300')).code).toBe(
+      0,
+    );
     const ps = await tsnet(d, 'ps');
     expect(ps.stdout).toMatch(/w1 .* running .* web:10\.70\.0\.2\/24/u);
     expect(ps.stdout).toMatch(/w2 .* web:10\.70\.0\.50\/24/u);
     const ping = await tsnet(d, 'exec', 'w1', 'ping', '-c', '1', '-W', '2', '10.70.0.50');
     expect(ping.code).toBe(0);
-    expect((await tsnet(d, 'exec', 'w2', 'sh', '-c', 'echo $ROLE; exit 4'))).toMatchObject({ code: 4, stdout: 'second\n' });
+    expect(await tsnet(d, 'exec', 'w2', 'sh', '-c', 'echo $ROLE; exit 4')).toMatchObject({ code: 4, stdout: 'second\n' });
     // Attached run: output streamed, exit code passed on, --rm honoured.
     const run = await tsnet(d, 'run', '--rm', '--network', 'web', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
     expect(run).toMatchObject({ code: 3 });
@@ -65,7 +67,10 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const inspect = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { networks: Record<string, { ipv4: string; ifname: string }> }[];
     expect(Object.keys(inspect[0]!.networks).sort()).toEqual(['db', 'web']);
     expect(inspect[0]!.networks.db!.ifname).toBe('eth1');
-    expect((await tsnet(d, 'network', 'rm', 'db'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/network "db" has active endpoints: .* \(TSNET_ERR_NETWORK_IN_USE\)\n$/u) as string });
+    expect(await tsnet(d, 'network', 'rm', 'db')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/network "db" has active endpoints: .* \(TSNET_ERR_NETWORK_IN_USE\)\n$/u) as string,
+    });
     expect((await tsnet(d, 'network', 'disconnect', 'db', 'w1')).code).toBe(0);
     const logs = await tsnet(d, 'run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo said-this');
     expect(logs.code).toBe(0);
@@ -88,22 +93,39 @@ describeKernel('the daemon and the CLI, end to end', () => {
     await l.exec(l.host, 'tar', ['-czf', tarball, '-C', rootfs, '.']);
     expect((await tsnet(d, 'image', 'import', tarball, 'mybox:1.0')).code).toBe(0);
     expect((await tsnet(d, 'image', 'ls')).stdout).toMatch(/mybox:1\.0/u);
-    expect(await tsnet(d, 'run', '--rm', 'mybox:1.0', 'cat', '/etc/passwd')).toMatchObject({ code: 0, stdout: expect.stringContaining('root:x:0:0') as string });
+    expect(await tsnet(d, 'run', '--rm', 'mybox:1.0', 'cat', '/etc/passwd')).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('root:x:0:0') as string,
+    });
     expect((await tsnet(d, 'run', '-d', '--name', 'user', 'mybox:1.0', 'sleep', '100')).code).toBe(0);
-    expect(await tsnet(d, 'image', 'rm', 'mybox:1.0')).toMatchObject({ code: 1, stderr: 'tsnet: image "mybox:1.0" is used by a container: remove the container first (TSNET_ERR_CONFLICT)\n' });
+    expect(await tsnet(d, 'image', 'rm', 'mybox:1.0')).toMatchObject({
+      code: 1,
+      stderr: 'tsnet: image "mybox:1.0" is used by a container: remove the container first (TSNET_ERR_CONFLICT)\n',
+    });
     expect((await tsnet(d, 'rm', '-f', 'user')).code).toBe(0);
     expect((await tsnet(d, 'image', 'rm', 'mybox:1.0')).code).toBe(0);
-    expect(await tsnet(d, 'image', 'import', join(l.dir, 'nothing.tar'), 'x')).toMatchObject({ code: 1, stderr: expect.stringContaining('no such file') as string });
+    expect(await tsnet(d, 'image', 'import', join(l.dir, 'nothing.tar'), 'x')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no such file') as string,
+    });
   });
 
   it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {
     const missing = await tsnet(d, 'run', 'busybox', '/no/such/binary');
     expect(missing).toMatchObject({ code: 127 });
-    expect(missing.stderr).toBe('tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory) (TSNET_ERR_COMMAND_NOT_FOUND)\n');
-    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({ code: 125, stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME") (TSNET_ERR_NOT_FOUND)\n' });
+    expect(missing.stderr).toBe(
+      'tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory) (TSNET_ERR_COMMAND_NOT_FOUND)\n',
+    );
+    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({
+      code: 125,
+      stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME") (TSNET_ERR_NOT_FOUND)\n',
+    });
     expect(await tsnet(d, 'network', 'inspect', 'nope')).toMatchObject({ code: 1, stderr: 'tsnet: network "nope" not found (TSNET_ERR_NETWORK_NOT_FOUND)\n' });
     const unreachable = await tsnet({ socket: '/tmp/tsnet-no-such.sock' }, 'ps');
-    expect(unreachable).toMatchObject({ code: 1, stderr: 'tsnet: cannot reach the tsnet daemon at unix:///tmp/tsnet-no-such.sock: is "tsnet daemon" running? (TSNET_ERR_DAEMON_UNREACHABLE)\n' });
+    expect(unreachable).toMatchObject({
+      code: 1,
+      stderr: 'tsnet: cannot reach the tsnet daemon at unix:///tmp/tsnet-no-such.sock: is "tsnet daemon" running? (TSNET_ERR_DAEMON_UNREACHABLE)\n',
+    });
   });
 
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
@@ -148,7 +170,11 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const net = JSON.parse((await tsnet(d, 'network', 'inspect', 'crashnet')).stdout) as { id: string; containers: { endpoint: string }[] }[];
     const links = await l.ip(l.host, 'link');
     const tagged = links.filter((x) => String(x.ifalias ?? '').startsWith('tsnet:endpoint:'));
-    const recorded = new Set((JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { containers: { endpoint: string }[] }[]).flatMap((n) => n.containers.map((c) => c.endpoint)));
+    const recorded = new Set(
+      (JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { containers: { endpoint: string }[] }[]).flatMap((n) =>
+        n.containers.map((c) => c.endpoint),
+      ),
+    );
     // Every tagged interface is recorded, and every bridge endpoint recorded has its interface.
     for (const t of tagged) expect(recorded.has(String(t.ifalias).split(':')[2]!)).toBe(true);
     expect(tagged.length).toBe([...recorded].filter((id) => tagged.some((t) => String(t.ifalias).endsWith(id))).length);

@@ -39,10 +39,26 @@ describeKernel('a real dockerd runs its networks on tsnet', () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-    const net1 = await dockerd.docker('network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', '10.80.0.0/24', '-o', 'com.docker.network.driver.mtu=1450', 'net1');
+    const net1 = await dockerd.docker(
+      'network',
+      'create',
+      '-d',
+      'tsnet',
+      '--ipam-driver',
+      'tsnet',
+      '--subnet',
+      '10.80.0.0/24',
+      '-o',
+      'com.docker.network.driver.mtu=1450',
+      'net1',
+    );
     expect(net1, net1.stderr).toMatchObject({ code: 0 });
     expect((await dockerd.docker('network', 'create', '-d', 'tsnet', '--ipam-driver', 'tsnet', '--subnet', '10.81.0.0/24', 'net2')).code).toBe(0);
-    for (const [name, net] of [['c1', 'net1'], ['c2', 'net1'], ['c3', 'net2']] as const) {
+    for (const [name, net] of [
+      ['c1', 'net1'],
+      ['c2', 'net1'],
+      ['c3', 'net2'],
+    ] as const) {
       const r = await dockerd.docker('run', '-d', '--name', name, '--network', net, 'busybox:latest', 'sleep', '1000');
       expect(r, r.stderr).toMatchObject({ code: 0 });
     }
@@ -57,7 +73,10 @@ describeKernel('a real dockerd runs its networks on tsnet', () => {
     // tsnet shows Docker's networks as Docker's, and will not remove them.
     const ls = await tsnet(d, 'network', 'ls');
     expect(ls.stdout).toMatch(/docker-[0-9a-f]{12}\s+bridge\s+10\.80\.0\.0\/24\s+2\s+docker/u);
-    const dockerNet = ls.stdout.split('\n').find((x) => x.includes('10.80.0.0/24'))!.split(/\s+/u)[1]!;
+    const dockerNet = ls.stdout
+      .split('\n')
+      .find((x) => x.includes('10.80.0.0/24'))!
+      .split(/\s+/u)[1]!;
     expect(await tsnet(d, 'network', 'rm', dockerNet)).toMatchObject({ code: 1, stderr: expect.stringContaining('belongs to Docker') as string });
 
     // connect and disconnect

@@ -23,9 +23,26 @@ export async function startDaemon(l: Lab, name = 'daemon', extraArgs: readonly s
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the suite runs after "npm run build" (npm test does it)`);
   const root = join(l.dir, `${name}-root`);
   const socket = join(l.dir, `${name}.sock`);
-  const child = spawn('nsenter', [`--net=${l.host.path}`, '--', process.execPath, CLI, 'daemon', '--root', root, '--socket', socket, '--netns-dir', join(l.dir, `${name}-netns`), ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'nsenter',
+    [
+      `--net=${l.host.path}`,
+      '--',
+      process.execPath,
+      CLI,
+      'daemon',
+      '--root',
+      root,
+      '--socket',
+      socket,
+      '--netns-dir',
+      join(l.dir, `${name}-netns`),
+      ...extraArgs,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,7 +75,7 @@ export interface CliResult {
 export function tsnet(d: { socket: string }, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, '--host', `unix://${d.socket}`, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });

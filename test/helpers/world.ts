@@ -59,7 +59,10 @@ export async function tcpProbe(l: Lab, server: NetNs, client: NetNs, address: st
     });
   await waitFor(1);
   try {
-    await l.exec(client, process.execPath, ['-e', `require('net').connect(${port},'${address}').on('connect',function(){this.end()}).on('error',()=>process.exit(1));setTimeout(()=>process.exit(3),3000).unref()`]);
+    await l.exec(client, process.execPath, [
+      '-e',
+      `require('net').connect(${port},'${address}').on('connect',function(){this.end()}).on('error',()=>process.exit(1));setTimeout(()=>process.exit(3),3000).unref()`,
+    ]);
   } catch {
     child.kill();
     return undefined;

@@ -14,8 +14,7 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
   let deps: ControllerDeps;
 
   const sandbox = async (name: string) => ctl.createSandbox({ containerId: `${name}-container`, hostname: name });
-  const addressOf = (sandboxId: string, networkRef: string) =>
-    ctl.endpointsOf({ sandboxId, networkId: ctl.network(networkRef).id })[0]!.ipv4!.split('/')[0]!;
+  const addressOf = (sandboxId: string, networkRef: string) => ctl.endpointsOf({ sandboxId, networkId: ctl.network(networkRef).id })[0]!.ipv4!.split('/')[0]!;
 
   it('builds two networks; containers reach their own network and gateway, not the other network', async () => {
     world = await buildWorld(lab());
@@ -50,8 +49,10 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     const a1 = ctl.sandboxes().find((s) => s.record.hostname === 'a1')!;
     expect(await l.ping(a1.ns, UPSTREAM.server)).toBe(true);
     expect(await tcpProbe(l, world.upstream, a1.ns, UPSTREAM.server, 8080)).toBe(UPSTREAM.host);
-    const save = (await l.exec(l.host, "iptables-save", [])).stdout;
-    expect(save).toContain(`-A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${bridgeName(ctl.network('net-a'))} -m comment --comment "tsnet:${ctl.network('net-a').id}" -j MASQUERADE`);
+    const save = (await l.exec(l.host, 'iptables-save', [])).stdout;
+    expect(save).toContain(
+      `-A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${bridgeName(ctl.network('net-a'))} -m comment --comment "tsnet:${ctl.network('net-a').id}" -j MASQUERADE`,
+    );
     expect(l.host.sysctlRead('net/ipv4/ip_forward')).toBe('1');
   });
 
@@ -108,7 +109,13 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     await l.exec(xs, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:35::1']);
     await expect(ctl.connect('net-a', x!.id, { ip6: 'fd00:1::5' })).rejects.toThrow(/network "net-a" has no IPv6 subnet/);
     // ICC off holds for IPv6 too (ip6tables, through bridge netfilter).
-    await ctl.createNetwork({ name: 'v6-noicc', subnet: '10.37.0.0/24', ipv6: true, subnet6: 'fd00:37::/64', options: { 'com.docker.network.bridge.enable_icc': 'false' } });
+    await ctl.createNetwork({
+      name: 'v6-noicc',
+      subnet: '10.37.0.0/24',
+      ipv6: true,
+      subnet6: 'fd00:37::/64',
+      options: { 'com.docker.network.bridge.enable_icc': 'false' },
+    });
     const [p, q] = await Promise.all(['v6p', 'v6q'].map(sandbox));
     await ctl.connect('v6-noicc', p!.id);
     await ctl.connect('v6-noicc', q!.id, { ip6: 'fd00:37::9' });
@@ -122,7 +129,9 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
 
   it('serves the host and null drivers: the host namespace as it is, and loopback only', async () => {
     const l = lab();
-    await expect(ctl.createNetwork({ name: 'none', driver: 'null', options: { x: 'y' } })).rejects.toThrow(/unknown option "x" for the null driver \(it takes none\)/);
+    await expect(ctl.createNetwork({ name: 'none', driver: 'null', options: { x: 'y' } })).rejects.toThrow(
+      /unknown option "x" for the null driver \(it takes none\)/,
+    );
     await ctl.createNetwork({ name: 'host', driver: 'host' });
     await ctl.createNetwork({ name: 'none', driver: 'null' });
     await expect(ctl.createNetwork({ name: 'host2', driver: 'host' })).rejects.toThrow(/only one network of the host driver/);
@@ -166,7 +175,10 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     await expect(ctl.deleteNetwork('net-noicc')).rejects.toThrow(/network "net-noicc" has active endpoints: n1-container-net-noicc, n2-container-net-noicc/);
     const noicc = ctl.network('net-noicc');
     const others = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n').filter((x) => x.includes('tsnet:') && !x.includes(noicc.id));
-    const ids = ctl.sandboxes().filter((s) => ['n1', 'n2'].includes(s.record.hostname)).map((s) => s.record.id);
+    const ids = ctl
+      .sandboxes()
+      .filter((s) => ['n1', 'n2'].includes(s.record.hostname))
+      .map((s) => s.record.id);
     await ctl.deleteSandboxes(ids);
     await ctl.deleteNetwork('net-noicc');
     const after = (await l.exec(l.host, 'iptables-save', [])).stdout.split('\n');
@@ -189,8 +201,14 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
       [{ name: 'bad2', subnet: '10.40.0.0/24', gateway: '10.41.0.1' }, /gateway 10.41.0.1 is not in the subnet 10.40.0.0\/24/],
       [{ name: 'net-a' }, /network with name "net-a" already exists/],
       [{ name: 'bad3', driver: 'macvlan2' }, /unknown network driver "macvlan2"/],
-      [{ name: 'bad4', options: { 'com.docker.network.bridge.enable_iccc': 'true' } }, /unknown option "com.docker.network.bridge.enable_iccc" for the bridge driver/],
-      [{ name: 'bad5', options: { 'com.docker.network.bridge.name': 'a-very-long-bridge' } }, /bridge name \(option com.docker.network.bridge.name\) "a-very-long-bridge" is 18 bytes long/],
+      [
+        { name: 'bad4', options: { 'com.docker.network.bridge.enable_iccc': 'true' } },
+        /unknown option "com.docker.network.bridge.enable_iccc" for the bridge driver/,
+      ],
+      [
+        { name: 'bad5', options: { 'com.docker.network.bridge.name': 'a-very-long-bridge' } },
+        /bridge name \(option com.docker.network.bridge.name\) "a-very-long-bridge" is 18 bytes long/,
+      ],
       [{ name: 'bad6', subnet: '10.31.0.0/16' }, /subnet 10.31.0.0\/16 overlaps pool 10.31.0.0\/24/],
       [{ name: 'bad/7' }, /invalid network name "bad\/7"/],
       [{ name: 'bad8', options: { 'com.docker.network.driver.mtu': 'big' } }, /is not a number/],

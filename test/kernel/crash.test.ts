@@ -45,10 +45,20 @@ async function expectConsistent(ctl: Controller, deps: ControllerDeps, l: Lab): 
     expect(inside.addr_info.map((a) => a.local)).toContain(e.ipv4!.split('/')[0]);
   }
   // Namespaces pinned by tsnet are exactly its sandboxes'; IPAM holds exactly the endpoints' addresses.
-  expect(deps.netnsDir.list().sort()).toEqual(ctl.sandboxes().map((s) => s.record.id).sort());
+  expect(deps.netnsDir.list().sort()).toEqual(
+    ctl
+      .sandboxes()
+      .map((s) => s.record.id)
+      .sort(),
+  );
   for (const s of ctl.sandboxes()) expect(existsSync(s.record.netnsPath!)).toBe(true);
   expect(deps.ipam.pool(network.pools.v4!.id).addresses.sort()).toEqual(endpoints.map((e) => e.ipv4!.split('/')[0]!).sort());
-  expect(deps.store.endpoints().map((e) => e.id).sort()).toEqual(endpoints.map((e) => e.id).sort());
+  expect(
+    deps.store
+      .endpoints()
+      .map((e) => e.id)
+      .sort(),
+  ).toEqual(endpoints.map((e) => e.id).sort());
 }
 
 describeKernel('crash safety', () => {

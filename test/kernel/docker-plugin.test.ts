@@ -53,7 +53,11 @@ describeKernel("Docker's plugin protocols", () => {
       // The stub's own ids and address space are replaced by tsnet's; the bytes are otherwise dockerd's.
       let body = call.body.replaceAll('StubLocal', LOCAL_SPACE);
       for (const [stub, ours] of pools) body = body.replaceAll(`"${stub.replace('StubLocal', LOCAL_SPACE)}"`, JSON.stringify(ours));
-      const headers = Object.fromEntries(Object.entries(call.headers).filter(([k]) => k !== 'Host' && k !== 'Content-Length').map(([k, v]) => [k.toLowerCase(), v]));
+      const headers = Object.fromEntries(
+        Object.entries(call.headers)
+          .filter(([k]) => k !== 'Host' && k !== 'Content-Length')
+          .map(([k, v]) => [k.toLowerCase(), v]),
+      );
       const res = await post(call.path, body, headers);
       expect(res.statusCode, `${call.seq} ${call.path}: ${res.body}`).toBe(200);
       expect(res.headers['content-type']).toBe('application/vnd.docker.plugins.v1.1+json');
@@ -110,9 +114,19 @@ describeKernel("Docker's plugin protocols", () => {
   it('is idempotent where Docker needs it, answers Err on failure and 404 to unknown calls', async () => {
     const net = '1'.repeat(64);
     const ep = '2'.repeat(64);
-    const create = JSON.stringify({ NetworkID: net, Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} }, IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.123.0.0/24', Gateway: '10.123.0.1/24' }], IPv6Data: [] });
+    const create = JSON.stringify({
+      NetworkID: net,
+      Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} },
+      IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.123.0.0/24', Gateway: '10.123.0.1/24' }],
+      IPv6Data: [],
+    });
     expect((await post('/NetworkDriver.CreateNetwork', create)).statusCode).toBe(200);
-    const e = JSON.stringify({ NetworkID: net, EndpointID: ep, Interface: { Address: '10.123.0.2/24', AddressIPv6: '', MacAddress: '02:42:0a:7b:00:99' }, Options: null });
+    const e = JSON.stringify({
+      NetworkID: net,
+      EndpointID: ep,
+      Interface: { Address: '10.123.0.2/24', AddressIPv6: '', MacAddress: '02:42:0a:7b:00:99' },
+      Options: null,
+    });
     expect(JSON.parse((await post('/NetworkDriver.CreateEndpoint', e)).body)).toEqual({}); // the MAC was given: nothing to answer
     for (let i = 0; i < 2; i++) {
       expect((await post('/NetworkDriver.Leave', JSON.stringify({ NetworkID: net, EndpointID: ep }))).statusCode).toBe(200);
@@ -122,13 +136,20 @@ describeKernel("Docker's plugin protocols", () => {
     const join = await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }));
     expect(join.statusCode).toBe(500);
     expect(JSON.parse(join.body)).toEqual({ Err: `endpoint ${ep.slice(0, 12)} does not exist` });
-    const bad = await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '10.1.0.0/24', Options: null, V6: false }));
+    const bad = await post(
+      '/IpamDriver.RequestPool',
+      JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '10.1.0.0/24', Options: null, V6: false }),
+    );
     expect(JSON.parse(bad.body)).toEqual({ Err: 'an ip range (SubPool) needs a subnet (Pool)' });
     expect(JSON.parse((await post('/IpamDriver.RequestPool', '{"AddressSpace":')).body)).toEqual({ Err: 'the request body is not JSON' });
     expect((await post('/NetworkDriver.NoSuchMethod', '')).statusCode).toBe(404);
     // Automatic pools are never handed out twice while held.
-    const a = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string; Pool: string };
-    const b = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string; Pool: string };
+    const a = JSON.parse(
+      (await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body,
+    ) as { PoolID: string; Pool: string };
+    const b = JSON.parse(
+      (await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '', SubPool: '', Options: {}, V6: false }))).body,
+    ) as { PoolID: string; Pool: string };
     expect(a.Pool).not.toBe(b.Pool);
     // A tsnet network cannot take a subnet that Docker holds, and Docker's network cannot be removed from tsnet.
     await expect(ctl.createNetwork({ name: 'clash', subnet: a.Pool })).rejects.toThrow(/overlaps pool/u);
@@ -140,23 +161,45 @@ describeKernel("Docker's plugin protocols", () => {
 
   it('keeps Docker networks, endpoints and pools across a restart of tsnet', async () => {
     const l = lab();
-    const pool = JSON.parse((await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', SubPool: '', Options: {}, V6: false }))).body) as { PoolID: string };
-    await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } }));
+    const pool = JSON.parse(
+      (await post('/IpamDriver.RequestPool', JSON.stringify({ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', SubPool: '', Options: {}, V6: false }))).body,
+    ) as { PoolID: string };
+    await post(
+      '/IpamDriver.RequestAddress',
+      JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } }),
+    );
     const net = '3'.repeat(64);
     const ep = '4'.repeat(64);
-    await post('/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: net, Options: { 'com.docker.network.generic': {} }, IPv4Data: [{ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', Gateway: '10.124.0.1/24' }], IPv6Data: [] }));
-    const addr = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as { Address: string };
+    await post(
+      '/NetworkDriver.CreateNetwork',
+      JSON.stringify({
+        NetworkID: net,
+        Options: { 'com.docker.network.generic': {} },
+        IPv4Data: [{ AddressSpace: LOCAL_SPACE, Pool: '10.124.0.0/24', Gateway: '10.124.0.1/24' }],
+        IPv6Data: [],
+      }),
+    );
+    const addr = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as {
+      Address: string;
+    };
     expect(addr.Address).toBe('10.124.0.2/24');
-    await post('/NetworkDriver.CreateEndpoint', JSON.stringify({ NetworkID: net, EndpointID: ep, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} }));
+    await post(
+      '/NetworkDriver.CreateEndpoint',
+      JSON.stringify({ NetworkID: net, EndpointID: ep, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} }),
+    );
     // Restart: a new controller on the same state (Docker replays nothing).
     await app.close();
     await ctl.close();
     ({ controller: ctl, deps } = await world.open());
     app = Fastify({ logger: false });
     await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
-    const joined = JSON.parse((await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }))).body) as { InterfaceName: { SrcName: string } };
-    expect((await l.ip(l.host, 'link', 'show', joined.InterfaceName.SrcName))).toHaveLength(1);
-    const next = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as { Address: string };
+    const joined = JSON.parse((await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }))).body) as {
+      InterfaceName: { SrcName: string };
+    };
+    expect(await l.ip(l.host, 'link', 'show', joined.InterfaceName.SrcName)).toHaveLength(1);
+    const next = JSON.parse((await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '', Options: null }))).body) as {
+      Address: string;
+    };
     expect(next.Address).toBe('10.124.0.3/24');
     const taken = await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '10.124.0.2', Options: null }));
     expect(JSON.parse(taken.body)).toEqual({ Err: 'address 10.124.0.2 is already in use' });

@@ -20,7 +20,12 @@ describeKernel('the container runtime', () => {
   const sandbox = async (name: string, network = 'none') => {
     const s = await ctl.createSandbox({ containerId: name, hostname: name });
     await ctl.connect(network, s.id);
-    return { netnsPath: s.netnsPath!, hostsFile: join(ctl.sandboxFilesDir(s.id), 'hosts'), resolvFile: join(ctl.sandboxFilesDir(s.id), 'resolv.conf'), hostname: name };
+    return {
+      netnsPath: s.netnsPath!,
+      hostsFile: join(ctl.sandboxFilesDir(s.id), 'hosts'),
+      resolvFile: join(ctl.sandboxFilesDir(s.id), 'resolv.conf'),
+      hostname: name,
+    };
   };
   const run = async (name: string, command: string[], extra: Partial<Parameters<Runtime['create']>[0]> = {}) => {
     const c = rt.create({ image: 'busybox', command, name, ...(await sandbox(name)), ...extra });
@@ -92,7 +97,9 @@ describeKernel('the container runtime', () => {
 
   it('kills a process that exceeds its memory limit', async (ctx) => {
     if (rt.cgroups.layout.kind === 'none') return ctx.skip('no memory cgroup controller on this machine');
-    const c = await run('hungry', ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1 && echo survived'], { limits: { memory: parseMemory('16m') } });
+    const c = await run('hungry', ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1 && echo survived'], {
+      limits: { memory: parseMemory('16m') },
+    });
     expect(await rt.wait(c.id)).toBe(137);
     expect(rt.get(c.id).oomKilled).toBe(true);
     expect(rt.logs(c.id)).not.toContain('survived');

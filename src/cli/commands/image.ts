@@ -35,7 +35,10 @@ export function registerImageCommands(cli: Cli): void {
     .action(async (o: { format?: string }) => {
       const list = await cli.client().call<ImageView[]>('GET', '/v1/images');
       if (o.format === 'json') return printJson(list);
-      printTable(['NAME', 'IMAGE ID', 'CREATED', 'SIZE'], list.map((i) => [i.name, shortId(i.id), i.created, `${(i.size / 1e6).toFixed(1)}MB`]));
+      printTable(
+        ['NAME', 'IMAGE ID', 'CREATED', 'SIZE'],
+        list.map((i) => [i.name, shortId(i.id), i.created, `${(i.size / 1e6).toFixed(1)}MB`]),
+      );
     });
 
   image

@@ -112,7 +112,6 @@ function registerNetworkRemoval(cli: Cli, network: Command): void {
       const { deleted } = await cli.client().call<PruneResult>('POST', '/v1/networks/prune');
       console.log(deleted.length ? `Deleted networks:\n${deleted.join('\n')}` : 'no unused network');
     });
-
 }
 
 function registerNetworkAttachment(cli: Cli, network: Command): void {

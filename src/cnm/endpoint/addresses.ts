@@ -32,7 +32,9 @@ function owned(network: NetworkRecord | undefined, e: EndpointRecord): { poolId:
   return [
     [network.pools.v4, e.ipv4],
     [network.pools.v6, e.ipv6],
-  ].flatMap(([pool, cidr]) => (pool && typeof pool === 'object' && !pool.external && typeof cidr === 'string' ? [{ poolId: pool.id, address: addressOf(cidr) }] : []));
+  ].flatMap(([pool, cidr]) =>
+    pool && typeof pool === 'object' && !pool.external && typeof cidr === 'string' ? [{ poolId: pool.id, address: addressOf(cidr) }] : [],
+  );
 }
 
 /** Writes the endpoint's address rows (call inside a store transaction). */

@@ -75,7 +75,8 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
 
 export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox): Promise<void> {
   const endpoint = core.state.joinedTo(sandbox.record.id).find((e) => e.networkId === network.id);
-  if (!endpoint) throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `sandbox ${sandbox.record.id.slice(0, 12)} is not connected to network "${network.name}"`);
+  if (!endpoint)
+    throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `sandbox ${sandbox.record.id.slice(0, 12)} is not connected to network "${network.name}"`);
   const wasGateway = gatewayEndpoint(core, sandbox.record.id)?.id === endpoint.id;
   await leaveAll(core, [endpoint]);
   dropEndpoints(core, [endpoint]);

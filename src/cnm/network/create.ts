@@ -44,7 +44,9 @@ export async function createNetwork(core: CnmCore, req: NetworkCreateRequest, do
     ipv6: req.ipv6 ?? false,
     options: { ...(req.options ?? {}) },
     labels: { ...(req.labels ?? {}) },
-    pools: docker ? externalPools(core, id, docker.externalPools) : { ...(planned?.v4 ? { v4: poolRecord(planned.v4) } : {}), ...(planned?.v6 ? { v6: poolRecord(planned.v6) } : {}) },
+    pools: docker
+      ? externalPools(core, id, docker.externalPools)
+      : { ...(planned?.v4 ? { v4: poolRecord(planned.v4) } : {}), ...(planned?.v6 ? { v6: poolRecord(planned.v6) } : {}) },
     config,
     owner: docker ? 'docker' : 'tsnet',
   };
@@ -67,7 +69,8 @@ export async function createNetwork(core: CnmCore, req: NetworkCreateRequest, do
 
 function validateRequest(core: CnmCore, req: NetworkCreateRequest, docker?: DockerNetworkRequest): NetworkDriver {
   const networks = core.state.networkList();
-  if (!NAME_RE.test(req.name)) throw new InvalidArgumentError(`invalid network name "${req.name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
+  if (!NAME_RE.test(req.name))
+    throw new InvalidArgumentError(`invalid network name "${req.name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
   if (networks.some((n) => n.name === req.name)) throw new TsnetError('TSNET_ERR_NETWORK_EXISTS', `network with name "${req.name}" already exists`);
   const driver = core.driver(req.driver ?? 'bridge');
   if (!driver.capabilities.multipleNetworks && networks.some((n) => n.driver === driver.name)) {
@@ -112,7 +115,14 @@ function externalPools(core: CnmCore, id: string, ext: DockerNetworkRequest['ext
     if (!p) continue;
     const subnet = Subnet.parse(p.subnet, { strict: true });
     checkNoOverlap(subnet, networkPools(core.state.networkList(), 'all'));
-    out[family] = { id: `external:${id}:${family}`, space: 'local', subnet: subnet.toString(), ...(p.gateway ? { gateway: p.gateway } : {}), auxAddresses: {}, external: true };
+    out[family] = {
+      id: `external:${id}:${family}`,
+      space: 'local',
+      subnet: subnet.toString(),
+      ...(p.gateway ? { gateway: p.gateway } : {}),
+      auxAddresses: {},
+      external: true,
+    };
   }
   return out;
 }

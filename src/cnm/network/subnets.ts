@@ -18,6 +18,8 @@ export async function hostRoutes(core: CnmCore): Promise<Reservation[]> {
 /** The pools of networks, as reservations; `external` keeps only the pools IPAM does not hold (Docker's). */
 export function networkPools(networks: readonly NetworkRecord[], which: 'all' | 'external'): Reservation[] {
   return networks.flatMap((n) =>
-    [n.pools.v4, n.pools.v6].flatMap((p) => (p && (which === 'all' || p.external) ? [{ subnet: Subnet.parse(p.subnet), holder: `network "${n.name}" (${p.subnet})` }] : [])),
+    [n.pools.v4, n.pools.v6].flatMap((p) =>
+      p && (which === 'all' || p.external) ? [{ subnet: Subnet.parse(p.subnet), holder: `network "${n.name}" (${p.subnet})` }] : [],
+    ),
   );
 }

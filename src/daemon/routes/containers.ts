@@ -1,7 +1,18 @@
 /** /v1/containers: run (create and start), list, inspect, stop, kill, remove, exec, logs (followed or not), wait. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RefParams } from '../../api/common.js';
-import { ExecBody, KillBody, ListQuery, LogsQuery, RemoveQuery, RunBody, StopBody, type ContainerView, type ExecResult, type WaitResult } from '../../api/containers.js';
+import {
+  ExecBody,
+  KillBody,
+  ListQuery,
+  LogsQuery,
+  RemoveQuery,
+  RunBody,
+  StopBody,
+  type ContainerView,
+  type ExecResult,
+  type WaitResult,
+} from '../../api/containers.js';
 import { followLog } from '../log-follow.js';
 
 export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {

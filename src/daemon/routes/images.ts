@@ -9,7 +9,9 @@ export const imageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/images', async (): Promise<ImageView[]> => runtime.images.list());
 
-  app.post('/images/import', { schema: { body: ImportBody } }, async (req, reply) => reply.status(201).send(await runtime.images.import(req.body.file, req.body.name)));
+  app.post('/images/import', { schema: { body: ImportBody } }, async (req, reply) =>
+    reply.status(201).send(await runtime.images.import(req.body.file, req.body.name)),
+  );
 
   app.post('/images/busybox', { schema: { body: BusyboxBody } }, async (req, reply) =>
     reply.status(201).send(await buildBusyboxImage(runtime.images, req.body?.name ?? 'busybox:latest')),

@@ -12,13 +12,15 @@ import { applyFirewall, enableForwarding, isBridgeNetwork } from './firewall.js'
 import { parseBridgeOptions, type BridgeConfig } from './options.js';
 import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
-
 export const bridgeAlias = (networkId: string): string => `tsnet:network:${networkId}`;
 export const endpointAlias = (endpointId: string): string => `tsnet:endpoint:${endpointId}`;
 
 /** Docker's MAC for an IPv4 address: 02:42 followed by the address's four bytes. */
 export function macFromIpv4(cidr: string): string {
-  const octets = cidr.split('/')[0]!.split('.').map((o) => Number(o).toString(16).padStart(2, '0'));
+  const octets = cidr
+    .split('/')[0]!
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'));
   return ['02', '42', ...octets].join(':');
 }
 
@@ -137,7 +139,11 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
    * dockerd moves the container end into its own sandbox after Join. Equivalent to:
    * ip link add vethX type veth peer name tsvX; ip link set vethX master BR up
    */
-  private async createDetachedEndpoint(ctx: DriverContext, network: BridgeNetwork, endpoint: EndpointBase): Promise<{ hostIfname: string; peerIfname: string }> {
+  private async createDetachedEndpoint(
+    ctx: DriverContext,
+    network: BridgeNetwork,
+    endpoint: EndpointBase,
+  ): Promise<{ hostIfname: string; peerIfname: string }> {
     const cfg = bridgeOf(network);
     const hostIfname = `veth${endpoint.id.slice(0, 7)}`;
     const peerIfname = `tsv${endpoint.id.slice(0, 7)}`;

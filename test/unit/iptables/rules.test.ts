@@ -70,7 +70,13 @@ describe('firewall rules', () => {
 
   it('re-establishes the jump order when one jump went missing', () => {
     const base = parseBase(
-      ['*filter', ':TSNET-USER - [0:0]', '-A FORWARD -m comment --comment tsnet -j TSNET-USER', '-A FORWARD -m comment --comment tsnet -j TSNET-FORWARD', '-A POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING'].join('\n'),
+      [
+        '*filter',
+        ':TSNET-USER - [0:0]',
+        '-A FORWARD -m comment --comment tsnet -j TSNET-USER',
+        '-A FORWARD -m comment --comment tsnet -j TSNET-FORWARD',
+        '-A POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING',
+      ].join('\n'),
     );
     expect(base.userChainExists).toBe(true);
     const lines = renderRuleset([], base).split('\n');

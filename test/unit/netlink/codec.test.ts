@@ -14,16 +14,7 @@ import {
   RTM_NEWLINK,
 } from '../../../src/netlink/constants.js';
 import { decodeLink } from '../../../src/netlink/link.js';
-import {
-  decodeError,
-  encodeMessage,
-  ifaddrmsg,
-  ifinfomsg,
-  ndmsg,
-  parseMessages,
-  rtmsg,
-  type FamilyStruct,
-} from '../../../src/netlink/message.js';
+import { decodeError, encodeMessage, ifaddrmsg, ifinfomsg, ndmsg, parseMessages, rtmsg, type FamilyStruct } from '../../../src/netlink/message.js';
 
 describe('attributes', () => {
   it('encodes a string attribute with NUL and padding, as the kernel lays it out', () => {
@@ -78,9 +69,7 @@ describe('family structs', () => {
 describe('messages', () => {
   it('encodes the RTM_GETLINK dump request byte for byte as iproute2 frames it', () => {
     const msg = encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, ifinfomsg, { family: 0, type: 0, index: 0, flags: 0, change: 0 });
-    expect(msg.toString('hex')).toBe(
-      '20000000' + '1200' + '0103' + '07000000' + '00000000' + '00000000' + '00000000' + '00000000' + '00000000',
-    );
+    expect(msg.toString('hex')).toBe('20000000' + '1200' + '0103' + '07000000' + '00000000' + '00000000' + '00000000' + '00000000' + '00000000');
   });
 
   it('splits a datagram into its messages', () => {
