@@ -78,7 +78,20 @@ export async function startDockerd(dir: string, netnsPath: string, options: { br
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const docker = async (...args: string[]) => {
+  const docker = dockerCommand(dir);
+  const stop = (): Promise<void> => stopDockerd(child);
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}): ${log}`);
+    if ((await docker('version', '--format', '{{.Server.Version}}')).code === 0) return { dir, pluginsDir: join(dir, 'plugins'), docker, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`dockerd did not answer in 30 s: ${log}`);
+}
+
+/** Runs the docker CLI against the lab's dockerd; never throws, returns the exit code and output. */
+function dockerCommand(dir: string): Dockerd['docker'] {
+  return async (...args: string[]) => {
     try {
       const { stdout, stderr } = await execFileAsync(DOCKER, ['-H', `unix://${dir}/docker.sock`, ...args], { timeout: 120_000 });
       return { code: 0, stdout, stderr };
@@ -87,29 +100,24 @@ export async function startDockerd(dir: string, netnsPath: string, options: { br
       return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
     }
   };
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid) {
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(-child.pid, 'SIGTERM'); // tini forwards it to dockerd, which stops its containers
-      const t = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    }
-    // Containers' cgroups: empty once the PID namespace is gone.
-    for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
-      const parent = join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT);
-      if (!existsSync(parent)) continue;
-      for (const sub of readdirSync(parent, { withFileTypes: true })) if (sub.isDirectory()) rmdirSafe(join(parent, sub.name));
-      rmdirSafe(parent);
-    }
-  };
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}): ${log}`);
-    if ((await docker('version', '--format', '{{.Server.Version}}')).code === 0) return { dir, pluginsDir: join(dir, 'plugins'), docker, stop };
-    await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Stops the lab's dockerd (and with its PID namespace, its containers), then removes their cgroups. */
+async function stopDockerd(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.pid) {
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid, 'SIGTERM'); // tini forwards it to dockerd, which stops its containers
+    const t = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(t);
   }
-  await stop();
-  throw new Error(`dockerd did not answer in 30 s: ${log}`);
+  // Containers' cgroups: empty once the PID namespace is gone.
+  for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
+    const parent = join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT);
+    if (!existsSync(parent)) continue;
+    for (const sub of readdirSync(parent, { withFileTypes: true })) if (sub.isDirectory()) rmdirSafe(join(parent, sub.name));
+    rmdirSafe(parent);
+  }
 }
 
 function rmdirSafe(path: string): void {

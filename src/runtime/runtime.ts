@@ -205,14 +205,11 @@ export class Runtime {
     }
   }
 
-  /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
-  async start(ref: string): Promise<ContainerState> {
-    const state = this.get(ref);
-    if (state.status !== 'created')
-      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
+  /** The launcher's command line for a container. */
+  private launcherArgs(state: ContainerState): string[] {
     const c = state.config;
     const dir = this.dir(state.id);
-    const args = [
+    return [
       'run',
       '--netns',
       c.netnsPath,
@@ -241,6 +238,15 @@ export class Runtime {
       '--',
       ...c.command,
     ];
+  }
+
+  /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
+  async start(ref: string): Promise<ContainerState> {
+    const state = this.get(ref);
+    if (state.status !== 'created')
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
+    const dir = this.dir(state.id);
+    const args = this.launcherArgs(state);
     rmSync(join(dir, 'exit'), { force: true });
     const log = openSync(this.logFile(state.id), 'a');
     const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
@@ -254,7 +260,8 @@ export class Runtime {
     });
     const ok = /^ok (\d+)$/u.exec(report);
     if (!ok) {
-      await new Promise((r) => monitor.once('exit', r));
+      // The launcher may have exited already: waiting for an 'exit' event that has been emitted would hang.
+      if (monitor.exitCode === null && monitor.signalCode === null) await new Promise((r) => monitor.once('exit', r));
       const why = report.replace(/^error /u, '') || 'the launcher died';
       throw new TsnetError(startFailureCode(why), `container "${state.name}" failed to start: ${why}`);
     }
