@@ -9,8 +9,9 @@ import type { DriverContext, NetworkDriver, SandboxView } from '../drivers/drive
 import type { Firewaller } from '../iptables/firewaller.js';
 import type { Ipam } from '../ipam/ipam.js';
 import { Handle } from '../netlink/handle.js';
-import type { NetNs, NetnsDirectory } from '../netns/netns.js';
+import type { NetNs } from '../netns/netns.js';
 import { SandboxFiles } from './sandbox/files.js';
+import type { SandboxNamespaces } from './sandbox/namespaces.js';
 import { CnmState, type LiveSandbox } from './state.js';
 import type { Store } from './store.js';
 import type { NetworkRecord } from './types.js';
@@ -20,7 +21,8 @@ export interface ControllerDeps {
   readonly ipam: Ipam;
   readonly drivers: readonly NetworkDriver[];
   readonly hostNs: NetNs;
-  readonly netnsDir: NetnsDirectory;
+  /** Where sandboxes' namespaces are made. */
+  readonly namespaces: SandboxNamespaces;
   /** Folder of the sandboxes' hosts and resolv.conf files. */
   readonly sandboxFilesDir: string;
   /** null: tsnet leaves the firewall alone (--iptables=false). */

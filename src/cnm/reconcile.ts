@@ -68,9 +68,9 @@ function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileRe
 
 /** Namespaces in tsnet's folder that no sandbox records. */
 function removeUnrecordedNamespaces(core: CnmCore, report: ReconcileReport): void {
-  for (const name of core.deps.netnsDir.list()) {
+  for (const name of core.deps.namespaces.list()) {
     if (core.state.findSandbox(name)) continue;
-    core.deps.netnsDir.delete(name, { ignoreMissing: true });
+    core.deps.namespaces.delete(name);
     report.removed.push(`namespace ${name.slice(0, 12)}: no sandbox records it`);
   }
 }

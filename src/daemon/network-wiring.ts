@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { Controller, type ControllerDeps, type ReconcileReport } from '../cnm/controller.js';
+import { PinnedNamespaces } from '../cnm/sandbox/namespaces.js';
 import { Store } from '../cnm/store.js';
 import { BridgeDriver } from '../drivers/bridge/bridge-driver.js';
 import { HostDriver } from '../drivers/host/host-driver.js';
@@ -34,7 +35,7 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     ipam: new Ipam({ ...(options.defaultPools ? { localPools: options.defaultPools } : {}) }),
     drivers: [new BridgeDriver(), new HostDriver(), new NullDriver()],
     hostNs,
-    netnsDir: new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns')),
+    namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns'))),
     sandboxFilesDir: join(options.root, 'sandboxes'),
     firewall: options.iptables === false ? null : new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6)),
   };

@@ -45,7 +45,7 @@ async function expectConsistent(ctl: Controller, deps: ControllerDeps, l: Lab): 
     expect(inside.addr_info.map((a) => a.local)).toContain(e.ipv4!.split('/')[0]);
   }
   // Namespaces pinned by tsnet are exactly its sandboxes'; IPAM holds exactly the endpoints' addresses.
-  expect(deps.netnsDir.list().sort()).toEqual(
+  expect(deps.namespaces.list().sort()).toEqual(
     ctl
       .sandboxes()
       .map((s) => s.record.id)
@@ -82,7 +82,7 @@ describeKernel('crash safety', () => {
     await controller.deleteSandboxes(controller.sandboxes().map((s) => s.record.id));
     await controller.deleteNetwork('crash');
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'))).toEqual([]);
-    expect(deps.netnsDir.list()).toEqual([]);
+    expect(deps.namespaces.list()).toEqual([]);
     expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toMatch(/tsnet:[0-9a-f]{64}/u);
     await controller.close();
   });

@@ -50,10 +50,8 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
 }
 
 function newNamespace(core: CnmCore, id: string, undo: UndoStack): NetNs {
-  const ns = core.deps.netnsDir.create(id);
-  undo.push(`delete namespace ${id.slice(0, 12)}`, () => core.deps.netnsDir.delete(id, { ignoreMissing: true }));
-  // IPv6 starts off on every new interface; joining an IPv6 network turns it on for that interface.
-  ns.sysctlWrite('net/ipv6/conf/default/disable_ipv6', '1');
+  const ns = core.deps.namespaces.create(id);
+  undo.push(`delete namespace ${id.slice(0, 12)}`, () => core.deps.namespaces.delete(id));
   return ns;
 }
 
@@ -73,6 +71,6 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
 /** Closes the sandbox's handle, deletes its namespace (unless it is the host's) and its files. */
 export function closeSandbox(core: CnmCore, s: LiveSandbox): void {
   s.handle.close();
-  if (!core.inHostNamespace(s)) core.deps.netnsDir.delete(s.record.id, { ignoreMissing: true });
+  if (!core.inHostNamespace(s)) core.deps.namespaces.delete(s.record.id);
   core.files.remove(s.record.id);
 }

@@ -1,0 +1,38 @@
+/**
+ * Where sandboxes' namespaces come from: pinned in tsnet's own folder, each born with IPv6 off on new interfaces
+ * (joining an IPv6 network turns it on for that interface). The controller sees only this interface, so that its
+ * logic can be tested without root on namespaces that are plain files.
+ */
+import type { NetNs, NetnsDirectory } from '../../netns/netns.js';
+
+export interface SandboxNamespaces {
+  /** A new namespace named after the sandbox. */
+  create(id: string): NetNs;
+  /** Removes it; one already gone counts as removed. */
+  delete(id: string): void;
+  /** The names of the namespaces in tsnet's folder. */
+  list(): string[];
+}
+
+export class PinnedNamespaces implements SandboxNamespaces {
+  constructor(private readonly dir: NetnsDirectory) {}
+
+  create(id: string): NetNs {
+    const ns = this.dir.create(id);
+    try {
+      ns.sysctlWrite('net/ipv6/conf/default/disable_ipv6', '1');
+    } catch (err) {
+      this.dir.delete(id, { ignoreMissing: true });
+      throw err;
+    }
+    return ns;
+  }
+
+  delete(id: string): void {
+    this.dir.delete(id, { ignoreMissing: true });
+  }
+
+  list(): string[] {
+    return this.dir.list();
+  }
+}
