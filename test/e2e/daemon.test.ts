@@ -1,8 +1,11 @@
 import { request } from 'node:http';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
-import { describeKernel, useLab } from '../helpers/lab.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
+import { Lab, describeKernel } from '../helpers/lab.js';
 import { startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 
 /** A raw request on the socket, to send what the CLI never would. */
@@ -19,21 +22,47 @@ function raw(socket: string, method: string, path: string, body: string): Promis
 }
 
 describeKernel('the daemon and the CLI, end to end', () => {
-  const lab = useLab();
-  let d: DaemonHandle;
+  // One immutable fixture for the whole file: a busybox root filesystem tarball. Each test gets its own lab and
+  // its own daemon, and imports the image itself when it needs one.
+  let fixtures: string;
+  let rootfs: string;
+  beforeAll(async () => {
+    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-fixtures-'));
+    rootfs = await busyboxRootfsTar(fixtures);
+  });
+  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
 
-  afterAll(async () => {
-    if (d) {
+  let lab: Lab;
+  let d: DaemonHandle;
+  beforeEach(async () => {
+    lab = Lab.create();
+    d = await startDaemon(lab).catch((err: unknown) => {
+      lab.destroy();
+      throw err;
+    });
+  });
+  afterEach(async () => {
+    try {
       const ps = await tsnet(d, 'ps', '-aq');
       for (const id of ps.stdout.split('\n').filter(Boolean)) await tsnet(d, 'rm', '-f', id);
       await d.stop();
+    } finally {
+      lab.destroy();
     }
   });
+  const withBusybox = async (): Promise<void> => {
+    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+  };
+  /** A running container w1 on network web (10.70.0.0/24). */
+  const withRunningContainer = async (): Promise<void> => {
+    await withBusybox();
+    expect((await tsnet(d, 'network', 'create', '--subnet', '10.70.0.0/24', 'web')).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'w1', '--network', 'web', 'busybox', 'sleep', '300')).code).toBe(0);
+  };
 
   it('serves the API on a unix socket of mode 0660, and refuses a second daemon on the same root', async () => {
-    d = await startDaemon(lab());
     expect(statSync(d.socket).mode & 0o777).toBe(0o660);
-    const second = await startDaemon(lab(), 'daemon').catch((e: Error) => e.message);
+    const second = await startDaemon(lab, 'daemon').catch((e: Error) => e.message);
     expect(second).toMatch(/another tsnet daemon \(PID \d+\) is using/u);
     const v = await tsnet(d, 'version');
     expect(v).toMatchObject({ code: 0 });
@@ -86,11 +115,12 @@ describeKernel('the daemon and the CLI, end to end', () => {
   });
 
   it('imports a rootfs tarball as docker export writes it (gzip too), runs it, and refuses to remove it while used', async () => {
-    const l = lab();
+    const l = lab;
+    await withBusybox();
     const layer = JSON.parse((await tsnet(d, 'image', 'ls', '--format', 'json')).stdout) as { id: string }[];
-    const rootfs = join(d.root, 'runtime', 'images', 'layers', layer[0]!.id.replace('sha256:', ''));
+    const layerDir = join(d.root, 'runtime', 'images', 'layers', layer[0]!.id.replace('sha256:', ''));
     const tarball = join(l.dir, 'rootfs.tar.gz');
-    await l.exec(l.host, 'tar', ['-czf', tarball, '-C', rootfs, '.']);
+    await l.exec(l.host, 'tar', ['-czf', tarball, '-C', layerDir, '.']);
     expect((await tsnet(d, 'image', 'import', tarball, 'mybox:1.0')).code).toBe(0);
     expect((await tsnet(d, 'image', 'ls')).stdout).toMatch(/mybox:1\.0/u);
     expect(await tsnet(d, 'run', '--rm', 'mybox:1.0', 'cat', '/etc/passwd')).toMatchObject({
@@ -111,6 +141,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
   });
 
   it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {
+    await withBusybox();
     const missing = await tsnet(d, 'run', 'busybox', '/no/such/binary');
     expect(missing).toMatchObject({ code: 127 });
     expect(missing.stderr).toBe(
@@ -151,16 +182,18 @@ describeKernel('the daemon and the CLI, end to end', () => {
   });
 
   it('keeps containers running across a daemon restart, with their addresses', async () => {
+    await withRunningContainer();
     const before = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { pid: number; networks: Record<string, { ipv4: string }> }[];
     expect(await d.stop('SIGTERM')).toBe(0);
-    d = await startDaemon(lab());
+    d = await startDaemon(lab);
     const after = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as { status: string; pid: number; networks: Record<string, { ipv4: string }> }[];
     expect(after[0]).toMatchObject({ status: 'running', pid: before[0]!.pid, networks: before[0]!.networks });
     expect((await tsnet(d, 'exec', 'w1', 'ping', '-c', '1', '-W', '2', '10.70.0.1')).code).toBe(0);
   });
 
   it('recovers from kill -9 in the middle of network connect: consistent state, no leak', async () => {
-    const l = lab();
+    const l = lab;
+    await withRunningContainer();
     await tsnet(d, 'network', 'create', '--subnet', '10.71.0.0/24', 'crashnet');
     const connect = tsnet(d, 'network', 'connect', 'crashnet', 'w1');
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));

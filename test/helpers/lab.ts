@@ -81,6 +81,33 @@ export class Lab {
     }
   }
 
+  /**
+   * What one ping (one second) from ns to address met: a reply; no route to send it on (the kernel refused at
+   * once); or no reply (sent, and dropped or unanswered on the way).
+   */
+  async pingResult(ns: NetNs, address: string, options: { ipv6?: boolean } = {}): Promise<PingResult> {
+    try {
+      await this.exec(ns, 'ping', [...(options.ipv6 ? ['-6'] : []), '-c', '1', '-W', '1', '-q', address]);
+      return 'reached';
+    } catch (err) {
+      const text = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
+      if (/Network is unreachable|No route to host/u.test(text)) return 'no-route';
+      if (/100% packet loss/u.test(text)) return 'no-reply';
+      throw err;
+    }
+  }
+
+  /** Packets tsnet's firewall has dropped in ns so far: the counters of its DROP rules (iptables-save -c). */
+  async firewallDrops(ns: NetNs = this.host, family: 4 | 6 = 4): Promise<number> {
+    const { stdout } = await this.exec(ns, family === 4 ? 'iptables-save' : 'ip6tables-save', ['-c', '-t', 'filter']);
+    let packets = 0;
+    for (const line of stdout.split('\n')) {
+      const m = /^\[(\d+):\d+\] .*--comment "?tsnet:[0-9a-f]{64}"? -j DROP$/u.exec(line);
+      if (m) packets += Number(m[1]);
+    }
+    return packets;
+  }
+
   /** Whether the kernel can create links of this kind (some kernels are built without dummy or ipvlan). */
   async kernelSupports(kind: string): Promise<boolean> {
     const probe = this.ns(`probe-${kind}-${this.names.length}`);
@@ -134,6 +161,8 @@ export function mountsUnder(dir: string): string[] {
     .filter((point) => point.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 }
+
+export type PingResult = 'reached' | 'no-route' | 'no-reply';
 
 /** A loosely typed `ip -j` record. */
 export type IpJson = Record<string, unknown> & { ifname?: string; ifindex?: number };

@@ -10,7 +10,8 @@ import { NetNs as Ns } from '../../src/netns/netns.js';
 import { Controller, type ControllerDeps, type ReconcileReport } from '../../src/cnm/controller.js';
 import { controllerDeps, type ControllerOptions } from '../../src/daemon/network-wiring.js';
 import { UPSTREAM, linkUpstream } from '../../src/lab/upstream.js';
-import type { Lab } from './lab.js';
+import { afterEach, beforeEach } from 'vitest';
+import { Lab } from './lab.js';
 
 export { UPSTREAM };
 
@@ -70,4 +71,67 @@ export async function tcpProbe(l: Lab, server: NetNs, client: NetNs, address: st
   await waitFor(2);
   child.kill();
   return lines[1];
+}
+
+/** A world for one test: its own lab (host and upstream namespaces) and a controller on fresh state. */
+export interface TestWorld {
+  readonly lab: Lab;
+  readonly world: World;
+  readonly ctl: Controller;
+  readonly deps: ControllerDeps;
+  /** Closes the controller and opens a new one on the same state (a restart of tsnet). */
+  reopen(): Promise<ReconcileReport>;
+  /** A sandbox and its namespace. */
+  sandbox(name: string): Promise<{ id: string; ns: NetNs; netnsPath: string | null }>;
+}
+
+/**
+ * Gives each test a world of its own, built before it and torn down after it whatever happened, so that any test
+ * can run alone and one failure takes down nothing else. A namespace costs about 2 ms.
+ */
+export function useWorld(): () => TestWorld {
+  let current: { t: TestWorld; close: () => Promise<void> } | undefined;
+  beforeEach(async () => {
+    const lab = Lab.create();
+    try {
+      const world = await buildWorld(lab);
+      const state = { ...(await world.open()) };
+      const t: TestWorld = {
+        lab,
+        world,
+        get ctl() {
+          return state.controller;
+        },
+        get deps() {
+          return state.deps;
+        },
+        reopen: async () => {
+          await state.controller.close();
+          Object.assign(state, await world.open());
+          return state.report;
+        },
+        sandbox: async (name) => {
+          const s = await state.controller.createSandbox({ containerId: `${name}-container`, hostname: name });
+          return { id: s.id, ns: Ns.fromPath(s.netnsPath!), netnsPath: s.netnsPath };
+        },
+      };
+      current = { t, close: () => state.controller.close() };
+    } catch (err) {
+      lab.destroy();
+      throw err;
+    }
+  });
+  afterEach(async () => {
+    const c = current;
+    current = undefined;
+    try {
+      await c?.close();
+    } finally {
+      c?.t.lab.destroy();
+    }
+  });
+  return () => {
+    if (!current) throw new Error('world: used outside of a test');
+    return current.t;
+  };
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Controller, ControllerDeps } from '../../src/cnm/controller.js';
 import type { BridgeConfig } from '../../src/drivers/bridge/options.js';
 import { DockerPlugin, LOCAL_SPACE, dockerPluginRoutes } from '../../src/plugin/docker-plugin.js';
-import { describeKernel, useLab } from '../helpers/lab.js';
-import { buildWorld, type World } from '../helpers/world.js';
+import { describeKernel, type Lab } from '../helpers/lab.js';
+import { useWorld } from '../helpers/world.js';
 
 /** The requests a real dockerd 20.10 sent to a stub plugin (shared/fixtures), in order. */
 interface Captured {
@@ -26,24 +26,23 @@ const session = (): Captured[] =>
     .map((l) => JSON.parse(l) as Captured);
 
 describeKernel("Docker's plugin protocols", () => {
-  const lab = useLab();
-  let world: World;
+  const world = useWorld();
+  const lab = (): Lab => world().lab;
   let ctl: Controller;
   let deps: ControllerDeps;
   let app: FastifyInstance;
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url: path, payload: body, headers: { host: '', ...headers } });
-
-  beforeAll(async () => {
-    world = await buildWorld(lab(), 'plugin');
-    ({ controller: ctl, deps } = await world.open());
+  const serve = async (): Promise<void> => {
+    ({ ctl, deps } = world());
     app = Fastify({ logger: false });
     await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
-  });
-  afterAll(async () => {
+  };
+
+  beforeEach(serve);
+  afterEach(async () => {
     await app?.close();
-    await ctl?.close();
   });
 
   it('answers the whole captured dockerd 20.10 session, and the kernel follows', async () => {
@@ -189,10 +188,8 @@ describeKernel("Docker's plugin protocols", () => {
     );
     // Restart: a new controller on the same state (Docker replays nothing).
     await app.close();
-    await ctl.close();
-    ({ controller: ctl, deps } = await world.open());
-    app = Fastify({ logger: false });
-    await app.register(dockerPluginRoutes(new DockerPlugin(ctl)));
+    await world().reopen();
+    await serve();
     const joined = JSON.parse((await post('/NetworkDriver.Join', JSON.stringify({ NetworkID: net, EndpointID: ep, SandboxKey: '/x', Options: {} }))).body) as {
       InterfaceName: { SrcName: string };
     };

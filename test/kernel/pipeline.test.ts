@@ -1,8 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { addrAddRequest } from '../../src/netlink/addr.js';
 import { NetlinkBatchError, NetlinkError } from '../../src/netlink/errors.js';
 import { linkAddRequest, linkGetRequest, linkSetRequest } from '../../src/netlink/link.js';
+import { NetlinkSocket } from '../../src/netlink/socket.js';
 import { describeKernel, useLab } from '../helpers/lab.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -71,6 +73,21 @@ describeKernel('pipelining and resources', () => {
   });
 
   it('keeps the errno when the kernel refuses even to open a socket', () => {
-    expect(new NetlinkError('socket', '/x', 13).message).toBe('socket "/x": EACCES (Permission denied)');
+    const l = lab();
+    const notANamespace = join(l.dir, 'not-a-namespace');
+    writeFileSync(notANamespace, '');
+    // setns() on an fd that is not a namespace: the native call reports -EINVAL, the socket layer names it.
+    const refused = (() => {
+      try {
+        NetlinkSocket.open(notANamespace);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(refused).toBeInstanceOf(NetlinkError);
+    expect(refused).toMatchObject({ errno: 22, errnoCode: 'EINVAL', op: 'socket', object: notANamespace, code: 'TSNET_ERR_NETLINK' });
+    expect((refused as Error).message).toBe(`socket "${notANamespace}": EINVAL (Invalid argument)`);
+    expect(() => NetlinkSocket.open(join(l.dir, 'missing'))).toThrow(`socket "${join(l.dir, 'missing')}": ENOENT (No such file or directory)`);
   });
 });

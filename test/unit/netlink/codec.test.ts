@@ -121,12 +121,29 @@ describe('messages', () => {
     expect(err.extackMessage).toBe('exists');
   });
 
-  it('never fails on random bytes with anything but a RangeError', () => {
+  it('refuses every truncation of a real message with a RangeError that says where', () => {
+    const attrs = [attr.str(IFLA_IFNAME, 'veth0'), attr.u32(IFLA_MTU, 1500), attr.nested(IFLA_LINKINFO, [attr.str(IFLA_INFO_KIND, 'veth')])];
+    const whole = encodeMessage(RTM_NEWLINK, 0, 1, ifinfomsg, { family: 0, type: 1, index: 3, flags: 0, change: 0 }, attrs);
+    expect(decodeLink(parseMessages(whole)[0]!).name).toBe('veth0');
+    for (let cut = 16; cut < whole.length; cut++) {
+      // The header still claims the whole length: the message is cut short.
+      expect(() => parseMessages(whole.subarray(0, cut)), `cut at ${cut}`).toThrow(
+        new RangeError(`malformed netlink message at offset 0: length ${whole.length}, ${cut} bytes left`),
+      );
+    }
+    // A header whose length is truthful but whose attributes are cut: refused when decoded.
+    const short = Buffer.from(whole.subarray(0, whole.length - 6));
+    short.writeUInt32LE(short.length, 0);
+    expect(() => decodeLink(parseMessages(short)[0]!)).toThrow(RangeError);
+  });
+
+  it('on random bytes, either parses or refuses with a RangeError, and meets both', () => {
     let seed = 12345;
     const rand = (): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed;
     };
+    const outcomes = { parsed: 0, refused: 0 };
     for (let i = 0; i < 2000; i++) {
       const b = Buffer.alloc(rand() % 200);
       for (let j = 0; j < b.length; j++) b[j] = rand() & 0xff;
@@ -136,9 +153,14 @@ describe('messages', () => {
           if (m.header.type === NLMSG_ERROR) decodeError(m);
           else decodeLink(m);
         }
+        outcomes.parsed++;
       } catch (err) {
         expect(err).toBeInstanceOf(RangeError);
+        outcomes.refused++;
       }
     }
+    // Both kinds of input occur, so the test would notice a decoder that refuses everything or nothing.
+    expect(outcomes.parsed).toBeGreaterThan(100);
+    expect(outcomes.refused).toBeGreaterThan(100);
   });
 });
