@@ -5,8 +5,6 @@
  */
 import { Type, type Static } from 'typebox';
 
-export const API_VERSION = 'v1';
-
 export const StringList = Type.Array(Type.String());
 export const StringMap = Type.Record(Type.String(), Type.String());
 

@@ -4,8 +4,9 @@
  */
 import { request } from 'node:http';
 import type { ErrorBody } from '../api/common.js';
+import { DEFAULT_SOCKET } from '../api/defaults.js';
 
-export const DEFAULT_HOST = 'unix:///run/tsnet/tsnet.sock';
+export const DEFAULT_HOST = `unix://${DEFAULT_SOCKET}`;
 
 /** --host, else TSNET_HOST, else the default socket. */
 export function resolveHost(flag?: string): string {

@@ -12,6 +12,7 @@ import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
 import { gatewayEndpoint } from './endpoint/gateway.js';
 import { restorePool } from './pools.js';
 import type { LiveSandbox } from './state.js';
+import { parseOwnerTag } from '../drivers/records.js';
 import type { JoinedEndpoint, SandboxRecord } from './types.js';
 
 export interface ReconcileReport {
@@ -22,8 +23,6 @@ export interface ReconcileReport {
   /** Recorded objects that are missing and could not be made again, with why. */
   readonly broken: string[];
 }
-
-const TAG = /^tsnet:(network|endpoint):([0-9a-f]+)$/u;
 
 /** Brings the kernel and the records in line; see the module comment. Safe to run on a clean start. */
 export async function reconcile(core: CnmCore): Promise<ReconcileReport> {
@@ -80,10 +79,10 @@ async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport): Pr
   const host = core.driverCtx.host;
   const orphans: string[] = [];
   for (const link of await host.linkList()) {
-    const m = TAG.exec(link.alias ?? '');
-    if (!m) continue;
-    const [, kind, id] = m;
-    const known = kind === 'network' ? !!core.state.findNetwork(id!) : !!core.state.findEndpoint(id!);
+    const tag = parseOwnerTag(link.alias);
+    if (!tag) continue;
+    const { kind, id } = tag;
+    const known = kind === 'network' ? !!core.state.findNetwork(id) : !!core.state.findEndpoint(id);
     if (known) continue;
     orphans.push(link.name);
     report.removed.push(`${kind} interface ${link.name}: no ${kind} records it`);

@@ -4,7 +4,7 @@
  * errors become { code, message } with the catalog's status, and a 500 carries a correlation id that the log has.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { API_VERSION } from '../api/common.js';
+import { API_VERSION } from '../api/defaults.js';
 import type { InfoView } from '../api/system.js';
 import type { Controller } from '../cnm/controller.js';
 import { TsnetError } from '../errors.js';

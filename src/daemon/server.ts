@@ -35,9 +35,6 @@ export interface DaemonOptions {
 
 export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 
-export const DEFAULT_ROOT = '/var/lib/tsnet';
-export const DEFAULT_SOCKET = '/run/tsnet/tsnet.sock';
-
 /** Whether a process with this PID exists. */
 function pidAlive(pid: number): boolean {
   if (!(pid > 0)) return false;

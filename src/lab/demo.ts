@@ -7,16 +7,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SOCKET } from '../api/defaults.js';
 import type { ContainerView, ExecBody, ExecResult, RunBody } from '../api/containers.js';
 import type { NetworkCreate, NetworkView } from '../api/networks.js';
 import { TsnetClient } from '../client/client.js';
 import { addressOf } from '../ipam/subnet.js';
 import { Handle } from '../netlink/handle.js';
-import { NetnsDirectory } from '../netns/netns.js';
+import { DEFAULT_NETNS_DIR, NetnsDirectory } from '../netns/netns.js';
 import { ensureIsolated } from './isolation.js';
 import { UPSTREAM, linkUpstream } from './upstream.js';
 
-const SOCKET = '/run/tsnet/tsnet.sock';
+const SOCKET = DEFAULT_SOCKET;
 const NETWORKS = [
   { name: 'front', subnet: '10.10.1.0/24' },
   { name: 'back', subnet: '10.10.2.0/24' },
@@ -110,7 +111,7 @@ async function leftovers(): Promise<string[]> {
   const host = Handle.open();
   try {
     const links = (await host.linkList()).map((l) => l.name).filter((n) => !['lo', 'uplink0'].includes(n));
-    return [...links, ...(existsSync('/run/tsnet/netns') ? readdirSync('/run/tsnet/netns') : [])];
+    return [...links, ...(existsSync(DEFAULT_NETNS_DIR) ? readdirSync(DEFAULT_NETNS_DIR) : [])];
   } finally {
     host.close();
   }

@@ -3,6 +3,7 @@
  * are imported only when they run, so no other command loads the daemon.
  */
 import { Option } from 'commander';
+import { DEFAULT_ROOT, DEFAULT_SOCKET } from '../../api/defaults.js';
 import type { Cli } from '../context.js';
 
 interface DaemonFlags {
@@ -42,8 +43,8 @@ export function registerDaemonCommands(cli: Cli): void {
   cli.program
     .command('daemon')
     .description('run the tsnet daemon')
-    .option('--root <dir>', 'state folder', '/var/lib/tsnet')
-    .option('--socket <path>', 'unix socket of the API', '/run/tsnet/tsnet.sock')
+    .option('--root <dir>', 'state folder', DEFAULT_ROOT)
+    .option('--socket <path>', 'unix socket of the API', DEFAULT_SOCKET)
     .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: next to the socket)')
     .option('--default-address-pool <base=CIDR,size=N>', 'default pool for automatic subnets (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))

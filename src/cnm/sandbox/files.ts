@@ -1,6 +1,7 @@
 /** A sandbox's /etc/hosts and /etc/resolv.conf, written in its folder and bind-mounted into its container. */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { addressOf } from '../../ipam/subnet.js';
 
 const HOSTS_HEADER = [
   '127.0.0.1\tlocalhost',
@@ -16,7 +17,7 @@ const FALLBACK_DNS = ['8.8.8.8', '8.8.4.4'];
 
 export function hostsFile(hostname: string, addresses: readonly string[], aliases: readonly string[] = []): string {
   const names = [hostname, ...aliases].join(' ');
-  return [...HOSTS_HEADER, ...addresses.map((a) => `${a.split('/')[0]}\t${names}`), ''].join('\n');
+  return [...HOSTS_HEADER, ...addresses.map((a) => `${addressOf(a)}\t${names}`), ''].join('\n');
 }
 
 export function resolvConf(dns: readonly string[], hostResolvConf = '/etc/resolv.conf'): string {

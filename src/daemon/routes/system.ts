@@ -1,6 +1,6 @@
 /** GET /v1/version and GET /v1/info. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { API_VERSION } from '../../api/common.js';
+import { API_VERSION } from '../../api/defaults.js';
 import type { InfoView, VersionView } from '../../api/system.js';
 import { TSNET_VERSION } from '../../version.js';
 

@@ -7,18 +7,18 @@ import { addrAddRequest } from '../../netlink/addr.js';
 import { Errno } from '../../native/errno.js';
 import { NetlinkError } from '../../netlink/errors.js';
 import type { ConfigureInput, DetachedEndpoints, DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver, PresenceRequest } from '../driver.js';
-import type { EndpointBase, NetworkRecord } from '../records.js';
+import { addressOf, onSubnet } from '../../ipam/subnet.js';
+import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
 import { applyFirewall, enableForwarding, isBridgeNetwork } from './firewall.js';
 import { parseBridgeOptions, type BridgeConfig } from './options.js';
 import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
-export const bridgeAlias = (networkId: string): string => `tsnet:network:${networkId}`;
-export const endpointAlias = (endpointId: string): string => `tsnet:endpoint:${endpointId}`;
+export const bridgeAlias = (networkId: string): string => ownerTag('network', networkId);
+export const endpointAlias = (endpointId: string): string => ownerTag('endpoint', endpointId);
 
 /** Docker's MAC for an IPv4 address: 02:42 followed by the address's four bytes. */
 export function macFromIpv4(cidr: string): string {
-  const octets = cidr
-    .split('/')[0]!
+  const octets = addressOf(cidr)
     .split('.')
     .map((o) => Number(o).toString(16).padStart(2, '0'));
   return ['02', '42', ...octets].join(':');
@@ -67,7 +67,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     try {
       const requests = [];
       for (const pool of [network.pools.v4, network.pools.v6]) {
-        if (pool?.gateway) requests.push(addrAddRequest(bridge.index, `${pool.gateway}/${pool.subnet.split('/')[1]}`, { broadcast: true, noDad: true }));
+        if (pool?.gateway) requests.push(addrAddRequest(bridge.index, onSubnet(pool.gateway, pool.subnet), { broadcast: true, noDad: true }));
       }
       await ctx.host.pipeline(requests);
       await ctx.host.linkSet(bridge.index, { up: true, ipv6AddrGenMode: network.ipv6 ? 'eui64' : 'none' });
