@@ -37,7 +37,6 @@ function createRequest(name: string, o: CreateFlags): NetworkCreate {
 
 export function registerNetworkCommands(cli: Cli): void {
   const network = cli.program.command('network').description('manage networks');
-  const path = networkPath;
 
   network
     .command('create')
@@ -75,7 +74,7 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('inspect')
     .description('show networks in detail')
     .argument('<network...>')
-    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', path(r))))));
+    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', networkPath(r))))));
 
   registerNetworkRemoval(cli, network);
   registerNetworkAttachment(cli, network);
@@ -84,7 +83,6 @@ export function registerNetworkCommands(cli: Cli): void {
 const networkPath = (ref: string, tail = ''): string => `/v1/networks/${encodeURIComponent(ref)}${tail}`;
 
 function registerNetworkRemoval(cli: Cli, network: Command): void {
-  const path = networkPath;
   network
     .command('rm')
     .description('remove networks')
@@ -94,7 +92,7 @@ function registerNetworkRemoval(cli: Cli, network: Command): void {
       let failed = 0;
       for (const r of refs) {
         try {
-          await cli.client().call('DELETE', path(r));
+          await cli.client().call('DELETE', networkPath(r));
           console.log(r);
         } catch (err) {
           if (!(err instanceof ApiError)) throw err;
@@ -115,7 +113,6 @@ function registerNetworkRemoval(cli: Cli, network: Command): void {
 }
 
 function registerNetworkAttachment(cli: Cli, network: Command): void {
-  const path = networkPath;
   network
     .command('connect')
     .description('connect a container to a network')
@@ -125,7 +122,7 @@ function registerNetworkAttachment(cli: Cli, network: Command): void {
     .option('--alias <name>', 'network-scoped alias (repeatable)', collect)
     .action(async (net: string, container: string, o: { ip?: string; alias?: string[] }) => {
       const body: ConnectBody = { container, ...(o.ip ? { ip: o.ip } : {}), ...(o.alias ? { aliases: o.alias } : {}) };
-      await cli.client().call('POST', path(net, '/connect'), body);
+      await cli.client().call('POST', networkPath(net, '/connect'), body);
     });
 
   network
@@ -136,6 +133,6 @@ function registerNetworkAttachment(cli: Cli, network: Command): void {
     .option('-f, --force', 'force')
     .action(async (net: string, container: string, o: { force?: boolean }) => {
       const body: ConnectBody = { container, ...(o.force ? { force: true } : {}) };
-      await cli.client().call('POST', path(net, '/disconnect'), body);
+      await cli.client().call('POST', networkPath(net, '/disconnect'), body);
     });
 }
