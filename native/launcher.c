@@ -11,6 +11,11 @@
  *
  * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
+ * Confinement (see docs/security.md): --caps HEXMASK (the bounding, permitted and effective set), --no-new-privs,
+ *          --seccomp FILE (rules resolved by tsnet from a Docker-format profile), --mask PATH and --readonly PATH
+ *          (repeated; inside the container), --writable PATH (repeated: made writable again below a read-only one),
+ *          --device c|b:MAJOR:MINOR:MODE:PATH (repeated: a node made in the container's /dev), --sys-rw (privileged).
+ *          Without --caps the process keeps every capability the launcher has: tsnet always passes one.
  *
  * Synchronisation (like runc's): the child reports a failing step over a close-on-exec pipe as "step: ERRNO"; if
  * exec succeeds the pipe closes empty. The launcher then writes "ok PID\n" (or "error step: ERRNO (text)\n") to
@@ -32,17 +37,28 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <seccomp.h>
 #include <unistd.h>
 
 #define MAX_LIST 256
 
 struct config {
-    const char *netns, *lower, *upper, *work, *merged, *hostname, *cwd, *hosts, *resolv, *exit_file;
+    const char *netns, *lower, *upper, *work, *merged, *hostname, *cwd, *hosts, *resolv, *exit_file, *seccomp;
     const char *env[MAX_LIST];
     int n_env;
     const char *cgroups[MAX_LIST];
     int n_cgroups;
-    int uid, gid, init, pid;
+    const char *masked[MAX_LIST];
+    int n_masked;
+    const char *readonly[MAX_LIST];
+    int n_readonly;
+    const char *writable[MAX_LIST];
+    int n_writable;
+    const char *devices[MAX_LIST];
+    int n_devices;
+    int uid, gid, init, pid, no_new_privs, sys_rw, has_caps, seccomp_fd;
+    unsigned long long caps;
     char **argv;
 };
 
@@ -116,6 +132,189 @@ static void setup_dev(const char *root)
         fail("symlink /dev/ptmx");
 }
 
+/* --device c:1:3:0666:/dev/xyz: a node made in the container's /dev (the device cgroup decides what it may do). */
+static void make_devices(struct config *c)
+{
+    for (int i = 0; i < c->n_devices; i++) {
+        char type;
+        unsigned int major, minor, mode;
+        char name[4096], path[8192];
+        if (sscanf(c->devices[i], "%c:%u:%u:%o:%4095s", &type, &major, &minor, &mode, name) != 5 || (type != 'c' && type != 'b') || name[0] != '/') {
+            errno = EINVAL;
+            fail("parse --device");
+        }
+        snprintf(path, sizeof(path), "%s%s", c->merged, name);
+        unlink(path);
+        if (mknod(path, (type == 'c' ? S_IFCHR : S_IFBLK) | (mode & 07777), makedev(major, minor)) < 0)
+            fail("mknod a --device node");
+        if (chmod(path, mode & 07777) < 0)
+            fail("chmod a --device node");
+    }
+}
+
+/* After pivot_root: masked paths (a file gets /dev/null over it, a folder an empty read-only tmpfs), read-only ones
+ * (bound onto themselves, then remounted read-only), and writable ones below those (bound again, read-write). */
+static void protect_paths(struct config *c)
+{
+    struct stat st;
+    for (int i = 0; i < c->n_masked; i++) {
+        if (stat(c->masked[i], &st) < 0)
+            continue; /* nothing there to hide */
+        if (S_ISDIR(st.st_mode))
+            mount_or_fail("tmpfs", c->masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", "mask a folder");
+        else
+            mount_or_fail("/dev/null", c->masked[i], NULL, MS_BIND, NULL, "mask a file");
+    }
+    for (int i = 0; i < c->n_readonly; i++) {
+        if (stat(c->readonly[i], &st) < 0)
+            continue;
+        mount_or_fail(c->readonly[i], c->readonly[i], NULL, MS_BIND | MS_REC, NULL, "bind a read-only path");
+        mount_or_fail(NULL, c->readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC, NULL, "make a path read-only");
+    }
+    for (int i = 0; i < c->n_writable; i++) {
+        if (stat(c->writable[i], &st) < 0)
+            continue;
+        mount_or_fail(c->writable[i], c->writable[i], NULL, MS_BIND | MS_REC, NULL, "bind a writable path");
+    }
+}
+
+static uint32_t scmp_action(const char *name, unsigned int errnum)
+{
+    if (strcmp(name, "allow") == 0) return SCMP_ACT_ALLOW;
+    if (strcmp(name, "errno") == 0) return SCMP_ACT_ERRNO(errnum);
+    if (strcmp(name, "kill") == 0) return SCMP_ACT_KILL;
+    if (strcmp(name, "kill_process") == 0) return SCMP_ACT_KILL_PROCESS;
+    if (strcmp(name, "trap") == 0) return SCMP_ACT_TRAP;
+    if (strcmp(name, "log") == 0) return SCMP_ACT_LOG;
+    errno = EINVAL;
+    fail("seccomp: unknown action");
+    return 0;
+}
+
+static enum scmp_compare scmp_op(const char *name)
+{
+    static const struct { const char *name; enum scmp_compare op; } ops[] = {
+        {"ne", SCMP_CMP_NE}, {"lt", SCMP_CMP_LT}, {"le", SCMP_CMP_LE}, {"eq", SCMP_CMP_EQ},
+        {"ge", SCMP_CMP_GE}, {"gt", SCMP_CMP_GT}, {"masked_eq", SCMP_CMP_MASKED_EQ},
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(name, ops[i].name) == 0)
+            return ops[i].op;
+    errno = EINVAL;
+    fail("seccomp: unknown comparison");
+    return SCMP_CMP_EQ;
+}
+
+/* One "rule ACTION ERRNO NAME NARGS [INDEX OP VALUE VALUETWO]..." line of tsnet's resolved profile. */
+static void seccomp_rule(scmp_filter_ctx ctx, char *rest)
+{
+    char *save = NULL;
+    const char *act = strtok_r(rest, " \n", &save), *err = strtok_r(NULL, " \n", &save), *name = strtok_r(NULL, " \n", &save);
+    const char *nargs_text = strtok_r(NULL, " \n", &save);
+    if (!act || !err || !name || !nargs_text) {
+        errno = EINVAL;
+        fail("seccomp: malformed rule");
+    }
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR)
+        return; /* a syscall this architecture does not have */
+    struct scmp_arg_cmp cmps[6];
+    unsigned int nargs = (unsigned int)atoi(nargs_text);
+    if (nargs > 6) {
+        errno = EINVAL;
+        fail("seccomp: too many argument conditions");
+    }
+    for (unsigned int i = 0; i < nargs; i++) {
+        const char *idx = strtok_r(NULL, " \n", &save), *op = strtok_r(NULL, " \n", &save);
+        const char *a = strtok_r(NULL, " \n", &save), *b = strtok_r(NULL, " \n", &save);
+        if (!idx || !op || !a || !b) {
+            errno = EINVAL;
+            fail("seccomp: malformed argument condition");
+        }
+        cmps[i] = (struct scmp_arg_cmp){(unsigned int)atoi(idx), scmp_op(op), strtoull(a, NULL, 10), strtoull(b, NULL, 10)};
+    }
+    int r = seccomp_rule_add_array(ctx, scmp_action(act, (unsigned int)atoi(err)), nr, nargs, cmps);
+    /* -EACCES: the rule's action is the default one, so it changes nothing (libseccomp refuses such rules). */
+    if (r < 0 && r != -EACCES) {
+        errno = -r;
+        fail("seccomp: add a rule");
+    }
+}
+
+/* Loads tsnet's resolved profile: "default ACTION ERRNO", "arch NAME" and "rule ..." lines. The file was opened
+ * before the container's root replaced the host's. */
+static void load_seccomp(int fd)
+{
+    FILE *f = fdopen(fd, "r");
+    if (!f)
+        fail("read the seccomp profile");
+    scmp_filter_ctx ctx = NULL;
+    char line[8192];
+    while (fgets(line, sizeof(line), f)) {
+        char *save = NULL, *word = strtok_r(line, " \n", &save);
+        if (!word)
+            continue;
+        if (strcmp(word, "default") == 0) {
+            const char *act = strtok_r(NULL, " \n", &save), *err = strtok_r(NULL, " \n", &save);
+            ctx = seccomp_init(scmp_action(act ? act : "", err ? (unsigned int)atoi(err) : 1));
+            if (!ctx)
+                fail("seccomp_init");
+        } else if (strcmp(word, "arch") == 0 && ctx) {
+            const char *name = strtok_r(NULL, " \n", &save);
+            uint32_t arch = seccomp_arch_resolve_name(name ? name : "");
+            int r = arch ? seccomp_arch_add(ctx, arch) : -EINVAL;
+            if (r < 0 && r != -EEXIST) {
+                errno = -r;
+                fail("seccomp: add an architecture");
+            }
+        } else if (strcmp(word, "rule") == 0 && ctx) {
+            seccomp_rule(ctx, save);
+        } else {
+            errno = EINVAL;
+            fail("seccomp: malformed profile");
+        }
+    }
+    fclose(f);
+    if (!ctx) {
+        errno = EINVAL;
+        fail("seccomp: no default action");
+    }
+    int r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (r < 0) {
+        errno = -r;
+        fail("seccomp_load");
+    }
+}
+
+/* The capability sets of a process that stays root: permitted and effective = the container's, inheritable none. */
+static void set_capabilities(struct config *c)
+{
+    if (!c->has_caps || getuid() != 0)
+        return; /* a non-root user lost its capabilities at setuid */
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    data[0].effective = data[0].permitted = (uint32_t)(c->caps & 0xffffffffu);
+    data[1].effective = data[1].permitted = (uint32_t)(c->caps >> 32);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        fail("capset");
+}
+
+/* Before the command runs: the bounding set cut to the container's, no_new_privs, then the seccomp filter (loaded
+ * while CAP_SYS_ADMIN is still effective, so that it loads without no_new_privs too). */
+static void confine(struct config *c)
+{
+    if (c->has_caps) {
+        for (int cap = 0; cap < 64; cap++)
+            if (!((c->caps >> cap) & 1ull) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                fail("drop a capability from the bounding set");
+    }
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail("set no_new_privs");
+    if (c->seccomp_fd >= 0)
+        load_seccomp(c->seccomp_fd);
+}
+
 /* In the new namespaces: the root filesystem, then pivot_root into it, then the process's identity. */
 static void setup_container(struct config *c)
 {
@@ -129,8 +328,9 @@ static void setup_container(struct config *c)
     mount_or_fail("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "mount /proc");
     snprintf(path, sizeof(path), "%s/sys", c->merged);
     ensure_target(path, 1);
-    mount_or_fail("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, "mount /sys");
+    mount_or_fail("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->sys_rw ? 0 : MS_RDONLY), NULL, "mount /sys");
     setup_dev(c->merged);
+    make_devices(c);
     snprintf(path, sizeof(path), "%s/etc", c->merged);
     ensure_target(path, 1);
     if (c->hosts) {
@@ -154,6 +354,7 @@ static void setup_container(struct config *c)
     rmdir("/.pivot");
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
         fail("sethostname");
+    protect_paths(c);
 }
 
 static void become_process(struct config *c)
@@ -166,6 +367,7 @@ static void become_process(struct config *c)
         fail("setgid");
     if (setuid((uid_t)c->uid) < 0)
         fail("setuid");
+    set_capabilities(c);
     clearenv();
     for (int i = 0; i < c->n_env; i++)
         putenv((char *)c->env[i]);
@@ -191,6 +393,7 @@ static int run_init(struct config *c)
     if (child == 0)
         become_process(c);
     close(report_fd);
+    set_capabilities(c); /* PID 1 stays root, with the container's capabilities and no more */
     forward_to = child;
     int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -214,7 +417,11 @@ static int child_main(void *arg)
     for (int i = 0; i < c->n_cgroups; i++)
         if (write_file(c->cgroups[i], "0") < 0)
             fail("join cgroup");
+    /* A cgroup namespace rooted at the container's own groups: it sees nothing of the host's hierarchy. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        fail("unshare the cgroup namespace");
     setup_container(c);
+    confine(c);
     if (c->init)
         _exit(run_init(c));
     become_process(c);
@@ -244,7 +451,14 @@ static int cmd_exec(struct config *c)
     static const struct {
         const char *name;
         int type;
-    } order[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+    } order[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+    /* The container's groups first (their files are the host's paths), so that its limits hold for the command too. */
+    for (int i = 0; i < c->n_cgroups; i++) {
+        if (write_file(c->cgroups[i], "0") < 0) {
+            fprintf(stderr, "tsnet-launcher: exec: join the cgroup %s: %s\n", c->cgroups[i], strerror(errno));
+            return 126;
+        }
+    }
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         if (join_ns(c->pid, order[i].name, order[i].type) < 0) {
             fprintf(stderr, "tsnet-launcher: exec: join the %s namespace of %d: %s\n", order[i].name, c->pid, strerror(errno));
@@ -258,6 +472,7 @@ static int cmd_exec(struct config *c)
         return 126;
     if (child == 0) {
         report_fd = 2;
+        confine(c);
         become_process(c);
     }
     int st;
@@ -346,6 +561,14 @@ int main(int argc, char **argv)
             c.init = 1;
             continue;
         }
+        if (strcmp(a, "--no-new-privs") == 0) {
+            c.no_new_privs = 1;
+            continue;
+        }
+        if (strcmp(a, "--sys-rw") == 0) {
+            c.sys_rw = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             goto usage;
         const char *v = argv[++i];
@@ -364,11 +587,28 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--pid") == 0) c.pid = atoi(v);
         else if (strcmp(a, "--env") == 0 && c.n_env < MAX_LIST) c.env[c.n_env++] = v;
         else if (strcmp(a, "--cgroup-procs") == 0 && c.n_cgroups < MAX_LIST) c.cgroups[c.n_cgroups++] = v;
+        else if (strcmp(a, "--mask") == 0 && c.n_masked < MAX_LIST) c.masked[c.n_masked++] = v;
+        else if (strcmp(a, "--readonly") == 0 && c.n_readonly < MAX_LIST) c.readonly[c.n_readonly++] = v;
+        else if (strcmp(a, "--writable") == 0 && c.n_writable < MAX_LIST) c.writable[c.n_writable++] = v;
+        else if (strcmp(a, "--device") == 0 && c.n_devices < MAX_LIST) c.devices[c.n_devices++] = v;
+        else if (strcmp(a, "--seccomp") == 0) c.seccomp = v;
+        else if (strcmp(a, "--caps") == 0) { c.caps = strtoull(v, NULL, 16); c.has_caps = 1; }
         else goto usage;
     }
     if (i >= argc)
         goto usage;
     c.argv = &argv[i];
+    /* Opened now: after pivot_root (run) or setns into the container's mounts (exec) the path means nothing. */
+    c.seccomp_fd = -1;
+    if (c.seccomp && (c.seccomp_fd = open(c.seccomp, O_RDONLY | O_CLOEXEC)) < 0) {
+        char msg[600];
+        snprintf(msg, sizeof(msg), "error open the seccomp profile %s: %s (%s)", c.seccomp, strerrorname_np(errno), strerror(errno));
+        if (strcmp(mode, "run") == 0)
+            tell(msg);
+        else
+            fprintf(stderr, "tsnet-launcher: %s\n", msg);
+        return strcmp(mode, "run") == 0 ? 1 : 126;
+    }
     if (strcmp(mode, "run") == 0)
         return cmd_run(&c);
     if (strcmp(mode, "exec") == 0 && c.pid > 0)

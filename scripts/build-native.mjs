@@ -10,13 +10,13 @@ const cc = process.env.CC ?? 'cc';
 const targets = [
   { source: 'native/netlink.c', output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
   // Static, so that it runs the same whatever the container's root filesystem holds.
-  { source: 'native/launcher.c', output: 'native/build/tsnet-launcher', flags: ['-static'], libs: [] },
+  { source: 'native/launcher.c', output: 'native/build/tsnet-launcher', flags: ['-static'], libs: ['-lseccomp'] },
 ];
 
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
   console.error(
     `tsnet: cannot build native/netlink.c: no C compiler found ("${cc}").\n` +
-      `Install one and run "npm install" again; on Debian: apt-get install -y gcc libc6-dev`,
+      `Install one and run "npm install" again; on Debian: apt-get install -y gcc libc6-dev libseccomp-dev`,
   );
   process.exit(1);
 }

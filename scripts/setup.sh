@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # docker.io is for the end-to-end test of the Docker plugin (it runs its own dockerd, isolated).
-packages=(gcc libc6-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io)
+# libseccomp-dev: the launcher links libseccomp statically to load containers' seccomp filters.
+packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -27,3 +28,17 @@ fi
 
 echo "setup: installing npm packages and building"
 npm ci --no-audit --no-fund
+
+# Docker's default seccomp profile (profiles/seccomp/default.json), taken from Debian's package of Docker's sources
+# without installing it (and its hundreds of megabytes of Go sources): containers are confined with it.
+profile=native/build/docker-seccomp-default.json
+if [ ! -s "$profile" ]; then
+  echo "setup: extracting Docker's default seccomp profile"
+  debs=$(mktemp -d)
+  chmod 755 "$debs"
+  ( cd "$debs" && { apt-get download -qq -o APT::Sandbox::User=root golang-github-docker-docker-dev 2>/dev/null || { apt-get update -qq && apt-get download -qq -o APT::Sandbox::User=root golang-github-docker-docker-dev; }; } )
+  dpkg-deb --fsys-tarfile "$debs"/golang-github-docker-docker-dev_*.deb |
+    tar -x -O ./usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json > "$profile.tmp"
+  mv "$profile.tmp" "$profile"
+  rm -rf "$debs"
+fi

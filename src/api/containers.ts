@@ -15,6 +15,12 @@ export const RunBody = Type.Object(
     pidsLimit: Type.Optional(Type.Integer({ minimum: 1 })),
     rm: Type.Optional(Type.Boolean()),
     init: Type.Optional(Type.Boolean()),
+    /** Docker's confinement flags: --privileged, --cap-add, --cap-drop, --security-opt, --device. */
+    privileged: Type.Optional(Type.Boolean()),
+    capAdd: Type.Optional(StringList),
+    capDrop: Type.Optional(StringList),
+    securityOpt: Type.Optional(StringList),
+    devices: Type.Optional(StringList),
   },
   { additionalProperties: false },
 );

@@ -85,6 +85,13 @@ export class ContainerService {
         resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
         limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
         init: req.init ?? false,
+        security: {
+          ...(req.privileged ? { privileged: true } : {}),
+          ...(req.capAdd ? { capAdd: req.capAdd } : {}),
+          ...(req.capDrop ? { capDrop: req.capDrop } : {}),
+          ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
+          ...(req.devices ? { devices: req.devices } : {}),
+        },
         autoRemove: req.rm ?? false,
         labels: { [SANDBOX_LABEL]: sandbox.id },
       });

@@ -29,7 +29,7 @@ export function checkPids(n: number): number {
   return n;
 }
 
-type Layout = { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string } | { kind: 'none' };
+type Layout = { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string; devices?: string } | { kind: 'none' };
 
 export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   if (existsSync(join(base, 'cgroup.controllers'))) {
@@ -39,7 +39,8 @@ export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   const memory = existsSync(join(base, 'memory', 'memory.limit_in_bytes')) ? join(base, 'memory') : undefined;
   // The root group of the pids hierarchy has no pids.max: its presence is told by cgroup.procs.
   const pids = existsSync(join(base, 'pids', 'cgroup.procs')) ? join(base, 'pids') : undefined;
-  if (memory || pids) return { kind: 'v1', ...(memory ? { memory } : {}), ...(pids ? { pids } : {}) };
+  const devices = existsSync(join(base, 'devices', 'devices.allow')) ? join(base, 'devices') : undefined;
+  if (memory || pids || devices) return { kind: 'v1', ...(memory ? { memory } : {}), ...(pids ? { pids } : {}), ...(devices ? { devices } : {}) };
   return { kind: 'none' };
 }
 
@@ -52,8 +53,16 @@ export interface ContainerCgroups {
 export class Cgroups {
   constructor(readonly layout: Layout = detectCgroups()) {}
 
-  /** Creates the container's groups with its limits; refuses limits this machine cannot enforce. */
-  create(id: string, limits: Limits): ContainerCgroups {
+  /** Whether device rules can be enforced here (cgroup v1's devices controller). */
+  get deviceControl(): boolean {
+    return this.layout.kind === 'v1' && !!this.layout.devices;
+  }
+
+  /**
+   * Creates the container's groups with its limits and device rules ("all", or the lines to allow after denying
+   * everything); refuses limits this machine cannot enforce.
+   */
+  create(id: string, limits: Limits, deviceRules: readonly string[] | 'all' = 'all'): ContainerCgroups {
     const l = this.layout;
     const dirs: string[] = [];
     const write = (dir: string, file: string, value: string): void => {
@@ -96,6 +105,11 @@ export class Cgroups {
         if (l.kind === 'v1' && l.pids) {
           const dir = make(l.pids);
           if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
+        }
+        if (l.kind === 'v1' && l.devices && deviceRules !== 'all') {
+          const dir = make(l.devices);
+          write(dir, 'devices.deny', 'a');
+          for (const rule of deviceRules) write(dir, 'devices.allow', rule);
         }
       }
     } catch (err) {

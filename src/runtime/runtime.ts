@@ -12,58 +12,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
-import { Cgroups, checkPids, type ContainerCgroups, type Limits } from './cgroups.js';
+import { Cgroups, checkPids } from './cgroups.js';
 import { ImageStore } from './images.js';
+import { ENV_RE, SECCOMP_FILE, execArgs, runArgs } from './launcher-args.js';
+import { planConfinement } from './security/confinement.js';
+import type { ContainerConfig, ContainerState, ExecResult } from './types.js';
 
-export interface ContainerConfig {
-  readonly image: string;
-  readonly command: readonly string[];
-  readonly name?: string;
-  readonly env?: readonly string[];
-  readonly hostname?: string;
-  readonly cwd?: string;
-  readonly uid?: number;
-  readonly gid?: number;
-  /** The sandbox's namespace file; required: a container without a network gets a null-driver sandbox. */
-  readonly netnsPath: string;
-  readonly hostsFile?: string;
-  readonly resolvFile?: string;
-  readonly limits?: Limits;
-  /** Run a minimal init as PID 1 that reaps zombies and forwards signals (the command is then PID 2). */
-  readonly init?: boolean;
-  /** Remove the container when it exits. */
-  readonly autoRemove?: boolean;
-  /** The container's id (64 hex digits), when the caller chose it beforehand; else one is made. */
-  readonly id?: string;
-  /** Free-form labels (the daemon keeps the sandbox id here). */
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-export type ContainerStatus = 'created' | 'running' | 'exited';
-
-export interface ContainerState {
-  readonly id: string;
-  readonly name: string;
-  readonly imageName: string;
-  readonly imageId: string;
-  readonly config: ContainerConfig;
-  readonly created: string;
-  status: ContainerStatus;
-  pid?: number;
-  /** /proc/PID/stat start time, in clock ticks since boot. */
-  startTime?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  exitCode?: number;
-  oomKilled?: boolean;
-  cgroups?: ContainerCgroups;
-}
-
-export interface ExecResult {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult } from './types.js';
 
 function launcherPath(): string {
   for (const rel of ['../../native/build/tsnet-launcher', '../../../native/build/tsnet-launcher']) {
@@ -181,11 +136,13 @@ export class Runtime {
     if (this.list().some((c) => c.name === name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
     if (!existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
-    for (const e of config.env ?? []) if (!/^[^=]+=/u.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+    for (const e of config.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+    const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl);
     const dir = this.dir(id);
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
     try {
-      const cgroups = this.cgroups.create(id, config.limits ?? {});
+      if (seccompRules !== null) writeFileSync(join(dir, SECCOMP_FILE), seccompRules);
+      const cgroups = this.cgroups.create(id, config.limits ?? {}, confinement.deviceRules);
       const state: ContainerState = {
         id,
         name,
@@ -195,6 +152,7 @@ export class Runtime {
         created: new Date().toISOString(),
         status: 'created',
         cgroups,
+        confinement: { ...confinement, seccomp: seccompRules !== null },
       };
       this.save(state);
       this.containers.set(id, state);
@@ -205,48 +163,13 @@ export class Runtime {
     }
   }
 
-  /** The launcher's command line for a container. */
-  private launcherArgs(state: ContainerState): string[] {
-    const c = state.config;
-    const dir = this.dir(state.id);
-    return [
-      'run',
-      '--netns',
-      c.netnsPath,
-      '--lower',
-      this.images.layerDir(this.images.get(state.imageId)),
-      '--upper',
-      join(dir, 'upper'),
-      '--work',
-      join(dir, 'work'),
-      '--merged',
-      join(dir, 'merged'),
-      '--hostname',
-      c.hostname ?? state.id.slice(0, 12),
-      '--exit-file',
-      join(dir, 'exit'),
-      '--uid',
-      String(c.uid ?? 0),
-      '--gid',
-      String(c.gid ?? 0),
-      ...(c.cwd ? ['--cwd', c.cwd] : []),
-      ...(c.hostsFile ? ['--hosts', c.hostsFile] : []),
-      ...(c.resolvFile ? ['--resolv', c.resolvFile] : []),
-      ...(c.init ? ['--init'] : []),
-      ...(c.env ?? []).flatMap((e) => ['--env', e]),
-      ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
-      '--',
-      ...c.command,
-    ];
-  }
-
   /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
   async start(ref: string): Promise<ContainerState> {
     const state = this.get(ref);
     if (state.status !== 'created')
       throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
     const dir = this.dir(state.id);
-    const args = this.launcherArgs(state);
+    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)));
     rmSync(join(dir, 'exit'), { force: true });
     const log = openSync(this.logFile(state.id), 'a');
     const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
@@ -371,15 +294,9 @@ export class Runtime {
     const state = this.get(ref);
     if (state.status !== 'running' || !state.pid) return Promise.reject(new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`));
     if (command.length === 0) return Promise.reject(new InvalidArgumentError('no command given to exec'));
-    const args = [
-      'exec',
-      '--pid',
-      String(state.pid),
-      ...(options.cwd ? ['--cwd', options.cwd] : []),
-      ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]),
-      '--',
-      ...command,
-    ];
+    for (const e of options.env ?? [])
+      if (!ENV_RE.test(e)) return Promise.reject(new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`));
+    const args = execArgs(state, this.dir(state.id), command, options);
     return new Promise((resolve, reject) => {
       const child = spawn(this.launcher, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

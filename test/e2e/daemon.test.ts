@@ -159,6 +159,21 @@ describeKernel('the daemon and the CLI, end to end', () => {
     });
   });
 
+  it('confines containers by default; --privileged, --cap-add and --security-opt widen it through the CLI', async () => {
+    await withBusybox();
+    const capEff = async (...flags: string[]): Promise<string> => {
+      const r = await tsnet(d, 'run', '--rm', ...flags, 'busybox', 'grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status');
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.replace(/\s+/gu, ' ').trim();
+    };
+    expect(await capEff()).toBe('CapEff: 00000000a80425fb Seccomp: 2');
+    expect(await capEff('--cap-add', 'NET_ADMIN', '--cap-drop', 'MKNOD')).toBe('CapEff: 00000000a00435fb Seccomp: 2');
+    expect(await capEff('--privileged')).toMatch(/^CapEff: 000001ff[0-9a-f]{8} Seccomp: 0$/u);
+    expect(await capEff('--security-opt', 'seccomp=unconfined')).toBe('CapEff: 00000000a80425fb Seccomp: 0');
+    const bad = await tsnet(d, 'run', '--rm', '--cap-add', 'NET_WIZARD', 'busybox', 'true');
+    expect(bad).toMatchObject({ code: 125, stderr: 'tsnet: unknown capability "NET_WIZARD" (TSNET_ERR_INVALID_ARGUMENT)\n' });
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);

@@ -1,4 +1,5 @@
 /** `tsnet run/ps/exec/logs/stop/rm/inspect`, with Docker's words, flags and exit statuses. */
+import { readFileSync } from 'node:fs';
 import type { ContainerView, ExecBody, ExecResult, RunBody, StopBody, WaitResult } from '../../api/containers.js';
 import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
@@ -16,6 +17,11 @@ interface RunFlags {
   pidsLimit?: number;
   rm?: boolean;
   init?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  device?: string[];
 }
 
 function runRequest(image: string, command: string[], o: RunFlags): RunBody {
@@ -32,7 +38,23 @@ function runRequest(image: string, command: string[], o: RunFlags): RunBody {
     // Attached, the client removes the container after it has read all of its output.
     ...(o.rm && o.detach ? { rm: true } : {}),
     ...(o.init ? { init: true } : {}),
+    ...(o.privileged ? { privileged: true } : {}),
+    ...(o.capAdd ? { capAdd: o.capAdd } : {}),
+    ...(o.capDrop ? { capDrop: o.capDrop } : {}),
+    ...(o.securityOpt ? { securityOpt: o.securityOpt.map(readSeccompProfile) } : {}),
+    ...(o.device ? { devices: o.device } : {}),
   };
+}
+
+/** seccomp=FILE is read here and its text sent, as Docker's CLI does: the daemon never reads the client's files. */
+function readSeccompProfile(opt: string): string {
+  const m = /^seccomp[=:](.+)$/u.exec(opt);
+  if (!m || m[1] === 'unconfined' || m[1]!.trim().startsWith('{')) return opt;
+  try {
+    return `seccomp=${readFileSync(m[1]!, 'utf8')}`;
+  } catch (err) {
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `--security-opt ${opt}: cannot read the profile: ${(err as Error).message}`);
+  }
 }
 
 const containerPath = (ref: string, tail = ''): string => `/v1/containers/${encodeURIComponent(ref)}${tail}`;
@@ -53,6 +75,11 @@ function registerRun(cli: Cli): void {
     .option('--pids-limit <n>', 'maximum number of processes', (v) => Number(v))
     .option('--rm', 'remove the container when it exits')
     .option('--init', 'run an init as PID 1 that reaps zombies')
+    .option('--privileged', 'give the container every capability of the daemon, no seccomp filter and no masked paths')
+    .option('--cap-add <capability>', 'add a capability, e.g. NET_ADMIN, or ALL (repeatable)', collect)
+    .option('--cap-drop <capability>', 'drop a capability, or ALL (repeatable)', collect)
+    .option('--security-opt <option>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false] (repeatable)', collect)
+    .option('--device <host[:container[:rwm]]>', 'make a host device available in the container (repeatable)', collect)
     .passThroughOptions()
     .action(async (image: string, command: string[], o: RunFlags) => {
       const c = cli.client();

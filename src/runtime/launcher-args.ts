@@ -1,0 +1,64 @@
+/** The launcher's command lines: `run` for a container, `exec` for a command in a running one, both confined alike. */
+import { join } from 'node:path';
+import { launcherSecurityArgs } from './security/confinement.js';
+import type { ContainerState } from './types.js';
+
+export const SECCOMP_FILE = 'seccomp.rules';
+export const ENV_RE = /^[^=\0]+=[^\0]*$/u;
+
+function securityArgs(state: ContainerState, dir: string): string[] {
+  const c = state.confinement;
+  return c ? launcherSecurityArgs({ ...c, seccompRules: null }, c.seccomp ? join(dir, SECCOMP_FILE) : null) : [];
+}
+
+export function runArgs(state: ContainerState, dir: string, layerDir: string): string[] {
+  const c = state.config;
+  return [
+    'run',
+    '--netns',
+    c.netnsPath,
+    '--lower',
+    layerDir,
+    '--upper',
+    join(dir, 'upper'),
+    '--work',
+    join(dir, 'work'),
+    '--merged',
+    join(dir, 'merged'),
+    '--hostname',
+    c.hostname ?? state.id.slice(0, 12),
+    '--exit-file',
+    join(dir, 'exit'),
+    '--uid',
+    String(c.uid ?? 0),
+    '--gid',
+    String(c.gid ?? 0),
+    ...(c.cwd ? ['--cwd', c.cwd] : []),
+    ...(c.hostsFile ? ['--hosts', c.hostsFile] : []),
+    ...(c.resolvFile ? ['--resolv', c.resolvFile] : []),
+    ...(c.init ? ['--init'] : []),
+    ...(c.env ?? []).flatMap((e) => ['--env', e]),
+    ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
+    ...securityArgs(state, dir),
+    '--',
+    ...c.command,
+  ];
+}
+
+export function execArgs(state: ContainerState, dir: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string }): string[] {
+  return [
+    'exec',
+    '--pid',
+    String(state.pid),
+    '--uid',
+    String(state.config.uid ?? 0),
+    '--gid',
+    String(state.config.gid ?? 0),
+    ...(options.cwd ? ['--cwd', options.cwd] : []),
+    ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]),
+    ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
+    ...securityArgs(state, dir),
+    '--',
+    ...command,
+  ];
+}

@@ -1,0 +1,60 @@
+/** The runtime's records: a container's configuration and its state, as kept in its state.json. */
+import type { ContainerCgroups, Limits } from './cgroups.js';
+import type { Confinement, SecurityRequest } from './security/confinement.js';
+
+/** The confinement as kept in a container's state: the seccomp rules are in a file beside it. */
+export type StoredConfinement = Omit<Confinement, 'seccompRules'> & { readonly seccomp: boolean };
+
+export interface ContainerConfig {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly name?: string;
+  readonly env?: readonly string[];
+  readonly hostname?: string;
+  readonly cwd?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** The sandbox's namespace file; required: a container without a network gets a null-driver sandbox. */
+  readonly netnsPath: string;
+  readonly hostsFile?: string;
+  readonly resolvFile?: string;
+  readonly limits?: Limits;
+  /** Run a minimal init as PID 1 that reaps zombies and forwards signals (the command is then PID 2). */
+  readonly init?: boolean;
+  /** Remove the container when it exits. */
+  readonly autoRemove?: boolean;
+  /** The container's id (64 hex digits), when the caller chose it beforehand; else one is made. */
+  readonly id?: string;
+  /** Free-form labels (the daemon keeps the sandbox id here). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Docker's security flags: --privileged, --cap-add, --cap-drop, --security-opt, --device. */
+  readonly security?: SecurityRequest;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  readonly id: string;
+  readonly name: string;
+  readonly imageName: string;
+  readonly imageId: string;
+  readonly config: ContainerConfig;
+  readonly created: string;
+  status: ContainerStatus;
+  pid?: number;
+  /** /proc/PID/stat start time, in clock ticks since boot. */
+  startTime?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  cgroups?: ContainerCgroups;
+  /** How it is confined (absent for containers made before tsnet confined them). */
+  confinement?: StoredConfinement;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
