@@ -22,15 +22,21 @@ export interface ReconcileReport {
   readonly recreated: string[];
   /** Recorded objects that are missing and could not be made again, with why. */
   readonly broken: string[];
+  /** Objects that carry tsnet's tag but are of a kind tsnet never makes (loopback, a physical NIC): left alone. */
+  readonly leftAlone: string[];
 }
+
+/** The kind of link each tag is put on: a tag on anything else was not put there by tsnet. */
+const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth' } as const;
 
 /** Brings the kernel and the records in line; see the module comment. Safe to run on a clean start. */
 export async function reconcile(core: CnmCore): Promise<ReconcileReport> {
-  const report: ReconcileReport = { removed: [], recreated: [], broken: [] };
+  const report: ReconcileReport = { removed: [], recreated: [], broken: [], leftAlone: [] };
   restoreRecords(core);
   for (const s of core.deps.store.sandboxes()) adoptOrDropSandbox(core, s, report);
   removeUnrecordedNamespaces(core, report);
   await removeUnrecordedLinks(core, report);
+  await removeUnrecordedInterfaces(core, report);
   await recreateNetworks(core, report);
   await recreateEndpoints(core, report);
   await restoreDriverState(core);
@@ -77,17 +83,37 @@ function removeUnrecordedNamespaces(core: CnmCore, report: ReconcileReport): voi
 /** Tagged links in the host namespace that no network or endpoint records. */
 async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport): Promise<void> {
   const host = core.driverCtx.host;
-  const orphans: string[] = [];
+  const orphans: number[] = [];
   for (const link of await host.linkList()) {
     const tag = parseOwnerTag(link.alias);
     if (!tag) continue;
     const { kind, id } = tag;
     const known = kind === 'network' ? !!core.state.findNetwork(id) : !!core.state.findEndpoint(id);
     if (known) continue;
-    orphans.push(link.name);
+    if (link.kind !== TAGGED_KINDS[kind]) {
+      report.leftAlone.push(`${link.name}: tagged ${link.alias} but a ${link.kind ?? 'device without a kind'}, which tsnet never makes`);
+      continue;
+    }
+    orphans.push(link.index);
     report.removed.push(`${kind} interface ${link.name}: no ${kind} records it`);
   }
   await host.linkDeleteMany(orphans);
+}
+
+/**
+ * Interfaces inside sandboxes' namespaces (tsnet's own, and all that is in them) that no endpoint records: what a
+ * crash between a veth's creation and its record leaves. Deleting the inner end takes the pair.
+ */
+async function removeUnrecordedInterfaces(core: CnmCore, report: ReconcileReport): Promise<void> {
+  for (const s of core.state.sandboxList()) {
+    if (core.inHostNamespace(s)) continue;
+    const recorded = new Set(core.state.joinedTo(s.record.id).map((e) => e.ifname));
+    for (const link of await s.handle.linkList()) {
+      if (link.name === 'lo' || recorded.has(link.name)) continue;
+      await s.handle.linkDelete(link.index);
+      report.removed.push(`interface ${link.name} in sandbox ${s.record.id.slice(0, 12)}: no endpoint records it`);
+    }
+  }
 }
 
 /** Recorded networks whose kernel objects are missing. */

@@ -5,11 +5,12 @@
 import { closeSync } from 'node:fs';
 import { NetNs } from '../netns/netns.js';
 import { addrAddRequest, addrDeleteRequest, addrListRequest, type Addr, type AddrOptions } from './addr.js';
+import { InvalidArgumentError } from '../errors.js';
 import { Errno } from '../native/errno.js';
 import { NetlinkBatchError, NetlinkError } from './errors.js';
 import type { NetnsTarget } from './link-kinds.js';
 import {
-  linkAddRequests,
+  linkAddRequest,
   linkDeleteGroupRequest,
   linkDeleteRequest,
   linkGetRequest,
@@ -119,27 +120,34 @@ export class Handle {
 
   /** Creates the link and tags it; if the tag cannot be set, the link is deleted again. */
   private async createLink(spec: LinkAddSpec): Promise<Link | undefined> {
-    const [create, ...tag] = linkAddRequests(spec);
-    return this.linkCreate(create, tag, spec.name);
+    if (spec.alias !== undefined && spec.netns)
+      throw new InvalidArgumentError(`link "${spec.name}": an alias cannot be set on a link created in another namespace`);
+    const alias = spec.alias;
+    return this.linkCreate(linkAddRequest(spec), (index) => (alias === undefined ? [] : [linkSetRequest(index, { alias })]), spec.name);
   }
 
   /**
-   * Sends a link creation and, in the same send, the requests that finish the link (its tag, bridge-port flags,
-   * up). If the creation succeeded and a later request failed, the link this call made is deleted again: by the
-   * index the kernel echoed, else by its name (which the creation just proved is this call's). A failed creation
-   * deletes nothing: the name may belong to someone else.
+   * Creates a link, then finishes it (its tag, bridge-port flags, up) with requests addressed by the index the
+   * kernel gave it, never by name: a creation that fails (the name is someone else's) leaves everything alone, and
+   * a finish that fails deletes the link this call made, by its index. Two sends: the kernel ignores IFLA_IFALIAS at
+   * creation, and a request by name sent behind a failed creation would act on the other link of that name.
    */
-  async linkCreate(create: NetlinkRequest<Link | undefined>, then: readonly NetlinkRequest<unknown>[], name: string): Promise<Link | undefined> {
+  async linkCreate(
+    create: NetlinkRequest<Link | undefined>,
+    finish: (index: number) => readonly NetlinkRequest<unknown>[],
+    name: string,
+  ): Promise<Link | undefined> {
+    const echoed = await this.socket.request(create);
+    // Kernels before 6.3 do not echo: the name is this call's, since its creation has just succeeded.
+    const index = echoed?.index ?? (echoed === undefined && create.object === name ? (await this.linkFind(name))?.index : undefined);
+    const then = index ? finish(index) : [];
+    if (then.length === 0) return echoed;
     try {
-      const [echoed] = (await this.socket.pipeline([create, ...then])) as [Link | undefined];
+      await this.socket.pipeline(then);
       return echoed;
     } catch (err) {
-      if (!(err instanceof NetlinkBatchError)) throw err;
-      const [created] = err.results;
-      if (created?.status === 'rejected') throw created.reason;
-      const echoed = created?.status === 'fulfilled' ? (created.value as Link | undefined) : undefined;
-      await this.linkDelete(echoed?.index ?? name).catch(() => undefined);
-      throw err.errors[0];
+      await this.linkDelete(index!).catch(() => undefined);
+      throw err instanceof NetlinkBatchError ? err.errors[0] : err;
     }
   }
 

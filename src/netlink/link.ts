@@ -140,18 +140,7 @@ export interface LinkAttrs {
 export type LinkAddSpec = LinkAttrs & LinkKindSpec;
 
 /**
- * The requests that create a link: the RTM_NEWLINK, then (the kernel ignores IFLA_IFALIAS at creation) the alias
- * set in the same send, so that no crash can leave an untagged link behind.
- */
-export function linkAddRequests(spec: LinkAddSpec): [NetlinkRequest<Link | undefined>, ...NetlinkRequest<void>[]] {
-  const create = linkAddRequest(spec);
-  if (spec.alias === undefined) return [create];
-  if (spec.netns) throw new InvalidArgumentError(`link "${spec.name}": an alias cannot be set on a link created in another namespace`);
-  return [create, linkSetRequest(spec.name, { alias: spec.alias })];
-}
-
-/**
- * Creates a link (without its alias: see linkAddRequests). With NLM_F_ECHO the kernel answers with the new link, so the caller learns its index (and, for
+ * Creates a link (without its alias, which the kernel ignores at creation: Handle.linkAdd sets it by index). With NLM_F_ECHO the kernel answers with the new link, so the caller learns its index (and, for
  * a veth, its peer's index) without another round trip; kernels before 6.3 do not echo, and parse gives undefined.
  * Equivalent to: `ip link add NAME type KIND ...`
  */

@@ -25,6 +25,13 @@ function macFromBase64(b64: string): string | undefined {
   return bytes.length === 6 ? [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':') : undefined;
 }
 
+/** Docker's ids: 64 hex digits; anything else (a NUL byte, a short id) is refused before it names a kernel object. */
+function needId(body: Json, field: string): string {
+  const v = need(body, field);
+  if (!/^[0-9a-f]{64}$/u.test(v)) throw new InvalidArgumentError(`${field} ${JSON.stringify(v.slice(0, 80))} is not 64 hexadecimal digits`);
+  return v;
+}
+
 function need(body: Json, field: string): string {
   const v = str(body[field]);
   if (!v) throw new InvalidArgumentError(`${field} is missing`);
@@ -85,7 +92,7 @@ export class DockerPlugin {
   }
 
   async createNetwork(body: Json): Promise<Json> {
-    const id = need(body, 'NetworkID');
+    const id = needId(body, 'NetworkID');
     if (this.knownNetwork(id)) return {};
     const options = obj(body.Options);
     const generic = obj(options['com.docker.network.generic']);
@@ -113,15 +120,15 @@ export class DockerPlugin {
   }
 
   async deleteNetwork(body: Json): Promise<Json> {
-    const id = need(body, 'NetworkID');
+    const id = needId(body, 'NetworkID');
     if (!this.knownNetwork(id)) return {}; // already gone
     await this.controller.deleteNetwork(id, 'docker');
     return {};
   }
 
   async createEndpoint(body: Json): Promise<Json> {
-    const networkId = need(body, 'NetworkID');
-    const id = need(body, 'EndpointID');
+    const networkId = needId(body, 'NetworkID');
+    const id = needId(body, 'EndpointID');
     if (this.controller.endpoint(id)) return {};
     const iface = obj(body.Interface);
     const given = str(iface.MacAddress) || macFromBase64(str(obj(body.Options)['com.docker.network.endpoint.macaddress']));
@@ -141,7 +148,7 @@ export class DockerPlugin {
   }
 
   async join(body: Json): Promise<Json> {
-    const endpoint = this.controller.endpoint(need(body, 'EndpointID'));
+    const endpoint = this.controller.endpoint(needId(body, 'EndpointID'));
     if (endpoint?.kind !== 'detached') throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `endpoint ${str(body.EndpointID).slice(0, 12)} does not exist`);
     const network = this.controller.network(endpoint.networkId);
     return {
@@ -155,7 +162,7 @@ export class DockerPlugin {
   }
 
   async deleteEndpoint(body: Json): Promise<Json> {
-    await this.controller.deleteDetachedEndpoint(need(body, 'EndpointID'));
+    await this.controller.deleteDetachedEndpoint(needId(body, 'EndpointID'));
     return {};
   }
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, type ControllerDeps } from '../../src/cnm/controller.js';
+import { Controller, type ControllerDeps, type ReconcileReport } from '../../src/cnm/controller.js';
 import type { SandboxNamespaces } from '../../src/cnm/sandbox/namespaces.js';
 import { Store } from '../../src/cnm/store.js';
 import type { DriverContext, JoinRequest, LeaveRequest, NetworkDriver } from '../../src/drivers/driver.js';
@@ -23,14 +23,14 @@ export class FakeHandle {
   /** Routes routeList() answers (the host's routes). */
   routes: { dst: string }[] = [];
   /** Links linkList() answers. */
-  links: { name: string; alias?: string; index: number }[] = [];
+  links: { name: string; alias?: string; index: number; kind?: string }[] = [];
   closed = false;
   readonly stats = { sends: 0, messages: 0, kernelMs: 0 };
 
   async routeList(): Promise<{ dst: string }[]> {
     return this.routes;
   }
-  async linkList(): Promise<{ name: string; alias?: string; index: number }[]> {
+  async linkList(): Promise<{ name: string; alias?: string; index: number; kind?: string }[]> {
     return this.links;
   }
   async linkSetUp(name: string): Promise<void> {
@@ -45,10 +45,11 @@ export class FakeHandle {
   async linkDelete(ref: string | number): Promise<void> {
     this.calls.push(`delete ${ref}`);
   }
-  async linkDeleteMany(names: readonly string[]): Promise<number> {
-    if (names.length) this.calls.push(`delete-many ${names.join(',')}`);
-    this.links = this.links.filter((l) => !names.includes(l.name));
-    return names.length;
+  async linkDeleteMany(refs: readonly (string | number)[]): Promise<number> {
+    const gone = this.links.filter((l) => refs.includes(l.name) || refs.includes(l.index));
+    if (refs.length) this.calls.push(`delete-many ${gone.map((l) => l.name).join(',')}`);
+    this.links = this.links.filter((l) => !gone.includes(l));
+    return refs.length;
   }
   async routeReplace(route: { dst: string; gateway: string }): Promise<void> {
     this.calls.push(`route ${route.dst} via ${route.gateway}`);
@@ -144,7 +145,7 @@ export class UnitWorld {
   deps!: ControllerDeps;
   controller!: Controller;
 
-  async open(): Promise<{ removed: string[]; recreated: string[]; broken: string[] }> {
+  async open(): Promise<ReconcileReport> {
     this.deps = {
       store: Store.open(join(this.dir, 'tsnet.db')),
       ipam: new Ipam(),
@@ -165,7 +166,7 @@ export class UnitWorld {
     return report;
   }
 
-  async reopen(): Promise<{ removed: string[]; recreated: string[]; broken: string[] }> {
+  async reopen(): Promise<ReconcileReport> {
     await this.controller.close();
     return this.open();
   }

@@ -274,3 +274,49 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(deps.ipam.pool(a.pools.v4!.id).isAllocated(address)).toBe(true);
   });
 });
+
+describeKernel('CNM: never acting on what tsnet did not create', () => {
+  const world = useWorld();
+
+  it('refuses a bridge name that another interface holds, naming it, and tags nothing', async () => {
+    const { ctl, lab: l } = world();
+    for (const name of ['uplink0', 'lo']) {
+      const err = await ctl.createNetwork({ name: `n-${name}`, options: { 'com.docker.network.bridge.name': name } }).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'TSNET_ERR_CONFLICT',
+        message: expect.stringMatching(new RegExp(`^the name "${name}" is taken by an interface tsnet did not create`, 'u')) as string,
+      });
+    }
+    const links = await l.ip(l.host, 'link');
+    expect(links.filter((x) => x.ifalias)).toEqual([]);
+    // A restart finds nothing to remove: no foreign interface was tagged.
+    const report = await world().reopen();
+    expect(report.removed).toEqual([]);
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).toEqual(links.map((x) => x.ifname));
+  });
+
+  it('reports a tag on a kind of link tsnet never makes, and starts anyway', async () => {
+    const { lab: l } = world();
+    const tag = `tsnet:network:${'1'.repeat(64)}`;
+    await l.exec(l.host, 'ip', ['link', 'set', 'lo', 'alias', tag]);
+    const report = await world().reopen();
+    expect(report.leftAlone).toEqual([`lo: tagged ${tag} but a device without a kind, which tsnet never makes`]);
+    expect(report.removed).toEqual([]);
+    expect((await l.ip(l.host, 'link', 'show', 'lo'))[0]).toMatchObject({ ifname: 'lo', group: 'default' });
+  });
+
+  it("removes what a crash left inside a sandbox's namespace (an interface no endpoint records)", async () => {
+    const { ctl, lab: l, sandbox } = world();
+    await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    const s = await sandbox('s1');
+    await ctl.connect('net-a', s.id);
+    await ctl.close();
+    // As if tsnet died between making a veth and recording its endpoint.
+    await l.exec(l.host, 'ip', ['link', 'add', 'vethleft', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', s.netnsPath!]);
+    const report = await world().reopen();
+    expect(report.removed).toEqual([`interface eth1 in sandbox ${s.id.slice(0, 12)}: no endpoint records it`]);
+    expect((await l.ip(s.ns, 'link')).map((x) => x.ifname)).toEqual(['lo', 'eth0']);
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).not.toContain('vethleft'); // the pair went with it
+    expect((await world().ctl.connect('net-a', (await sandbox('s2')).id)).ifname).toBe('eth0');
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -201,5 +202,48 @@ describeKernel("Docker's plugin protocols", () => {
     const taken = await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '10.124.0.2', Options: null }));
     expect(JSON.parse(taken.body)).toEqual({ Err: 'address 10.124.0.2 is already in use' });
     expect((await l.ip(l.host, 'link')).filter((x) => x.ifalias === `tsnet:endpoint:${ep}`)).toHaveLength(1);
+  });
+
+  it('never touches an interface it did not create: a taken bridge name, a taken endpoint name, odd ids', async () => {
+    const l = lab();
+    const before = await l.ip(l.host, 'link');
+    const create = (id: string, bridge: string) =>
+      post(
+        '/NetworkDriver.CreateNetwork',
+        JSON.stringify({
+          NetworkID: id,
+          Options: { 'com.docker.network.generic': { 'com.docker.network.bridge.name': bridge } },
+          IPv4Data: [{ AddressSpace: LOCAL_SPACE, Pool: '10.125.0.0/24', Gateway: '10.125.0.1/24' }],
+          IPv6Data: [],
+        }),
+      );
+    const taken = await create('5'.repeat(64), 'uplink0');
+    expect(JSON.parse(taken.body)).toEqual({ Err: expect.stringMatching(/^the name "uplink0" is taken by an interface tsnet did not create/u) as string });
+    expect((await l.ip(l.host, 'link')).filter((x) => x.ifalias)).toEqual([]);
+    expect((await create('6'.repeat(64), 'br-plugin')).statusCode).toBe(200);
+    const endpoint = (id: string) =>
+      post(
+        '/NetworkDriver.CreateEndpoint',
+        JSON.stringify({ NetworkID: '6'.repeat(64), EndpointID: id, Interface: { Address: '', AddressIPv6: '', MacAddress: '' }, Options: {} }),
+      );
+    // Two ids that share their first 7 (and 60) characters get two pairs.
+    expect((await endpoint(`${'a'.repeat(60)}0001`)).statusCode).toBe(200);
+    expect((await endpoint(`${'a'.repeat(60)}0002`)).statusCode).toBe(200);
+    expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:endpoint:'))).toHaveLength(2);
+    // A foreign link holding the name an endpoint would get is refused, and left as it was.
+    const id = `${'b'.repeat(63)}1`;
+    const name = `veth${createHash('sha256').update(id).digest('hex').slice(0, 11)}`;
+    await l.exec(l.host, 'ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', 'foreign1']);
+    expect(JSON.parse((await endpoint(id)).body)).toEqual({
+      Err: `the name "${name}" is taken by an interface tsnet did not create (veth ${(await l.ip(l.host, 'link', 'show', name))[0]!.ifindex})`,
+    });
+    expect((await l.ip(l.host, 'link', 'show', name))[0]).not.toHaveProperty('ifalias');
+    // Ids that are not Docker's 64 hex digits never reach the kernel.
+    expect(JSON.parse((await endpoint('a\u0000b')).body)).toEqual({ Err: 'EndpointID "a\\u0000b" is not 64 hexadecimal digits' });
+    await l.exec(l.host, 'ip', ['link', 'del', name]);
+    for (const e of [`${'a'.repeat(60)}0001`, `${'a'.repeat(60)}0002`])
+      await post('/NetworkDriver.DeleteEndpoint', JSON.stringify({ NetworkID: '6'.repeat(64), EndpointID: e }));
+    await post('/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: '6'.repeat(64) }));
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).toEqual(before.map((x) => x.ifname));
   });
 });

@@ -2,6 +2,7 @@
  * The bridge driver: a Linux bridge per network holding the gateway address, and per endpoint a veth pair whose
  * peer is created directly inside the sandbox. Firewall rules are per network, for all bridge networks in one batch.
  */
+import { createHash } from 'node:crypto';
 import { TsnetError } from '../../errors.js';
 import { addrAddRequest } from '../../netlink/addr.js';
 import { Errno } from '../../native/errno.js';
@@ -15,6 +16,34 @@ import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
 export const bridgeAlias = (networkId: string): string => ownerTag('network', networkId);
 export const endpointAlias = (endpointId: string): string => ownerTag('endpoint', endpointId);
+
+/**
+ * The host end of an endpoint's veth: "veth" and 11 hex digits of a hash of the whole endpoint id, so that ids
+ * sharing a prefix (or carrying odd bytes) never give two endpoints one name.
+ */
+export const hostEndName = (endpointId: string): string => `veth${createHash('sha256').update(endpointId).digest('hex').slice(0, 11)}`;
+
+/** A name held by an interface tsnet did not make (or made for something else) is refused, naming the holder. */
+async function checkNameFree(ctx: DriverContext, name: string, tag: string): Promise<void> {
+  const holder = await ctx.host.linkFind(name);
+  if (holder && holder.alias !== tag) {
+    const whose = holder.alias?.startsWith('tsnet:') ? `tsnet's ${holder.alias}` : 'an interface tsnet did not create';
+    throw new TsnetError('TSNET_ERR_CONFLICT', `the name "${name}" is taken by ${whose} (${holder.kind ?? 'link'} ${holder.index})`);
+  }
+}
+
+/** A creation refused with EEXIST becomes a conflict that names the holder (when it is the host end's name). */
+async function explainTaken<T>(ctx: DriverContext, name: string, tag: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof NetlinkError && err.errno === Errno.EEXIST) {
+      await checkNameFree(ctx, name, tag);
+      throw new TsnetError('TSNET_ERR_CONFLICT', `cannot create ${name}: ${err.message}`);
+    }
+    throw err;
+  }
+}
 
 /** Docker's MAC for an IPv4 address: 02:42 followed by the address's four bytes. */
 export function macFromIpv4(cidr: string): string {
@@ -57,6 +86,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   /** Equivalent to: ip link add BR type bridge; ip addr add GW/LEN dev BR; ip link set BR up */
   private async createBridge(ctx: DriverContext, network: BridgeNetwork): Promise<number> {
+    await checkNameFree(ctx, bridgeOf(network).bridgeName, bridgeAlias(network.id));
     const cfg = bridgeOf(network);
     const bridge = await ctx.host.linkAdd({
       kind: 'bridge',
@@ -79,10 +109,14 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   }
 
   async deleteNetwork(ctx: DriverContext, network: BridgeNetwork): Promise<void> {
-    try {
-      await ctx.host.linkDelete(bridgeOf(network).bridgeName);
-    } catch (err) {
-      if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err; // already gone counts as deleted
+    const bridge = await ctx.host.linkFind(bridgeOf(network).bridgeName);
+    // Gone already counts as deleted; a link of that name without this network's tag is not this network's bridge.
+    if (bridge?.alias === bridgeAlias(network.id)) {
+      try {
+        await ctx.host.linkDelete(bridge.index);
+      } catch (err) {
+        if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err;
+      }
     }
     await applyFirewall(ctx, othersThan(ctx, network));
   }
@@ -114,23 +148,30 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   async join(ctx: DriverContext, req: JoinRequest<BridgeConfig>): Promise<JoinResult> {
     const cfg = bridgeOf(req.network);
-    const hostIfname = `veth${req.endpoint.id.slice(0, 7)}`;
+    const hostIfname = hostEndName(req.endpoint.id);
     const bridge = await ctx.host.linkGet(cfg.bridgeName);
-    await attachVethEndpoint(ctx.host, {
-      hostName: hostIfname,
-      containerName: req.ifname,
-      bridgeIndex: bridge.index,
-      sandbox: req.sandbox.ns,
-      sandboxHandle: req.sandbox.handle,
-      alias: endpointAlias(req.endpoint.id),
-      hairpin: true,
-      ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-      ...(req.endpoint.mac !== undefined ? { mac: req.endpoint.mac } : {}),
-      ...(req.endpoint.ipv4 !== undefined ? { address: req.endpoint.ipv4 } : {}),
-      ...(req.endpoint.ipv6 !== undefined ? { ipv6Address: req.endpoint.ipv6 } : {}),
-      ...(req.defaultRoute && !req.network.internal && req.network.pools.v4?.gateway ? { gateway: req.network.pools.v4.gateway } : {}),
-      ...(req.defaultRoute && !req.network.internal && req.endpoint.ipv6 && req.network.pools.v6?.gateway ? { ipv6Gateway: req.network.pools.v6.gateway } : {}),
-    });
+    await explainTaken(
+      ctx,
+      hostIfname,
+      endpointAlias(req.endpoint.id),
+      attachVethEndpoint(ctx.host, {
+        hostName: hostIfname,
+        containerName: req.ifname,
+        bridgeIndex: bridge.index,
+        sandbox: req.sandbox.ns,
+        sandboxHandle: req.sandbox.handle,
+        alias: endpointAlias(req.endpoint.id),
+        hairpin: true,
+        ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+        ...(req.endpoint.mac !== undefined ? { mac: req.endpoint.mac } : {}),
+        ...(req.endpoint.ipv4 !== undefined ? { address: req.endpoint.ipv4 } : {}),
+        ...(req.endpoint.ipv6 !== undefined ? { ipv6Address: req.endpoint.ipv6 } : {}),
+        ...(req.defaultRoute && !req.network.internal && req.network.pools.v4?.gateway ? { gateway: req.network.pools.v4.gateway } : {}),
+        ...(req.defaultRoute && !req.network.internal && req.endpoint.ipv6 && req.network.pools.v6?.gateway
+          ? { ipv6Gateway: req.network.pools.v6.gateway }
+          : {}),
+      }),
+    );
     return { hostIfname, ifname: req.ifname };
   }
 
@@ -145,25 +186,35 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     endpoint: EndpointBase,
   ): Promise<{ hostIfname: string; peerIfname: string }> {
     const cfg = bridgeOf(network);
-    const hostIfname = `veth${endpoint.id.slice(0, 7)}`;
-    const peerIfname = `tsv${endpoint.id.slice(0, 7)}`;
+    const hostIfname = hostEndName(endpoint.id);
+    const peerIfname = `tsv${hostIfname.slice(4)}`;
     const bridge = await ctx.host.linkGet(cfg.bridgeName);
-    await addBridgePort(ctx.host, {
-      hostName: hostIfname,
-      peerName: peerIfname,
-      bridgeIndex: bridge.index,
-      alias: endpointAlias(endpoint.id),
-      hairpin: true,
-      ...(endpoint.mac ? { mac: endpoint.mac } : {}),
-      ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-    });
+    await explainTaken(
+      ctx,
+      hostIfname,
+      endpointAlias(endpoint.id),
+      addBridgePort(ctx.host, {
+        hostName: hostIfname,
+        peerName: peerIfname,
+        bridgeIndex: bridge.index,
+        alias: endpointAlias(endpoint.id),
+        hairpin: true,
+        ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+        ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+      }),
+    );
     return { hostIfname, peerIfname };
   }
 
-  /** Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. */
+  /**
+   * Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. Only veths that carry
+   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's.
+   */
   async leave(ctx: DriverContext, requests: readonly LeaveRequest<BridgeConfig>[]): Promise<void> {
-    const names = requests.flatMap((r) => (r.endpoint.hostIfname ? [r.endpoint.hostIfname] : []));
-    await ctx.host.linkDeleteMany(names);
+    if (requests.length === 0) return;
+    const tags = new Set(requests.map((r) => endpointAlias(r.endpoint.id)));
+    const ours = (await ctx.host.linkList()).filter((l) => l.kind === 'veth' && tags.has(l.alias ?? ''));
+    await ctx.host.linkDeleteMany(ours.map((l) => l.index));
   }
 
   async programExternalConnectivity(): Promise<void> {}

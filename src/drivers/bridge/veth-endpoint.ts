@@ -68,13 +68,15 @@ export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise
       ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     },
   });
-  const finish = linkSetRequest(spec.hostName, {
-    ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
-    ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
-    ipv6AddrGenMode: 'none',
-    up: true,
-  });
-  return host.linkCreate(create, [finish], spec.hostName);
+  const finish = (index: number) => [
+    linkSetRequest(index, {
+      ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+      ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
+      ipv6AddrGenMode: 'none',
+      up: true,
+    }),
+  ];
+  return host.linkCreate(create, finish, spec.hostName);
 }
 
 /** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */

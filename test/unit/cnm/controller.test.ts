@@ -201,7 +201,7 @@ describe('Controller: restart and reconciliation', () => {
     await w.controller.disconnect('a', s.id);
     await w.controller.connect('a', s.id);
     const report = await w.reopen();
-    expect(report).toEqual({ removed: [], recreated: [], broken: [] });
+    expect(report).toEqual({ removed: [], recreated: [], broken: [], leftAlone: [] });
     expect(w.controller.joinedTo(s.id).map((e) => e.ipv4)).toEqual(['10.1.0.3/24']);
     const t = await w.controller.createSandbox({ containerId: 'c2' });
     expect((await w.controller.connect('a', t.id)).ipv4).toBe('10.1.0.4/24');
@@ -218,8 +218,9 @@ describe('Controller: restart and reconciliation', () => {
     w.namespaces.delete(gone.id);
     w.namespaces.create('f'.repeat(64));
     w.host.links = [
-      { name: 'vethorphan', alias: `tsnet:endpoint:${'9'.repeat(64)}`, index: 40 },
+      { name: 'vethorphan', alias: `tsnet:endpoint:${'9'.repeat(64)}`, index: 40, kind: 'veth' },
       { name: 'eth9', index: 41 },
+      { name: 'lo', alias: `tsnet:network:${'8'.repeat(64)}`, index: 1 },
     ];
     w.driver.missing.add(e.id);
     const report = await w.open();
@@ -229,8 +230,9 @@ describe('Controller: restart and reconciliation', () => {
       'endpoint interface vethorphan: no endpoint records it',
     ]);
     expect(report.recreated).toEqual(['endpoint kept-a: its interfaces were missing or detached']);
+    expect(report.leftAlone).toEqual([`lo: tagged tsnet:network:${'8'.repeat(64)} but a device without a kind, which tsnet never makes`]);
     expect(w.host.calls).toContain('delete-many vethorphan');
-    expect(w.host.links.map((l) => l.name)).toEqual(['eth9']); // not tsnet's: left alone
+    expect(w.host.links.map((l) => l.name)).toEqual(['eth9', 'lo']); // not tsnet's: left alone
     expect(w.deps.ipam.pool(w.controller.network('a').pools.v4!.id).addresses).toEqual(['10.1.0.3']);
   });
 });
