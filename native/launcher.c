@@ -535,11 +535,16 @@ static int cmd_run(struct config *c)
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", c->exit_file);
+    /* Only a complete file is put in place: on a full disk there is none, and tsnet reads the status this process
+     * exits with (or, for a container it re-adopted, says the status is unknown), never an empty file as 0. */
     FILE *f = fopen(tmp, "w");
     if (f) {
-        fprintf(f, "%d\n", code);
-        fclose(f);
-        rename(tmp, c->exit_file);
+        int ok = fprintf(f, "%d\n", code) > 0;
+        ok = (fflush(f) == 0) && ok;
+        ok = (fsync(fileno(f)) == 0) && ok;
+        ok = (fclose(f) == 0) && ok;
+        if (!ok || rename(tmp, c->exit_file) < 0)
+            unlink(tmp);
     }
     return code;
 }

@@ -21,6 +21,7 @@ export const ErrorCodes = {
   TSNET_ERR_SANDBOX_NOT_FOUND: 404,
   TSNET_ERR_FIREWALL: 500,
   TSNET_ERR_STORE: 500,
+  TSNET_ERR_NO_SPACE: 507,
   TSNET_ERR_ROLLBACK: 500,
   TSNET_ERR_INTERNAL: 500,
   /** Raised by the client, never answered by the API: no daemon listens on the socket. */
@@ -47,6 +48,22 @@ export class TsnetError extends Error {
 export class InvalidArgumentError extends TsnetError {
   constructor(message: string) {
     super('TSNET_ERR_INVALID_ARGUMENT', message);
+  }
+}
+
+/** Whether err (or what it wraps) is a full filesystem: ENOSPC or EDQUOT from a file call, SQLITE_FULL. */
+export function isNoSpace(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === 'TSNET_ERR_NO_SPACE') return true;
+  }
+  return false;
+}
+
+/** A change refused because the filesystem holding tsnet's state is full; what was half made has been undone. */
+export class NoSpaceError extends TsnetError {
+  constructor(what: string, cause: unknown) {
+    super('TSNET_ERR_NO_SPACE', `${what}: no space left on the device that holds tsnet's state (${errorMessage(cause)})`, { cause });
   }
 }
 

@@ -65,5 +65,6 @@ export type ExecBody = Static<typeof ExecBody>;
 export const ExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });
 export type ExecResult = Static<typeof ExecResult>;
 
-export const WaitResult = Type.Object({ exitCode: Type.Integer() });
+/** exitCode null: the container has exited but its status is unknown (its monitor could not record it). */
+export const WaitResult = Type.Object({ exitCode: Type.Union([Type.Integer(), Type.Null()]) });
 export type WaitResult = Static<typeof WaitResult>;

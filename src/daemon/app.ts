@@ -7,7 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { API_VERSION } from '../api/defaults.js';
 import type { InfoView } from '../api/system.js';
 import type { Controller } from '../cnm/controller.js';
-import { TsnetError } from '../errors.js';
+import { NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerService } from './containers.js';
 import { containerRoutes } from './routes/containers.js';
@@ -41,7 +41,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  app.setErrorHandler((err: FastifyError | TsnetError | Error, req, reply) => {
+  app.setErrorHandler((thrown: FastifyError | TsnetError | Error, req, reply) => {
+    // A full disk is said as such, whichever layer met it (the change itself has been rolled back).
+    const err =
+      isNoSpace(thrown) && !(thrown instanceof TsnetError && thrown.code === 'TSNET_ERR_NO_SPACE')
+        ? new NoSpaceError(`${req.method} ${req.url}`, thrown)
+        : thrown;
     if (err instanceof TsnetError) {
       if (err.status >= 500) req.log.error({ err, correlationId: req.id }, err.message);
       return reply.status(err.status).send({ code: err.code, message: err.status >= 500 ? `${err.message} (correlation id ${req.id})` : err.message });

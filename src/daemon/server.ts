@@ -115,10 +115,11 @@ async function openState(options: DaemonOptions) {
     iptables: options.iptables,
     ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
   });
-  const runtime = Runtime.open(join(options.root, 'runtime'));
   // Failures of background work go to the app's log, which exists once the app does.
   const logs: { app?: FastifyInstance } = {};
-  const containers = new ContainerService(controller, runtime, (what, err) => logs.app?.log.error({ err }, what));
+  const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);
+  const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError });
+  const containers = new ContainerService(controller, runtime, onBackgroundError);
   await controller.ensurePredefinedNetworks();
   const released = await containers.releaseOrphanSandboxes();
   const app = buildApp({

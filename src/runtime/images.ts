@@ -8,7 +8,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSy
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar';
-import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { InvalidArgumentError, NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 
 export interface Image {
   readonly name: string;
@@ -93,6 +93,7 @@ export class ImageStore {
         await extract({ file, cwd: tmp, preserveOwner: true, ...(gz ? { gzip: true } : {}) } as Parameters<typeof extract>[0]);
       } catch (err) {
         rmSync(tmp, { recursive: true, force: true });
+        if (isNoSpace(err)) throw new NoSpaceError(`cannot import "${file}"`, err);
         throw new InvalidArgumentError(`cannot import "${file}": not a tar archive (${(err as Error).message})`);
       }
       renameSync(tmp, dir);

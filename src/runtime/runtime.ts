@@ -51,7 +51,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class Runtime {
   readonly images: ImageStore;
   private readonly containers = new Map<string, ContainerState>();
-  private readonly exits = new Map<string, { promise: Promise<number>; resolve: (code: number) => void }>();
+  /** Exit statuses awaited; null when the status is unknown. */
+  private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
+  /** Containers whose end could not be saved yet (a full disk), saved again every second. */
+  private readonly unsaved = new Map<string, ContainerState>();
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly pollers = new Map<string, NodeJS.Timeout>();
   private readonly monitors = new Map<string, ChildProcess>();
   private readonly launcher = launcherPath();
@@ -59,14 +63,16 @@ export class Runtime {
   private constructor(
     readonly root: string,
     readonly cgroups: Cgroups,
+    /** Where failures of background work go (the daemon's log). */
+    private readonly onBackgroundError: (what: string, err: unknown) => void,
   ) {
     this.images = new ImageStore(join(root, 'images'));
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
   }
 
   /** Opens the runtime and re-adopts what it finds: running containers keep running, dead ones become exited. */
-  static open(root: string, options: { cgroups?: Cgroups } = {}): Runtime {
-    const rt = new Runtime(root, options.cgroups ?? new Cgroups());
+  static open(root: string, options: { cgroups?: Cgroups; onBackgroundError?: (what: string, err: unknown) => void } = {}): Runtime {
+    const rt = new Runtime(root, options.cgroups ?? new Cgroups(), options.onBackgroundError ?? (() => undefined));
     for (const id of readdirSync(join(root, 'containers'))) {
       const file = join(root, 'containers', id, 'state.json');
       if (!existsSync(file)) {
@@ -85,6 +91,7 @@ export class Runtime {
 
   /** Stops watching (the containers go on; a runtime opened later re-adopts them). Lets the process exit. */
   close(): void {
+    this.stopRetrying();
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
     for (const m of this.monitors.values()) {
@@ -194,29 +201,29 @@ export class Runtime {
     state.startedAt = new Date().toISOString();
     this.save(state);
     this.monitors.set(state.id, monitor);
-    monitor.once('exit', () => {
+    monitor.once('exit', (code) => {
       this.monitors.delete(state.id);
-      this.finish(state);
+      this.finish(state, code);
     });
     // While the runtime is open it watches its containers (close() lets them go on alone).
     return state;
   }
 
-  private exitPromise(id: string): Promise<number> {
+  private exitPromise(id: string): Promise<number | null> {
     let entry = this.exits.get(id);
     if (!entry) {
-      let resolve!: (code: number) => void;
-      const promise = new Promise<number>((r) => (resolve = r));
+      let resolve!: (code: number | null) => void;
+      const promise = new Promise<number | null>((r) => (resolve = r));
       entry = { promise, resolve };
       this.exits.set(id, entry);
     }
     return entry.promise;
   }
 
-  /** Resolves with the exit code when the container has exited. */
-  wait(ref: string): Promise<number> {
+  /** Resolves with the exit code when the container has exited (null: its status is unknown). */
+  wait(ref: string): Promise<number | null> {
     const state = this.get(ref);
-    if (state.status === 'exited') return Promise.resolve(state.exitCode ?? -1);
+    if (state.status === 'exited') return Promise.resolve(state.exitCode ?? null);
     return this.exitPromise(state.id);
   }
 
@@ -232,10 +239,17 @@ export class Runtime {
   }
 
   /** Records the end of a container: exit code from its monitor, OOM verdict, cgroups removed, --rm honoured. */
-  private finish(state: ContainerState): void {
+  /**
+   * Records the end of a container. Its status comes from the exit file its monitor wrote, else from the monitor's own
+   * exit status (the same number) when the monitor is this process's child; with neither, it is unknown, never 0.
+   */
+  private finish(state: ContainerState, monitorCode?: number | null): void {
     if (state.status === 'exited' || !this.containers.has(state.id)) return;
     const exitFile = join(this.dir(state.id), 'exit');
-    state.exitCode = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : 137;
+    const written = existsSync(exitFile) ? /^(\d{1,3})\n$/u.exec(readFileSync(exitFile, 'utf8'))?.[1] : undefined;
+    const code = written !== undefined ? Number(written) : (monitorCode ?? undefined);
+    if (code !== undefined) state.exitCode = code;
+    else delete state.exitCode;
     state.status = 'exited';
     state.finishedAt = new Date().toISOString();
     if (state.cgroups) {
@@ -246,9 +260,37 @@ export class Runtime {
         // A group the kernel keeps busy is left for remove() to try again; the exit is recorded regardless.
       }
     }
-    this.save(state);
-    this.exits.get(state.id)?.resolve(state.exitCode);
+    this.saveOrRetry(state);
+    this.exits.get(state.id)?.resolve(state.exitCode ?? null);
     if (state.config.autoRemove) this.removeFiles(state);
+  }
+
+  /**
+   * Saves a state that must not be lost, such as a container's end: on a full disk it is kept in memory and saved
+   * again every second until space returns (the exit handler must never throw: the daemon would die).
+   */
+  private saveOrRetry(state: ContainerState): void {
+    try {
+      this.save(state);
+      this.unsaved.delete(state.id);
+    } catch (err) {
+      this.unsaved.set(state.id, state);
+      this.onBackgroundError(`container ${state.name}: cannot record its state yet; retrying`, err);
+      if (!this.retryTimer) {
+        this.retryTimer = setInterval(() => {
+          for (const s of [...this.unsaved.values()])
+            if (this.containers.has(s.id)) this.saveOrRetry(s);
+            else this.unsaved.delete(s.id);
+          if (this.unsaved.size === 0) this.stopRetrying();
+        }, 1000);
+        this.retryTimer.unref();
+      }
+    }
+  }
+
+  private stopRetrying(): void {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** Sends a signal to the container's first process. */

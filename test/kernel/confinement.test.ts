@@ -39,7 +39,7 @@ describeKernel('container confinement', () => {
   });
 
   /** Runs a shell script in a new container (its own network namespace, lo up) and returns its exit code and output. */
-  const run = async (script: string, extra: Partial<ContainerConfig> = {}): Promise<{ code: number; out: string }> => {
+  const run = async (script: string, extra: Partial<ContainerConfig> = {}): Promise<{ code: number | null; out: string }> => {
     const ns = lab().ns(`c${++seq}`);
     await lab().exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
     const c = rt.create({ image: 'probe', command: ['sh', '-c', script], name: `c${seq}`, netnsPath: ns.path!, ...extra });

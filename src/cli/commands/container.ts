@@ -90,6 +90,7 @@ function registerRun(cli: Cli): void {
       await c.stream(containerPath(created.id, '/logs?follow=true'), (chunk) => process.stdout.write(chunk));
       const { exitCode } = await c.call<WaitResult>('POST', containerPath(created.id, '/wait'));
       if (o.rm) await c.call('DELETE', containerPath(created.id));
+      if (exitCode === null) throw new CliFailure(new ClientError('TSNET_ERR_INTERNAL', `the exit status of container ${created.name} is unknown`), 125);
       process.exitCode = exitCode;
     });
 }
