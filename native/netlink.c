@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -142,6 +143,22 @@ EXPORT int tsnl_recv(int fd, void *buf, int len, int timeout_ms)
 EXPORT int tsnl_close(int fd)
 {
     return close(fd) < 0 ? -errno : 0;
+}
+
+/* An exclusive lock on a file, held by the returned descriptor until it is closed or the process ends (so a
+ * killed daemon never leaves a stale lock): the daemon's lock on its root. Returns the fd, -EWOULDBLOCK when another
+ * process holds it, or -errno. */
+EXPORT int tsnl_lock_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 /* The kernel's own words for an errno, for error messages. */

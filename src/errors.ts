@@ -26,6 +26,8 @@ export const ErrorCodes = {
   TSNET_ERR_INTERNAL: 500,
   /** Raised by the client, never answered by the API: no daemon listens on the socket. */
   TSNET_ERR_DAEMON_UNREACHABLE: 503,
+  /** Raised by the client: the socket's mode does not let this user in. */
+  TSNET_ERR_PERMISSION_DENIED: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 /** Output for people (aligned tables) and for scripts (--format json). */
+import { Option } from 'commander';
 import { ClientError } from '../client/client.js';
 
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
@@ -11,6 +12,9 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }
+
+/** --format: "table" for people (the default) or "json" for scripts; any other value is refused, not ignored. */
+export const formatOption = (): Option => new Option('--format <format>', 'table for people, json for scripts').choices(['table', 'json']);
 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));

@@ -30,6 +30,12 @@ export class DaemonUnreachableError extends ClientError {
   }
 }
 
+export class SocketPermissionError extends ClientError {
+  constructor(host: string) {
+    super('TSNET_ERR_PERMISSION_DENIED', `permission denied on ${host} (are you root or in the tsnet group?)`);
+  }
+}
+
 /** An error answer of the API: its status and the catalog code. */
 export class ApiError extends ClientError {
   constructor(
@@ -108,5 +114,6 @@ function apiError(status: number, text: string): ApiError {
 }
 
 function unreachable(err: NodeJS.ErrnoException, host: string): Error {
-  return ['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new DaemonUnreachableError(host) : err;
+  if (err.code === 'EACCES' || err.code === 'EPERM') return new SocketPermissionError(host);
+  return ['ENOENT', 'ECONNREFUSED'].includes(err.code ?? '') ? new DaemonUnreachableError(host) : err;
 }

@@ -4,7 +4,6 @@
  * namespaces in its run directory): what it owns but has no record of is removed; what is recorded but missing is
  * re-created, or, when that cannot be, reported broken with the reason; driver-wide state is rewritten whole.
  */
-import { existsSync } from 'node:fs';
 import { errorMessage } from '../errors.js';
 import { NetNs } from '../netns/netns.js';
 import { sandboxView, type CnmCore } from './core.js';
@@ -56,7 +55,7 @@ function restoreRecords(core: CnmCore): void {
 /** A sandbox whose namespace is gone cannot be brought back: its record and endpoints go. */
 function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileReport): void {
   const inHost = s.netnsPath === null || s.netnsPath === core.deps.hostNs.path;
-  if (inHost || existsSync(s.netnsPath!)) {
+  if (inHost || core.deps.namespaces.isNamespace(s.netnsPath!)) {
     const ns = inHost ? core.deps.hostNs : NetNs.fromPath(s.netnsPath!, s.id);
     core.state.putSandbox({ record: s, ns, handle: core.openHandle(ns) });
     return;

@@ -62,6 +62,9 @@ export class ContainerService {
     const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
     const networks = req.networks && req.networks.length > 0 ? req.networks : [NULL_NETWORK];
     for (const n of networks) this.controller.network(n); // 404 before anything is made
+    if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
+      throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
+    }
     this.runtime.images.get(req.image);
     if (req.ip !== undefined && networks.length !== 1) throw new InvalidArgumentError('--ip needs exactly one --network');
     if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {

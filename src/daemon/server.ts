@@ -4,13 +4,15 @@
  * SIGTERM stops accepting, finishes what is in flight and closes the store. Containers keep running and are
  * re-adopted by the next daemon.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ReconcileReport } from '../cnm/controller.js';
 import { missingKernelFeatures } from '../cnm/kernel-check.js';
 import { openController } from './network-wiring.js';
 import { TsnetError } from '../errors.js';
+import { Errno, errnoName } from '../native/errno.js';
+import { native } from '../native/library.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Runtime } from '../runtime/runtime.js';
 import { TSNET_VERSION } from '../version.js';
@@ -35,33 +37,43 @@ export interface DaemonOptions {
 
 export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
 
-/** Whether a process with this PID exists. */
-function pidAlive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** The socket is root's and, like Docker's, the group's of that name when the machine has one: mode 0660. */
+function restrictSocket(path: string, group = 'tsnet'): void {
+  const line = existsSync('/etc/group')
+    ? readFileSync('/etc/group', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${group}:`))
+    : undefined;
+  const gid = line ? Number(line.split(':')[2]) : 0;
+  chownSync(path, 0, Number.isInteger(gid) ? gid : 0);
+  chmodSync(path, 0o660);
 }
 
-/** Takes ROOT/tsnet.pid; refuses when a live daemon holds it, and says which PID. */
-function takeLock(root: string): string {
-  const file = join(root, 'tsnet.pid');
-  for (;;) {
-    try {
-      const fd = openSync(file, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return file;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pidAlive(pid) && pid !== process.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `another tsnet daemon (PID ${pid}) is using ${root}`);
-      unlinkSync(file); // stale: its daemon is gone
-    }
+/** The daemon's hold on its root. */
+interface RootLock {
+  release(): void;
+}
+
+/**
+ * Locks ROOT/tsnet.lock with flock: the kernel lets the lock go when the daemon ends, however it ends, so a restart
+ * right after a kill -9 never finds a stale lock. The PID in ROOT/tsnet.pid is only for the message to whoever
+ * finds the root taken.
+ */
+function takeLock(root: string): RootLock {
+  const fd = native().lockFile(join(root, 'tsnet.lock'));
+  const pidFile = join(root, 'tsnet.pid');
+  if (fd === -Errno.EWOULDBLOCK) {
+    const pid = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '?';
+    throw new TsnetError('TSNET_ERR_CONFLICT', `another tsnet daemon (PID ${pid}) is using ${root}`);
   }
+  if (fd < 0) throw new TsnetError('TSNET_ERR_INTERNAL', `cannot lock ${join(root, 'tsnet.lock')}: ${errnoName(-fd)}`);
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return {
+    release: () => {
+      rmSync(pidFile, { force: true });
+      native().close(fd);
+    },
+  };
 }
 
 /** Whether something answers on the socket. */
@@ -93,7 +105,7 @@ export interface RunningDaemon {
 }
 
 /** Checks, then the working directory and its lock. */
-async function prepare(options: DaemonOptions): Promise<string> {
+async function prepare(options: DaemonOptions): Promise<RootLock> {
   if (process.getuid?.() !== 0)
     throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'tsnet daemon needs root: it creates namespaces, interfaces and firewall rules');
   const missing = await missingKernelFeatures();
@@ -101,7 +113,7 @@ async function prepare(options: DaemonOptions): Promise<string> {
   mkdirSync(options.root, { recursive: true, mode: 0o700 });
   const lock = takeLock(options.root);
   if (await socketAnswers(options.socket)) {
-    rmSync(lock, { force: true });
+    lock.release();
     throw new TsnetError('TSNET_ERR_CONFLICT', `the socket ${options.socket} is served by another daemon`);
   }
   return lock;
@@ -150,7 +162,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
     if (existsSync(options.socket)) unlinkSync(options.socket);
     await app.listen({ path: options.socket });
-    chmodSync(options.socket, 0o660);
+    restrictSocket(options.socket);
     const plugin = options.dockerPluginSocket ? await listenDockerPlugin(controller, options.dockerPluginSocket, options.debug) : undefined;
     app.log.info({ socket: options.socket, dockerPlugin: options.dockerPluginSocket ?? null, pid: process.pid }, 'tsnet daemon listening');
     const close = once(async () => {
@@ -160,11 +172,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await controller.close();
       rmSync(options.socket, { force: true });
       if (options.dockerPluginSocket) rmSync(options.dockerPluginSocket, { force: true });
-      rmSync(lock, { force: true });
+      lock.release();
     });
     return { report, close };
   } catch (err) {
-    rmSync(lock, { force: true });
+    lock.release();
     throw err;
   }
 }

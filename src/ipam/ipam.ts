@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, type DefaultPool } from './default-pools.js';
 import { AddressPool, type AddressSpace, type PoolConfig } from './pool.js';
+import { checkPoolAddresses, checkUsableSubnet } from './usable.js';
 import { Subnet, checkNoOverlap, parseAddress, type Family, type Ip, type Reservation } from './subnet.js';
 
 export interface PoolRequest {
@@ -66,7 +67,13 @@ export class Ipam {
       request.gateway === null ? undefined : request.gateway !== undefined ? this.inside(subnet, request.gateway, 'gateway') : defaultGateway(subnet);
     const auxAddresses: Record<string, Ip> = {};
     for (const [name, text] of Object.entries(request.auxAddresses ?? {})) auxAddresses[name] = this.inside(subnet, text, `auxiliary address "${name}"`);
-    return { id: request.id ?? randomUUID(), space, subnet, range, ...(gateway ? { gateway } : {}), auxAddresses };
+    const config: PoolConfig = { id: request.id ?? randomUUID(), space, subnet, range, ...(gateway ? { gateway } : {}), auxAddresses };
+    // A pool restored from the store was checked when it was made (by the rules of its day): it is taken as it is.
+    if (request.id === undefined) {
+      checkUsableSubnet(subnet);
+      checkPoolAddresses(config);
+    }
+    return config;
   }
 
   /** Takes a pool. */

@@ -29,6 +29,8 @@ export interface NativeNetlink {
   recv(fd: number, buf: Buffer, len: number, timeoutMs: number): number;
   recvAsync(fd: number, buf: Buffer, len: number, timeoutMs: number): Promise<number>;
   close(fd: number): number;
+  /** flock(LOCK_EX | LOCK_NB) on the file (created if missing): the fd, or -errno (-EWOULDBLOCK: held elsewhere). */
+  lockFile(path: string): number;
   strerror(errnum: number): string | undefined;
   netnsCreate(path: string): number;
   netnsDelete(path: string): number;
@@ -48,6 +50,7 @@ export function native(): NativeNetlink {
   const send = lib.func('int tsnl_send(int fd, const void *buf, int len)');
   const recv = lib.func('int tsnl_recv(int fd, void *buf, int len, int timeout_ms)');
   const close = lib.func('int tsnl_close(int fd)');
+  const lockFile = lib.func('int tsnl_lock_file(const char *path)');
   const strerror = lib.func('int tsnl_strerror(int errnum, void *buf, int len)');
   const netnsCreate = lib.func('int tsnl_netns_create(const char *path)');
   const netnsDelete = lib.func('int tsnl_netns_delete(const char *path)');
@@ -69,6 +72,7 @@ export function native(): NativeNetlink {
         recv.async(fd, buf, len, timeoutMs, cb);
       }),
     close: (fd) => close(fd) as number,
+    lockFile: (path) => lockFile(path) as number,
     strerror: (errnum) => {
       if ((strerror(errnum, text, text.length) as number) < 0) return undefined;
       return text.toString('utf8', 0, text.indexOf(0));

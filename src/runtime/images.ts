@@ -29,6 +29,9 @@ async function isGzip(file: string): Promise<boolean> {
   return head.length === 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
+/** The shortest id prefix taken as a reference (Docker's short ids are 12). */
+const MIN_PREFIX = 4;
+
 export class ImageStore {
   constructor(readonly root: string) {
     mkdirSync(join(root, 'layers'), { recursive: true, mode: 0o700 });
@@ -49,13 +52,23 @@ export class ImageStore {
     renameSync(tmp, this.indexFile);
   }
 
-  /** By name (":latest" implied) or by id or unique id prefix. */
+  /**
+   * By name (":latest" implied), by id ("sha256:" optional), or by a prefix of the id's hex digits: at least
+   * MIN_PREFIX of them, and matching one layer only (several names of one layer are one image to remove by name).
+   */
   get(ref: string): Image {
     const images = this.list();
-    const name = ref.includes(':') || ref.startsWith('sha256') ? ref : `${ref}:latest`;
-    const found = images.find((i) => i.name === name) ?? images.filter((i) => i.id.startsWith(ref) || i.id.slice(7).startsWith(ref))[0];
-    if (!found) throw new TsnetError('TSNET_ERR_NOT_FOUND', `image "${ref}" not found (import one with "tsnet image import FILE NAME")`);
-    return found;
+    const name = ref.includes(':') && !ref.startsWith('sha256:') ? ref : `${ref}:latest`;
+    const byName = images.find((i) => i.name === name || i.name === ref);
+    if (byName) return byName;
+    const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
+    if (/^[0-9a-f]+$/u.test(hex) && hex.length >= MIN_PREFIX) {
+      const matches = images.filter((i) => i.id.slice(7).startsWith(hex));
+      const ids = new Set(matches.map((i) => i.id));
+      if (ids.size > 1) throw new InvalidArgumentError(`image id prefix "${ref}" is ambiguous: it matches ${matches.map((i) => i.name).join(', ')}`);
+      if (matches.length > 0) return matches[0]!;
+    }
+    throw new TsnetError('TSNET_ERR_NOT_FOUND', `image "${ref}" not found (import one with "tsnet image import FILE NAME")`);
   }
 
   /** The read-only folder an image's containers use as their lower layer. */
@@ -90,7 +103,7 @@ export class ImageStore {
       mkdirSync(tmp, { recursive: true });
       try {
         // As root, owners, modes and device files are kept as the archive says.
-        await extract({ file, cwd: tmp, preserveOwner: true, ...(gz ? { gzip: true } : {}) } as Parameters<typeof extract>[0]);
+        await extract({ file, cwd: tmp, preserveOwner: true, strict: true, ...(gz ? { gzip: true } : {}) } as Parameters<typeof extract>[0]);
       } catch (err) {
         rmSync(tmp, { recursive: true, force: true });
         if (isNoSpace(err)) throw new NoSpaceError(`cannot import "${file}"`, err);

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
@@ -26,6 +27,12 @@ function launcherPath(): string {
     if (existsSync(p)) return p;
   }
   throw new TsnetError('TSNET_ERR_NATIVE_UNAVAILABLE', 'native/build/tsnet-launcher is missing: run "npm install" (it compiles native/launcher.c)');
+}
+
+/** A NUL byte cannot reach the kernel in an argument or a variable: refused, not cut short. */
+function checkNoNul(what: string, values: readonly string[]): void {
+  const bad = values.find((v) => v.includes('\0'));
+  if (bad !== undefined) throw new InvalidArgumentError(`${what} ${JSON.stringify(bad)} contains a NUL byte`);
 }
 
 /** The code of a failed start: the command not found (Docker's exit 127), not executable (126), or else. */
@@ -135,6 +142,8 @@ export class Runtime {
   /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
   create(config: ContainerConfig): ContainerState {
     if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
+    checkNoNul('command', config.command);
+    checkNoNul('environment', config.env ?? []);
     const image = this.images.get(config.image);
     const id = config.id ?? randomBytes(32).toString('hex');
     if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id)) throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
@@ -295,6 +304,7 @@ export class Runtime {
 
   /** Sends a signal to the container's first process. */
   kill(ref: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (!(signal in constants.signals)) throw new InvalidArgumentError(`unknown signal "${signal}"`);
     const state = this.get(ref);
     if (state.status !== 'running' || !state.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
     if (processStartTime(state.pid) !== state.startTime) return; // already gone; its end is being recorded
@@ -336,6 +346,12 @@ export class Runtime {
     const state = this.get(ref);
     if (state.status !== 'running' || !state.pid) return Promise.reject(new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`));
     if (command.length === 0) return Promise.reject(new InvalidArgumentError('no command given to exec'));
+    try {
+      checkNoNul('command', command);
+      checkNoNul('environment', options.env ?? []);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     for (const e of options.env ?? [])
       if (!ENV_RE.test(e)) return Promise.reject(new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`));
     const args = execArgs(state, this.dir(state.id), command, options);

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
-import { startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { execFile } from 'node:child_process';
+import { CLI, startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 
 /** A raw request on the socket, to send what the CLI never would. */
 function raw(socket: string, method: string, path: string, body: string): Promise<{ status: number; json: { code: string; message: string } }> {
@@ -174,6 +175,31 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(bad).toMatchObject({ code: 125, stderr: 'tsnet: unknown capability "NET_WIZARD" (TSNET_ERR_INVALID_ARGUMENT)\n' });
   });
 
+  it("starts again at once after a kill -9 (the lock is the kernel's), and says what is wrong on the CLI", async () => {
+    await d.stop('SIGKILL');
+    d = await startDaemon(lab);
+    expect((await tsnet(d, 'version')).code).toBe(0);
+    // docker version fails when the daemon cannot be reached; so does tsnet version.
+    expect(await tsnet({ socket: join(lab.dir, 'none.sock') }, 'version')).toMatchObject({ code: 1, stdout: expect.stringContaining('client: ') as string });
+    expect(await tsnet(d, 'network', 'ls', '--format', 'yaml')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("argument 'yaml' is invalid") as string,
+    });
+    expect((await tsnet(d, 'run', '--no-such-flag', 'busybox', 'true')).code).toBe(125);
+    // A user the socket does not let in is told so, not that the daemon is down.
+    const denied = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, '--host', `unix://${d.socket}`, 'ps'],
+        (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+    expect(denied).toEqual({
+      code: 1,
+      stderr: `tsnet: permission denied on unix://${d.socket} (are you root or in the tsnet group?) (TSNET_ERR_PERMISSION_DENIED)\n`,
+    });
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);
@@ -183,6 +209,12 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const extra = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x", "colour": "red"}');
     expect(extra.status).toBe(400);
     expect(extra.json.message).toMatch(/must NOT have additional properties/u);
+    await withBusybox();
+    const nul = await raw(d.socket, 'POST', '/v1/containers', JSON.stringify({ image: 'busybox', command: ['echo', 'a\u0000b'] }));
+    expect(nul).toMatchObject({ status: 400, json: { message: 'command "a\\u0000b" contains a NUL byte' } });
+    expect((await raw(d.socket, 'POST', '/v1/networks', JSON.stringify({ name: 'x', subnet: 'ff00::/64', ipv6: true, subnet6: 'ff00::/64' }))).status).toBe(
+      400,
+    );
     const type = await raw(d.socket, 'POST', '/v1/containers', '{"image": 5}');
     expect(type).toMatchObject({ status: 400, json: { message: expect.stringContaining('body/image must be string') as string } });
     expect((await raw(d.socket, 'GET', '/v1/nothing', '')).status).toBe(404);

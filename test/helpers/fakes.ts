@@ -78,6 +78,9 @@ export class FileNamespaces implements SandboxNamespaces {
   list(): string[] {
     return existsSync(this.dir) ? readdirSync(this.dir).sort() : [];
   }
+  isNamespace(path: string): boolean {
+    return existsSync(path);
+  }
 }
 
 type Step = 'createNetwork' | 'deleteNetwork' | 'join' | 'leave';

@@ -319,4 +319,18 @@ describeKernel('CNM: never acting on what tsnet did not create', () => {
     expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).not.toContain('vethleft'); // the pair went with it
     expect((await world().ctl.connect('net-a', (await sandbox('s2')).id)).ifname).toBe('eth0');
   });
+
+  it('treats a namespace file that is no longer a namespace as gone, and starts anyway', async () => {
+    const { ctl, lab: l, sandbox } = world();
+    await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    const s = await sandbox('s1');
+    await ctl.connect('net-a', s.id);
+    await ctl.close();
+    // Unmounted (as a restart in another mount namespace, or a crash before the bind mount, leaves it): a plain file.
+    await l.exec(l.host, 'umount', ['-n', s.netnsPath!]);
+    const report = await world().reopen();
+    expect(report.removed).toContain(`sandbox ${s.id.slice(0, 12)}: its namespace ${s.netnsPath} is gone (and with it 1 endpoint(s))`);
+    expect(world().ctl.sandboxes()).toEqual([]);
+    expect(existsSync(s.netnsPath!)).toBe(false);
+  });
 });

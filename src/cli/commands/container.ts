@@ -4,7 +4,7 @@ import type { ContainerView, ExecBody, ExecResult, RunBody, StopBody, WaitResult
 import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
-import { printJson, printTable, shortId, withProgress } from '../format.js';
+import { formatOption, printJson, printTable, shortId, withProgress } from '../format.js';
 
 interface RunFlags {
   detach?: boolean;
@@ -81,11 +81,15 @@ function registerRun(cli: Cli): void {
     .option('--security-opt <option>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false] (repeatable)', collect)
     .option('--device <host[:container[:rwm]]>', 'make a host device available in the container (repeatable)', collect)
     .passThroughOptions()
+    // As docker run: a usage error exits 125 (help still exits 0).
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))
     .action(async (image: string, command: string[], o: RunFlags) => {
       const c = cli.client();
-      const created = await c.call<ContainerView>('POST', '/v1/containers', runRequest(image, command, o)).catch((err: unknown) => {
-        throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;
-      });
+      const created = await Promise.resolve()
+        .then(() => c.call<ContainerView>('POST', '/v1/containers', runRequest(image, command, o)))
+        .catch((err: unknown) => {
+          throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;
+        });
       if (o.detach) return console.log(created.id);
       await c.stream(containerPath(created.id, '/logs?follow=true'), (chunk) => process.stdout.write(chunk));
       const { exitCode } = await c.call<WaitResult>('POST', containerPath(created.id, '/wait'));
@@ -101,7 +105,7 @@ function registerPs(cli: Cli): void {
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')
-    .option('--format <format>', 'json for scripts')
+    .addOption(formatOption())
     .action(async (o: { all?: boolean; quiet?: boolean; format?: string }) => {
       const list = await cli.client().call<ContainerView[]>('GET', `/v1/containers${o.all ? '?all=true' : ''}`);
       if (o.format === 'json') return printJson(list);

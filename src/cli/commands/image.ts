@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { BusyboxBody, ImageView, ImportBody } from '../../api/images.js';
 import type { Cli } from '../context.js';
-import { printJson, printTable, shortId, withProgress } from '../format.js';
+import { formatOption, printJson, printTable, shortId, withProgress } from '../format.js';
 
 export function registerImageCommands(cli: Cli): void {
   const image = cli.program.command('image').description('manage images');
@@ -31,7 +31,7 @@ export function registerImageCommands(cli: Cli): void {
   image
     .command('ls')
     .description('list images')
-    .option('--format <format>', 'json for scripts')
+    .addOption(formatOption())
     .action(async (o: { format?: string }) => {
       const list = await cli.client().call<ImageView[]>('GET', '/v1/images');
       if (o.format === 'json') return printJson(list);

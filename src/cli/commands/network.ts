@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ApiError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { errorLine } from '../errors.js';
-import { keyValues, printJson, printTable, shortId } from '../format.js';
+import { formatOption, keyValues, printJson, printTable, shortId } from '../format.js';
 
 interface CreateFlags {
   driver: string;
@@ -59,7 +59,7 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('ls')
     .description('list networks')
     .option('-q, --quiet', 'only ids')
-    .option('--format <format>', 'json for scripts')
+    .addOption(formatOption())
     .action(async (o: { quiet?: boolean; format?: string }) => {
       const list = await cli.client().call<NetworkView[]>('GET', '/v1/networks');
       if (o.format === 'json') return printJson(list);

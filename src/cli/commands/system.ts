@@ -2,18 +2,20 @@
 import type { InfoView, VersionView } from '../../api/system.js';
 import { TSNET_VERSION } from '../../version.js';
 import type { Cli } from '../context.js';
-import { printJson } from '../format.js';
+import { formatOption, printJson } from '../format.js';
 
 export function registerSystemCommands(cli: Cli): void {
   cli.program
     .command('version')
     .description('show the versions of the client and of the daemon')
-    .option('--format <format>', 'json for scripts')
+    .addOption(formatOption())
     .action(async (o: { format?: string }) => {
       const daemon = await cli
         .client()
         .call<VersionView>('GET', '/v1/version')
         .catch((err: Error) => ({ error: err.message }));
+      // As docker version: the client's version is printed either way, and an unreachable daemon fails the command.
+      if ('error' in daemon) process.exitCode = 1;
       if (o.format === 'json') return printJson({ client: { version: TSNET_VERSION }, daemon });
       console.log(`client: ${TSNET_VERSION}`);
       console.log('error' in daemon ? `daemon: ${daemon.error}` : `daemon: ${daemon.version} (API ${daemon.api}, Node ${daemon.node})`);
@@ -22,7 +24,7 @@ export function registerSystemCommands(cli: Cli): void {
   cli.program
     .command('info')
     .description('show the daemon, its store, counts and kernel features')
-    .option('--format <format>', 'json for scripts')
+    .addOption(formatOption())
     .action(async (o: { format?: string }) => {
       const info = await cli.client().call<InfoView>('GET', '/v1/info');
       if (o.format === 'json') return printJson(info);

@@ -84,6 +84,9 @@ function validateRequest(core: CnmCore, req: NetworkCreateRequest, docker?: Dock
     throw new InvalidArgumentError(`the ${driver.name} driver takes no subnet, gateway or ip range`);
   }
   if (req.ipv6 && !req.subnet6 && !docker?.externalPools.v6) throw new InvalidArgumentError('an IPv6 network needs an IPv6 subnet');
+  if (!req.ipv6 && (req.subnet6 !== undefined || req.gateway6 !== undefined)) {
+    throw new InvalidArgumentError('an IPv6 subnet or gateway needs IPv6 enabled (--ipv6)');
+  }
   return driver;
 }
 

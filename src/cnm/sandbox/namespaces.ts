@@ -3,6 +3,7 @@
  * (joining an IPv6 network turns it on for that interface). The controller sees only this interface, so that its
  * logic can be tested without root on namespaces that are plain files.
  */
+import { statfsSync } from 'node:fs';
 import type { NetNs, NetnsDirectory } from '../../netns/netns.js';
 
 export interface SandboxNamespaces {
@@ -12,7 +13,15 @@ export interface SandboxNamespaces {
   delete(id: string): void;
   /** The names of the namespaces in tsnet's folder. */
   list(): string[];
+  /**
+   * Whether the file is a live namespace: a file left by a crash between creation and bind mount, or unmounted, is
+   * not (and is treated as gone).
+   */
+  isNamespace(path: string): boolean;
 }
+
+/** statfs's f_type of the namespace filesystem (nsfs). */
+const NSFS_MAGIC = 0x6e736673;
 
 export class PinnedNamespaces implements SandboxNamespaces {
   constructor(private readonly dir: NetnsDirectory) {}
@@ -34,5 +43,13 @@ export class PinnedNamespaces implements SandboxNamespaces {
 
   list(): string[] {
     return this.dir.list();
+  }
+
+  isNamespace(path: string): boolean {
+    try {
+      return statfsSync(path).type === NSFS_MAGIC;
+    } catch {
+      return false;
+    }
   }
 }

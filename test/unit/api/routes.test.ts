@@ -79,6 +79,8 @@ describe('the API', () => {
     expect(driver.statusCode).toBe(400);
     const container = await app.inject({ method: 'GET', url: '/v1/containers/nope' });
     expect([container.statusCode, container.json().code]).toEqual([404, 'TSNET_ERR_NOT_FOUND']);
+    const signal = await post('/v1/containers/nope/kill', { signal: 'SIGFOO' });
+    expect([signal.statusCode, signal.json().message]).toEqual([400, 'unknown signal "SIGFOO"']);
     const unknown = await app.inject({ method: 'GET', url: '/v1/nothing' });
     expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'TSNET_ERR_NOT_FOUND']);
     expect(w.controller.networks().map((n) => n.name)).toEqual(['none', 'web']);

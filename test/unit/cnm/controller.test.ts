@@ -32,6 +32,8 @@ describe('Controller: networks', () => {
       [{ name: 'b', subnet: '198.51.100.0/25' }, 'TSNET_ERR_POOL_OVERLAP', /overlaps the host's route to 198\.51\.100\.0\/24/u],
       [{ name: 'b', subnet: '10.2.0.5/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /host bits are set \(did you mean 10\.2\.0\.0\/24\?\)/u],
       [{ name: 'b', ipv6: true }, 'TSNET_ERR_INVALID_ARGUMENT', /an IPv6 network needs an IPv6 subnet/u],
+      [{ name: 'b', subnet6: 'fd00:1::/64' }, 'TSNET_ERR_INVALID_ARGUMENT', /an IPv6 subnet or gateway needs IPv6 enabled \(--ipv6\)/u],
+      [{ name: 'b', subnet: '127.0.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /overlaps loopback/u],
       [{ name: 'b', driver: 'null', subnet: '10.3.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /the null driver takes no subnet/u],
       [{ name: 'b', driver: 'null', options: { x: '1' } }, 'TSNET_ERR_INVALID_ARGUMENT', /unknown option "x" for the null driver/u],
     ];

@@ -148,3 +148,31 @@ describe('IPAM pools', () => {
     expect(parseAddress('::1')).toEqual({ family: 6, value: 1n });
   });
 });
+
+describe('what a network may hold', () => {
+  it('refuses special ranges, too-small subnets, and gateways, aux addresses and ranges that cannot work', () => {
+    const ipam = new Ipam();
+    const refused: [Parameters<Ipam['planPool']>[0], RegExp][] = [
+      [{ subnet: '127.0.0.0/8' }, /overlaps loopback \(127\.0\.0\.0\/8\)/u],
+      [{ subnet: '224.0.0.0/4' }, /overlaps multicast/u],
+      [{ subnet: '0.0.0.0/8' }, /"this network"/u],
+      [{ subnet: '255.255.255.255/32' }, /overlaps reserved, with the broadcast address/u],
+      [{ subnet: '169.254.0.0/16' }, /link-local \(169\.254\.0\.0\/16\)/u],
+      [{ subnet: '10.9.0.0/31' }, /10\.9\.0\.0\/31 is too small: a network needs at least a \/30/u],
+      [{ subnet: '10.9.0.7/32' }, /too small/u],
+      [{ subnet: '::1/128', family: 6 }, /unspecified and loopback/u],
+      [{ subnet: '::ffff:0:0/96', family: 6 }, /IPv4-mapped/u],
+      [{ subnet: 'fe80::/64', family: 6 }, /link-local \(fe80::\/10\)/u],
+      [{ subnet: 'ff02::/64', family: 6 }, /multicast \(ff00::\/8\)/u],
+      [{ subnet: '10.9.0.0/24', gateway: '10.9.0.0' }, /gateway 10\.9\.0\.0 is the network address of 10\.9\.0\.0\/24/u],
+      [{ subnet: '10.9.0.0/24', gateway: '10.9.0.255' }, /is the broadcast address/u],
+      [{ subnet: '10.9.0.0/24', auxAddresses: { router: '10.9.0.1' } }, /auxiliary address "router" 10\.9\.0\.1 is the gateway/u],
+      [{ subnet: '10.9.0.0/24', ipRange: '10.9.0.255/32' }, /ip range 10\.9\.0\.255\/32 holds no address to give/u],
+    ];
+    for (const [req, message] of refused) expect(() => ipam.planPool(req), JSON.stringify(req)).toThrow(message);
+    expect(ipam.planPool({ subnet: '10.9.0.0/30' }).subnet.toString()).toBe('10.9.0.0/30');
+    expect(ipam.planPool({ subnet: 'fd00:9::/64', family: 6 }).subnet.toString()).toBe('fd00:9::/64');
+    // A pool restored from the store is taken as it was made.
+    expect(ipam.planPool({ id: 'old', subnet: '10.9.0.0/31', gateway: null }).subnet.toString()).toBe('10.9.0.0/31');
+  });
+});
