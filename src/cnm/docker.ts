@@ -4,7 +4,7 @@
  * namespace, for dockerd to move). The plugin only translates the protocol into these calls.
  */
 import { InvalidArgumentError, TsnetError } from '../errors.js';
-import { Subnet, addressOf, onSubnet } from '../ipam/subnet.js';
+import { Subnet, addressOf, onSubnet, parseAddress } from '../ipam/subnet.js';
 import type { CnmCore } from './core.js';
 import { forgetEndpoint } from './endpoint/addresses.js';
 import { hostRoutes, networkPools } from './network/subnets.js';
@@ -103,6 +103,8 @@ export async function createDetachedEndpoint(core: CnmCore, networkRef: string, 
   const network = core.network(networkRef);
   const driver = core.driver(network.driver);
   if (!driver.detachedEndpoints) throw new InvalidArgumentError(`the ${driver.name} driver makes no endpoints for Docker`);
+  checkEndpointAddress(base.ipv4, network.pools.v4?.subnet, network.pools.v4?.gateway, 'IPv4');
+  checkEndpointAddress(base.ipv6, network.pools.v6?.subnet, network.pools.v6?.gateway, 'IPv6');
   const filled = driver.createEndpoint(network, { ...base, networkId: network.id });
   const names = await driver.detachedEndpoints.create(core.driverCtx, network, filled);
   const endpoint: DetachedEndpoint = { ...filled, ...names, kind: 'detached' };
@@ -114,6 +116,19 @@ export async function createDetachedEndpoint(core: CnmCore, networkRef: string, 
   }
   core.state.putEndpoint(endpoint);
   return endpoint;
+}
+
+/** Docker's endpoint address: a host address of the network's subnet, with its prefix length, not the gateway. */
+function checkEndpointAddress(cidr: string | undefined, subnetText: string | undefined, gateway: string | undefined, what: string): void {
+  if (!cidr) return;
+  if (!subnetText) throw new InvalidArgumentError(`the network has no ${what} subnet for address ${cidr}`);
+  const subnet = Subnet.parse(subnetText);
+  const ip = parseAddress(addressOf(cidr), `${what} address`);
+  const given = Subnet.parse(cidr.includes('/') ? cidr : `${cidr}/${subnet.prefixLen}`, { what: `${what} address` });
+  const edge = ip.value === subnet.first || (subnet.family === 4 && ip.value === subnet.last);
+  if (!subnet.contains(ip) || given.prefixLen !== subnet.prefixLen || edge || addressOf(cidr) === gateway) {
+    throw new InvalidArgumentError(`${what} address ${cidr} is not a free host address of the network's subnet ${subnetText}`);
+  }
 }
 
 /**

@@ -25,6 +25,13 @@ function macFromBase64(b64: string): string | undefined {
   return bytes.length === 6 ? [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':') : undefined;
 }
 
+/** The first element of a list Docker sends (IPv4Data, IPv6Data): a list or nothing, never anything else. */
+function first(value: unknown, field: string): unknown {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${field} is not a list`);
+  return value[0];
+}
+
 /** Docker's ids: 64 hex digits; anything else (a NUL byte, a short id) is refused before it names a kernel object. */
 function needId(body: Json, field: string): string {
   const v = need(body, field);
@@ -96,8 +103,8 @@ export class DockerPlugin {
     if (this.knownNetwork(id)) return {};
     const options = obj(body.Options);
     const generic = obj(options['com.docker.network.generic']);
-    const v4 = obj((body.IPv4Data as unknown[] | null)?.[0]);
-    const v6 = obj((body.IPv6Data as unknown[] | null)?.[0]);
+    const v4 = obj(first(body.IPv4Data, 'IPv4Data'));
+    const v6 = obj(first(body.IPv6Data, 'IPv6Data'));
     const external = {
       ...(str(v4.Pool) ? { v4: { subnet: str(v4.Pool), ...(str(v4.Gateway) ? { gateway: addressOf(str(v4.Gateway)) } : {}) } } : {}),
       ...(str(v6.Pool) ? { v6: { subnet: str(v6.Pool), ...(str(v6.Gateway) ? { gateway: addressOf(str(v6.Gateway)) } : {}) } } : {}),

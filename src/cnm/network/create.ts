@@ -7,7 +7,8 @@ import type { NetworkCreate } from '../../api/networks.js';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import type { NetworkDriver } from '../../drivers/driver.js';
 import type { PoolConfig } from '../../ipam/pool.js';
-import { Subnet, checkNoOverlap } from '../../ipam/subnet.js';
+import { Subnet, checkNoOverlap, parseAddress } from '../../ipam/subnet.js';
+import { checkUsableSubnet } from '../../ipam/usable.js';
 import { newId, type CnmCore } from '../core.js';
 import { persistCursor, poolRecord } from '../pools.js';
 import type { NetworkRecord, PoolRecord } from '../types.js';
@@ -35,6 +36,7 @@ export async function createNetwork(core: CnmCore, req: NetworkCreateRequest, do
   const id = docker?.id ?? newId();
   const config = driver.configure({ id, name: req.name, options: req.options ?? {} }, core.state.networkList());
   const planned = docker ? undefined : await planPools(core, driver, req);
+  const external = docker ? await externalPools(core, id, docker.externalPools) : undefined;
   const network: NetworkRecord = {
     id,
     name: req.name,
@@ -44,9 +46,7 @@ export async function createNetwork(core: CnmCore, req: NetworkCreateRequest, do
     ipv6: req.ipv6 ?? false,
     options: { ...(req.options ?? {}) },
     labels: { ...(req.labels ?? {}) },
-    pools: docker
-      ? externalPools(core, id, docker.externalPools)
-      : { ...(planned?.v4 ? { v4: poolRecord(planned.v4) } : {}), ...(planned?.v6 ? { v6: poolRecord(planned.v6) } : {}) },
+    pools: external ?? { ...(planned?.v4 ? { v4: poolRecord(planned.v4) } : {}), ...(planned?.v6 ? { v6: poolRecord(planned.v6) } : {}) },
     config,
     owner: docker ? 'docker' : 'tsnet',
   };
@@ -111,13 +111,24 @@ async function planPools(core: CnmCore, driver: NetworkDriver, req: NetworkCreat
  * Pools Docker allocated: checked against every network's subnets (a pool of tsnet's IPAM with exactly this subnet
  * and no network is Docker's own request through the IPAM plugin, and fine).
  */
-function externalPools(core: CnmCore, id: string, ext: DockerNetworkRequest['externalPools']): NetworkRecord['pools'] {
+async function externalPools(core: CnmCore, id: string, ext: DockerNetworkRequest['externalPools']): Promise<NetworkRecord['pools']> {
   const out: { v4?: PoolRecord; v6?: PoolRecord } = {};
+  const routes = await hostRoutes(core);
   for (const family of ['v4', 'v6'] as const) {
     const p = ext[family];
     if (!p) continue;
+    // What Docker sends is checked as tsnet's own API input is.
     const subnet = Subnet.parse(p.subnet, { strict: true });
-    checkNoOverlap(subnet, networkPools(core.state.networkList(), 'all'));
+    if (subnet.family !== (family === 'v4' ? 4 : 6))
+      throw new InvalidArgumentError(`subnet ${subnet.toString()} is not an IPv${family === 'v4' ? 4 : 6} subnet`);
+    checkUsableSubnet(subnet);
+    checkNoOverlap(subnet, [...networkPools(core.state.networkList(), 'all'), ...routes]);
+    if (p.gateway) {
+      const gw = parseAddress(p.gateway, 'gateway');
+      if (!subnet.contains(gw) || gw.value === subnet.first || (subnet.family === 4 && gw.value === subnet.last)) {
+        throw new InvalidArgumentError(`gateway ${p.gateway} is not a host address of the subnet ${subnet.toString()}`);
+      }
+    }
     out[family] = {
       id: `external:${id}:${family}`,
       space: 'local',

@@ -278,4 +278,23 @@ describe("Controller: Docker's pools and endpoints", () => {
     expect(w.driver.calls.filter((c) => c.startsWith('leave'))).toEqual(['leave docker-e']);
     expect(w.deps.store.endpoints()).toEqual([]);
   });
+
+  it("checks what Docker sends as tsnet's own API input: subnets, gateways, endpoint addresses", async () => {
+    w.host.routes = [{ dst: '198.51.100.0/24' }];
+    const net = (n: number, subnet: string, gateway?: string) =>
+      w.controller.createDockerNetwork({ id: String(n).repeat(64), name: `docker-${n}`, externalPools: { v4: { subnet, ...(gateway ? { gateway } : {}) } } });
+    await expect(net(1, '127.0.0.0/24')).rejects.toThrow(/overlaps loopback/u);
+    await expect(net(2, '198.51.100.0/25')).rejects.toThrow("subnet 198.51.100.0/25 overlaps the host's route to 198.51.100.0/24");
+    await expect(net(3, '10.60.0.0/24', '10.61.0.1')).rejects.toThrow('gateway 10.61.0.1 is not a host address of the subnet 10.60.0.0/24');
+    await expect(net(4, '10.60.0.0/24', '10.60.0.255')).rejects.toThrow(/not a host address/u);
+    await expect(net(5, 'garbage')).rejects.toThrow(/invalid subnet "garbage"/u);
+    await net(6, '10.60.0.0/24', '10.60.0.1');
+    const ep = (ipv4: string) => w.controller.createDetachedEndpoint('6'.repeat(64), { id: 'e'.repeat(64), name: 'e', created: '', ipv4, aliases: [] });
+    for (const bad of ['10.61.0.5/24', '10.60.0.1/24', '10.60.0.255/24', '10.60.0.0/24', '10.60.0.5/16']) {
+      await expect(ep(bad), bad).rejects.toThrow(`IPv4 address ${bad} is not a free host address of the network's subnet 10.60.0.0/24`);
+    }
+    await expect(ep('garbage')).rejects.toThrow(/invalid address "garbage"/u);
+    expect(w.controller.networks().map((n) => n.name)).toEqual(['docker-6']);
+    expect(w.deps.store.endpoints()).toEqual([]);
+  });
 });
