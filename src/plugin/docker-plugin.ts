@@ -199,7 +199,9 @@ export function dockerPluginRoutes(plugin: DockerPlugin): FastifyPluginAsync {
       return payload;
     });
     app.setErrorHandler((err: Error, req, reply) => {
-      if (!(err instanceof TsnetError) || err.status >= 500) req.log.error({ err, url: req.url }, 'docker plugin call failed');
+      // A failure inside tsnet is logged as an error; a condition of the catalogue (exhausted pools, a full disk) as a warning.
+      if (!(err instanceof TsnetError) || err.status === 500) req.log.error({ err, url: req.url }, 'docker plugin call failed');
+      else if (err.status > 500) req.log.warn({ err, url: req.url }, 'docker plugin call refused');
       return reply.status(500).send({ Err: err.message });
     });
     app.setNotFoundHandler((req, reply) => reply.status(404).send({ Err: `tsnet does not implement ${req.url}` }));
