@@ -19,3 +19,12 @@ export const InfoView = Type.Object({
   }),
 });
 export type InfoView = Static<typeof InfoView>;
+
+/** What `tsnet doctor` found (and, with --fix, repaired), by kind. */
+export const DoctorReport = Type.Object({
+  removed: Type.Array(Type.String()),
+  recreated: Type.Array(Type.String()),
+  broken: Type.Array(Type.String()),
+  leftAlone: Type.Array(Type.String()),
+});
+export type DoctorReport = Static<typeof DoctorReport>;

@@ -9,7 +9,7 @@ import * as docker from './docker.js';
 import { connect, disconnect, type ConnectRequest } from './endpoint/connect.js';
 import { createNetwork, type DockerNetworkRequest, type NetworkCreateRequest } from './network/create.js';
 import { NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
-import { reconcile, type ReconcileReport } from './reconcile.js';
+import { checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type { DetachedEndpoint, DockerPoolRecord, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
@@ -138,6 +138,27 @@ export class Controller {
   /** Leaves and deletes the sandbox's endpoint on the network; the default route moves if it was this one's. */
   disconnect(networkRef: string, sandboxId: string): Promise<void> {
     return this.queue.run(() => disconnect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId)));
+  }
+
+  // ---- health
+
+  /** What differs between the kernel, the firewall and the records; repaired with fix (`tsnet doctor [--fix]`). */
+  doctor(fix: boolean): Promise<ReconcileReport> {
+    return this.queue.run(() => checkKernel(this.core, fix));
+  }
+
+  /** Restores driver-wide state that went missing (a flushed firewall); returns what was missing. Cheap when nothing is. */
+  repairDriverState(): Promise<string[]> {
+    return this.queue.run(async () => {
+      const missing: string[] = [];
+      for (const driver of this.core.driverList()) {
+        const networks = this.core.state.networkList().filter((n) => n.driver === driver.name);
+        const problems = (await driver.verify?.(this.core.driverCtx, networks)) ?? [];
+        if (problems.length > 0) await driver.restore(this.core.driverCtx, networks);
+        missing.push(...problems);
+      }
+      return missing;
+    });
   }
 
   // ---- Docker (the remote network and IPAM plugin)

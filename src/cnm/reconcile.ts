@@ -28,18 +28,45 @@ export interface ReconcileReport {
 /** The kind of link each tag is put on: a tag on anything else was not put there by tsnet. */
 const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth' } as const;
 
-/** Brings the kernel and the records in line; see the module comment. Safe to run on a clean start. */
+const emptyReport = (): ReconcileReport => ({ removed: [], recreated: [], broken: [], leftAlone: [] });
+
+/** At start-up: the records restored, then the kernel brought in line with them; see the module comment. */
 export async function reconcile(core: CnmCore): Promise<ReconcileReport> {
-  const report: ReconcileReport = { removed: [], recreated: [], broken: [], leftAlone: [] };
+  const report = emptyReport();
   restoreRecords(core);
   for (const s of core.deps.store.sandboxes()) adoptOrDropSandbox(core, s, report);
-  removeUnrecordedNamespaces(core, report);
-  await removeUnrecordedLinks(core, report);
-  await removeUnrecordedInterfaces(core, report);
-  await recreateNetworks(core, report);
-  await recreateEndpoints(core, report);
+  await kernelPass(core, report, true);
   await restoreDriverState(core);
   return report;
+}
+
+/**
+ * While running (`tsnet doctor`): what differs between the kernel, the firewall and the records, repaired when
+ * apply is true, only reported otherwise (the report then says what a repair would do).
+ */
+export async function checkKernel(core: CnmCore, apply: boolean): Promise<ReconcileReport> {
+  const report = emptyReport();
+  for (const s of core.state.sandboxList()) {
+    if (core.inHostNamespace(s) || core.deps.namespaces.isNamespace(s.record.netnsPath!)) continue;
+    if (apply) dropSandbox(core, s.record, report);
+    else report.removed.push(`sandbox ${s.record.id.slice(0, 12)}: its namespace ${s.record.netnsPath} is gone`);
+  }
+  await kernelPass(core, report, apply);
+  for (const driver of core.driverList()) {
+    const networks = core.state.networkList().filter((n) => n.driver === driver.name);
+    const problems = (await driver.verify?.(core.driverCtx, networks)) ?? [];
+    if (problems.length > 0 && apply) await driver.restore(core.driverCtx, networks);
+    report.recreated.push(...problems.map((p) => `${driver.name} driver: ${p}`));
+  }
+  return report;
+}
+
+async function kernelPass(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
+  removeUnrecordedNamespaces(core, report, apply);
+  await removeUnrecordedLinks(core, report, apply);
+  await removeUnrecordedInterfaces(core, report, apply);
+  await recreateNetworks(core, report, apply);
+  await recreateEndpoints(core, report, apply);
 }
 
 /** IPAM's pools with the addresses recorded as handed out, then the networks and endpoints into memory. */
@@ -60,27 +87,34 @@ function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileRe
     core.state.putSandbox({ record: s, ns, handle: core.openHandle(ns) });
     return;
   }
+  dropSandbox(core, s, report);
+}
+
+/** Forgets a sandbox whose namespace is gone, with its endpoints. */
+function dropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileReport): void {
   const gone = core.state.joinedTo(s.id);
   core.deps.store.transaction(() => {
     for (const e of gone) forgetEndpoint(core, e);
     core.deps.store.delete('sandboxes', s.id);
   });
   for (const e of gone) releaseEndpoint(core, e);
+  core.state.findSandbox(s.id)?.handle.close();
+  core.state.dropSandbox(s.id);
   core.files.remove(s.id);
   report.removed.push(`sandbox ${s.id.slice(0, 12)}: its namespace ${s.netnsPath} is gone (and with it ${gone.length} endpoint(s))`);
 }
 
 /** Namespaces in tsnet's folder that no sandbox records. */
-function removeUnrecordedNamespaces(core: CnmCore, report: ReconcileReport): void {
+function removeUnrecordedNamespaces(core: CnmCore, report: ReconcileReport, apply: boolean): void {
   for (const name of core.deps.namespaces.list()) {
     if (core.state.findSandbox(name)) continue;
-    core.deps.namespaces.delete(name);
+    if (apply) core.deps.namespaces.delete(name);
     report.removed.push(`namespace ${name.slice(0, 12)}: no sandbox records it`);
   }
 }
 
 /** Tagged links in the host namespace that no network or endpoint records. */
-async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport): Promise<void> {
+async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
   const host = core.driverCtx.host;
   const orphans: number[] = [];
   for (const link of await host.linkList()) {
@@ -96,30 +130,34 @@ async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport): Pr
     orphans.push(link.index);
     report.removed.push(`${kind} interface ${link.name}: no ${kind} records it`);
   }
-  await host.linkDeleteMany(orphans);
+  if (apply) await host.linkDeleteMany(orphans);
 }
 
 /**
  * Interfaces inside sandboxes' namespaces (tsnet's own, and all that is in them) that no endpoint records: what a
  * crash between a veth's creation and its record leaves. Deleting the inner end takes the pair.
  */
-async function removeUnrecordedInterfaces(core: CnmCore, report: ReconcileReport): Promise<void> {
+async function removeUnrecordedInterfaces(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
   for (const s of core.state.sandboxList()) {
     if (core.inHostNamespace(s)) continue;
     const recorded = new Set(core.state.joinedTo(s.record.id).map((e) => e.ifname));
     for (const link of await s.handle.linkList()) {
       if (link.name === 'lo' || recorded.has(link.name)) continue;
-      await s.handle.linkDelete(link.index);
+      if (apply) await s.handle.linkDelete(link.index);
       report.removed.push(`interface ${link.name} in sandbox ${s.record.id.slice(0, 12)}: no endpoint records it`);
     }
   }
 }
 
 /** Recorded networks whose kernel objects are missing. */
-async function recreateNetworks(core: CnmCore, report: ReconcileReport): Promise<void> {
+async function recreateNetworks(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
   for (const n of core.state.networkList()) {
     const driver = core.driver(n.driver);
     if (await driver.networkPresent(core.driverCtx, n)) continue;
+    if (!apply) {
+      report.recreated.push(`network ${n.name}: its kernel object (${n.driver}) is missing`);
+      continue;
+    }
     try {
       await driver.createNetwork(core.driverCtx, n);
       report.recreated.push(`network ${n.name}: its kernel object (${n.driver}) was missing`);
@@ -130,13 +168,13 @@ async function recreateNetworks(core: CnmCore, report: ReconcileReport): Promise
 }
 
 /** Joined endpoints whose interfaces are missing or detached: what is left goes, then they join again as they were. */
-async function recreateEndpoints(core: CnmCore, report: ReconcileReport): Promise<void> {
+async function recreateEndpoints(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
   for (const e of core.state.endpointList()) {
     if (e.kind !== 'joined' || !e.hostIfname || !e.ifname) continue;
     const sandbox = core.state.findSandbox(e.sandboxId);
     if (!sandbox) continue;
     try {
-      if (await rejoin(core, e, e.ifname, sandbox)) report.recreated.push(`endpoint ${e.name}: its interfaces were missing or detached`);
+      if (await rejoin(core, e, e.ifname, sandbox, apply)) report.recreated.push(`endpoint ${e.name}: its interfaces were missing or detached`);
     } catch (err) {
       report.broken.push(`endpoint ${e.name}: cannot re-create its interfaces: ${errorMessage(err)}`);
     }
@@ -144,13 +182,14 @@ async function recreateEndpoints(core: CnmCore, report: ReconcileReport): Promis
 }
 
 /** Joins the endpoint again if its kernel objects are not as they should be; whether it had to. */
-async function rejoin(core: CnmCore, e: JoinedEndpoint, ifname: string, sandbox: LiveSandbox): Promise<boolean> {
+async function rejoin(core: CnmCore, e: JoinedEndpoint, ifname: string, sandbox: LiveSandbox, apply: boolean): Promise<boolean> {
   const network = core.network(e.networkId);
   const driver = core.driver(network.driver);
   const view = sandboxView(sandbox);
   const defaultRoute = gatewayEndpoint(core, sandbox.record.id)?.id === e.id;
   const request = { network, endpoint: e, sandbox: view, ifname, defaultRoute };
   if (await driver.endpointPresent(core.driverCtx, request)) return false;
+  if (!apply) return true;
   await driver.leave(core.driverCtx, [{ network, endpoint: e, sandbox: view }]);
   const inside = await sandbox.handle.linkFind(ifname);
   if (inside) await sandbox.handle.linkDelete(inside.index);

@@ -33,6 +33,8 @@ export interface DaemonOptions {
   readonly debug: boolean;
   /** Serve Docker's network driver and IPAM plugin protocols on this socket (Docker names the plugin after it). */
   readonly dockerPluginSocket?: string;
+  /** Seconds between checks that tsnet's firewall rules are still there (a firewalld reload or `iptables -F` flushes them); 0: never. */
+  readonly firewallCheckSeconds?: number;
 }
 
 export const DEFAULT_DOCKER_PLUGIN_SOCKET = '/run/docker/plugins/tsnet.sock';
@@ -165,7 +167,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     restrictSocket(options.socket);
     const plugin = options.dockerPluginSocket ? await listenDockerPlugin(controller, options.dockerPluginSocket, options.debug) : undefined;
     app.log.info({ socket: options.socket, dockerPlugin: options.dockerPluginSocket ?? null, pid: process.pid }, 'tsnet daemon listening');
+    const watch = watchFirewall(controller, app, options.firewallCheckSeconds ?? 5);
     const close = once(async () => {
+      if (watch) clearInterval(watch);
       await plugin?.close();
       await app.close(); // stops accepting; in-flight requests finish
       runtime.close();
@@ -179,6 +183,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     lock.release();
     throw err;
   }
+}
+
+/** Every few seconds: what of tsnet's firewall went missing is put back, and said in the log. */
+function watchFirewall(controller: Controller, app: FastifyInstance, seconds: number): NodeJS.Timeout | undefined {
+  if (!(seconds > 0)) return undefined;
+  const timer = setInterval(() => {
+    controller
+      .repairDriverState()
+      .then((missing) => missing.length > 0 && app.log.warn({ missing }, 'tsnet firewall rules were missing (flushed by someone else?): restored'))
+      .catch((err: unknown) => app.log.error({ err }, 'checking the firewall failed'));
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }
 
 /** fn's first call's promise, for every call. */

@@ -101,6 +101,8 @@ export interface NetworkDriver<Config extends object = object> {
   endpointPresent(ctx: DriverContext, request: PresenceRequest<Config>): Promise<boolean>;
   /** At start-up, after reconciliation: driver-wide state (firewall, sysctls) made to match these networks. */
   restore(ctx: DriverContext, networks: readonly NetworkRecord<Config>[]): Promise<void>;
+  /** What of that driver-wide state is missing now (a flushed firewall), in words; none when all is in place. */
+  verify?(ctx: DriverContext, networks: readonly NetworkRecord<Config>[]): Promise<string[]>;
   readonly detachedEndpoints?: DetachedEndpoints<Config>;
 }
 

@@ -7,13 +7,15 @@ import { spawn } from 'node:child_process';
 import { TsnetError } from '../errors.js';
 import { SerialQueue } from '../lib/serial-queue.js';
 import type { NetNs } from '../netns/netns.js';
-import { allJumps, parseBase, renderRuleset, renderTeardown, type FirewallBase, type IpFamily, type NetworkFirewall } from './rules.js';
+import { allJumps, missingRules, parseBase, renderRuleset, renderTeardown, type FirewallBase, type IpFamily, type NetworkFirewall } from './rules.js';
 
 export interface Firewaller {
   /** Makes the rules match these networks exactly (all of them, not a difference). */
   apply(networks: readonly NetworkFirewall[]): Promise<void>;
   /** Removes tsnet's chains and jumps (TSNET-USER stays, as it holds the user's rules). */
   teardown(): Promise<void>;
+  /** The rules these networks need that the kernel lacks now (after `iptables -F`, a firewalld reload...). */
+  missing(networks: readonly NetworkFirewall[]): Promise<string[]>;
 }
 
 export class FirewallError extends TsnetError {
@@ -69,6 +71,15 @@ export class IptablesFirewaller implements Firewaller {
     });
   }
 
+  missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
+    return this.queue.run(async () => {
+      const lacking = missingRules(networks, await run(this.ns, this.save, []), this.family);
+      // What is missing must be read afresh at the next apply: the jumps may be gone too.
+      if (lacking.length > 0) this.base = undefined;
+      return lacking.map((r) => `${this.family === 4 ? 'iptables' : 'ip6tables'}: ${r}`);
+    });
+  }
+
   teardown(): Promise<void> {
     return this.queue.run(async () => {
       const base = parseBase(await run(this.ns, this.save, []));
@@ -96,5 +107,9 @@ export class DualStackFirewaller implements Firewaller {
   async teardown(): Promise<void> {
     await this.v4.teardown();
     await this.v6.teardown();
+  }
+
+  async missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
+    return [...(await this.v4.missing(networks)), ...(await this.v6.missing(networks))];
   }
 }

@@ -96,6 +96,21 @@ export function renderRuleset(networks: readonly NetworkFirewall[], base: Firewa
   return [...filter, 'COMMIT', ...(family === 4 ? [...nat, 'COMMIT'] : []), ''].join('\n');
 }
 
+/** The rules and jumps of these networks that an iptables-save output lacks, as iptables-save would print them. */
+export function missingRules(networks: readonly NetworkFirewall[], save: string, family: IpFamily = 4): string[] {
+  const norm = (line: string): string => line.replace(/"/gu, '').replace(/\s+/gu, ' ').trim();
+  const have = new Set(save.split('\n').map(norm));
+  const base = parseBase(save);
+  const missing = jumpsOf(family)
+    .filter((j) => !base.jumps.has(jumpKey(j.chain, j.target)))
+    .map((j) => `-A ${j.chain} -m comment --comment tsnet -j ${j.target}`);
+  for (const net of networks) {
+    const rules = networkRules(net);
+    for (const rule of [...rules.filter, ...(family === 4 ? rules.nat : [])]) if (!have.has(norm(rule))) missing.push(rule);
+  }
+  return missing;
+}
+
 /** The jumps a family's chains need, all present (what a successful batch leaves). */
 export const allJumps = (family: IpFamily): FirewallBase => ({ userChainExists: true, jumps: new Set(jumpsOf(family).map((j) => jumpKey(j.chain, j.target))) });
 

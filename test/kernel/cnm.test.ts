@@ -333,4 +333,46 @@ describeKernel('CNM: never acting on what tsnet did not create', () => {
     expect(world().ctl.sandboxes()).toEqual([]);
     expect(existsSync(s.netnsPath!)).toBe(false);
   });
+
+  it('finds a flushed firewall, reports it without --fix, and restores it with it: NAT and isolation come back', async () => {
+    const { ctl, lab: l, sandbox } = world();
+    const a = await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    const s = await sandbox('s1');
+    await ctl.connect('net-a', s.id);
+    expect(await ctl.doctor(false)).toEqual({ removed: [], recreated: [], broken: [], leftAlone: [] });
+    // What a firewalld reload does to other tools' rules.
+    await l.exec(l.host, 'iptables', ['-F']);
+    await l.exec(l.host, 'iptables', ['-t', 'nat', '-F']);
+    expect(await l.pingResult(s.ns, UPSTREAM.server)).toBe('no-reply');
+    const found = await ctl.doctor(false);
+    expect(found.recreated).toContainEqual(
+      `bridge driver: iptables: -A TSNET-POSTROUTING -s 10.31.0.0/24 ! -o ${bridgeName(a)} -m comment --comment tsnet:${a.id} -j MASQUERADE`,
+    );
+    expect(found.recreated).toContainEqual('bridge driver: iptables: -A FORWARD -m comment --comment tsnet -j TSNET-FORWARD');
+    expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toContain(`tsnet:${a.id}`); // only reported
+    const fixed = await ctl.doctor(true);
+    expect(fixed.recreated).toEqual(found.recreated);
+    expect(await l.pingResult(s.ns, UPSTREAM.server)).toBe('reached');
+    expect(await ctl.doctor(false)).toEqual({ removed: [], recreated: [], broken: [], leftAlone: [] });
+    // The daemon's periodic check does the same on its own.
+    await l.exec(l.host, 'iptables', ['-t', 'nat', '-F', 'TSNET-POSTROUTING']);
+    expect((await ctl.repairDriverState()).length).toBe(1);
+    expect(await l.pingResult(s.ns, UPSTREAM.server)).toBe('reached');
+  });
+
+  it('reports an unrecorded tagged link and a missing bridge without touching them, and repairs both with fix', async () => {
+    const { ctl, lab: l } = world();
+    const a = await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    await l.exec(l.host, 'ip', ['link', 'del', bridgeName(a)]);
+    await l.exec(l.host, 'ip', ['link', 'add', 'orphan0', 'type', 'bridge']);
+    await l.exec(l.host, 'ip', ['link', 'set', 'orphan0', 'alias', `tsnet:network:${'0'.repeat(64)}`]);
+    const found = await ctl.doctor(false);
+    expect(found.removed).toEqual(['network interface orphan0: no network records it']);
+    expect(found.recreated).toContain('network net-a: its kernel object (bridge) is missing');
+    expect((await l.ip(l.host, 'link')).map((x) => x.ifname)).toContain('orphan0');
+    await ctl.doctor(true);
+    const links = (await l.ip(l.host, 'link')).map((x) => x.ifname);
+    expect(links).not.toContain('orphan0');
+    expect(links).toContain(bridgeName(a));
+  });
 });

@@ -4,6 +4,7 @@
  */
 import { Option } from 'commander';
 import { DEFAULT_ROOT, DEFAULT_SOCKET } from '../../api/defaults.js';
+import { ClientError } from '../../client/client.js';
 import type { Cli } from '../context.js';
 
 interface DaemonFlags {
@@ -14,11 +15,14 @@ interface DaemonFlags {
   iptables: string;
   dockerPlugin?: boolean;
   dockerPluginSocket?: string;
+  firewallCheck: string;
 }
 
 async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
   const { startDaemon, DEFAULT_DOCKER_PLUGIN_SOCKET, parseDefaultPool } = await import('../../daemon/server.js');
   const pluginSocket = o.dockerPluginSocket ?? (o.dockerPlugin ? DEFAULT_DOCKER_PLUGIN_SOCKET : undefined);
+  if (!/^\d+(\.\d+)?$/u.test(o.firewallCheck))
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `--firewall-check "${o.firewallCheck}" is not a number of seconds`);
   const daemon = await startDaemon({
     root: o.root,
     socket: o.socket,
@@ -26,6 +30,7 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
     ...(o.defaultAddressPool ? { defaultPools: o.defaultAddressPool.map(parseDefaultPool) } : {}),
     iptables: o.iptables === 'true',
     ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
+    firewallCheckSeconds: Number(o.firewallCheck),
     debug,
   });
   await new Promise<void>((resolve) => {
@@ -50,6 +55,7 @@ export function registerDaemonCommands(cli: Cli): void {
     .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))
     .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
     .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
+    .option('--firewall-check <seconds>', "how often to check that tsnet's firewall rules are still there, and restore them (0: never)", '5')
     .action((o: DaemonFlags) => runDaemon(o, cli.program.opts<{ debug?: boolean }>().debug === true));
 
   cli.program

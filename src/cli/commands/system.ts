@@ -1,10 +1,30 @@
 /** `tsnet version` and `tsnet info`. */
-import type { InfoView, VersionView } from '../../api/system.js';
+import type { DoctorReport, InfoView, VersionView } from '../../api/system.js';
 import { TSNET_VERSION } from '../../version.js';
 import type { Cli } from '../context.js';
 import { formatOption, printJson } from '../format.js';
 
 export function registerSystemCommands(cli: Cli): void {
+  cli.program
+    .command('doctor')
+    .description('compare the kernel, the firewall and the records, and repair what differs with --fix')
+    .option('--fix', 'repair what differs')
+    .addOption(formatOption())
+    .action(async (o: { fix?: boolean; format?: string }) => {
+      const report = await cli.client().call<DoctorReport>(o.fix ? 'POST' : 'GET', o.fix ? '/v1/doctor/fix' : '/v1/doctor');
+      if (o.format === 'json') return printJson(report);
+      const lines = [
+        ...report.removed.map((l) => `${o.fix ? 'removed' : 'to remove'}: ${l}`),
+        ...report.recreated.map((l) => `${o.fix ? 'repaired' : 'to repair'}: ${l}`),
+        ...report.broken.map((l) => `broken: ${l}`),
+        ...report.leftAlone.map((l) => `left alone: ${l}`),
+      ];
+      for (const l of lines) console.log(l);
+      if (lines.length === 0) console.log('kernel, firewall and records agree');
+      // As a check should: problems found and not repaired fail the command.
+      if (report.broken.length > 0 || (!o.fix && report.removed.length + report.recreated.length > 0)) process.exitCode = 1;
+    });
+
   cli.program
     .command('version')
     .description('show the versions of the client and of the daemon')

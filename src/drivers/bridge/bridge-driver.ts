@@ -10,7 +10,7 @@ import { NetlinkError } from '../../netlink/errors.js';
 import type { ConfigureInput, DetachedEndpoints, DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver, PresenceRequest } from '../driver.js';
 import { addressOf, onSubnet } from '../../ipam/subnet.js';
 import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
-import { applyFirewall, enableForwarding, isBridgeNetwork } from './firewall.js';
+import { applyFirewall, enableForwarding, firewallNetworks, isBridgeNetwork } from './firewall.js';
 import { parseBridgeOptions, type BridgeConfig } from './options.js';
 import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
 
@@ -119,6 +119,14 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
       }
     }
     await applyFirewall(ctx, othersThan(ctx, network));
+  }
+
+  /** The firewall rules and forwarding the networks need that the kernel lacks (someone flushed them). */
+  async verify(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<string[]> {
+    if (!ctx.firewall) return [];
+    const problems = await ctx.firewall.missing(firewallNetworks(networks));
+    if (networks.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
+    return problems;
   }
 
   async restore(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<void> {
