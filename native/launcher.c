@@ -175,6 +175,8 @@ static void protect_paths(struct config *c)
         if (stat(c->writable[i], &st) < 0)
             continue;
         mount_or_fail(c->writable[i], c->writable[i], NULL, MS_BIND | MS_REC, NULL, "bind a writable path");
+        /* A bind of a path on a read-only mount is read-only too: made writable explicitly. */
+        mount_or_fail(NULL, c->writable[i], NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "make a path writable");
     }
 }
 

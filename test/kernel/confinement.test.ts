@@ -131,6 +131,16 @@ describeKernel('container confinement', () => {
     expect(device.out.trim().split('\n')).toEqual(['ok', 'written']);
   });
 
+  it('gives a lab node NET_ADMIN, NET_RAW and its own network sysctls, and nothing more of /proc/sys', async () => {
+    const { out } = await run(
+      'grep CapEff /proc/self/status; sysctl -w net.ipv4.ip_forward=1 && echo forwarding; echo "kernel $(/bin/probe write /proc/sys/kernel/core_pattern)"',
+      { security: { baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'], writablePaths: ['/proc/sys/net'] } },
+    );
+    expect(out).toContain('CapEff:\t00000000a80435fb');
+    expect(out).toContain('net.ipv4.ip_forward = 1\nforwarding');
+    expect(out).toContain('kernel EROFS');
+  });
+
   it('refuses security options it cannot honour, naming them, and makes nothing', async () => {
     const ns = lab().ns(`c${++seq}`);
     const base = { image: 'probe', command: ['true'], netnsPath: ns.path! };
