@@ -22,6 +22,9 @@ export function checkInterfaceName(name: string, what = 'interface name'): strin
   if (/[/:\s]/u.test(name)) {
     throw new InvalidArgumentError(`${what} "${name}" contains "/", ":" or white space, which the kernel refuses`);
   }
+  // The kernel would stop at a NUL and take the name for a shorter one than tsnet records.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+  if (/[\u0000-\u001f\u007f]/u.test(name)) throw new InvalidArgumentError(`${what} ${JSON.stringify(name)} contains a control character`);
   return name;
 }
 

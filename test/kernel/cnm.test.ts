@@ -235,6 +235,10 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
       [{ name: 'bad8', options: { 'com.docker.network.driver.mtu': 'big' } }, /is not a number/],
       [{ name: 'bad9', subnet: '198.51.100.0/25' }, /subnet 198.51.100.0\/25 overlaps the host's route to 198.51.100.0\/24/],
       [
+        { name: 'bad11', options: { 'com.docker.network.bridge.name': 'br\u0000x' } },
+        /bridge name \(option com.docker.network.bridge.name\) "br\\u0000x" contains a control character/,
+      ],
+      [
         { name: 'bad10', options: { 'com.docker.network.bridge.name': bridgeName(ctl.network('net-a')) } },
         /bridge name "br-[0-9a-f]{12}" is already used by network "net-a"/,
       ],
