@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
@@ -139,6 +140,12 @@ describeKernel('the daemon and the CLI, end to end', () => {
       code: 1,
       stderr: expect.stringContaining('no such file') as string,
     });
+    // A valid first header followed by garbage is refused whole, not imported as a partial image.
+    const garbage = join(l.dir, 'garbage.tar');
+    writeFileSync(garbage, Buffer.concat([readFileSync(rootfs).subarray(0, 512), randomBytes(8192)]));
+    const partial = await tsnet(d, 'image', 'import', garbage, 'partial');
+    expect(partial).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a tar archive .*\(TSNET_ERR_INVALID_ARGUMENT\)/u) as string });
+    expect((await tsnet(d, 'image', 'ls')).stdout).not.toContain('partial');
   });
 
   it('says plainly what is wrong, with Docker exit codes, and no stack trace', async () => {
@@ -234,6 +241,9 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await raw(d.socket, 'POST', '/v1/networks', JSON.stringify({ name: 'x', subnet: 'ff00::/64', ipv6: true, subnet6: 'ff00::/64' }))).status).toBe(
       400,
     );
+    expect((await tsnet(d, 'run', '-d', '--name', 'target', 'busybox', 'sleep', '60')).code).toBe(0);
+    const env = await raw(d.socket, 'POST', '/v1/containers/target/exec', JSON.stringify({ command: ['true'], env: ['NOEQUALS'] }));
+    expect(env).toMatchObject({ status: 400, json: { message: 'environment variable "NOEQUALS" is not of the form KEY=VALUE' } });
     const type = await raw(d.socket, 'POST', '/v1/containers', '{"image": 5}');
     expect(type).toMatchObject({ status: 400, json: { message: expect.stringContaining('body/image must be string') as string } });
     expect((await raw(d.socket, 'GET', '/v1/nothing', '')).status).toBe(404);

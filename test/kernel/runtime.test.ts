@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Controller } from '../../src/cnm/controller.js';
@@ -169,5 +169,22 @@ describeKernel('the container runtime', () => {
     await rt.stop('survivor', 1);
     expect(rt.get('survivor').status).toBe('exited');
     await rt.remove('survivor');
+  });
+
+  it('says an exit status nobody could write down is unknown, never 0', async () => {
+    const c = await run('unrecorded', ['/bin/sleep', '30']);
+    rt.close(); // the daemon is down: nobody is this container's parent now
+    const exitFile = join(rt.dir(c.id), 'exit');
+    process.kill(c.pid!, 'SIGKILL');
+    // As on a full disk: the monitor could write no exit file (and before the fix, an empty one read as 0).
+    for (let i = 0; i < 50 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 20));
+    rmSync(exitFile, { force: true });
+    writeFileSync(exitFile, '');
+    rt = Runtime.open(root);
+    for (let i = 0; i < 50 && rt.get('unrecorded').status !== 'exited'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(rt.get('unrecorded')).toMatchObject({ status: 'exited' });
+    expect(rt.get('unrecorded').exitCode).toBeUndefined();
+    expect(await rt.wait('unrecorded')).toBeNull();
+    await rt.remove('unrecorded');
   });
 });

@@ -79,6 +79,8 @@ describe('the API', () => {
     expect(driver.statusCode).toBe(400);
     const container = await app.inject({ method: 'GET', url: '/v1/containers/nope' });
     expect([container.statusCode, container.json().code]).toEqual([404, 'TSNET_ERR_NOT_FOUND']);
+    const mixed = await post('/v1/containers', { image: 'busybox', networks: ['none', 'web'] });
+    expect([mixed.statusCode, mixed.json().message]).toEqual([400, 'a container on network "none" cannot join other networks']);
     const signal = await post('/v1/containers/nope/kill', { signal: 'SIGFOO' });
     expect([signal.statusCode, signal.json().message]).toEqual([400, 'unknown signal "SIGFOO"']);
     const unknown = await app.inject({ method: 'GET', url: '/v1/nothing' });
