@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
-import { CLI, startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 
 /** A raw request on the socket, to send what the CLI never would. */
 function raw(socket: string, method: string, path: string, body: string): Promise<{ status: number; json: { code: string; message: string } }> {
@@ -43,15 +43,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
       throw err;
     });
   });
-  afterEach(async () => {
-    try {
-      const ps = await tsnet(d, 'ps', '-aq');
-      for (const id of ps.stdout.split('\n').filter(Boolean)) await tsnet(d, 'rm', '-f', id);
-      await d.stop();
-    } finally {
-      lab.destroy();
-    }
-  });
+  afterEach(() => tearDown(d, lab));
   const withBusybox = async (): Promise<void> => {
     expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
   };

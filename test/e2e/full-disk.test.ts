@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
-import { startDaemon, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
 
 describeKernel('a full disk under the daemon', () => {
@@ -25,15 +25,7 @@ describeKernel('a full disk under the daemon', () => {
     fill = join(root, 'fill');
     d = await startDaemon(lab);
   });
-  afterEach(async () => {
-    try {
-      const ps = await tsnet(d, 'ps', '-aq');
-      for (const id of ps.stdout.split('\n').filter(Boolean)) await tsnet(d, 'rm', '-f', id);
-      await d.stop();
-    } finally {
-      lab.destroy();
-    }
-  });
+  afterEach(() => tearDown(d, lab));
 
   const fillDisk = (): void => {
     try {

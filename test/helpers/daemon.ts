@@ -80,3 +80,16 @@ export function tsnet(d: { socket: string }, ...args: string[]): Promise<CliResu
     });
   });
 }
+
+/** After a test: its containers removed, its daemon stopped, its lab destroyed, whatever failed on the way. */
+export async function tearDown(d: DaemonHandle | undefined, lab: Lab): Promise<void> {
+  try {
+    if (d) {
+      const ps = await tsnet(d, 'ps', '-aq');
+      for (const id of ps.stdout.split('\n').filter(Boolean)) await tsnet(d, 'rm', '-f', id);
+      await d.stop();
+    }
+  } finally {
+    lab.destroy();
+  }
+}
