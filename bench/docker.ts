@@ -35,7 +35,7 @@ async function startTsnet(state: string, out: string[]): Promise<ChildProcess> {
   const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
   const tsnet = spawn(
     process.execPath,
-    [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--docker-plugin-socket', pluginSocket],
+    [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--bridge', 'none', '--docker-plugin-socket', pluginSocket],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await new Promise<void>((resolve, reject) => {

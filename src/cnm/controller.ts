@@ -8,7 +8,7 @@ import { CnmCore, type ControllerDeps } from './core.js';
 import * as docker from './docker.js';
 import { connect, disconnect, type ConnectRequest } from './endpoint/connect.js';
 import { createNetwork, type DockerNetworkRequest, type NetworkCreateRequest } from './network/create.js';
-import { NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
+import { DEFAULT_BRIDGE_NETWORK, NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
 import { checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
@@ -25,7 +25,7 @@ export type {
   Requester,
   SandboxCreateRequest,
 };
-export { NULL_NETWORK };
+export { DEFAULT_BRIDGE_NETWORK, NULL_NETWORK };
 
 export class Controller {
   private readonly core: CnmCore;
@@ -91,9 +91,9 @@ export class Controller {
     const { state } = this.core;
     return { networks: state.networkList().length, endpoints: state.endpointList().length, sandboxes: state.sandboxList().length };
   }
-  /** Why a requester may not remove a network (Docker's, the predefined "none"), or undefined. */
+  /** Why a requester may not remove a network (Docker's, a predefined one), or undefined. */
   removalRefusal(network: NetworkRecord, by: Requester): string | undefined {
-    return removalRefusal(network, by);
+    return removalRefusal(network, by, this.core.predefined);
   }
 
   // ---- networks
@@ -107,11 +107,30 @@ export class Controller {
   pruneNetworks(): Promise<string[]> {
     return this.queue.run(() => pruneNetworks(this.core));
   }
-  /** The predefined networks (`none`), made when missing. */
-  ensurePredefinedNetworks(): Promise<void> {
+  /**
+   * The predefined networks, made when missing: `none`, and with a bridge interface name Docker's default network
+   * `bridge` (an automatic subnet from the default pools, as docker0's), which `run` uses when given no network.
+   */
+  ensurePredefinedNetworks(options: { defaultBridge?: string } = {}): Promise<void> {
     return this.queue.run(async () => {
-      if (!this.core.state.networkList().some((n) => n.name === NULL_NETWORK)) await createNetwork(this.core, { name: NULL_NETWORK, driver: 'null' });
+      const has = (name: string): boolean => this.core.state.networkList().some((n) => n.name === name);
+      if (!has(NULL_NETWORK)) await createNetwork(this.core, { name: NULL_NETWORK, driver: 'null' });
+      this.core.predefined.add(NULL_NETWORK);
+      if (options.defaultBridge === undefined) return;
+      if (!has(DEFAULT_BRIDGE_NETWORK)) {
+        await createNetwork(this.core, {
+          name: DEFAULT_BRIDGE_NETWORK,
+          driver: 'bridge',
+          options: { 'com.docker.network.bridge.name': options.defaultBridge },
+        });
+      }
+      this.core.predefined.add(DEFAULT_BRIDGE_NETWORK);
     });
+  }
+
+  /** The network `run` joins when given none: the default bridge when there is one, else `none`. */
+  defaultNetwork(): string {
+    return this.core.predefined.has(DEFAULT_BRIDGE_NETWORK) ? DEFAULT_BRIDGE_NETWORK : NULL_NETWORK;
   }
 
   // ---- sandboxes and endpoints

@@ -37,6 +37,8 @@ export class CnmCore {
   readonly state = new CnmState();
   readonly files: SandboxFiles;
   readonly driverCtx: DriverContext;
+  /** The networks tsnet made by itself at start-up (`none`, the default `bridge`): never removed by a user. */
+  readonly predefined = new Set<string>();
   private readonly drivers: ReadonlyMap<string, NetworkDriver>;
 
   constructor(readonly deps: ControllerDeps) {

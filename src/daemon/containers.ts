@@ -60,7 +60,7 @@ export class ContainerService {
   async run(req: RunRequest): Promise<ContainerState> {
     const command = req.command && req.command.length > 0 ? req.command : ['/bin/sh'];
     const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
-    const networks = req.networks && req.networks.length > 0 ? req.networks : [NULL_NETWORK];
+    const networks = req.networks && req.networks.length > 0 ? req.networks : [this.controller.defaultNetwork()];
     for (const n of networks) this.controller.network(n); // 404 before anything is made
     if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
       throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);

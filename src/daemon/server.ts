@@ -33,6 +33,8 @@ export interface DaemonOptions {
   readonly debug: boolean;
   /** Serve Docker's network driver and IPAM plugin protocols on this socket (Docker names the plugin after it). */
   readonly dockerPluginSocket?: string;
+  /** The default network's bridge interface (Docker's docker0), or "none" for no default network (dockerd's --bridge none). */
+  readonly defaultBridge?: string;
   /** Seconds between checks that tsnet's firewall rules are still there (a firewalld reload or `iptables -F` flushes them); 0: never. */
   readonly firewallCheckSeconds?: number;
 }
@@ -134,7 +136,7 @@ async function openState(options: DaemonOptions) {
   const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);
   const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError });
   const containers = new ContainerService(controller, runtime, onBackgroundError);
-  await controller.ensurePredefinedNetworks();
+  await controller.ensurePredefinedNetworks(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' });
   const released = await containers.releaseOrphanSandboxes();
   const app = buildApp({
     controller,

@@ -127,7 +127,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out('- upstream namespace playing the internet at 203.0.113.10');
   await buildUpstream();
   out('- starting the tsnet daemon');
-  const daemon = spawn(process.execPath, [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(process.execPath, [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET, '--bridge', 'none'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const daemonErr: string[] = [];
   daemon.stderr?.on('data', (d: Buffer) => daemonErr.push(d.toString()));
   let checks: Check[];

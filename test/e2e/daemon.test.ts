@@ -218,6 +218,30 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(d.output()).toContain('tsnet firewall rules were missing');
   });
 
+  it('runs a container given no network on the default network "bridge" (tsnet0), which cannot be removed; --bridge none turns it off', async () => {
+    await withBusybox();
+    const nets = JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as {
+      name: string;
+      bridge?: { bridgeName: string };
+      pools: { v4?: { subnet: string } };
+    }[];
+    const bridge = nets.find((n) => n.name === 'bridge')!;
+    expect(bridge).toMatchObject({ bridge: { bridgeName: 'tsnet0' }, pools: { v4: { subnet: '172.17.0.0/16' } } });
+    const run = await tsnet(d, 'run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ping -c 1 -W 2 172.17.0.1 >/dev/null && echo gateway');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/inet 172\.17\.0\.\d+\/16 .*\ngateway\n$/su);
+    expect(await tsnet(d, 'network', 'rm', 'bridge')).toMatchObject({
+      code: 1,
+      stderr: 'tsnet: network "bridge" is predefined and cannot be removed (TSNET_ERR_CONFLICT)\n',
+    });
+    expect((await tsnet(d, 'network', 'prune')).stdout).not.toContain('bridge');
+    await d.stop();
+    d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
+    expect((await tsnet(d, 'run', '-d', 'busybox', 'sleep', '10')).code).toBe(0);
+    const none = JSON.parse((await tsnet(d, 'ps', '--format', 'json')).stdout) as { networks: Record<string, unknown> }[];
+    expect(Object.keys(none[0]!.networks)).toEqual(['none']);
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);

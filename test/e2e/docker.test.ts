@@ -33,7 +33,7 @@ describeKernel('a real dockerd runs its networks on tsnet', () => {
     expect(r.stdout + r.stderr).toMatch(/100% packet loss/u);
     expect(await l.firewallDrops()).toBeGreaterThan(before);
   };
-  const startTsnet = (l: Lab) => startDaemon(l, 'tsnet', ['--docker-plugin-socket', join(l.dir, 'dockerlab', 'plugins', 'tsnet.sock')]);
+  const startTsnet = (l: Lab) => startDaemon(l, 'tsnet', ['--bridge', 'none', '--docker-plugin-socket', join(l.dir, 'dockerlab', 'plugins', 'tsnet.sock')]);
 
   const reason = dockerAvailable() ? '' : " [skipped: Debian's docker.io is not installed; scripts/setup.sh installs it]";
   it.skipIf(!dockerAvailable())(`creates networks, runs and connects containers, survives kill -9 of tsnet, and cleans up${reason}`, async () => {

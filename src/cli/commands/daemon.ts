@@ -16,6 +16,7 @@ interface DaemonFlags {
   dockerPlugin?: boolean;
   dockerPluginSocket?: string;
   firewallCheck: string;
+  bridge: string;
 }
 
 async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
@@ -31,6 +32,7 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
     iptables: o.iptables === 'true',
     ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
     firewallCheckSeconds: Number(o.firewallCheck),
+    defaultBridge: o.bridge,
     debug,
   });
   await new Promise<void>((resolve) => {
@@ -55,6 +57,7 @@ export function registerDaemonCommands(cli: Cli): void {
     .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))
     .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
     .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
+    .option('--bridge <name>', 'bridge interface of the default network "bridge", or none for no default network', 'tsnet0')
     .option('--firewall-check <seconds>', "how often to check that tsnet's firewall rules are still there, and restore them (0: never)", '5')
     .action((o: DaemonFlags) => runDaemon(o, cli.program.opts<{ debug?: boolean }>().debug === true));
 

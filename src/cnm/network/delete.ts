@@ -10,18 +10,21 @@ import type { NetworkRecord } from '../types.js';
 /** The network sandboxes join when they ask for none: made at start-up, never removed. */
 export const NULL_NETWORK = 'none';
 
+/** Docker's default network: containers run without --network join it (unless the daemon runs with --bridge none). */
+export const DEFAULT_BRIDGE_NETWORK = 'bridge';
+
 /** Who asks: tsnet's own API, or Docker through the plugin. */
 export type Requester = 'tsnet' | 'docker';
 
 /** Why the requester may not remove the network, or undefined when it may. */
-export function removalRefusal(network: NetworkRecord, by: Requester): string | undefined {
+export function removalRefusal(network: NetworkRecord, by: Requester, predefined: ReadonlySet<string>): string | undefined {
   if (by === 'tsnet' && network.owner === 'docker') return `network "${network.name}" belongs to Docker: remove it with docker network rm`;
-  if (network.name === NULL_NETWORK && network.owner === 'tsnet') return `network "${NULL_NETWORK}" is predefined and cannot be removed`;
+  if (predefined.has(network.name) && network.owner === 'tsnet') return `network "${network.name}" is predefined and cannot be removed`;
   return undefined;
 }
 
 export async function deleteNetwork(core: CnmCore, network: NetworkRecord, by: Requester): Promise<void> {
-  const refusal = removalRefusal(network, by);
+  const refusal = removalRefusal(network, by, core.predefined);
   if (refusal) throw new TsnetError('TSNET_ERR_CONFLICT', refusal);
   const endpoints = core.state.endpointsOf({ networkId: network.id });
   if (endpoints.length > 0) {
@@ -40,7 +43,9 @@ export async function deleteNetwork(core: CnmCore, network: NetworkRecord, by: R
 
 /** Removes every network of tsnet's that nothing uses; returns their names. */
 export async function pruneNetworks(core: CnmCore): Promise<string[]> {
-  const unused = core.state.networkList().filter((n) => !removalRefusal(n, 'tsnet') && core.state.endpointsOf({ networkId: n.id }).length === 0);
+  const unused = core.state
+    .networkList()
+    .filter((n) => !removalRefusal(n, 'tsnet', core.predefined) && core.state.endpointsOf({ networkId: n.id }).length === 0);
   for (const n of unused) await deleteNetwork(core, n, 'tsnet');
   return unused.map((n) => n.name);
 }

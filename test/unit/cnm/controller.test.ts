@@ -95,6 +95,15 @@ describe('Controller: networks', () => {
     ).toEqual(['none', 'used']);
   });
 
+  it('makes Docker\'s default network "bridge" when asked, uses it for containers given none, and never removes it', async () => {
+    expect(w.controller.defaultNetwork()).toBe('none');
+    await w.controller.ensurePredefinedNetworks({ defaultBridge: 'tsnet0' });
+    expect(w.controller.network('bridge')).toMatchObject({ driver: 'bridge', options: { 'com.docker.network.bridge.name': 'tsnet0' } });
+    expect(w.controller.defaultNetwork()).toBe('bridge');
+    await expect(w.controller.deleteNetwork('bridge')).rejects.toThrow('network "bridge" is predefined and cannot be removed');
+    expect(await w.controller.pruneNetworks()).toEqual([]);
+  });
+
   it("refuses a tsnet subnet over a Docker network's, and a Docker network over a tsnet one", async () => {
     await w.controller.createDockerNetwork({ id: 'e'.repeat(64), name: 'docker-e', externalPools: { v4: { subnet: '10.70.0.0/24' } } });
     await expect(w.controller.createNetwork({ name: 'x', subnet: '10.70.0.0/16' })).rejects.toThrow(
