@@ -8,7 +8,7 @@ import { CnmCore, type ControllerDeps } from './core.js';
 import * as docker from './docker.js';
 import { connect, disconnect, type ConnectRequest } from './endpoint/connect.js';
 import { createNetwork, type DockerNetworkRequest, type NetworkCreateRequest } from './network/create.js';
-import { DEFAULT_BRIDGE_NETWORK, NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
+import { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
 import { checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
@@ -25,7 +25,7 @@ export type {
   Requester,
   SandboxCreateRequest,
 };
-export { DEFAULT_BRIDGE_NETWORK, NULL_NETWORK };
+export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 
 export class Controller {
   private readonly core: CnmCore;
@@ -111,11 +111,15 @@ export class Controller {
    * The predefined networks, made when missing: `none`, and with a bridge interface name Docker's default network
    * `bridge` (an automatic subnet from the default pools, as docker0's), which `run` uses when given no network.
    */
-  ensurePredefinedNetworks(options: { defaultBridge?: string } = {}): Promise<void> {
+  ensurePredefinedNetworks(options: { defaultBridge?: string; host?: boolean } = {}): Promise<void> {
     return this.queue.run(async () => {
       const has = (name: string): boolean => this.core.state.networkList().some((n) => n.name === name);
       if (!has(NULL_NETWORK)) await createNetwork(this.core, { name: NULL_NETWORK, driver: 'null' });
       this.core.predefined.add(NULL_NETWORK);
+      if (options.host) {
+        if (!this.core.state.networkList().some((n) => n.driver === 'host')) await createNetwork(this.core, { name: HOST_NETWORK, driver: 'host' });
+        if (has(HOST_NETWORK)) this.core.predefined.add(HOST_NETWORK);
+      }
       if (options.defaultBridge === undefined) return;
       if (!has(DEFAULT_BRIDGE_NETWORK)) {
         await createNetwork(this.core, {

@@ -65,6 +65,8 @@ export class ContainerService {
     if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
       throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
     }
+    const hostNetwork = networks.some((n) => this.controller.network(n).driver === 'host');
+    if (hostNetwork && networks.length > 1) throw new InvalidArgumentError('a container on the host network cannot join other networks');
     this.runtime.images.get(req.image);
     if (req.ip !== undefined && networks.length !== 1) throw new InvalidArgumentError('--ip needs exactly one --network');
     if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
@@ -73,7 +75,7 @@ export class ContainerService {
     const id = randomBytes(32).toString('hex');
     return UndoStack.run(async (undo) => {
       // As Docker: the host name is the short container id unless one is given.
-      const sandbox = await this.controller.createSandbox({ containerId: id, hostname: req.hostname ?? id.slice(0, 12) });
+      const sandbox = await this.controller.createSandbox({ containerId: id, hostname: req.hostname ?? id.slice(0, 12), hostNamespace: hostNetwork });
       undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
       for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 && req.ip ? { ip: req.ip } : {});
       const state = this.runtime.create({
@@ -83,7 +85,8 @@ export class ContainerService {
         ...(req.name ? { name: req.name } : {}),
         env: req.env ?? [],
         hostname: sandbox.hostname,
-        netnsPath: sandbox.netnsPath!,
+        // The host network's sandbox is tsnet's own namespace: when that is the daemon's, its /proc entry names it.
+        netnsPath: sandbox.netnsPath ?? `/proc/${process.pid}/ns/net`,
         hostsFile: join(this.controller.sandboxFilesDir(sandbox.id), 'hosts'),
         resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
         limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },

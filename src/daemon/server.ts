@@ -136,7 +136,7 @@ async function openState(options: DaemonOptions) {
   const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);
   const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError });
   const containers = new ContainerService(controller, runtime, onBackgroundError);
-  await controller.ensurePredefinedNetworks(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' });
+  await controller.ensurePredefinedNetworks({ host: true, ...(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' }) });
   const released = await containers.releaseOrphanSandboxes();
   const app = buildApp({
     controller,

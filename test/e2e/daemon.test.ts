@@ -230,6 +230,13 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const run = await tsnet(d, 'run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ping -c 1 -W 2 172.17.0.1 >/dev/null && echo gateway');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/inet 172\.17\.0\.\d+\/16 .*\ngateway\n$/su);
+    // --network host: the container sees tsnet's host namespace (here the lab's), with the default bridge in it.
+    const host = await tsnet(d, 'run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link');
+    expect(host.code, host.stderr).toBe(0);
+    expect(host.stdout).toMatch(/: tsnet0: /u);
+    expect((await tsnet(d, 'run', '--rm', '--network', 'host', '--network', 'bridge', 'busybox', 'true')).stderr).toContain(
+      'a container on the host network cannot join other networks',
+    );
     expect(await tsnet(d, 'network', 'rm', 'bridge')).toMatchObject({
       code: 1,
       stderr: 'tsnet: network "bridge" is predefined and cannot be removed (TSNET_ERR_CONFLICT)\n',

@@ -10,6 +10,9 @@ import type { NetworkRecord } from '../types.js';
 /** The network sandboxes join when they ask for none: made at start-up, never removed. */
 export const NULL_NETWORK = 'none';
 
+/** Docker's host network: its containers share tsnet's host namespace. */
+export const HOST_NETWORK = 'host';
+
 /** Docker's default network: containers run without --network join it (unless the daemon runs with --bridge none). */
 export const DEFAULT_BRIDGE_NETWORK = 'bridge';
 
