@@ -15,6 +15,14 @@ export const RunBody = Type.Object(
     pidsLimit: Type.Optional(Type.Integer({ minimum: 1 })),
     rm: Type.Optional(Type.Boolean()),
     init: Type.Optional(Type.Boolean()),
+    ip6: Type.Optional(Type.String()),
+    macAddress: Type.Optional(Type.String()),
+    networkAliases: Type.Optional(StringList),
+    dns: Type.Optional(StringList),
+    dnsSearch: Type.Optional(StringList),
+    dnsOptions: Type.Optional(StringList),
+    /** "NAME:IP" lines for /etc/hosts. */
+    addHosts: Type.Optional(StringList),
     /** Docker's confinement flags: --privileged, --cap-add, --cap-drop, --security-opt, --device. */
     privileged: Type.Optional(Type.Boolean()),
     capAdd: Type.Optional(StringList),

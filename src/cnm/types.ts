@@ -12,6 +12,10 @@ export interface SandboxRecord {
   readonly netnsPath: string | null;
   readonly hostname: string;
   readonly dns: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** --add-host lines. */
+  readonly extraHosts?: readonly { readonly name: string; readonly ip: string }[];
 }
 
 /** A pool Docker requested from tsnet's IPAM plugin; references count identical explicit requests. */

@@ -9,7 +9,8 @@ import type { ContainerView, RunBody } from '../api/containers.js';
 import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { parseMemory } from '../runtime/cgroups.js';
-import type { ContainerState, Runtime } from '../runtime/runtime.js';
+import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
+import type { SandboxRecord } from '../cnm/types.js';
 import { UndoStack } from '../cnm/undo.js';
 
 /** The container label that names its sandbox. */
@@ -58,49 +59,29 @@ export class ContainerService {
 
   /** Creates and starts a container with its sandbox; undone whole if any step fails. */
   async run(req: RunRequest): Promise<ContainerState> {
-    const command = req.command && req.command.length > 0 ? req.command : ['/bin/sh'];
-    const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
-    const networks = req.networks && req.networks.length > 0 ? req.networks : [this.controller.defaultNetwork()];
-    for (const n of networks) this.controller.network(n); // 404 before anything is made
-    if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
-      throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
-    }
-    const hostNetwork = networks.some((n) => this.controller.network(n).driver === 'host');
-    if (hostNetwork && networks.length > 1) throw new InvalidArgumentError('a container on the host network cannot join other networks');
-    this.runtime.images.get(req.image);
-    if (req.ip !== undefined && networks.length !== 1) throw new InvalidArgumentError('--ip needs exactly one --network');
-    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
-      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
-    }
+    const { networks, hostNetwork } = this.checkRun(req);
     const id = randomBytes(32).toString('hex');
     return UndoStack.run(async (undo) => {
       // As Docker: the host name is the short container id unless one is given.
-      const sandbox = await this.controller.createSandbox({ containerId: id, hostname: req.hostname ?? id.slice(0, 12), hostNamespace: hostNetwork });
-      undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
-      for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 && req.ip ? { ip: req.ip } : {});
-      const state = this.runtime.create({
-        id,
-        image: req.image,
-        command,
-        ...(req.name ? { name: req.name } : {}),
-        env: req.env ?? [],
-        hostname: sandbox.hostname,
-        // The host network's sandbox is tsnet's own namespace: when that is the daemon's, its /proc entry names it.
-        netnsPath: sandbox.netnsPath ?? `/proc/${process.pid}/ns/net`,
-        hostsFile: join(this.controller.sandboxFilesDir(sandbox.id), 'hosts'),
-        resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
-        limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
-        init: req.init ?? false,
-        security: {
-          ...(req.privileged ? { privileged: true } : {}),
-          ...(req.capAdd ? { capAdd: req.capAdd } : {}),
-          ...(req.capDrop ? { capDrop: req.capDrop } : {}),
-          ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
-          ...(req.devices ? { devices: req.devices } : {}),
-        },
-        autoRemove: req.rm ?? false,
-        labels: { [SANDBOX_LABEL]: sandbox.id },
+      const sandbox = await this.controller.createSandbox({
+        containerId: id,
+        hostname: req.hostname ?? id.slice(0, 12),
+        hostNamespace: hostNetwork,
+        ...(req.dns ? { dns: req.dns } : {}),
+        ...(req.dnsSearch ? { dnsSearch: req.dnsSearch } : {}),
+        ...(req.dnsOptions ? { dnsOptions: req.dnsOptions } : {}),
+        ...(req.addHosts ? { extraHosts: req.addHosts } : {}),
       });
+      undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
+      // As docker run: --ip, --ip6, --mac-address and --network-alias apply to the (first) network given.
+      const first = {
+        ...(req.ip ? { ip: req.ip } : {}),
+        ...(req.ip6 ? { ip6: req.ip6 } : {}),
+        ...(req.macAddress ? { mac: req.macAddress } : {}),
+        ...(req.networkAliases ? { aliases: req.networkAliases } : {}),
+      };
+      for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 ? first : {});
+      const state = this.runtime.create(this.containerConfig(id, req, sandbox));
       undo.push(`remove container ${state.id.slice(0, 12)}`, () => this.runtime.remove(state.id, { force: true }));
       await this.runtime.start(state.id);
       if (req.rm) {
@@ -111,6 +92,54 @@ export class ContainerService {
       }
       return state;
     });
+  }
+
+  /** Everything a run can be refused for, before anything is made. */
+  private checkRun(req: RunRequest): { networks: readonly string[]; hostNetwork: boolean } {
+    const networks = req.networks && req.networks.length > 0 ? req.networks : [this.controller.defaultNetwork()];
+    for (const n of networks) this.controller.network(n); // 404 before anything is made
+    if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
+      throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
+    }
+    const hostNetwork = networks.some((n) => this.controller.network(n).driver === 'host');
+    if (hostNetwork && networks.length > 1) throw new InvalidArgumentError('a container on the host network cannot join other networks');
+    this.runtime.images.get(req.image);
+    if (req.memory !== undefined) parseMemory(req.memory);
+    if ((req.ip !== undefined || req.ip6 !== undefined || req.macAddress !== undefined) && networks.length !== 1) {
+      throw new InvalidArgumentError('--ip, --ip6 and --mac-address need exactly one --network');
+    }
+    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
+    }
+    return { networks, hostNetwork };
+  }
+
+  /** The runtime's configuration of a container run in this sandbox. */
+  private containerConfig(id: string, req: RunRequest, sandbox: SandboxRecord): ContainerConfig {
+    const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
+    return {
+      id,
+      image: req.image,
+      command: req.command && req.command.length > 0 ? req.command : ['/bin/sh'],
+      ...(req.name ? { name: req.name } : {}),
+      env: req.env ?? [],
+      hostname: sandbox.hostname,
+      // The host network's sandbox is tsnet's own namespace: when that is the daemon's, its /proc entry names it.
+      netnsPath: sandbox.netnsPath ?? `/proc/${process.pid}/ns/net`,
+      hostsFile: join(this.controller.sandboxFilesDir(sandbox.id), 'hosts'),
+      resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
+      limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
+      init: req.init ?? false,
+      security: {
+        ...(req.privileged ? { privileged: true } : {}),
+        ...(req.capAdd ? { capAdd: req.capAdd } : {}),
+        ...(req.capDrop ? { capDrop: req.capDrop } : {}),
+        ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
+        ...(req.devices ? { devices: req.devices } : {}),
+      },
+      autoRemove: req.rm ?? false,
+      labels: { [SANDBOX_LABEL]: sandbox.id },
+    };
   }
 
   /** The name of the container whose sandbox this is, if any. */

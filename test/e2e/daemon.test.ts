@@ -249,6 +249,40 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(Object.keys(none[0]!.networks)).toEqual(['none']);
   });
 
+  it("honours Docker's run flags for names and addresses: --dns*, --add-host, --network-alias, --ip6, --mac-address", async () => {
+    await withBusybox();
+    expect((await tsnet(d, 'network', 'create', '--subnet', '10.73.0.0/24', '--ipv6', '--subnet', 'fd00:73::/64', 'dual')).code).toBe(0);
+    const flags = ['--network', 'dual', '--ip6', 'fd00:73::99', '--mac-address', '02:00:00:00:73:05', '--network-alias', 'api', '--network-alias', 'v2.api'];
+    const names = ['--dns', '192.0.2.53', '--dns-search', 'lab.example', '--dns-option', 'ndots:2', '--add-host', 'db.example:192.0.2.7', '--hostname', 'h1'];
+    const r = await tsnet(
+      d,
+      'run',
+      '--rm',
+      ...flags,
+      ...names,
+      'busybox',
+      'sh',
+      '-c',
+      'cat /etc/resolv.conf /etc/hosts; ip -6 -o addr show eth0 scope global; cat /sys/class/net/eth0/address',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('search lab.example\nnameserver 192.0.2.53\noptions ndots:2\n');
+    expect(r.stdout).toContain('192.0.2.7\tdb.example\n');
+    expect(r.stdout).toMatch(/^10\.73\.0\.2\th1 api v2\.api$/mu);
+    expect(r.stdout).toMatch(/inet6 fd00:73::99\/64 /u);
+    expect(r.stdout.trim().split('\n').pop()).toBe('02:00:00:00:73:05');
+    for (const [flag, value, message] of [
+      ['--dns', 'nine.nine', 'invalid DNS server "nine.nine"'],
+      ['--add-host', 'no-address', 'invalid --add-host "no-address": expected NAME:IP'],
+      ['--mac-address', '01:00:5e:00:00:01', 'invalid MAC address "01:00:5e:00:00:01": six hex bytes, unicast'],
+      ['--network-alias', 'bad alias', 'invalid network alias "bad alias"'],
+    ] as const) {
+      const bad = await tsnet(d, 'run', '--rm', '--network', 'dual', flag, value, 'busybox', 'true');
+      expect(bad, `${flag} ${value}`).toMatchObject({ code: 125, stderr: expect.stringContaining(message) as string });
+    }
+    expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);

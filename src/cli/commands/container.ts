@@ -17,6 +17,13 @@ interface RunFlags {
   pidsLimit?: number;
   rm?: boolean;
   init?: boolean;
+  ip6?: string;
+  macAddress?: string;
+  networkAlias?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -38,6 +45,13 @@ function runRequest(image: string, command: string[], o: RunFlags): RunBody {
     // Attached, the client removes the container after it has read all of its output.
     ...(o.rm && o.detach ? { rm: true } : {}),
     ...(o.init ? { init: true } : {}),
+    ...(o.ip6 ? { ip6: o.ip6 } : {}),
+    ...(o.macAddress ? { macAddress: o.macAddress } : {}),
+    ...(o.networkAlias ? { networkAliases: o.networkAlias } : {}),
+    ...(o.dns ? { dns: o.dns } : {}),
+    ...(o.dnsSearch ? { dnsSearch: o.dnsSearch } : {}),
+    ...(o.dnsOption ? { dnsOptions: o.dnsOption } : {}),
+    ...(o.addHost ? { addHosts: o.addHost } : {}),
     ...(o.privileged ? { privileged: true } : {}),
     ...(o.capAdd ? { capAdd: o.capAdd } : {}),
     ...(o.capDrop ? { capDrop: o.capDrop } : {}),
@@ -69,6 +83,13 @@ function registerRun(cli: Cli): void {
     .option('--name <name>', 'container name')
     .option('--network <network>', 'network to join (repeatable)', collect)
     .option('--ip <address>', 'IPv4 address on the network')
+    .option('--ip6 <address>', 'IPv6 address on the network')
+    .option('--mac-address <mac>', 'MAC address of the interface on the network')
+    .option('--network-alias <name>', 'another name of the container on the network (repeatable)', collect)
+    .option('--dns <address>', 'DNS server (repeatable)', collect)
+    .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect)
+    .option('--dns-option <option>', 'resolver option, e.g. ndots:2 (repeatable)', collect)
+    .option('--add-host <name:ip>', 'a line for /etc/hosts (repeatable)', collect)
     .option('--hostname <name>', 'host name')
     .option('-e, --env <key=value>', 'environment variable (repeatable)', collect)
     .option('--memory <bytes>', 'memory limit, e.g. 64m')

@@ -17,7 +17,12 @@ export interface ConnectRequest {
   readonly ip?: string;
   readonly ip6?: string;
   readonly aliases?: readonly string[];
+  /** --mac-address: a unicast MAC, else the driver's (02:42 and the IPv4 address). */
+  readonly mac?: string;
 }
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu;
+const ALIAS_RE = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$/u;
 
 /** The lowest ethN not used by the sandbox's endpoints. */
 export function nextIfname(joined: readonly JoinedEndpoint[]): string {
@@ -42,6 +47,10 @@ function validate(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, d
   }
   if ((req.ip || req.ip6) && !driver.capabilities.needsIpam) throw new InvalidArgumentError(`the ${driver.name} driver takes no address`);
   if (req.ip6 && !network.pools.v6) throw new InvalidArgumentError(`network "${network.name}" has no IPv6 subnet`);
+  if (req.mac !== undefined && (!MAC_RE.test(req.mac) || (parseInt(req.mac.slice(0, 2), 16) & 1) === 1)) {
+    throw new InvalidArgumentError(`invalid MAC address "${req.mac}": six hex bytes, unicast`);
+  }
+  for (const a of req.aliases ?? []) if (!ALIAS_RE.test(a)) throw new InvalidArgumentError(`invalid network alias "${a}"`);
 }
 
 export async function connect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, req: ConnectRequest): Promise<JoinedEndpoint> {
@@ -56,6 +65,7 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
       networkId: network.id,
       created: new Date().toISOString(),
       ...addresses,
+      ...(req.mac !== undefined ? { mac: req.mac.toLowerCase() } : {}),
       aliases: [...(req.aliases ?? [])],
     });
     const ifname = nextIfname(joined);

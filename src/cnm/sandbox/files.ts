@@ -15,14 +15,28 @@ const HOSTS_HEADER = [
 /** Docker's fallback when the host has only loopback resolvers, which a container cannot reach. */
 const FALLBACK_DNS = ['8.8.8.8', '8.8.4.4'];
 
-export function hostsFile(hostname: string, addresses: readonly string[], aliases: readonly string[] = []): string {
-  const names = [hostname, ...aliases].join(' ');
-  return [...HOSTS_HEADER, ...addresses.map((a) => `${addressOf(a)}\t${names}`), ''].join('\n');
+/** A line added to a container's /etc/hosts (Docker's --add-host NAME:IP). */
+export interface ExtraHost {
+  readonly name: string;
+  readonly ip: string;
 }
 
-export function resolvConf(dns: readonly string[], hostResolvConf = '/etc/resolv.conf'): string {
-  let servers = [...dns];
-  let search: string[] = [];
+export function hostsFile(hostname: string, addresses: readonly string[], aliases: readonly string[] = [], extra: readonly ExtraHost[] = []): string {
+  const names = [hostname, ...aliases].join(' ');
+  return [...HOSTS_HEADER, ...extra.map((h) => `${h.ip}\t${h.name}`), ...addresses.map((a) => `${addressOf(a)}\t${names}`), ''].join('\n');
+}
+
+/** What --dns, --dns-search and --dns-option set; what is not given comes from the host's resolv.conf, as Docker does. */
+export interface DnsSettings {
+  readonly servers?: readonly string[];
+  readonly search?: readonly string[];
+  readonly options?: readonly string[];
+}
+
+export function resolvConf(settings: DnsSettings, hostResolvConf = '/etc/resolv.conf'): string {
+  let servers = [...(settings.servers ?? [])];
+  let search: string[] = [...(settings.search ?? [])];
+  const given = { search: search.length > 0 };
   if (servers.length === 0) {
     let text = '';
     try {
@@ -33,11 +47,12 @@ export function resolvConf(dns: readonly string[], hostResolvConf = '/etc/resolv
     for (const line of text.split('\n')) {
       const [key, ...rest] = line.trim().split(/\s+/u);
       if (key === 'nameserver' && rest[0] && !rest[0].startsWith('127.') && rest[0] !== '::1') servers.push(rest[0]);
-      if (key === 'search') search = rest;
+      if (key === 'search' && !given.search) search = rest;
     }
     if (servers.length === 0) servers = FALLBACK_DNS;
   }
-  return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ''].join('\n');
+  const options = settings.options?.length ? [`options ${settings.options.join(' ')}`] : [];
+  return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ...options, ''].join('\n');
 }
 
 export class SandboxFiles {

@@ -12,6 +12,7 @@ export function writeHosts(core: CnmCore, sandbox: LiveSandbox): void {
       sandbox.record.hostname,
       addresses,
       eps.flatMap((e) => e.aliases),
+      sandbox.record.extraHosts ?? [],
     ),
   );
 }

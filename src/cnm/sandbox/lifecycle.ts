@@ -4,6 +4,7 @@
  * of all their veths in one request per driver.
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { formatAddress, parseAddress } from '../../ipam/subnet.js';
 import type { NetNs } from '../../netns/netns.js';
 import { newId, type CnmCore } from '../core.js';
 import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
@@ -19,6 +20,26 @@ export interface SandboxCreateRequest {
   readonly dns?: readonly string[];
   /** The sandbox is the host's own namespace (for the host driver). */
   readonly hostNamespace?: boolean;
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** "NAME:IP" lines for /etc/hosts (--add-host). */
+  readonly extraHosts?: readonly string[];
+}
+
+const DNS_NAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$/u;
+
+/** Checks what ends up in the sandbox's files: addresses are addresses and names are names, nothing else slips in. */
+function checkFiles(req: SandboxCreateRequest): { name: string; ip: string }[] {
+  for (const s of req.dns ?? []) parseAddress(s, 'DNS server');
+  for (const s of req.dnsSearch ?? []) if (!DNS_NAME_RE.test(s)) throw new InvalidArgumentError(`invalid DNS search domain "${s}"`);
+  for (const o of req.dnsOptions ?? []) if (!/^[a-z0-9-]+(:[0-9]+)?$/iu.test(o)) throw new InvalidArgumentError(`invalid DNS option "${o}"`);
+  return (req.extraHosts ?? []).map((line) => {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon);
+    const ip = line.slice(colon + 1);
+    if (colon <= 0 || !DNS_NAME_RE.test(name)) throw new InvalidArgumentError(`invalid --add-host "${line}": expected NAME:IP`);
+    return { name, ip: formatAddress(parseAddress(ip, `address of --add-host "${line}"`)) };
+  });
 }
 
 const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/u;
@@ -28,6 +49,7 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
   const id = newId();
   const hostname = req.hostname ?? req.containerId.slice(0, 12);
   if (!HOSTNAME_RE.test(hostname)) throw new InvalidArgumentError(`invalid hostname "${hostname}"`);
+  const extraHosts = checkFiles(req);
   return UndoStack.run(async (undo) => {
     const ns = req.hostNamespace ? core.deps.hostNs : newNamespace(core, id, undo);
     const handle = core.openHandle(ns);
@@ -40,8 +62,16 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
       netnsPath: req.hostNamespace ? core.deps.hostNs.path : ns.path,
       hostname,
       dns: [...(req.dns ?? [])],
+      ...(req.dnsSearch?.length ? { dnsSearch: [...req.dnsSearch] } : {}),
+      ...(req.dnsOptions?.length ? { dnsOptions: [...req.dnsOptions] } : {}),
+      ...(extraHosts.length ? { extraHosts } : {}),
     };
-    core.files.write(id, hostsFile(hostname, []), resolvConf(record.dns));
+    const dns = {
+      servers: record.dns,
+      ...(record.dnsSearch ? { search: record.dnsSearch } : {}),
+      ...(record.dnsOptions ? { options: record.dnsOptions } : {}),
+    };
+    core.files.write(id, hostsFile(hostname, [], [], extraHosts), resolvConf(dns));
     undo.push(`remove the files of sandbox ${id.slice(0, 12)}`, () => core.files.remove(id));
     core.deps.store.transaction(() => core.deps.store.putSandbox(record));
     core.state.putSandbox({ record, ns, handle });
