@@ -24,6 +24,9 @@ export const DEFAULT_LOCAL_POOLS: readonly DefaultPool[] = [
 
 export const DEFAULT_GLOBAL_POOLS: readonly DefaultPool[] = [{ base: Subnet.parse('10.0.0.0/8'), size: 24 }];
 
+/** IPv6 networks given no subnet get a /64 of the unique local addresses (fd00::/8), as Docker 27 and later do. */
+export const DEFAULT_IPV6_POOLS: readonly DefaultPool[] = [{ base: Subnet.parse('fd00::/8'), size: 64 }];
+
 /** "base=10.10.0.0/16,size=24" */
 export function parseDefaultPool(text: string): DefaultPool {
   const fields = new Map<string, string>();

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
-import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, type DefaultPool } from './default-pools.js';
+import { DEFAULT_GLOBAL_POOLS, DEFAULT_IPV6_POOLS, DEFAULT_LOCAL_POOLS, type DefaultPool } from './default-pools.js';
 import { AddressPool, type AddressSpace, type PoolConfig } from './pool.js';
 import { checkPoolAddresses, checkUsableSubnet } from './usable.js';
 import { Subnet, checkNoOverlap, parseAddress, type Family, type Ip, type Reservation } from './subnet.js';
@@ -114,9 +114,8 @@ export class Ipam {
 
   /** The first subnet of the space's default pools that overlaps no pool and no host route. */
   private freeSubnet(space: AddressSpace, family: Family, avoid: readonly Reservation[]): Subnet {
-    if (family === 6) throw new InvalidArgumentError('an IPv6 network needs an explicit subnet (--subnet)');
     const taken = [...this.reservations(), ...avoid].map((r) => r.subnet).filter((s) => s.family === family);
-    for (const { base, size } of this.defaults[space]) {
+    for (const { base, size } of family === 6 ? DEFAULT_IPV6_POOLS : this.defaults[space]) {
       const step = 1n << BigInt(base.bits - size);
       let candidate = base.first;
       while (candidate <= base.last) {

@@ -283,6 +283,36 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
   });
 
+  it('network create: --ipv6 without a subnet, one --gateway per family, --aux-address', async () => {
+    const args = [
+      'network',
+      'create',
+      '--subnet',
+      '10.74.0.0/24',
+      '--gateway',
+      '10.74.0.254',
+      '--ipv6',
+      '--gateway',
+      'fd00::fe',
+      '--aux-address',
+      'router=10.74.0.2',
+      'auto6',
+    ];
+    expect((await tsnet(d, ...args)).code).toBe(0);
+    const [net] = JSON.parse((await tsnet(d, 'network', 'inspect', 'auto6')).stdout) as {
+      pools: Record<string, { subnet: string; gateway: string; auxAddresses: object }>;
+    }[];
+    expect(net!.pools.v4).toMatchObject({ subnet: '10.74.0.0/24', gateway: '10.74.0.254', auxAddresses: { router: '10.74.0.2' } });
+    expect(net!.pools.v6).toMatchObject({ subnet: 'fd00::/64', gateway: 'fd00::fe' });
+    await withBusybox();
+    // With the gateway at .254, .1 is given out first; the aux address .2 never is: the next container gets .3.
+    const r = await tsnet(d, 'run', '--rm', '--network', 'auto6', 'busybox', 'ip', '-o', 'addr', 'show', 'eth0');
+    expect(r.stdout).toMatch(/inet 10\.74\.0\.1\/24 /u);
+    expect(r.stdout).toMatch(/inet6 fd00::1\/64 /u);
+    const next = await tsnet(d, 'run', '--rm', '--network', 'auto6', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0');
+    expect(next.stdout).toMatch(/inet 10\.74\.0\.3\/24 /u);
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);

@@ -9,7 +9,8 @@ import { formatOption, keyValues, printJson, printTable, shortId } from '../form
 interface CreateFlags {
   driver: string;
   subnet?: string[];
-  gateway?: string;
+  gateway?: string[];
+  auxAddress?: string[];
   ipRange?: string;
   ipv6?: boolean;
   internal?: boolean;
@@ -21,12 +22,17 @@ interface CreateFlags {
 function createRequest(name: string, o: CreateFlags): NetworkCreate {
   const v4 = o.subnet?.find((s) => !s.includes(':'));
   const v6 = o.subnet?.find((s) => s.includes(':'));
+  // As docker network create: one --gateway per subnet, matched by family.
+  const gw4 = o.gateway?.find((g) => !g.includes(':'));
+  const gw6 = o.gateway?.find((g) => g.includes(':'));
   return {
     name,
     driver: o.driver as NonNullable<NetworkCreate['driver']>,
     ...(v4 ? { subnet: v4 } : {}),
     ...(v6 ? { subnet6: v6 } : {}),
-    ...(o.gateway ? { gateway: o.gateway } : {}),
+    ...(gw4 ? { gateway: gw4 } : {}),
+    ...(gw6 ? { gateway6: gw6 } : {}),
+    ...(o.auxAddress ? { auxAddresses: keyValues(o.auxAddress, 'aux address') } : {}),
     ...(o.ipRange ? { ipRange: o.ipRange } : {}),
     ...(o.internal ? { internal: true } : {}),
     ...(o.opt ? { options: keyValues(o.opt, 'option') } : {}),
@@ -44,9 +50,10 @@ export function registerNetworkCommands(cli: Cli): void {
     .argument('<name>')
     .option('-d, --driver <driver>', 'bridge, host or null', 'bridge')
     .option('--subnet <cidr>', 'subnet, e.g. 10.1.0.0/24; give an IPv6 one too with --ipv6 (repeatable)', collect)
-    .option('--gateway <ip>', 'gateway address')
+    .option('--gateway <ip>', 'gateway address, one per subnet (repeatable)', collect)
+    .option('--aux-address <name=ip>', 'an address of the subnet the network must not give out (repeatable)', collect)
     .option('--ip-range <cidr>', 'allocate container addresses from this range')
-    .option('--ipv6', 'enable IPv6 (with a second --subnet that is IPv6)')
+    .option('--ipv6', 'enable IPv6 (with a second --subnet that is IPv6, else a free /64 of fd00::/8)')
     .option('--internal', 'no route out, no NAT')
     .option('-o, --opt <key=value>', 'driver option (repeatable)', collect)
     .option('--label <key=value>', 'label (repeatable)', collect)

@@ -83,7 +83,6 @@ function validateRequest(core: CnmCore, req: NetworkCreateRequest, docker?: Dock
   if (!driver.capabilities.needsIpam && (req.subnet || req.gateway || req.ipRange)) {
     throw new InvalidArgumentError(`the ${driver.name} driver takes no subnet, gateway or ip range`);
   }
-  if (req.ipv6 && !req.subnet6 && !docker?.externalPools.v6) throw new InvalidArgumentError('an IPv6 network needs an IPv6 subnet');
   if (!req.ipv6 && (req.subnet6 !== undefined || req.gateway6 !== undefined)) {
     throw new InvalidArgumentError('an IPv6 subnet or gateway needs IPv6 enabled (--ipv6)');
   }
@@ -103,7 +102,13 @@ async function planPools(core: CnmCore, driver: NetworkDriver, req: NetworkCreat
     ...(req.auxAddresses !== undefined ? { auxAddresses: req.auxAddresses } : {}),
   });
   if (!req.ipv6) return { v4 };
-  const v6 = core.deps.ipam.planPool({ family: 6, avoid, subnet: req.subnet6!, ...(req.gateway6 !== undefined ? { gateway: req.gateway6 } : {}) });
+  // Without a subnet, a free /64 of fd00::/8 (Docker 27's automatic IPv6 pools).
+  const v6 = core.deps.ipam.planPool({
+    family: 6,
+    avoid,
+    ...(req.subnet6 !== undefined ? { subnet: req.subnet6 } : {}),
+    ...(req.gateway6 !== undefined ? { gateway: req.gateway6 } : {}),
+  });
   return { v4, v6 };
 }
 

@@ -31,7 +31,6 @@ describe('Controller: networks', () => {
       [{ name: 'b', subnet: '10.1.0.128/25' }, 'TSNET_ERR_POOL_OVERLAP', /subnet 10\.1\.0\.128\/25 overlaps pool 10\.1\.0\.0\/24/u],
       [{ name: 'b', subnet: '198.51.100.0/25' }, 'TSNET_ERR_POOL_OVERLAP', /overlaps the host's route to 198\.51\.100\.0\/24/u],
       [{ name: 'b', subnet: '10.2.0.5/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /host bits are set \(did you mean 10\.2\.0\.0\/24\?\)/u],
-      [{ name: 'b', ipv6: true }, 'TSNET_ERR_INVALID_ARGUMENT', /an IPv6 network needs an IPv6 subnet/u],
       [{ name: 'b', subnet6: 'fd00:1::/64' }, 'TSNET_ERR_INVALID_ARGUMENT', /an IPv6 subnet or gateway needs IPv6 enabled \(--ipv6\)/u],
       [{ name: 'b', subnet: '127.0.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /overlaps loopback/u],
       [{ name: 'b', driver: 'null', subnet: '10.3.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /the null driver takes no subnet/u],
@@ -44,6 +43,13 @@ describe('Controller: networks', () => {
       expect((err as TsnetError).message).toMatch(message);
     }
     expect({ calls: w.driver.calls, pools: w.deps.ipam.poolList.length, stored: w.deps.store.networks().length }).toEqual(before);
+  });
+
+  it('gives an IPv6 network without a subnet a free /64 of fd00::/8, with its gateway', async () => {
+    const n = await w.controller.createNetwork({ name: 'v6', ipv6: true });
+    expect(n.pools.v6).toMatchObject({ subnet: 'fd00::/64', gateway: 'fd00::1' });
+    const m = await w.controller.createNetwork({ name: 'v6b', ipv6: true, subnet6: 'fd00:5::/64', gateway6: 'fd00:5::fe' });
+    expect(m.pools.v6).toMatchObject({ subnet: 'fd00:5::/64', gateway: 'fd00:5::fe' });
   });
 
   it('undoes a half-made network when the store write fails: pools released, the driver asked to delete it', async () => {

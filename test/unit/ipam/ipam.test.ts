@@ -125,7 +125,10 @@ describe('IPAM pools', () => {
     expect(() => ipam.requestPool({ subnet: '10.1.0.0/16', gateway: '10.2.0.1' })).toThrow('gateway 10.2.0.1 is not in the subnet 10.1.0.0/16');
     expect(() => ipam.requestPool({ subnet: '10.1.0.0/16', ipRange: '10.3.0.0/24' })).toThrow(/ip range 10.3.0.0\/24 is not inside/);
     expect(() => ipam.requestPool({ subnet: 'banana' })).toThrow(/invalid subnet "banana"/);
-    expect(() => ipam.requestPool({ family: 6 })).toThrow(/IPv6 network needs an explicit subnet/);
+    // IPv6 without a subnet: the next free /64 of fd00::/8, as Docker 27.
+    const v6 = new Ipam();
+    expect(v6.requestPool({ family: 6 }).config.subnet.toString()).toBe('fd00::/64');
+    expect(v6.requestPool({ family: 6 }).config.subnet.toString()).toBe('fd00:0:0:1::/64');
     expect(ipam.poolList).toHaveLength(0);
   });
 
