@@ -313,6 +313,31 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(next.stdout).toMatch(/inet 10\.74\.0\.3\/24 /u);
   });
 
+  it('filters listings as Docker does (--filter, --no-trunc), and refuses filters it does not know', async () => {
+    await withBusybox();
+    for (const [name, label] of [
+      ['front', 'tier=web'],
+      ['back', 'tier=data'],
+    ])
+      expect((await tsnet(d, 'network', 'create', '--label', label!, name!)).code).toBe(0);
+    const names = async (...args: string[]): Promise<string[]> =>
+      (JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json', ...args)).stdout) as { name: string }[]).map((n) => n.name).sort();
+    expect(await names('--filter', 'label=tier=web')).toEqual(['front']);
+    expect(await names('--filter', 'label=tier')).toEqual(['back', 'front']);
+    expect(await names('--filter', 'name=ro', '--filter', 'name=ac')).toEqual(['back', 'front']);
+    expect(await names('--filter', 'driver=null')).toEqual(['none']);
+    expect((await tsnet(d, 'network', 'ls', '-q', '--no-trunc', '--filter', 'name=front')).stdout).toMatch(/^[0-9a-f]{64}\n$/u);
+    expect((await tsnet(d, 'run', '-d', '--name', 'up', '--network', 'front', 'busybox', 'sleep', '60')).code).toBe(0);
+    expect((await tsnet(d, 'run', '--name', 'done', '--network', 'back', 'busybox', 'true')).code).toBe(0);
+    const ps = async (...args: string[]): Promise<string[]> =>
+      (JSON.parse((await tsnet(d, 'ps', '--format', 'json', ...args)).stdout) as { name: string }[]).map((c) => c.name).sort();
+    expect(await ps()).toEqual(['up']);
+    expect(await ps('--filter', 'status=exited')).toEqual(['done']);
+    expect(await ps('-a', '--filter', 'network=back')).toEqual(['done']);
+    expect(await ps('-a', '--filter', 'name=u', '--filter', 'status=running')).toEqual(['up']);
+    expect(await tsnet(d, 'ps', '--filter', 'colour=red')).toMatchObject({ code: 1, stderr: expect.stringContaining('invalid filter "colour=red"') as string });
+  });
+
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {
     const bad = await raw(d.socket, 'POST', '/v1/networks', '{"name": "x",');
     expect(bad.status).toBe(400);

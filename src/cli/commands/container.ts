@@ -4,6 +4,7 @@ import type { ContainerView, ExecBody, ExecResult, RunBody, StopBody, WaitResult
 import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
+import { parseFilters, passes } from '../filters.js';
 import { formatOption, printJson, printTable, shortId, withProgress } from '../format.js';
 
 interface RunFlags {
@@ -126,18 +127,28 @@ function registerPs(cli: Cli): void {
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')
+    .option('-f, --filter <key=value>', 'name, id, status or network (repeatable)', collect)
+    .option('--no-trunc', 'whole ids and commands')
     .addOption(formatOption())
-    .action(async (o: { all?: boolean; quiet?: boolean; format?: string }) => {
-      const list = await cli.client().call<ContainerView[]>('GET', `/v1/containers${o.all ? '?all=true' : ''}`);
+    .action(async (o: { all?: boolean; quiet?: boolean; format?: string; filter?: string[]; trunc: boolean }) => {
+      const filters = parseFilters(o.filter, ['name', 'id', 'status', 'network']);
+      // As docker ps: a status filter looks at every container, not only the running ones.
+      const all = o.all || filters.has('status');
+      const list = (await cli.client().call<ContainerView[]>('GET', `/v1/containers${all ? '?all=true' : ''}`)).filter((c) =>
+        passes(filters, (key, v) =>
+          key === 'name' ? c.name.includes(v) : key === 'id' ? c.id.startsWith(v) : key === 'status' ? c.status === v : v in c.networks,
+        ),
+      );
+      const id = (full: string): string => (o.trunc ? shortId(full) : full);
       if (o.format === 'json') return printJson(list);
-      if (o.quiet) return list.forEach((c) => console.log(shortId(c.id)));
+      if (o.quiet) return list.forEach((c) => console.log(id(c.id)));
       printTable(
         ['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'STATUS', 'NETWORKS'],
         list.map((c) => [
-          shortId(c.id),
+          id(c.id),
           c.name,
           c.image,
-          JSON.stringify(c.command.join(' ').slice(0, 30)),
+          JSON.stringify(o.trunc ? c.command.join(' ').slice(0, 30) : c.command.join(' ')),
           c.status === 'exited' ? `exited (${c.exitCode ?? '?'})` : c.status,
           Object.entries(c.networks)
             .map(([n, e]) => (e.ipv4 ? `${n}:${e.ipv4}` : n))

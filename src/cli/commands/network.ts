@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ApiError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { errorLine } from '../errors.js';
+import { labelMatches, parseFilters, passes } from '../filters.js';
 import { formatOption, keyValues, printJson, printTable, shortId } from '../format.js';
 
 interface CreateFlags {
@@ -66,14 +67,22 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('ls')
     .description('list networks')
     .option('-q, --quiet', 'only ids')
+    .option('-f, --filter <key=value>', 'name, id, label or driver (repeatable)', collect)
+    .option('--no-trunc', 'whole ids')
     .addOption(formatOption())
-    .action(async (o: { quiet?: boolean; format?: string }) => {
-      const list = await cli.client().call<NetworkView[]>('GET', '/v1/networks');
+    .action(async (o: { quiet?: boolean; format?: string; filter?: string[]; trunc: boolean }) => {
+      const filters = parseFilters(o.filter, ['name', 'id', 'label', 'driver']);
+      const list = (await cli.client().call<NetworkView[]>('GET', '/v1/networks')).filter((n) =>
+        passes(filters, (key, v) =>
+          key === 'name' ? n.name.includes(v) : key === 'id' ? n.id.startsWith(v) : key === 'driver' ? n.driver === v : labelMatches(n.labels, v),
+        ),
+      );
+      const id = (full: string): string => (o.trunc ? shortId(full) : full);
       if (o.format === 'json') return printJson(list);
-      if (o.quiet) return list.forEach((n) => console.log(shortId(n.id)));
+      if (o.quiet) return list.forEach((n) => console.log(id(n.id)));
       printTable(
         ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'CONTAINERS', 'OWNER'],
-        list.map((n) => [shortId(n.id), n.name, n.driver, n.pools.v4?.subnet ?? '-', String(n.containers.length), n.owner]),
+        list.map((n) => [id(n.id), n.name, n.driver, n.pools.v4?.subnet ?? '-', String(n.containers.length), n.owner]),
       );
     });
 
