@@ -80,5 +80,12 @@ export const EndpointView = Type.Object({
 });
 export type EndpointView = Static<typeof EndpointView>;
 
+/** Docker's prune filters: only networks created before `until` (an RFC 3339 time), only with these labels. */
+export const PruneBody = Type.Object(
+  { until: Type.Optional(Type.String({ format: 'date-time' })), labels: Type.Optional(StringList) },
+  { additionalProperties: false },
+);
+export type PruneBody = Static<typeof PruneBody>;
+
 export const PruneResult = Type.Object({ deleted: StringList });
 export type PruneResult = Static<typeof PruneResult>;

@@ -8,7 +8,16 @@ import { CnmCore, type ControllerDeps } from './core.js';
 import * as docker from './docker.js';
 import { connect, disconnect, type ConnectRequest } from './endpoint/connect.js';
 import { createNetwork, type DockerNetworkRequest, type NetworkCreateRequest } from './network/create.js';
-import { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK, deleteNetwork, pruneNetworks, removalRefusal, type Requester } from './network/delete.js';
+import {
+  DEFAULT_BRIDGE_NETWORK,
+  HOST_NETWORK,
+  NULL_NETWORK,
+  deleteNetwork,
+  pruneNetworks,
+  removalRefusal,
+  type PruneFilter,
+  type Requester,
+} from './network/delete.js';
 import { checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
@@ -104,8 +113,8 @@ export class Controller {
   deleteNetwork(ref: string, by: Requester = 'tsnet'): Promise<void> {
     return this.queue.run(() => deleteNetwork(this.core, this.core.network(ref), by));
   }
-  pruneNetworks(): Promise<string[]> {
-    return this.queue.run(() => pruneNetworks(this.core));
+  pruneNetworks(filter: PruneFilter = {}): Promise<string[]> {
+    return this.queue.run(() => pruneNetworks(this.core, filter));
   }
   /**
    * The predefined networks, made when missing: `none`, and with a bridge interface name Docker's default network

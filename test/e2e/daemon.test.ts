@@ -103,7 +103,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'rm', 'talker')).code).toBe(0);
     expect((await tsnet(d, 'stop', '-t', '1', 'w2')).code).toBe(0);
     expect((await tsnet(d, 'rm', 'w2')).code).toBe(0);
-    expect((await tsnet(d, 'network', 'prune')).stdout).toContain('db');
+    expect((await tsnet(d, 'network', 'prune', '-f')).stdout).toContain('db');
     const info = await tsnet(d, 'info');
     expect(info.stdout).toMatch(/1 containers \(1 running\)/u);
   });
@@ -241,7 +241,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
       code: 1,
       stderr: 'tsnet: network "bridge" is predefined and cannot be removed (TSNET_ERR_CONFLICT)\n',
     });
-    expect((await tsnet(d, 'network', 'prune')).stdout).not.toContain('bridge');
+    expect((await tsnet(d, 'network', 'prune', '-f')).stdout).not.toContain('bridge');
     await d.stop();
     d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
     expect((await tsnet(d, 'run', '-d', 'busybox', 'sleep', '10')).code).toBe(0);
@@ -336,6 +336,34 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(await ps('-a', '--filter', 'network=back')).toEqual(['done']);
     expect(await ps('-a', '--filter', 'name=u', '--filter', 'status=running')).toEqual(['up']);
     expect(await tsnet(d, 'ps', '--filter', 'colour=red')).toMatchObject({ code: 1, stderr: expect.stringContaining('invalid filter "colour=red"') as string });
+  });
+
+  it('network prune asks on a terminal, refuses without one (unless -f), and takes until and label filters', async () => {
+    for (const [name, label] of [
+      ['p1', 'keep=no'],
+      ['p2', 'keep=yes'],
+    ])
+      expect((await tsnet(d, 'network', 'create', '--label', label!, name!)).code).toBe(0);
+    expect(await tsnet(d, 'network', 'prune')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('there is no terminal to confirm on (use --force)') as string,
+    });
+    // A real terminal (script gives the CLI a pty): "n" keeps everything, "y" goes on.
+    const onTerminal = (answer: string) =>
+      new Promise<string>((resolve) => {
+        const cmd = `${process.execPath} ${CLI} --host unix://${d.socket} network prune --filter label=keep=no`;
+        const p = execFile('script', ['-qec', cmd, '/dev/null'], (_err, stdout) => resolve(stdout));
+        setTimeout(() => p.stdin?.write(`${answer}\n`), 500);
+      });
+    expect(await onTerminal('n')).toContain('Are you sure you want to continue? [y/N]');
+    expect((await tsnet(d, 'network', 'ls')).stdout).toContain('p1');
+    expect(await onTerminal('y')).toContain('Deleted networks:\r\np1');
+    expect(await tsnet(d, 'network', 'prune', '-f', '--filter', 'until=1h')).toMatchObject({ code: 0, stdout: 'no unused network\n' });
+    expect(await tsnet(d, 'network', 'prune', '-f', '--filter', 'until=soon')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('invalid until filter "soon"') as string,
+    });
+    expect((await tsnet(d, 'network', 'prune', '-f')).stdout).toBe('Deleted networks:\np2\n');
   });
 
   it('answers malformed JSON and schema violations on the raw socket with 400s that name the field', async () => {

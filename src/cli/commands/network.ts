@@ -1,10 +1,10 @@
 /** `tsnet network create/ls/inspect/rm/prune/connect/disconnect`, with Docker's flags. */
-import type { ConnectBody, NetworkCreate, NetworkView, PruneResult } from '../../api/networks.js';
+import type { ConnectBody, NetworkCreate, NetworkView, PruneBody, PruneResult } from '../../api/networks.js';
 import type { Command } from 'commander';
-import { ApiError } from '../../client/client.js';
+import { ApiError, ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { errorLine } from '../errors.js';
-import { labelMatches, parseFilters, passes } from '../filters.js';
+import { labelMatches, parseFilters, passes, type Filters } from '../filters.js';
 import { formatOption, keyValues, printJson, printTable, shortId } from '../format.js';
 
 interface CreateFlags {
@@ -122,10 +122,46 @@ function registerNetworkRemoval(cli: Cli, network: Command): void {
   network
     .command('prune')
     .description('remove every network that no container uses')
-    .action(async () => {
-      const { deleted } = await cli.client().call<PruneResult>('POST', '/v1/networks/prune');
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <key=value>', 'until=TIMESTAMP|DURATION (e.g. 24h), label=KEY[=VALUE] (repeatable)', collect)
+    .action(async (o: { force?: boolean; filter?: string[] }) => {
+      const body = pruneBody(parseFilters(o.filter, ['until', 'label']));
+      if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return;
+      const { deleted } = await cli.client().call<PruneResult>('POST', '/v1/networks/prune', body);
       console.log(deleted.length ? `Deleted networks:\n${deleted.join('\n')}` : 'no unused network');
     });
+}
+
+/** "24h", "90m", "30s" or a timestamp, as Docker's until filter takes them, into an RFC 3339 time. */
+function untilTime(text: string): string {
+  const d = /^(\d+)(s|m|h)$/u.exec(text);
+  const ms = d ? Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'] : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `invalid until filter "${text}": use a duration (24h, 90m) or a timestamp`);
+  return new Date(ms).toISOString();
+}
+
+function pruneBody(filters: Filters): PruneBody {
+  const until = filters.get('until');
+  if (until && until.length > 1) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'give the until filter once');
+  return { ...(until ? { until: untilTime(until[0]!) } : {}), ...(filters.get('label') ? { labels: [...filters.get('label')!] } : {}) };
+}
+
+/**
+ * Asks on the terminal, as Docker does; without a terminal nothing can confirm, so the answer is no and the command
+ * fails, telling how to proceed.
+ */
+async function confirm(warning: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'nothing removed: there is no terminal to confirm on (use --force)');
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`${warning}\nAre you sure you want to continue? [y/N] `);
+    return /^y(es)?$/iu.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }
 
 function registerNetworkAttachment(cli: Cli, network: Command): void {

@@ -44,11 +44,23 @@ export async function deleteNetwork(core: CnmCore, network: NetworkRecord, by: R
   for (const p of pools) core.deps.ipam.releasePool(p.id);
 }
 
-/** Removes every network of tsnet's that nothing uses; returns their names. */
-export async function pruneNetworks(core: CnmCore): Promise<string[]> {
+/** Which networks a prune takes: made before `until`, carrying each label ("key" or "key=value"). */
+export interface PruneFilter {
+  readonly until?: Date;
+  readonly labels?: readonly string[];
+}
+
+const hasLabel = (n: NetworkRecord, label: string): boolean => {
+  const eq = label.indexOf('=');
+  return eq === -1 ? label in n.labels : n.labels[label.slice(0, eq)] === label.slice(eq + 1);
+};
+
+/** Removes every network of tsnet's that nothing uses (and the filter takes); returns their names. */
+export async function pruneNetworks(core: CnmCore, filter: PruneFilter = {}): Promise<string[]> {
   const unused = core.state
     .networkList()
-    .filter((n) => !removalRefusal(n, 'tsnet', core.predefined) && core.state.endpointsOf({ networkId: n.id }).length === 0);
+    .filter((n) => !removalRefusal(n, 'tsnet', core.predefined) && core.state.endpointsOf({ networkId: n.id }).length === 0)
+    .filter((n) => (!filter.until || new Date(n.created) < filter.until) && (filter.labels ?? []).every((l) => hasLabel(n, l)));
   for (const n of unused) await deleteNetwork(core, n, 'tsnet');
   return unused.map((n) => n.name);
 }

@@ -1,7 +1,8 @@
 /** /v1/networks: create, list, inspect, remove, prune, connect and disconnect containers. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RefParams } from '../../api/common.js';
-import { ConnectBody, NetworkCreate, type EndpointView, type NetworkView, type PruneResult } from '../../api/networks.js';
+import { Type } from 'typebox';
+import { ConnectBody, NetworkCreate, PruneBody, type EndpointView, type NetworkView, type PruneResult } from '../../api/networks.js';
 import type { Controller } from '../../cnm/controller.js';
 import type { JoinedEndpoint, NetworkRecord } from '../../cnm/types.js';
 import type { ContainerService } from '../containers.js';
@@ -44,7 +45,10 @@ export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.status(204).send();
   });
 
-  app.post('/networks/prune', async (): Promise<PruneResult> => ({ deleted: await controller.pruneNetworks() }));
+  app.post('/networks/prune', { schema: { body: Type.Optional(PruneBody) } }, async (req): Promise<PruneResult> => {
+    const filter = { ...(req.body?.until ? { until: new Date(req.body.until) } : {}), ...(req.body?.labels ? { labels: req.body.labels } : {}) };
+    return { deleted: await controller.pruneNetworks(filter) };
+  });
 
   app.post('/networks/:ref/connect', { schema: { params: RefParams, body: ConnectBody } }, async (req): Promise<EndpointView> => {
     const e = await controller.connect(req.params.ref, containers.sandboxOf(req.body.container), {
