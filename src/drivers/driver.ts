@@ -104,6 +104,8 @@ export interface NetworkDriver<Config extends object = object> {
   /** What of that driver-wide state is missing now (a flushed firewall), in words; none when all is in place. */
   verify?(ctx: DriverContext, networks: readonly NetworkRecord<Config>[]): Promise<string[]>;
   readonly detachedEndpoints?: DetachedEndpoints<Config>;
+  /** The prefix of the interface names this network's endpoints get in sandboxes (default "eth"). */
+  interfacePrefix?(network: NetworkRecord<Config>): string;
 }
 
 /** Refuses options a driver does not know: a typo must not be silently ignored. */

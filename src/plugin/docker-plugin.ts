@@ -159,7 +159,7 @@ export class DockerPlugin {
     if (endpoint?.kind !== 'detached') throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `endpoint ${str(body.EndpointID).slice(0, 12)} does not exist`);
     const network = this.controller.network(endpoint.networkId);
     return {
-      InterfaceName: { SrcName: endpoint.peerIfname, DstPrefix: 'eth' },
+      InterfaceName: { SrcName: endpoint.peerIfname, DstPrefix: network.options[BRIDGE_OPTIONS.ifacePrefix] ?? 'eth' },
       Gateway: network.internal ? '' : (network.pools.v4?.gateway ?? ''),
       GatewayIPv6: network.internal || !endpoint.ipv6 ? '' : (network.pools.v6?.gateway ?? ''),
       StaticRoutes: [],

@@ -168,6 +168,21 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(existsSync(l.host.path!)).toBe(true);
   });
 
+  it("honours Docker's container_iface_prefix and inhibit_ipv4 options", async () => {
+    const { ctl, lab: l, sandbox } = world();
+    await ctl.createNetwork({ name: 'lan', subnet: '10.38.0.0/24', options: { 'com.docker.network.container_iface_prefix': 'lan' } });
+    const quiet = await ctl.createNetwork({ name: 'quiet', subnet: '10.39.0.0/24', options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' } });
+    const s = await sandbox('p1');
+    await ctl.connect('lan', s.id);
+    await ctl.connect('quiet', s.id);
+    expect((await l.ip(s.ns, 'link')).map((x) => x.ifname)).toEqual(['lo', 'lan0', 'eth0']);
+    expect(await l.ip(l.host, '-4', 'addr', 'show', bridgeName(quiet))).toEqual([]);
+    expect(((await l.ip(s.ns, '-4', 'addr', 'show', 'eth0'))[0] as { addr_info: { local: string }[] }).addr_info[0]!.local).toBe('10.39.0.2');
+    await expect(ctl.createNetwork({ name: 'bad', options: { 'com.docker.network.container_iface_prefix': 'Eth-' } })).rejects.toThrow(
+      /must be 1 to 11 lower-case/u,
+    );
+  });
+
   it('honours the MTU option on the bridge and on both ends of the veth', async () => {
     const { ctl, lab: l, sandbox } = world();
     const net = await ctl.createNetwork({ name: 'net-mtu', subnet: '10.36.0.0/24', options: { 'com.docker.network.driver.mtu': '1400' } });

@@ -24,10 +24,10 @@ export interface ConnectRequest {
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu;
 const ALIAS_RE = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$/u;
 
-/** The lowest ethN not used by the sandbox's endpoints. */
-export function nextIfname(joined: readonly JoinedEndpoint[]): string {
+/** The lowest PREFIXN (ethN by default) not used by the sandbox's endpoints. */
+export function nextIfname(joined: readonly JoinedEndpoint[], prefix = 'eth'): string {
   const used = new Set(joined.map((e) => e.ifname));
-  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+  for (let i = 0; ; i++) if (!used.has(`${prefix}${i}`)) return `${prefix}${i}`;
 }
 
 function validate(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, driver: NetworkDriver, req: ConnectRequest): void {
@@ -68,7 +68,7 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
       ...(req.mac !== undefined ? { mac: req.mac.toLowerCase() } : {}),
       aliases: [...(req.aliases ?? [])],
     });
-    const ifname = nextIfname(joined);
+    const ifname = nextIfname(joined, driver.interfacePrefix?.(network));
     const defaultRoute = !joined.some((e) => providesGateway(core, e));
     const result = await driver.join(core.driverCtx, { network, endpoint: base, sandbox: sandboxView(sandbox), ifname, defaultRoute });
     const endpoint: JoinedEndpoint = { ...base, ...result, kind: 'joined', sandboxId: sandbox.record.id, joinSeq: core.state.nextJoinSeq() };

@@ -97,7 +97,8 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     try {
       const requests = [];
       for (const pool of [network.pools.v4, network.pools.v6]) {
-        if (pool?.gateway) requests.push(addrAddRequest(bridge.index, onSubnet(pool.gateway, pool.subnet), { broadcast: true, noDad: true }));
+        if (pool?.gateway && !(pool === network.pools.v4 && cfg.inhibitIpv4))
+          requests.push(addrAddRequest(bridge.index, onSubnet(pool.gateway, pool.subnet), { broadcast: true, noDad: true }));
       }
       await ctx.host.pipeline(requests);
       await ctx.host.linkSet(bridge.index, { up: true, ipv6AddrGenMode: network.ipv6 ? 'eui64' : 'none' });
@@ -127,6 +128,10 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     const problems = await ctx.firewall.missing(firewallNetworks(networks));
     if (networks.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
     return problems;
+  }
+
+  interfacePrefix(network: BridgeNetwork): string {
+    return network.config.ifacePrefix ?? 'eth';
   }
 
   async restore(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<void> {

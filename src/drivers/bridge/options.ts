@@ -11,6 +11,10 @@ export interface BridgeConfig {
   readonly mtu?: number;
   readonly icc: boolean;
   readonly masquerade: boolean;
+  /** Names of the containers' interfaces: PREFIX0, PREFIX1... (Docker's container_iface_prefix; default eth). */
+  readonly ifacePrefix?: string;
+  /** The bridge holds no IPv4 address: the gateway is someone else's (Docker's inhibit_ipv4). */
+  readonly inhibitIpv4?: boolean;
 }
 
 export const BRIDGE_OPTIONS = {
@@ -18,6 +22,8 @@ export const BRIDGE_OPTIONS = {
   icc: 'com.docker.network.bridge.enable_icc',
   masquerade: 'com.docker.network.bridge.enable_ip_masquerade',
   mtu: 'com.docker.network.driver.mtu',
+  ifacePrefix: 'com.docker.network.container_iface_prefix',
+  inhibitIpv4: 'com.docker.network.bridge.inhibit_ipv4',
 } as const;
 
 function parseBool(key: string, value: string | undefined, fallback: boolean): boolean {
@@ -38,6 +44,11 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
     if (!/^\d+$/u.test(mtuText)) throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.mtu}="${mtuText}" is not a number`);
     mtu = checkMtu(Number(mtuText));
   }
+  const prefix = options[BRIDGE_OPTIONS.ifacePrefix];
+  if (prefix !== undefined && !/^[a-z][a-z0-9]{0,10}$/u.test(prefix)) {
+    throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.ifacePrefix}="${prefix}" must be 1 to 11 lower-case letters and digits, starting with a letter`);
+  }
+  const inhibitIpv4 = parseBool(BRIDGE_OPTIONS.inhibitIpv4, options[BRIDGE_OPTIONS.inhibitIpv4], false);
   const clash = existing.find((n) => n.driver === 'bridge' && (n.config as Partial<BridgeConfig>).bridgeName === name);
   if (clash) throw new TsnetError('TSNET_ERR_CONFLICT', `bridge name "${name}" is already used by network "${clash.name}"`);
   return {
@@ -45,5 +56,7 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
     ...(mtu !== undefined ? { mtu } : {}),
     icc: parseBool(BRIDGE_OPTIONS.icc, options[BRIDGE_OPTIONS.icc], true),
     masquerade: parseBool(BRIDGE_OPTIONS.masquerade, options[BRIDGE_OPTIONS.masquerade], true),
+    ...(prefix !== undefined ? { ifacePrefix: prefix } : {}),
+    ...(inhibitIpv4 ? { inhibitIpv4 } : {}),
   };
 }
