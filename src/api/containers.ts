@@ -23,6 +23,8 @@ export const RunBody = Type.Object(
     dnsOptions: Type.Optional(StringList),
     /** "NAME:IP" lines for /etc/hosts. */
     addHosts: Type.Optional(StringList),
+    /** Docker's legacy links, "CONTAINER[:ALIAS]": the container's address in /etc/hosts under both names. */
+    links: Type.Optional(StringList),
     /** Docker's confinement flags: --privileged, --cap-add, --cap-drop, --security-opt, --device. */
     privileged: Type.Optional(Type.Boolean()),
     capAdd: Type.Optional(StringList),

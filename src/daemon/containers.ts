@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ContainerView, RunBody } from '../api/containers.js';
 import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { addressOf } from '../ipam/subnet.js';
 import { parseMemory } from '../runtime/cgroups.js';
 import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../cnm/types.js';
@@ -70,7 +71,7 @@ export class ContainerService {
         ...(req.dns ? { dns: req.dns } : {}),
         ...(req.dnsSearch ? { dnsSearch: req.dnsSearch } : {}),
         ...(req.dnsOptions ? { dnsOptions: req.dnsOptions } : {}),
-        ...(req.addHosts ? { extraHosts: req.addHosts } : {}),
+        ...(req.addHosts || req.links ? { extraHosts: [...(req.addHosts ?? []), ...this.linkHosts(req.links ?? [])] } : {}),
       });
       undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
       // As docker run: --ip, --ip6, --mac-address and --network-alias apply to the (first) network given.
@@ -91,6 +92,18 @@ export class ContainerService {
           .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err));
       }
       return state;
+    });
+  }
+
+  /** --link CONTAINER[:ALIAS]: lines for /etc/hosts with the running container's first address, as Docker writes them. */
+  private linkHosts(links: readonly string[]): string[] {
+    return links.flatMap((link) => {
+      const [name = '', alias] = link.split(':');
+      const target = this.runtime.get(name);
+      const sandboxId = target.config.labels?.[SANDBOX_LABEL];
+      const address = target.status === 'running' && sandboxId ? this.controller.joinedTo(sandboxId).find((e) => e.ipv4)?.ipv4 : undefined;
+      if (!address) throw new InvalidArgumentError(`cannot link to container "${name}": it is not running with an IPv4 address`);
+      return [...new Set([alias ?? target.name, target.name])].map((n) => `${n}:${addressOf(address)}`);
     });
   }
 

@@ -281,6 +281,14 @@ describeKernel('the daemon and the CLI, end to end', () => {
       expect(bad, `${flag} ${value}`).toMatchObject({ code: 125, stderr: expect.stringContaining(message) as string });
     }
     expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
+    // --link: the running container's address under its name and the alias.
+    expect((await tsnet(d, 'run', '-d', '--name', 'web1', '--network', 'dual', 'busybox', 'sleep', '60')).code).toBe(0);
+    const linked = await tsnet(d, 'run', '--rm', '--network', 'dual', '--link', 'web1:db', 'busybox', 'cat', '/etc/hosts');
+    expect(linked.stdout).toMatch(/^10\.73\.0\.\d+\tdb\n10\.73\.0\.\d+\tweb1$/mu);
+    expect(await tsnet(d, 'run', '--rm', '--link', 'nobody', 'busybox', 'true')).toMatchObject({
+      code: 125,
+      stderr: expect.stringContaining('container "nobody" not found') as string,
+    });
   });
 
   it('network create: --ipv6 without a subnet, one --gateway per family, --aux-address', async () => {

@@ -25,6 +25,7 @@ interface RunFlags {
   dnsSearch?: string[];
   dnsOption?: string[];
   addHost?: string[];
+  link?: string[];
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -53,6 +54,7 @@ function runRequest(image: string, command: string[], o: RunFlags): RunBody {
     ...(o.dnsSearch ? { dnsSearch: o.dnsSearch } : {}),
     ...(o.dnsOption ? { dnsOptions: o.dnsOption } : {}),
     ...(o.addHost ? { addHosts: o.addHost } : {}),
+    ...(o.link ? { links: o.link } : {}),
     ...(o.privileged ? { privileged: true } : {}),
     ...(o.capAdd ? { capAdd: o.capAdd } : {}),
     ...(o.capDrop ? { capDrop: o.capDrop } : {}),
@@ -91,6 +93,7 @@ function registerRun(cli: Cli): void {
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect)
     .option('--dns-option <option>', 'resolver option, e.g. ndots:2 (repeatable)', collect)
     .option('--add-host <name:ip>', 'a line for /etc/hosts (repeatable)', collect)
+    .option('--link <container[:alias]>', "the container's address in /etc/hosts, under its name and the alias (repeatable)", collect)
     .option('--hostname <name>', 'host name')
     .option('-e, --env <key=value>', 'environment variable (repeatable)', collect)
     .option('--memory <bytes>', 'memory limit, e.g. 64m')
