@@ -10,6 +10,13 @@ import { Lab, describeKernel } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
 import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 
+/** Output of one JSON object per line (docker ps --format json). */
+const jsonLines = <T>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+
 /** A raw request on the socket, to send what the CLI never would. */
 function raw(socket: string, method: string, path: string, body: string): Promise<{ status: number; json: { code: string; message: string } }> {
   return new Promise((resolve, reject) => {
@@ -245,7 +252,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     await d.stop();
     d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
     expect((await tsnet(d, 'run', '-d', 'busybox', 'sleep', '10')).code).toBe(0);
-    const none = JSON.parse((await tsnet(d, 'ps', '--format', 'json')).stdout) as { networks: Record<string, unknown> }[];
+    const none = jsonLines<{ networks: Record<string, unknown> }>((await tsnet(d, 'ps', '--format', 'json')).stdout);
     expect(Object.keys(none[0]!.networks)).toEqual(['none']);
   });
 
@@ -338,7 +345,9 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'run', '-d', '--name', 'up', '--network', 'front', 'busybox', 'sleep', '60')).code).toBe(0);
     expect((await tsnet(d, 'run', '--name', 'done', '--network', 'back', 'busybox', 'true')).code).toBe(0);
     const ps = async (...args: string[]): Promise<string[]> =>
-      (JSON.parse((await tsnet(d, 'ps', '--format', 'json', ...args)).stdout) as { name: string }[]).map((c) => c.name).sort();
+      jsonLines<{ name: string }>((await tsnet(d, 'ps', '--format', 'json', ...args)).stdout)
+        .map((c) => c.name)
+        .sort();
     expect(await ps()).toEqual(['up']);
     expect(await ps('--filter', 'status=exited')).toEqual(['done']);
     expect(await ps('-a', '--filter', 'network=back')).toEqual(['done']);

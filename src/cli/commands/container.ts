@@ -143,7 +143,8 @@ function registerPs(cli: Cli): void {
         ),
       );
       const id = (full: string): string => (o.trunc ? shortId(full) : full);
-      if (o.format === 'json') return printJson(list);
+      // As docker ps --format json: one JSON object per line, for line-by-line tools.
+      if (o.format === 'json') return list.forEach((c) => console.log(JSON.stringify(c)));
       if (o.quiet) return list.forEach((c) => console.log(id(c.id)));
       printTable(
         ['CONTAINER ID', 'NAME', 'IMAGE', 'COMMAND', 'STATUS', 'NETWORKS'],
