@@ -14,6 +14,9 @@ import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtim
 import type { SandboxRecord } from '../cnm/types.js';
 import { UndoStack } from '../cnm/undo.js';
 
+/** --network container:NAME */
+const CONTAINER_MODE = 'container:';
+
 /** The container label that names its sandbox. */
 export const SANDBOX_LABEL = 'tsnet.sandbox';
 
@@ -60,6 +63,14 @@ export class ContainerService {
 
   /** Creates and starts a container with its sandbox; undone whole if any step fails. */
   async run(req: RunRequest): Promise<ContainerState> {
+    const shared = req.networks?.[0]?.startsWith(CONTAINER_MODE) ? this.sharedSandbox(req) : undefined;
+    if (shared) {
+      const state = this.runtime.create(this.containerConfig(randomBytes(32).toString('hex'), req, shared));
+      return this.start(state, req).catch(async (err: unknown) => {
+        await this.runtime.remove(state.id, { force: true }).catch(() => undefined);
+        throw err;
+      });
+    }
     const { networks, hostNetwork } = this.checkRun(req);
     const id = randomBytes(32).toString('hex');
     return UndoStack.run(async (undo) => {
@@ -84,15 +95,39 @@ export class ContainerService {
       for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 ? first : {});
       const state = this.runtime.create(this.containerConfig(id, req, sandbox));
       undo.push(`remove container ${state.id.slice(0, 12)}`, () => this.runtime.remove(state.id, { force: true }));
-      await this.runtime.start(state.id);
-      if (req.rm) {
-        void this.runtime
-          .wait(state.id)
-          .then(() => this.releaseSandbox(state))
-          .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err));
-      }
-      return state;
+      return this.start(state, req);
     });
+  }
+
+  /** Starts a created container; with --rm, its sandbox goes when it ends. */
+  private async start(state: ContainerState, req: RunRequest): Promise<ContainerState> {
+    await this.runtime.start(state.id);
+    if (req.rm) {
+      void this.runtime
+        .wait(state.id)
+        .then(() => this.releaseSandbox(state))
+        .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err));
+    }
+    return state;
+  }
+
+  /** --network container:NAME: the running container's sandbox, shared (its namespace, addresses, files). */
+  private sharedSandbox(req: RunRequest): SandboxRecord {
+    const ref = req.networks![0]!.slice(CONTAINER_MODE.length);
+    if (req.networks!.length > 1) throw new InvalidArgumentError(`a container on the network of container "${ref}" cannot join other networks`);
+    if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links) {
+      throw new InvalidArgumentError(`--network container:${ref} shares that container's network: addresses, names and files cannot be set`);
+    }
+    const target = this.runtime.get(ref);
+    const sandboxId = target.config.labels?.[SANDBOX_LABEL];
+    if (target.status !== 'running' || !sandboxId || !this.controller.hasSandbox(sandboxId)) {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${target.name}" is not running: its network cannot be shared`);
+    }
+    this.runtime.images.get(req.image);
+    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
+    }
+    return this.controller.sandbox(sandboxId).record;
   }
 
   /** --link CONTAINER[:ALIAS]: lines for /etc/hosts with the running container's first address, as Docker writes them. */
@@ -167,9 +202,11 @@ export class ContainerService {
     await this.releaseSandbox(state);
   }
 
+  /** Removes the container's sandbox, unless another container still shares it (--network container:NAME). */
   private async releaseSandbox(state: ContainerState): Promise<void> {
     const sandboxId = state.config.labels?.[SANDBOX_LABEL];
-    if (sandboxId && this.controller.hasSandbox(sandboxId)) await this.controller.deleteSandbox(sandboxId);
+    const sharers = this.runtime.list().filter((c) => c.id !== state.id && c.config.labels?.[SANDBOX_LABEL] === sandboxId);
+    if (sandboxId && sharers.length === 0 && this.controller.hasSandbox(sandboxId)) await this.controller.deleteSandbox(sandboxId);
   }
 
   /** The sandbox of a container, for network connect/disconnect. */

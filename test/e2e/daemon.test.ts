@@ -237,6 +237,19 @@ describeKernel('the daemon and the CLI, end to end', () => {
     const run = await tsnet(d, 'run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ping -c 1 -W 2 172.17.0.1 >/dev/null && echo gateway');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/inet 172\.17\.0\.\d+\/16 .*\ngateway\n$/su);
+    // --network container:NAME: the running container's namespace, shared; its sandbox stays while one of them runs.
+    expect((await tsnet(d, 'run', '-d', '--name', 'owner', 'busybox', 'sleep', '60')).code).toBe(0);
+    const ownerIp = (JSON.parse((await tsnet(d, 'inspect', 'owner')).stdout) as { networks: { bridge: { ipv4: string } } }[])[0]!.networks.bridge.ipv4;
+    expect((await tsnet(d, 'run', '-d', '--name', 'sharer', '--network', 'container:owner', 'busybox', 'sleep', '60')).code).toBe(0);
+    expect((await tsnet(d, 'exec', 'sharer', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout).toContain(`inet ${ownerIp} `);
+    expect((await tsnet(d, 'rm', '-f', 'owner')).code).toBe(0);
+    expect((await tsnet(d, 'exec', 'sharer', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout).toContain(`inet ${ownerIp} `);
+    expect(await tsnet(d, 'run', '--rm', '--network', 'container:owner', 'busybox', 'true')).toMatchObject({
+      code: 125,
+      stderr: expect.stringContaining('container "owner" not found') as string,
+    });
+    expect((await tsnet(d, 'rm', '-f', 'sharer')).code).toBe(0);
+    expect(JSON.parse((await tsnet(d, 'info', '--format', 'json')).stdout).counts.sandboxes).toBe(0);
     // --network host: the container sees tsnet's host namespace (here the lab's), with the default bridge in it.
     const host = await tsnet(d, 'run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link');
     expect(host.code, host.stderr).toBe(0);
