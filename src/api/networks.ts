@@ -25,6 +25,7 @@ export const ConnectBody = Type.Object(
   {
     container: Type.String({ minLength: 1 }),
     ip: Type.Optional(Type.String()),
+    ip6: Type.Optional(Type.String()),
     aliases: Type.Optional(StringList),
     force: Type.Optional(Type.Boolean()),
   },

@@ -301,6 +301,12 @@ describeKernel('the daemon and the CLI, end to end', () => {
       expect(bad, `${flag} ${value}`).toMatchObject({ code: 125, stderr: expect.stringContaining(message) as string });
     }
     expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
+    // network connect --ip6 and --alias.
+    expect((await tsnet(d, 'run', '-d', '--name', 'joiner', 'busybox', 'sleep', '60')).code).toBe(0);
+    expect((await tsnet(d, 'network', 'connect', '--ip6', 'fd00:73::77', '--alias', 'late', 'dual', 'joiner')).code).toBe(0);
+    const joined = await tsnet(d, 'exec', 'joiner', 'sh', '-c', 'ip -6 -o addr show eth1 scope global; grep late /etc/hosts');
+    expect(joined.stdout).toMatch(/inet6 fd00:73::77\/64 /u);
+    expect(joined.stdout).toMatch(/10\.73\.0\.\d+\t\S+ late/u);
     // --link: the running container's address under its name and the alias.
     expect((await tsnet(d, 'run', '-d', '--name', 'web1', '--network', 'dual', 'busybox', 'sleep', '60')).code).toBe(0);
     const linked = await tsnet(d, 'run', '--rm', '--network', 'dual', '--link', 'web1:db', 'busybox', 'cat', '/etc/hosts');

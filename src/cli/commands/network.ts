@@ -171,9 +171,10 @@ function registerNetworkAttachment(cli: Cli, network: Command): void {
     .argument('<network>')
     .argument('<container>')
     .option('--ip <address>', 'IPv4 address')
+    .option('--ip6 <address>', 'IPv6 address')
     .option('--alias <name>', 'network-scoped alias (repeatable)', collect)
-    .action(async (net: string, container: string, o: { ip?: string; alias?: string[] }) => {
-      const body: ConnectBody = { container, ...(o.ip ? { ip: o.ip } : {}), ...(o.alias ? { aliases: o.alias } : {}) };
+    .action(async (net: string, container: string, o: { ip?: string; ip6?: string; alias?: string[] }) => {
+      const body: ConnectBody = { container, ...(o.ip ? { ip: o.ip } : {}), ...(o.ip6 ? { ip6: o.ip6 } : {}), ...(o.alias ? { aliases: o.alias } : {}) };
       await cli.client().call('POST', networkPath(net, '/connect'), body);
     });
 

@@ -53,6 +53,7 @@ export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/networks/:ref/connect', { schema: { params: RefParams, body: ConnectBody } }, async (req): Promise<EndpointView> => {
     const e = await controller.connect(req.params.ref, containers.sandboxOf(req.body.container), {
       ...(req.body.ip ? { ip: req.body.ip } : {}),
+      ...(req.body.ip6 ? { ip6: req.body.ip6 } : {}),
       ...(req.body.aliases ? { aliases: req.body.aliases } : {}),
     });
     return endpointView(e);
