@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cc = process.env.CC ?? 'cc';
 const targets = [
-  { source: 'native/netlink.c', output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
+  { sources: ['native/netlink.c'], output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
   // Static, so that it runs the same whatever the container's root filesystem holds.
-  { source: 'native/launcher.c', output: 'native/build/tsnet-launcher', flags: ['-static'], libs: ['-lseccomp'] },
+  { sources: ['native/launcher.c', 'native/rootfs.c', 'native/confine.c'], output: 'native/build/tsnet-launcher', flags: ['-static'], libs: ['-lseccomp'] },
 ];
 
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
@@ -24,9 +24,9 @@ mkdirSync(join(root, 'native/build'), { recursive: true });
 for (const t of targets) {
   const args = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-std=gnu11', ...t.flags];
   try {
-    execFileSync(cc, [...args, '-o', join(root, t.output), join(root, t.source), ...t.libs], { stdio: 'inherit' });
+    execFileSync(cc, [...args, '-o', join(root, t.output), ...t.sources.map((s) => join(root, s)), ...t.libs], { stdio: 'inherit' });
   } catch {
-    console.error(`tsnet: compiling ${t.source} with ${cc} failed (see the compiler's messages above)`);
+    console.error(`tsnet: compiling ${t.sources.join(', ')} with ${cc} failed (see the compiler's messages above)`);
     process.exit(1);
   }
 }

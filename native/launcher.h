@@ -1,0 +1,41 @@
+/*
+ * What the launcher's parts share: the parsed command line, and how the container's first process reports the step
+ * that failed. launcher.c runs and monitors containers; rootfs.c builds their root filesystem; confine.c confines
+ * their processes (capabilities, no_new_privs, seccomp).
+ */
+#ifndef TSNET_LAUNCHER_H
+#define TSNET_LAUNCHER_H
+
+#define MAX_LIST 256
+
+struct config {
+    const char *netns, *lower, *upper, *work, *merged, *hostname, *cwd, *hosts, *resolv, *exit_file, *seccomp;
+    const char *env[MAX_LIST];
+    int n_env;
+    const char *cgroups[MAX_LIST];
+    int n_cgroups;
+    const char *masked[MAX_LIST];
+    int n_masked;
+    const char *readonly[MAX_LIST];
+    int n_readonly;
+    const char *writable[MAX_LIST];
+    int n_writable;
+    const char *devices[MAX_LIST];
+    int n_devices;
+    int uid, gid, init, pid, no_new_privs, sys_rw, has_caps, seccomp_fd;
+    unsigned long long caps;
+    char **argv;
+};
+
+/* In the child: tell the launcher which step failed (errno says why), and stop. */
+void fail(const char *step) __attribute__((noreturn));
+
+/* rootfs.c: the overlay root, /proc, /sys, /dev, the bound files, pivot_root, hostname, masked and read-only paths. */
+void setup_container(struct config *c);
+
+/* confine.c: the bounding set, no_new_privs and the seccomp filter; then, once the process is who it will be, the
+ * capability sets of a process that stays root. */
+void confine(struct config *c);
+void set_capabilities(struct config *c);
+
+#endif

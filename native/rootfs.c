@@ -1,0 +1,150 @@
+/* The container's root filesystem, built in its new mount namespace before pivot_root: see launcher.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags, const char *data, const char *step)
+{
+    if (mount(src, dst, type, flags, data) < 0)
+        fail(step);
+}
+
+/* A file or folder to bind onto must exist in the rootfs. */
+static void ensure_target(const char *path, int is_dir)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return;
+    if (is_dir) {
+        mkdir(path, 0755);
+    } else {
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
+static void setup_dev(const char *root)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/dev", root);
+    ensure_target(path, 1);
+    mount_or_fail("tmpfs", path, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "mount /dev");
+    static const char *nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        char src[64], dst[4096];
+        snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+        snprintf(dst, sizeof(dst), "%s/dev/%s", root, nodes[i]);
+        ensure_target(dst, 0);
+        mount_or_fail(src, dst, NULL, MS_BIND, NULL, "bind /dev node");
+    }
+    snprintf(path, sizeof(path), "%s/dev/pts", root);
+    ensure_target(path, 1);
+    mount_or_fail("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", "mount /dev/pts");
+    snprintf(path, sizeof(path), "%s/dev/shm", root);
+    ensure_target(path, 1);
+    mount_or_fail("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "mount /dev/shm");
+    char link[4096];
+    snprintf(link, sizeof(link), "%s/dev/ptmx", root);
+    if (symlink("pts/ptmx", link) < 0 && errno != EEXIST)
+        fail("symlink /dev/ptmx");
+}
+
+/* --device c:1:3:0666:/dev/xyz: a node made in the container's /dev (the device cgroup decides what it may do). */
+static void make_devices(struct config *c)
+{
+    for (int i = 0; i < c->n_devices; i++) {
+        char type;
+        unsigned int major, minor, mode;
+        char name[4096], path[8192];
+        if (sscanf(c->devices[i], "%c:%u:%u:%o:%4095s", &type, &major, &minor, &mode, name) != 5 || (type != 'c' && type != 'b') || name[0] != '/') {
+            errno = EINVAL;
+            fail("parse --device");
+        }
+        snprintf(path, sizeof(path), "%s%s", c->merged, name);
+        unlink(path);
+        if (mknod(path, (type == 'c' ? S_IFCHR : S_IFBLK) | (mode & 07777), makedev(major, minor)) < 0)
+            fail("mknod a --device node");
+        if (chmod(path, mode & 07777) < 0)
+            fail("chmod a --device node");
+    }
+}
+
+/* After pivot_root: masked paths (a file gets /dev/null over it, a folder an empty read-only tmpfs), read-only ones
+ * (bound onto themselves, then remounted read-only), and writable ones below those (bound again, read-write). */
+static void protect_paths(struct config *c)
+{
+    struct stat st;
+    for (int i = 0; i < c->n_masked; i++) {
+        if (stat(c->masked[i], &st) < 0)
+            continue; /* nothing there to hide */
+        if (S_ISDIR(st.st_mode))
+            mount_or_fail("tmpfs", c->masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", "mask a folder");
+        else
+            mount_or_fail("/dev/null", c->masked[i], NULL, MS_BIND, NULL, "mask a file");
+    }
+    for (int i = 0; i < c->n_readonly; i++) {
+        if (stat(c->readonly[i], &st) < 0)
+            continue;
+        mount_or_fail(c->readonly[i], c->readonly[i], NULL, MS_BIND | MS_REC, NULL, "bind a read-only path");
+        mount_or_fail(NULL, c->readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC, NULL, "make a path read-only");
+    }
+    for (int i = 0; i < c->n_writable; i++) {
+        if (stat(c->writable[i], &st) < 0)
+            continue;
+        mount_or_fail(c->writable[i], c->writable[i], NULL, MS_BIND | MS_REC, NULL, "bind a writable path");
+        /* A bind of a path on a read-only mount is read-only too: made writable explicitly. */
+        mount_or_fail(NULL, c->writable[i], NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "make a path writable");
+    }
+}
+
+/* In the new namespaces: the root filesystem, then pivot_root into it, then the process's identity. */
+void setup_container(struct config *c)
+{
+    char path[4096];
+    mount_or_fail(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "make / private");
+    char opts[8192];
+    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
+    mount_or_fail("overlay", c->merged, "overlay", 0, opts, "mount overlay");
+    snprintf(path, sizeof(path), "%s/proc", c->merged);
+    ensure_target(path, 1);
+    mount_or_fail("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "mount /proc");
+    snprintf(path, sizeof(path), "%s/sys", c->merged);
+    ensure_target(path, 1);
+    mount_or_fail("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->sys_rw ? 0 : MS_RDONLY), NULL, "mount /sys");
+    setup_dev(c->merged);
+    make_devices(c);
+    snprintf(path, sizeof(path), "%s/etc", c->merged);
+    ensure_target(path, 1);
+    if (c->hosts) {
+        snprintf(path, sizeof(path), "%s/etc/hosts", c->merged);
+        ensure_target(path, 0);
+        mount_or_fail(c->hosts, path, NULL, MS_BIND, NULL, "bind /etc/hosts");
+    }
+    if (c->resolv) {
+        snprintf(path, sizeof(path), "%s/etc/resolv.conf", c->merged);
+        ensure_target(path, 0);
+        mount_or_fail(c->resolv, path, NULL, MS_BIND, NULL, "bind /etc/resolv.conf");
+    }
+    snprintf(path, sizeof(path), "%s/.pivot", c->merged);
+    ensure_target(path, 1);
+    if (syscall(SYS_pivot_root, c->merged, path) < 0)
+        fail("pivot_root");
+    if (chdir("/") < 0)
+        fail("chdir /");
+    if (umount2("/.pivot", MNT_DETACH) < 0)
+        fail("umount old root");
+    rmdir("/.pivot");
+    if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+        fail("sethostname");
+    protect_paths(c);
+}
