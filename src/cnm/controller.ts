@@ -18,7 +18,7 @@ import {
   type PruneFilter,
   type Requester,
 } from './network/delete.js';
-import { checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
+import { checkDriverState, checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type { DetachedEndpoint, DockerPoolRecord, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
@@ -181,16 +181,7 @@ export class Controller {
 
   /** Restores driver-wide state that went missing (a flushed firewall); returns what was missing. Cheap when nothing is. */
   repairDriverState(): Promise<string[]> {
-    return this.queue.run(async () => {
-      const missing: string[] = [];
-      for (const driver of this.core.driverList()) {
-        const networks = this.core.state.networkList().filter((n) => n.driver === driver.name);
-        const problems = (await driver.verify?.(this.core.driverCtx, networks)) ?? [];
-        if (problems.length > 0) await driver.restore(this.core.driverCtx, networks);
-        missing.push(...problems);
-      }
-      return missing;
-    });
+    return this.queue.run(() => checkDriverState(this.core, true));
   }
 
   // ---- Docker (the remote network and IPAM plugin)

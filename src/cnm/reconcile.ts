@@ -52,13 +52,20 @@ export async function checkKernel(core: CnmCore, apply: boolean): Promise<Reconc
     else report.removed.push(`sandbox ${s.record.id.slice(0, 12)}: its namespace ${s.record.netnsPath} is gone`);
   }
   await kernelPass(core, report, apply);
+  report.recreated.push(...(await checkDriverState(core, apply)));
+  return report;
+}
+
+/** What of each driver's driver-wide state (a firewall) is missing, restored when apply is true. */
+export async function checkDriverState(core: CnmCore, apply: boolean): Promise<string[]> {
+  const missing: string[] = [];
   for (const driver of core.driverList()) {
     const networks = core.state.networkList().filter((n) => n.driver === driver.name);
     const problems = (await driver.verify?.(core.driverCtx, networks)) ?? [];
     if (problems.length > 0 && apply) await driver.restore(core.driverCtx, networks);
-    report.recreated.push(...problems.map((p) => `${driver.name} driver: ${p}`));
+    missing.push(...problems.map((p) => `${driver.name} driver: ${p}`));
   }
-  return report;
+  return missing;
 }
 
 async function kernelPass(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
