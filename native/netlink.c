@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -159,6 +160,53 @@ EXPORT int tsnl_lock_file(const char *path)
         return -e;
     }
     return fd;
+}
+
+/* Binds (never listens) a socket of the given family, type and protocol to addr:port inside the namespace at
+ * ns_path: holding it reserves a published host port, so that another program's bind fails instead of silently
+ * losing its traffic to DNAT. addr is 4 or 16 bytes; port 0 lets the kernel pick from ip_local_port_range.
+ * Returns the fd (close-on-exec), or -errno. */
+EXPORT int tsnl_port_bind(const char *ns_path, int family, int type, int protocol, const void *addr, int port)
+{
+    int saved, err = enter_netns(ns_path, &saved);
+    if (err < 0)
+        return err;
+    int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+    if (fd < 0)
+        err = -errno;
+    leave_netns(saved);
+    if (fd < 0)
+        return err;
+    int r;
+    if (family == AF_INET6) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        memcpy(&sa.sin6_addr, addr, 16);
+        r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    } else {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        memcpy(&sa.sin_addr, addr, 4);
+        r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (r < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/* The local port a bound socket holds, or -errno. */
+EXPORT int tsnl_port_of(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -errno;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /* The kernel's own words for an errno, for error messages. */

@@ -2,6 +2,27 @@
 import { Type, type Static } from 'typebox';
 import { StringList } from './common.js';
 
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Protocol = Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
+
+/** One -p: [HOST_IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/PROTO]; no host port: an ephemeral one. */
+export const PortSpec = Type.Object(
+  {
+    protocol: Protocol,
+    containerPort: Port,
+    containerPortEnd: Type.Optional(Port),
+    hostIp: Type.Optional(Type.String()),
+    hostPort: Type.Optional(Port),
+    hostPortEnd: Type.Optional(Port),
+  },
+  { additionalProperties: false },
+);
+export type PortSpec = Static<typeof PortSpec>;
+
+/** A published port as it is: Docker's NetworkSettings.Ports entry. */
+export const PortView = Type.Object({ protocol: Protocol, containerPort: Port, hostIp: Type.String(), hostPort: Port });
+export type PortView = Static<typeof PortView>;
+
 export const RunBody = Type.Object(
   {
     image: Type.String({ minLength: 1 }),
@@ -31,6 +52,11 @@ export const RunBody = Type.Object(
     capDrop: Type.Optional(StringList),
     securityOpt: Type.Optional(StringList),
     devices: Type.Optional(StringList),
+    /** -p */
+    publish: Type.Optional(Type.Array(PortSpec)),
+    /** --expose PORT[-END][/PROTO]: published on ephemeral host ports by -P (publishAll). */
+    expose: Type.Optional(StringList),
+    publishAll: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -47,6 +73,7 @@ export const ContainerView = Type.Object({
   oomKilled: Type.Optional(Type.Boolean()),
   created: Type.String(),
   sandbox: Type.Optional(Type.String()),
+  ports: Type.Optional(Type.Array(PortView)),
   networks: Type.Record(
     Type.String(),
     Type.Object({

@@ -21,7 +21,17 @@ import {
 import { checkDriverState, checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
-import type { DetachedEndpoint, DockerPoolRecord, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
+import type {
+  DetachedEndpoint,
+  DockerPoolRecord,
+  EndpointBase,
+  EndpointRecord,
+  JoinedEndpoint,
+  NetworkRecord,
+  PortBinding,
+  PortSpec,
+  SandboxRecord,
+} from './types.js';
 
 export type {
   ConnectRequest,
@@ -33,6 +43,8 @@ export type {
   ReconcileReport,
   Requester,
   SandboxCreateRequest,
+  PortSpec,
+  PortBinding,
 };
 export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 
@@ -55,6 +67,8 @@ export class Controller {
   close(): Promise<void> {
     return this.queue.run(async () => {
       for (const s of this.core.state.sandboxList()) s.handle.close();
+      // The published ports' rules stay; their host ports are held again by the next start.
+      this.core.ports.releaseAll();
       this.core.driverCtx.host.close();
       this.core.deps.store.close();
     });
@@ -206,5 +220,12 @@ export class Controller {
   }
   deleteDetachedEndpoint(id: string): Promise<void> {
     return this.queue.run(() => docker.deleteDetachedEndpoint(this.core, id));
+  }
+  /** Publishes Docker's port map through its endpoint (ProgramExternalConnectivity). */
+  programDockerPorts(id: string, specs: readonly PortSpec[]): Promise<void> {
+    return this.queue.run(() => docker.programDockerPorts(this.core, id, specs));
+  }
+  revokeDockerPorts(id: string): Promise<void> {
+    return this.queue.run(() => docker.revokeDockerPorts(this.core, id));
   }
 }

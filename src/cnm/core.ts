@@ -10,6 +10,7 @@ import type { Firewaller } from '../iptables/firewaller.js';
 import type { Ipam } from '../ipam/ipam.js';
 import { Handle } from '../netlink/handle.js';
 import type { NetNs } from '../netns/netns.js';
+import { kernelPortBinder, PortReservations, type HostPortBinder } from './ports/reservations.js';
 import { SandboxFiles } from './sandbox/files.js';
 import type { SandboxNamespaces } from './sandbox/namespaces.js';
 import { CnmState, type LiveSandbox } from './state.js';
@@ -27,6 +28,8 @@ export interface ControllerDeps {
   readonly sandboxFilesDir: string;
   /** null: tsnet leaves the firewall alone (--iptables=false). */
   readonly firewall: Firewaller | null;
+  /** Holds published host ports (default: bound sockets in hostNs; tests without root pass a fake). */
+  readonly hostPorts?: HostPortBinder;
   /** Opens a netlink handle in a namespace (tests without root pass a fake). */
   readonly openHandle?: (ns: NetNs) => Handle;
 }
@@ -36,6 +39,8 @@ export const newId = (): string => randomBytes(32).toString('hex');
 export class CnmCore {
   readonly state = new CnmState();
   readonly files: SandboxFiles;
+  /** The host ports held for published bindings (bound sockets: runtime state, re-held at start-up). */
+  readonly ports: PortReservations;
   readonly driverCtx: DriverContext;
   /** The networks tsnet made by itself at start-up (`none`, the default `bridge`): never removed by a user. */
   readonly predefined = new Set<string>();
@@ -45,7 +50,14 @@ export class CnmCore {
     this.drivers = new Map(deps.drivers.map((d) => [d.name, d]));
     this.files = new SandboxFiles(deps.sandboxFilesDir);
     const state = this.state;
-    this.driverCtx = { hostNs: deps.hostNs, host: this.openHandle(deps.hostNs), firewall: deps.firewall, networks: () => state.networkList() };
+    this.ports = new PortReservations(deps.hostPorts ?? kernelPortBinder(deps.hostNs));
+    this.driverCtx = {
+      hostNs: deps.hostNs,
+      host: this.openHandle(deps.hostNs),
+      firewall: deps.firewall,
+      networks: () => state.networkList(),
+      endpoints: (networkId) => state.endpointsOf({ networkId }),
+    };
   }
 
   openHandle(ns: NetNs): Handle {

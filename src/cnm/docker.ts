@@ -9,7 +9,10 @@ import type { CnmCore } from './core.js';
 import { forgetEndpoint } from './endpoint/addresses.js';
 import { hostRoutes, networkPools } from './network/subnets.js';
 import { persistAddress, persistCursor } from './pools.js';
-import type { DetachedEndpoint, DockerPoolRecord, EndpointBase } from './types.js';
+import { programPorts, refreshPorts, reservePorts } from './ports/publish.js';
+import { checkPortSpecs } from './ports/specs.js';
+import type { DetachedEndpoint, DockerPoolRecord, EndpointBase, PortSpec } from './types.js';
+import { UndoStack } from './undo.js';
 
 export interface DockerPoolRequest {
   readonly space: 'local' | 'global';
@@ -142,4 +145,34 @@ export async function deleteDetachedEndpoint(core: CnmCore, id: string): Promise
   await core.driver(network.driver).leave(core.driverCtx, [{ network, endpoint, sandbox: undefined }]);
   core.deps.store.transaction(() => forgetEndpoint(core, endpoint));
   core.state.dropEndpoint(endpoint.id);
+  core.ports.release(endpoint.id);
+  await refreshPorts(core, [endpoint]);
+}
+
+/**
+ * ProgramExternalConnectivity: Docker's port map published through its endpoint (the container's gateway). Called
+ * again with the same map, it changes nothing.
+ */
+export async function programDockerPorts(core: CnmCore, id: string, specs: readonly PortSpec[]): Promise<void> {
+  const endpoint = core.state.findEndpoint(id);
+  if (endpoint?.kind !== 'detached') throw new TsnetError('TSNET_ERR_ENDPOINT_NOT_FOUND', `endpoint ${id.slice(0, 12)} does not exist`);
+  checkPortSpecs(specs);
+  if (endpoint.ports?.length || specs.length === 0) return;
+  await UndoStack.run(async (undo) => {
+    const published: DetachedEndpoint = { ...endpoint, ports: reservePorts(core, core.network(endpoint.networkId), endpoint, specs, undo) };
+    await programPorts(core, published, undo);
+    core.deps.store.transaction(() => core.deps.store.putEndpoint(published));
+  });
+}
+
+/** RevokeExternalConnectivity: the endpoint's published ports go; an endpoint without any (or gone) is done already. */
+export async function revokeDockerPorts(core: CnmCore, id: string): Promise<void> {
+  const endpoint = core.state.findEndpoint(id);
+  if (endpoint?.kind !== 'detached' || !endpoint.ports?.length) return;
+  const { ports: _gone, ...rest } = endpoint;
+  const revoked: DetachedEndpoint = rest;
+  core.deps.store.transaction(() => core.deps.store.putEndpoint(revoked));
+  core.state.putEndpoint(revoked);
+  await refreshPorts(core, [endpoint]);
+  core.ports.release(id);
 }

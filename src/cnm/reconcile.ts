@@ -9,6 +9,7 @@ import { NetNs } from '../netns/netns.js';
 import { sandboxView, type CnmCore } from './core.js';
 import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
 import { gatewayEndpoint } from './endpoint/gateway.js';
+import { rehold } from './ports/publish.js';
 import { restorePool } from './pools.js';
 import type { LiveSandbox } from './state.js';
 import { parseOwnerTag } from '../drivers/records.js';
@@ -36,6 +37,7 @@ export async function reconcile(core: CnmCore): Promise<ReconcileReport> {
   restoreRecords(core);
   for (const s of core.deps.store.sandboxes()) adoptOrDropSandbox(core, s, report);
   await kernelPass(core, report, true);
+  report.broken.push(...rehold(core, core.state.endpointList()));
   await restoreDriverState(core);
   return report;
 }

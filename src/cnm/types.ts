@@ -2,7 +2,29 @@
  * The records of the Container Network Model as tsnet stores them. Networks and endpoints are declared with the
  * driver interface (drivers read them); sandboxes and Docker's IPAM pools are the controller's alone.
  */
-export type { DetachedEndpoint, DriverName, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, PoolRecord } from '../drivers/records.js';
+export type {
+  DetachedEndpoint,
+  DriverName,
+  EndpointBase,
+  EndpointRecord,
+  JoinedEndpoint,
+  NetworkRecord,
+  PoolRecord,
+  PortBinding,
+  PortProtocol,
+} from '../drivers/records.js';
+import type { PortProtocol } from '../drivers/records.js';
+
+/** A port to publish as asked (docker run -p): ranges not yet expanded, host port 0 or absent for an ephemeral one. */
+export interface PortSpec {
+  readonly protocol: PortProtocol;
+  readonly containerPort: number;
+  readonly containerPortEnd?: number;
+  /** Absent: every address (of each family the network has), or the network's host_binding_ipv4. */
+  readonly hostIp?: string;
+  readonly hostPort?: number;
+  readonly hostPortEnd?: number;
+}
 
 export interface SandboxRecord {
   readonly id: string;
@@ -16,6 +38,10 @@ export interface SandboxRecord {
   readonly dnsOptions?: readonly string[];
   /** --add-host lines. */
   readonly extraHosts?: readonly { readonly name: string; readonly ip: string }[];
+  /** -p: published through the endpoint that carries the sandbox's gateway. */
+  readonly publish?: readonly PortSpec[];
+  /** The container's name, for messages ("port 8080 is published by container web"). */
+  readonly containerName?: string;
 }
 
 /** A pool Docker requested from tsnet's IPAM plugin; references count identical explicit requests. */

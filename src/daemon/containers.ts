@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { ContainerView, RunBody } from '../api/containers.js';
+import type { ContainerView, PortSpec, RunBody } from '../api/containers.js';
+import { parseExpose } from '../lib/port-syntax.js';
 import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { addressOf } from '../ipam/subnet.js';
@@ -16,6 +17,15 @@ import { UndoStack } from '../cnm/undo.js';
 
 /** --network container:NAME */
 const CONTAINER_MODE = 'container:';
+
+/** -p, and with -P the --expose ports not published already, on ephemeral host ports. */
+function publishedPorts(req: RunRequest): PortSpec[] {
+  const given = req.publish ?? [];
+  const exposed = (req.expose ?? []).map(parseExpose);
+  if (!req.publishAll) return [...given];
+  const taken = (e: PortSpec): boolean => given.some((g) => g.protocol === e.protocol && g.containerPort === e.containerPort);
+  return [...given, ...exposed.filter((e) => !taken(e))];
+}
 
 /** The container label that names its sandbox. */
 export const SANDBOX_LABEL = 'tsnet.sandbox';
@@ -46,6 +56,7 @@ export class ContainerService {
           };
       }
     }
+    const ports = sandboxId && this.controller.hasSandbox(sandboxId) ? this.controller.joinedTo(sandboxId).flatMap((e) => e.ports ?? []) : [];
     return {
       id: c.id,
       name: c.name,
@@ -57,6 +68,7 @@ export class ContainerService {
       ...(c.oomKilled !== undefined ? { oomKilled: c.oomKilled } : {}),
       created: c.created,
       ...(sandboxId ? { sandbox: sandboxId } : {}),
+      ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
       networks,
     };
   }
@@ -72,6 +84,7 @@ export class ContainerService {
       });
     }
     const { networks, hostNetwork } = this.checkRun(req);
+    const publish = publishedPorts(req);
     const id = randomBytes(32).toString('hex');
     return UndoStack.run(async (undo) => {
       // As Docker: the host name is the short container id unless one is given.
@@ -83,6 +96,8 @@ export class ContainerService {
         ...(req.dnsSearch ? { dnsSearch: req.dnsSearch } : {}),
         ...(req.dnsOptions ? { dnsOptions: req.dnsOptions } : {}),
         ...(req.addHosts || req.links ? { extraHosts: [...(req.addHosts ?? []), ...this.linkHosts(req.links ?? [])] } : {}),
+        ...(publish.length ? { publish } : {}),
+        ...(req.name ? { containerName: req.name } : {}),
       });
       undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
       // As docker run: --ip, --ip6, --mac-address and --network-alias apply to the (first) network given.
@@ -115,6 +130,7 @@ export class ContainerService {
   private sharedSandbox(req: RunRequest): SandboxRecord {
     const ref = req.networks![0]!.slice(CONTAINER_MODE.length);
     if (req.networks!.length > 1) throw new InvalidArgumentError(`a container on the network of container "${ref}" cannot join other networks`);
+    if (req.publish?.length || req.publishAll) throw new InvalidArgumentError(`--network container:${ref} shares that container's ports: publish them there`);
     if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links) {
       throw new InvalidArgumentError(`--network container:${ref} shares that container's network: addresses, names and files cannot be set`);
     }

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Firewaller } from '../iptables/firewaller.js';
 import type { Handle } from '../netlink/handle.js';
 import type { NetNs } from '../netns/netns.js';
-import type { DetachedEndpoint, DriverName, EndpointBase, JoinedEndpoint, NetworkRecord } from './records.js';
+import type { DetachedEndpoint, DriverName, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord } from './records.js';
 
 export interface DriverContext {
   /** tsnet's "host": the daemon's own namespace, or a lab namespace in tests. */
@@ -17,6 +17,8 @@ export interface DriverContext {
   readonly firewall: Firewaller | null;
   /** Every network the controller holds now, of every driver (driver-wide state such as the firewall spans them). */
   networks(): readonly NetworkRecord[];
+  /** The endpoints of a network now, joined and detached (their published ports are driver-wide firewall state). */
+  endpoints(networkId: string): readonly EndpointRecord[];
 }
 
 /** A sandbox as drivers see it while joining: its namespace and a handle inside it. */
@@ -93,8 +95,11 @@ export interface NetworkDriver<Config extends object = object> {
   join(ctx: DriverContext, request: JoinRequest<Config>): Promise<JoinResult>;
   /** Leaves many at once: deletions are batched so that the kernel's wait is paid once per call. */
   leave(ctx: DriverContext, requests: readonly LeaveRequest<Config>[]): Promise<void>;
-  programExternalConnectivity(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<void>;
-  revokeExternalConnectivity(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<void>;
+  /**
+   * Makes the published ports of the endpoints (`ctx.endpoints()`) take effect: after an endpoint gained or lost
+   * ports, or went. One call covers every network of the driver (one firewall batch).
+   */
+  programExternalConnectivity(ctx: DriverContext, network: NetworkRecord<Config>): Promise<void>;
   /** Whether the network's kernel objects are in place (for reconciliation). */
   networkPresent(ctx: DriverContext, network: NetworkRecord<Config>): Promise<boolean>;
   /** Whether a joined endpoint's kernel objects are in place and wired as they should be. */

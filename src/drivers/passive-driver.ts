@@ -26,6 +26,5 @@ export abstract class PassiveDriver implements NetworkDriver<Record<string, neve
   }
   async leave(): Promise<void> {}
   async programExternalConnectivity(): Promise<void> {}
-  async revokeExternalConnectivity(): Promise<void> {}
   async restore(): Promise<void> {}
 }

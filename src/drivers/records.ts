@@ -32,6 +32,17 @@ export interface NetworkRecord<Config extends object = object> {
   readonly owner: 'tsnet' | 'docker';
 }
 
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+/** A published port: hostIp:hostPort on the host forwarded to containerPort at the endpoint's address of hostIp's family. */
+export interface PortBinding {
+  readonly protocol: PortProtocol;
+  readonly containerPort: number;
+  /** "0.0.0.0" or "::" for every address of that family, else one of the host's addresses. */
+  readonly hostIp: string;
+  readonly hostPort: number;
+}
+
 /** What every endpoint has, joined or not. */
 export interface EndpointBase {
   readonly id: string;
@@ -43,6 +54,8 @@ export interface EndpointBase {
   readonly ipv6?: string;
   readonly mac?: string;
   readonly aliases: readonly string[];
+  /** Published ports (the sandbox's -p, or Docker's port map), held by the endpoint that carries the gateway. */
+  readonly ports?: readonly PortBinding[];
 }
 
 /** An endpoint joined to one of tsnet's sandboxes. */

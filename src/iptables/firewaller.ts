@@ -67,7 +67,7 @@ export class IptablesFirewaller implements Firewaller {
       const base = await this.currentBase();
       await run(this.ns, this.restore, ['--noflush', '-w'], renderRuleset(networks, base, this.family));
       // After a successful batch every jump and the user chain exist: no need to read them again.
-      this.base = allJumps(this.family);
+      this.base = allJumps();
     });
   }
 
@@ -90,8 +90,8 @@ export class IptablesFirewaller implements Firewaller {
 }
 
 /**
- * IPv4 and IPv6 together. The IPv6 side has the filter rules only (isolation, ICC, internal: they match bridges,
- * not addresses), as tsnet does not NAT IPv6.
+ * IPv4 and IPv6 together: the same chains in both; IPv6 has no outbound masquerade (as Docker), only the DNAT of
+ * published ports.
  */
 export class DualStackFirewaller implements Firewaller {
   constructor(

@@ -32,6 +32,10 @@ export interface NativeNetlink {
   /** flock(LOCK_EX | LOCK_NB) on the file (created if missing): the fd, or -errno (-EWOULDBLOCK: held elsewhere). */
   lockFile(path: string): number;
   strerror(errnum: number): string | undefined;
+  /** Binds (no listen) a socket in a namespace to addr:port (addr 4 or 16 bytes): the fd, or -errno. */
+  portBind(nsPath: string | null, family: number, type: number, protocol: number, addr: Buffer, port: number): number;
+  /** The local port of a bound socket, or -errno. */
+  portOf(fd: number): number;
   netnsCreate(path: string): number;
   netnsDelete(path: string): number;
   sysctlWrite(nsPath: string | null, key: string, value: string): number;
@@ -56,6 +60,8 @@ export function native(): NativeNetlink {
   const netnsDelete = lib.func('int tsnl_netns_delete(const char *path)');
   const sysctlWrite = lib.func('int tsnl_sysctl_write(const char *ns_path, const char *key, const char *value)');
   const sysctlRead = lib.func('int tsnl_sysctl_read(const char *ns_path, const char *key, void *buf, int len)');
+  const portBind = lib.func('int tsnl_port_bind(const char *ns_path, int family, int type, int protocol, const void *addr, int port)');
+  const portOf = lib.func('int tsnl_port_of(int fd)');
   const text = Buffer.alloc(4096);
   loaded = {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
@@ -77,6 +83,8 @@ export function native(): NativeNetlink {
       if ((strerror(errnum, text, text.length) as number) < 0) return undefined;
       return text.toString('utf8', 0, text.indexOf(0));
     },
+    portBind: (nsPath, family, type, protocol, addr, port) => portBind(nsPath, family, type, protocol, addr, port) as number,
+    portOf: (fd) => portOf(fd) as number,
     netnsCreate: (path) => netnsCreate(path) as number,
     netnsDelete: (path) => netnsDelete(path) as number,
     sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,

@@ -4,11 +4,13 @@
  * is a veth pair made whole in the host namespace, whose container end dockerd moves into its sandbox after Join.
  * Everything is persisted before it is answered: Docker never replays its calls after a restart of tsnet.
  */
+import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Controller } from '../cnm/controller.js';
 import { BRIDGE_OPTIONS } from '../drivers/bridge/options.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { addressOf } from '../ipam/subnet.js';
+import { PORT_MAP, readPortMap, writePortMap } from './port-map.js';
 
 export const LOCAL_SPACE = 'tsnet-local';
 export const GLOBAL_SPACE = 'tsnet-global';
@@ -173,8 +175,22 @@ export class DockerPlugin {
     return {};
   }
 
-  async endpointOperInfo(): Promise<Json> {
-    return { Value: {} };
+  /** The published ports, as Docker's bridge reports them (dockerd may not show a remote driver's: see docs). */
+  async endpointOperInfo(body: Json): Promise<Json> {
+    const endpoint = this.controller.endpoint(str(body.EndpointID));
+    if (!endpoint?.ports?.length) return { Value: {} };
+    const address = (hostIp: string): string => addressOf((isIPv6(hostIp) ? endpoint.ipv6 : endpoint.ipv4) ?? '');
+    return { Value: { [PORT_MAP]: writePortMap(endpoint.ports, address) } };
+  }
+
+  async programExternalConnectivity(body: Json): Promise<Json> {
+    await this.controller.programDockerPorts(needId(body, 'EndpointID'), readPortMap(obj(body.Options)));
+    return {};
+  }
+
+  async revokeExternalConnectivity(body: Json): Promise<Json> {
+    await this.controller.revokeDockerPorts(needId(body, 'EndpointID'));
+    return {};
   }
 
   private knownNetwork(id: string): boolean {
@@ -213,14 +229,14 @@ export function dockerPluginRoutes(plugin: DockerPlugin): FastifyPluginAsync {
       '/NetworkDriver.AllocateNetwork': () => ({ Options: {} }),
       '/NetworkDriver.FreeNetwork': () => ({}),
       '/NetworkDriver.CreateEndpoint': (b) => plugin.createEndpoint(b),
-      '/NetworkDriver.EndpointOperInfo': () => plugin.endpointOperInfo(),
+      '/NetworkDriver.EndpointOperInfo': (b) => plugin.endpointOperInfo(b),
       '/NetworkDriver.DeleteEndpoint': (b) => plugin.deleteEndpoint(b),
       '/NetworkDriver.Join': (b) => plugin.join(b),
       '/NetworkDriver.Leave': () => ({}),
       '/NetworkDriver.DiscoverNew': () => ({}),
       '/NetworkDriver.DiscoverDelete': () => ({}),
-      '/NetworkDriver.ProgramExternalConnectivity': () => ({}),
-      '/NetworkDriver.RevokeExternalConnectivity': () => ({}),
+      '/NetworkDriver.ProgramExternalConnectivity': (b) => plugin.programExternalConnectivity(b),
+      '/NetworkDriver.RevokeExternalConnectivity': (b) => plugin.revokeExternalConnectivity(b),
       '/IpamDriver.GetCapabilities': () => plugin.ipamCapabilities(),
       '/IpamDriver.GetDefaultAddressSpaces': () => plugin.defaultAddressSpaces(),
       '/IpamDriver.RequestPool': (b) => plugin.requestPool(b),

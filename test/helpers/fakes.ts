@@ -119,7 +119,6 @@ export class RecordingDriver implements NetworkDriver<{ tag: string }> {
     this.step('leave', rs.map((r) => r.endpoint.name).join(','));
   }
   async programExternalConnectivity(): Promise<void> {}
-  async revokeExternalConnectivity(): Promise<void> {}
   async networkPresent(): Promise<boolean> {
     return true;
   }

@@ -3,7 +3,6 @@
  * that plays the internet (198.51.100.1, and a "public" server address 203.0.113.10 on its loopback). The upstream
  * has no route back to container subnets, so a container reaches it only through the host's NAT.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { NetNs } from '../../src/netns/netns.js';
 import { NetNs as Ns } from '../../src/netns/netns.js';
@@ -41,37 +40,7 @@ export async function buildWorld(l: Lab, name = 'world'): Promise<World> {
 /** The namespace of a sandbox, from its record's path. */
 export const sandboxNs = (path: string | null): NetNs => Ns.fromPath(path!);
 
-/** Opens a TCP connection from client to server:port and returns the source address the server saw. */
-export async function tcpProbe(l: Lab, server: NetNs, client: NetNs, address: string, port: number): Promise<string | undefined> {
-  const script = `const s=require('net').createServer(c=>{console.log(c.remoteAddress);c.end();s.close()});s.listen(${port},'${address}',()=>console.log('ready'));setTimeout(()=>process.exit(2),8000).unref()`;
-  const child = spawn('nsenter', [`--net=${server.path}`, '--', process.execPath, '-e', script]);
-  const lines: string[] = [];
-  let onLine: () => void = () => undefined;
-  child.stdout.on('data', (d: Buffer) => {
-    lines.push(...d.toString().trim().split('\n'));
-    onLine();
-  });
-  const waitFor = (n: number): Promise<void> =>
-    new Promise((resolve) => {
-      const check = (): void => (lines.length >= n ? resolve() : undefined);
-      onLine = check;
-      child.on('close', () => resolve());
-      check();
-    });
-  await waitFor(1);
-  try {
-    await l.exec(client, process.execPath, [
-      '-e',
-      `require('net').connect(${port},'${address}').on('connect',function(){this.end()}).on('error',()=>process.exit(1));setTimeout(()=>process.exit(3),3000).unref()`,
-    ]);
-  } catch {
-    child.kill();
-    return undefined;
-  }
-  await waitFor(2);
-  child.kill();
-  return lines[1];
-}
+export { tcpProbe } from './probes.js';
 
 /** A world for one test: its own lab (host and upstream namespaces) and a controller on fresh state. */
 export interface TestWorld {

@@ -1,6 +1,7 @@
 /** `tsnet run/ps/exec/logs/stop/rm/inspect`, with Docker's words, flags and exit statuses. */
 import { readFileSync } from 'node:fs';
-import type { ContainerView, ExecBody, ExecResult, RunBody, StopBody, WaitResult } from '../../api/containers.js';
+import type { ContainerView, ExecBody, ExecResult, PortSpec, RunBody, StopBody, WaitResult } from '../../api/containers.js';
+import { formatBinding, parsePublish } from '../../lib/port-syntax.js';
 import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
@@ -31,6 +32,18 @@ interface RunFlags {
   capDrop?: string[];
   securityOpt?: string[];
   device?: string[];
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+}
+
+/** -p values into the API's specs; a malformed one fails as a usage error, before the daemon is asked. */
+function publishSpecs(values: readonly string[]): PortSpec[] {
+  try {
+    return values.map(parsePublish);
+  } catch (err) {
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', (err as Error).message);
+  }
 }
 
 function runRequest(image: string, command: string[], o: RunFlags): RunBody {
@@ -60,6 +73,9 @@ function runRequest(image: string, command: string[], o: RunFlags): RunBody {
     ...(o.capDrop ? { capDrop: o.capDrop } : {}),
     ...(o.securityOpt ? { securityOpt: o.securityOpt.map(readSeccompProfile) } : {}),
     ...(o.device ? { devices: o.device } : {}),
+    ...(o.publish ? { publish: publishSpecs(o.publish) } : {}),
+    ...(o.publishAll ? { publishAll: true } : {}),
+    ...(o.expose ? { expose: o.expose } : {}),
   };
 }
 
@@ -105,6 +121,9 @@ function registerRun(cli: Cli): void {
     .option('--cap-drop <capability>', 'drop a capability, or ALL (repeatable)', collect)
     .option('--security-opt <option>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false] (repeatable)', collect)
     .option('--device <host[:container[:rwm]]>', 'make a host device available in the container (repeatable)', collect)
+    .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "publish a container's port on the host (repeatable; ranges as 8000-8010:80-90)", collect)
+    .option('-P, --publish-all', 'publish the exposed ports on ephemeral host ports')
+    .option('--expose <port[-end][/proto]>', 'expose a port, published by -P (repeatable)', collect)
     .passThroughOptions()
     // As docker run: a usage error exits 125 (help still exits 0).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))
@@ -221,7 +240,24 @@ function registerLifecycle(cli: Cli): void {
     .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<ContainerView>('GET', containerPath(r))))));
 }
 
+function registerPort(cli: Cli): void {
+  cli.program
+    .command('port')
+    .description("list a container's published ports, or the host addresses of one of them")
+    .argument('<container>')
+    .argument('[port]', 'PORT[/PROTO]')
+    .action(async (ref: string, port: string | undefined) => {
+      const c = await cli.client().call<ContainerView>('GET', containerPath(ref));
+      const [number, proto = 'tcp'] = (port ?? '').split('/');
+      const ports = (c.ports ?? []).filter((p) => !port || (String(p.containerPort) === number && p.protocol === proto));
+      if (port && ports.length === 0) throw new ClientError('TSNET_ERR_NOT_FOUND', `no public port '${number}/${proto}' published for ${c.name}`);
+      const sorted = [...ports].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
+      for (const p of sorted) console.log(port ? formatBinding(p).replace(/^.* -> /u, '') : formatBinding(p));
+    });
+}
+
 export function registerContainerCommands(cli: Cli): void {
+  registerPort(cli);
   registerRun(cli);
   registerPs(cli);
   registerExecAndLogs(cli);

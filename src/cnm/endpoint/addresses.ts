@@ -48,8 +48,9 @@ export function forgetEndpoint(core: CnmCore, e: EndpointRecord): void {
   for (const { poolId, address } of owned(core.state.findNetwork(e.networkId), e)) core.deps.store.removeAddress(poolId, address);
 }
 
-/** Returns an endpoint's addresses to IPAM and drops it from memory. */
+/** Returns an endpoint's addresses to IPAM and its host ports to the kernel, and drops it from memory. */
 export function releaseEndpoint(core: CnmCore, e: EndpointRecord): void {
+  core.ports.release(e.id);
   for (const { poolId, address } of owned(core.state.findNetwork(e.networkId), e)) core.deps.ipam.releaseAddress(poolId, address);
   core.state.dropEndpoint(e.id);
 }

@@ -12,6 +12,7 @@ import { UndoStack } from '../undo.js';
 import { forgetEndpoint, persistAddresses, releaseEndpoint, takeAddresses } from './addresses.js';
 import { gatewayEndpoint, moveDefaultRoute, providesGateway } from './gateway.js';
 import { leaveAll } from './leave.js';
+import { programPorts, refreshPorts, reservePorts } from '../ports/publish.js';
 
 export interface ConnectRequest {
   readonly ip?: string;
@@ -70,9 +71,20 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
     });
     const ifname = nextIfname(joined, driver.interfacePrefix?.(network));
     const defaultRoute = !joined.some((e) => providesGateway(core, e));
+    const publish = sandbox.record.publish ?? [];
+    // The sandbox's published ports go with the endpoint that carries its gateway, as Docker's do.
+    const ports = publish.length > 0 && defaultRoute && hasGateway(network) ? reservePorts(core, network, base, publish, undo) : [];
     const result = await driver.join(core.driverCtx, { network, endpoint: base, sandbox: sandboxView(sandbox), ifname, defaultRoute });
-    const endpoint: JoinedEndpoint = { ...base, ...result, kind: 'joined', sandboxId: sandbox.record.id, joinSeq: core.state.nextJoinSeq() };
+    const endpoint: JoinedEndpoint = {
+      ...base,
+      ...result,
+      ...(ports.length ? { ports } : {}),
+      kind: 'joined',
+      sandboxId: sandbox.record.id,
+      joinSeq: core.state.nextJoinSeq(),
+    };
     undo.push(`remove the interfaces of endpoint ${endpoint.name}`, () => driver.leave(core.driverCtx, [{ network, endpoint, sandbox: sandboxView(sandbox) }]));
+    if (ports.length) await programPorts(core, endpoint, undo);
     core.deps.store.transaction(() => {
       core.deps.store.putEndpoint(endpoint);
       persistAddresses(core, network, endpoint);
@@ -90,8 +102,28 @@ export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox:
   const wasGateway = gatewayEndpoint(core, sandbox.record.id)?.id === endpoint.id;
   await leaveAll(core, [endpoint]);
   dropEndpoints(core, [endpoint]);
-  if (wasGateway) await moveDefaultRoute(core, sandbox);
+  await refreshPorts(core, [endpoint]);
+  if (wasGateway) {
+    await moveDefaultRoute(core, sandbox);
+    await movePorts(core, sandbox);
+  }
   writeHosts(core, sandbox);
+}
+
+/** A network whose endpoints get a default route through it. */
+const hasGateway = (network: NetworkRecord): boolean => !network.internal && !!network.pools.v4?.gateway;
+
+/** After the gateway moved: the sandbox's published ports go with it to the endpoint that carries it now. */
+async function movePorts(core: CnmCore, sandbox: LiveSandbox): Promise<void> {
+  const next = gatewayEndpoint(core, sandbox.record.id);
+  const publish = sandbox.record.publish ?? [];
+  if (!next || publish.length === 0 || next.ports?.length) return;
+  await UndoStack.run(async (undo) => {
+    const moved: JoinedEndpoint = { ...next, ports: reservePorts(core, core.network(next.networkId), next, publish, undo) };
+    undo.push(`restore endpoint ${next.name}`, () => core.state.putEndpoint(next));
+    await programPorts(core, moved, undo);
+    core.deps.store.transaction(() => core.deps.store.putEndpoint(moved));
+  });
 }
 
 /** Forgets endpoints whose kernel side is gone: records and address rows in one transaction, then memory. */

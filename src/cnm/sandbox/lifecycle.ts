@@ -9,8 +9,10 @@ import type { NetNs } from '../../netns/netns.js';
 import { newId, type CnmCore } from '../core.js';
 import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
 import { leaveAll } from '../endpoint/leave.js';
+import { refreshPorts } from '../ports/publish.js';
+import { checkPortSpecs } from '../ports/specs.js';
 import type { LiveSandbox } from '../state.js';
-import type { SandboxRecord } from '../types.js';
+import type { PortSpec, SandboxRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
 import { hostsFile, resolvConf } from './files.js';
 
@@ -24,6 +26,10 @@ export interface SandboxCreateRequest {
   readonly dnsOptions?: readonly string[];
   /** "NAME:IP" lines for /etc/hosts (--add-host). */
   readonly extraHosts?: readonly string[];
+  /** -p: published through the endpoint that will carry the sandbox's gateway. */
+  readonly publish?: readonly PortSpec[];
+  /** The container's name, for messages. */
+  readonly containerName?: string;
 }
 
 const DNS_NAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$/u;
@@ -50,6 +56,10 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
   const hostname = req.hostname ?? req.containerId.slice(0, 12);
   if (!HOSTNAME_RE.test(hostname)) throw new InvalidArgumentError(`invalid hostname "${hostname}"`);
   const extraHosts = checkFiles(req);
+  checkPortSpecs(req.publish ?? []);
+  if (req.hostNamespace && req.publish?.length) {
+    throw new InvalidArgumentError("published ports need a network of the container's own: on the host network its ports are the host's already");
+  }
   return UndoStack.run(async (undo) => {
     const ns = req.hostNamespace ? core.deps.hostNs : newNamespace(core, id, undo);
     const handle = core.openHandle(ns);
@@ -65,6 +75,8 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
       ...(req.dnsSearch?.length ? { dnsSearch: [...req.dnsSearch] } : {}),
       ...(req.dnsOptions?.length ? { dnsOptions: [...req.dnsOptions] } : {}),
       ...(extraHosts.length ? { extraHosts } : {}),
+      ...(req.publish?.length ? { publish: [...req.publish] } : {}),
+      ...(req.containerName ? { containerName: req.containerName } : {}),
     };
     const dns = {
       servers: record.dns,
@@ -96,6 +108,7 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
   });
   for (const e of endpoints) releaseEndpoint(core, e);
   for (const s of live) core.state.dropSandbox(s.record.id);
+  await refreshPorts(core, endpoints);
 }
 
 /** Closes the sandbox's handle, deletes its namespace (unless it is the host's) and its files. */

@@ -125,7 +125,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   /** The firewall rules and forwarding the networks need that the kernel lacks (someone flushed them). */
   async verify(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<string[]> {
     if (!ctx.firewall) return [];
-    const problems = await ctx.firewall.missing(firewallNetworks(networks));
+    const problems = await ctx.firewall.missing(firewallNetworks(ctx, networks));
     if (networks.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
     return problems;
   }
@@ -230,6 +230,8 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     await ctx.host.linkDeleteMany(ours.map((l) => l.index));
   }
 
-  async programExternalConnectivity(): Promise<void> {}
-  async revokeExternalConnectivity(): Promise<void> {}
+  /** Published ports are rules of the whole firewall: one batch for every bridge network. */
+  async programExternalConnectivity(ctx: DriverContext): Promise<void> {
+    await applyFirewall(ctx, ctx.networks());
+  }
 }

@@ -1,4 +1,5 @@
 /** The bridge driver's options, parsed once from the strings Docker and the CLI pass. */
+import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from '../../errors.js';
 import { checkInterfaceName, checkMtu } from '../../netlink/validate.js';
 import { TsnetError } from '../../errors.js';
@@ -15,6 +16,10 @@ export interface BridgeConfig {
   readonly ifacePrefix?: string;
   /** The bridge holds no IPv4 address: the gateway is someone else's (Docker's inhibit_ipv4). */
   readonly inhibitIpv4?: boolean;
+  /** Default host address of published ports (Docker's host_binding_ipv4). */
+  readonly hostBindingIpv4?: string;
+  /** routed: no NAT, the containers' addresses are reached directly (Docker's gateway_mode_ipv4). */
+  readonly gatewayMode?: 'nat' | 'routed';
 }
 
 export const BRIDGE_OPTIONS = {
@@ -24,6 +29,8 @@ export const BRIDGE_OPTIONS = {
   mtu: 'com.docker.network.driver.mtu',
   ifacePrefix: 'com.docker.network.container_iface_prefix',
   inhibitIpv4: 'com.docker.network.bridge.inhibit_ipv4',
+  hostBindingIpv4: 'com.docker.network.bridge.host_binding_ipv4',
+  gatewayModeIpv4: 'com.docker.network.bridge.gateway_mode_ipv4',
 } as const;
 
 function parseBool(key: string, value: string | undefined, fallback: boolean): boolean {
@@ -48,6 +55,13 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
   if (prefix !== undefined && !/^[a-z][a-z0-9]{0,10}$/u.test(prefix)) {
     throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.ifacePrefix}="${prefix}" must be 1 to 11 lower-case letters and digits, starting with a letter`);
   }
+  const hostBinding = options[BRIDGE_OPTIONS.hostBindingIpv4];
+  if (hostBinding !== undefined && !isIPv4(hostBinding))
+    throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.hostBindingIpv4}="${hostBinding}" is not an IPv4 address`);
+  const gatewayMode = options[BRIDGE_OPTIONS.gatewayModeIpv4];
+  if (gatewayMode !== undefined && gatewayMode !== 'nat' && gatewayMode !== 'routed') {
+    throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.gatewayModeIpv4}="${gatewayMode}" must be nat or routed`);
+  }
   const inhibitIpv4 = parseBool(BRIDGE_OPTIONS.inhibitIpv4, options[BRIDGE_OPTIONS.inhibitIpv4], false);
   const clash = existing.find((n) => n.driver === 'bridge' && (n.config as Partial<BridgeConfig>).bridgeName === name);
   if (clash) throw new TsnetError('TSNET_ERR_CONFLICT', `bridge name "${name}" is already used by network "${clash.name}"`);
@@ -58,5 +72,7 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
     masquerade: parseBool(BRIDGE_OPTIONS.masquerade, options[BRIDGE_OPTIONS.masquerade], true),
     ...(prefix !== undefined ? { ifacePrefix: prefix } : {}),
     ...(inhibitIpv4 ? { inhibitIpv4 } : {}),
+    ...(hostBinding !== undefined ? { hostBindingIpv4: hostBinding } : {}),
+    ...(gatewayMode !== undefined ? { gatewayMode } : {}),
   };
 }
