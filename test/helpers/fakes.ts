@@ -15,6 +15,8 @@ import { NullDriver } from '../../src/drivers/null/null-driver.js';
 import type { EndpointBase, NetworkRecord } from '../../src/drivers/records.js';
 import { Ipam } from '../../src/ipam/ipam.js';
 import type { Handle } from '../../src/netlink/handle.js';
+import type { HostPortBinder } from '../../src/cnm/ports/reservations.js';
+import type { HeldPort } from '../../src/netns/host-port.js';
 import { NetNs } from '../../src/netns/netns.js';
 
 /** What a fake handle was asked, and what it answers. */
@@ -83,7 +85,26 @@ export class FileNamespaces implements SandboxNamespaces {
   }
 }
 
-type Step = 'createNetwork' | 'deleteNetwork' | 'join' | 'leave';
+/** Host ports as a set: held ones refuse a second hold with EADDRINUSE, as the kernel does. */
+export class FakePortBinder implements HostPortBinder {
+  readonly held = new Set<string>();
+  private next = 40000;
+  hold(proto: string, address: string, port: number): HeldPort {
+    const chosen = port || this.next++;
+    const key = `${proto}/${address}/${chosen}`;
+    if (this.held.has(key)) throw Object.assign(new Error(`bind ${key}: EADDRINUSE`), { errno: 98 });
+    this.held.add(key);
+    return { fd: -1, port: chosen, key } as HeldPort;
+  }
+  release(h: HeldPort): void {
+    this.held.delete((h as HeldPort & { key: string }).key);
+  }
+  holder(): string {
+    return 'process 1 (fake)';
+  }
+}
+
+type Step = 'createNetwork' | 'deleteNetwork' | 'join' | 'leave' | 'ports';
 
 /** A driver named like the bridge driver that makes nothing: it records calls and fails where told to. */
 export class RecordingDriver implements NetworkDriver<{ tag: string }> {
@@ -118,7 +139,10 @@ export class RecordingDriver implements NetworkDriver<{ tag: string }> {
   async leave(_ctx: DriverContext, rs: readonly LeaveRequest[]): Promise<void> {
     this.step('leave', rs.map((r) => r.endpoint.name).join(','));
   }
-  async programExternalConnectivity(): Promise<void> {}
+  async programExternalConnectivity(ctx: DriverContext): Promise<void> {
+    const ports = ctx.networks().flatMap((n) => ctx.endpoints(n.id).flatMap((e) => (e.ports ?? []).map((p) => `${p.hostPort}->${e.name}:${p.containerPort}`)));
+    this.step('ports', ports.join(',') || 'none');
+  }
   async networkPresent(): Promise<boolean> {
     return true;
   }
@@ -144,6 +168,7 @@ export class UnitWorld {
   /** Handles opened in sandboxes, in order. */
   readonly sandboxHandles: FakeHandle[] = [];
   readonly namespaces = new FileNamespaces(join(this.dir, 'netns'));
+  readonly ports = new FakePortBinder();
   deps!: ControllerDeps;
   controller!: Controller;
 
@@ -156,6 +181,7 @@ export class UnitWorld {
       namespaces: this.namespaces,
       sandboxFilesDir: join(this.dir, 'sandboxes'),
       firewall: null,
+      hostPorts: this.ports,
       openHandle: (ns) => {
         if (ns.path === null) return this.host.asHandle();
         const h = new FakeHandle();

@@ -1,0 +1,133 @@
+/**
+ * `tsnet run -p` end to end: the real daemon and CLI in a lab whose upstream namespace plays the internet, a busybox
+ * httpd whose CGI prints the client address it sees, and real packets from outside, from another container through
+ * the host's address, and from the host through 127.0.0.1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { NetNs } from '../../src/netns/netns.js';
+import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
+import { startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { Lab, describeKernel } from '../helpers/lab.js';
+import { canBind, probe } from '../helpers/probes.js';
+import { UPSTREAM, buildWorld, type World } from '../helpers/world.js';
+
+/** A web server whose /cgi-bin/ip answers the client address it sees. */
+const HTTPD = [
+  'sh',
+  '-c',
+  'mkdir -p /www/cgi-bin && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \\$REMOTE_ADDR\\n" > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www',
+];
+
+/** The client address in the CGI's answer: busybox httpd writes it as "[::ffff:A.B.C.D]". */
+const clientOf = (response: string): string | undefined => /\n\n\[?(?:::ffff:)?([0-9a-f.:]+?)\]?\n?$/u.exec(response)?.[1];
+
+const REQUEST = `printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n'`;
+
+describeKernel('published ports, end to end', () => {
+  let fixtures: string;
+  let rootfs: string;
+  beforeAll(async () => {
+    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-ports-'));
+    rootfs = await busyboxRootfsTar(fixtures);
+  });
+  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+
+  let lab: Lab;
+  let world: World;
+  let d: DaemonHandle;
+  beforeEach(async () => {
+    lab = Lab.create();
+    try {
+      world = await buildWorld(lab);
+      d = await startDaemon(lab);
+    } catch (err) {
+      lab.destroy();
+      throw err;
+    }
+  });
+  afterEach(() => tearDown(d, lab));
+
+  /**
+   * GET /cgi-bin/ip on host:port with busybox nc from inside ns (Debian's static busybox wget crashes resolving
+   * even literal addresses): the body, or undefined when nothing answered. The first call waits for the server.
+   */
+  const get = async (ns: NetNs, host: string, port: number, tries = 1): Promise<string | undefined> => {
+    for (let i = 0; i < tries; i++) {
+      const r = await lab.exec(ns, 'sh', ['-c', `${REQUEST} | busybox nc -w 2 ${host} ${port}`]).catch(() => undefined);
+      const body = r ? clientOf(r.stdout) : undefined;
+      if (body) return body;
+      await new Promise((res) => setTimeout(res, 150));
+    }
+    return undefined;
+  };
+
+  it('publishes a busybox httpd from outside, hairpin and loopback; refuses a taken port; removes all with the container', async () => {
+    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'network', 'create', '--subnet', '10.76.0.0/24', 'web')).code).toBe(0);
+    const run = await tsnet(
+      d,
+      'run',
+      '-d',
+      '--name',
+      'h',
+      '--network',
+      'web',
+      '-p',
+      '8080:80',
+      '-p',
+      '5353:53/udp',
+      '-p',
+      '127.0.0.1:8081:80',
+      'busybox',
+      ...HTTPD,
+    );
+    expect(run).toMatchObject({ code: 0 });
+    expect((await tsnet(d, 'run', '-d', '--name', 'c2', '--network', 'web', 'busybox', 'sleep', '300')).code).toBe(0);
+
+    expect(await get(world.upstream, UPSTREAM.host, 8080, 20)).toBe(UPSTREAM.gateway);
+    const hairpin = await tsnet(d, 'exec', 'c2', 'sh', '-c', `${REQUEST} | nc -w 2 ${UPSTREAM.host} 8080`);
+    expect(clientOf(hairpin.stdout)).toBe('10.76.0.1');
+    expect(await get(lab.host, '127.0.0.1', 8080)).toBe('10.76.0.1');
+    expect(await get(lab.host, '127.0.0.1', 8081)).toBe('10.76.0.1');
+    expect(await get(world.upstream, UPSTREAM.host, 8081)).toBeUndefined();
+
+    // UDP: a server in the container's namespace answers a datagram sent from outside to the host's port.
+    const h = JSON.parse((await tsnet(d, 'inspect', 'h')).stdout) as [{ sandbox: string; networks: { web: { ipv4: string } } }];
+    const ns = NetNs.fromPath(join(lab.dir, 'daemon-netns', h[0].sandbox));
+    const ip = h[0].networks.web.ipv4.split('/')[0]!;
+    expect(await probe(lab, 'udp', ns, world.upstream, { address: ip, port: 53 }, { address: UPSTREAM.host, port: 5353 })).toBe(UPSTREAM.gateway);
+
+    expect((await tsnet(d, 'port', 'h')).stdout.split('\n').filter(Boolean)).toEqual([
+      '53/udp -> 0.0.0.0:5353',
+      '80/tcp -> 0.0.0.0:8080',
+      '80/tcp -> 127.0.0.1:8081',
+    ]);
+    expect((await tsnet(d, 'port', 'h', '53/udp')).stdout).toBe('0.0.0.0:5353\n');
+
+    const second = await tsnet(d, 'run', '-d', '--name', 'again', '--network', 'web', '-p', '8080:80', 'busybox', 'sleep', '300');
+    expect(second.code).toBe(125);
+    expect(second.stderr).toMatch(/host port 0\.0\.0\.0:8080\/tcp: it is held by container h \(TSNET_ERR_PORT_IN_USE\)/u);
+    expect((await tsnet(d, 'ps', '-aq')).stdout.trim().split('\n')).toHaveLength(2);
+    expect((await tsnet(d, 'run', '-d', '-p', 'x:80', 'busybox', 'true')).code).toBe(125);
+    expect(await canBind(lab, lab.host, 'tcp', 8080)).toBe(false);
+
+    expect((await tsnet(d, 'rm', '-f', 'h')).code).toBe(0);
+    const nat = (await lab.exec(lab.host, 'iptables-save', ['-t', 'nat'])).stdout;
+    expect(nat).not.toContain(`${ip}:80`);
+    expect(nat).not.toContain('DNAT');
+    expect(await canBind(lab, lab.host, 'tcp', 8080)).toBe(true);
+  });
+
+  it('publishes the exposed ports on ephemeral host ports with -P', async () => {
+    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'e', '-P', '--expose', '80', 'busybox', ...HTTPD)).code).toBe(0);
+    const [line] = (await tsnet(d, 'port', 'e', '80')).stdout.split('\n');
+    const port = Number(/^0\.0\.0\.0:(\d+)$/u.exec(line!)?.[1]);
+    expect(port).toBeGreaterThanOrEqual(32768);
+    // On the default network `bridge`, published as on any other.
+    expect(await get(world.upstream, UPSTREAM.host, port, 20)).toBe(UPSTREAM.gateway);
+  });
+});
