@@ -11,20 +11,9 @@ import { NetNs } from '../../src/netns/netns.js';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
+import { WHOAMI_HTTPD, WHOAMI_REQUEST, clientOf, whoami } from '../helpers/http.js';
 import { canBind, probe } from '../helpers/probes.js';
 import { UPSTREAM, buildWorld, type World } from '../helpers/world.js';
-
-/** A web server whose /cgi-bin/ip answers the client address it sees. */
-const HTTPD = [
-  'sh',
-  '-c',
-  'mkdir -p /www/cgi-bin && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \\$REMOTE_ADDR\\n" > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www',
-];
-
-/** The client address in the CGI's answer: busybox httpd writes it as "[::ffff:A.B.C.D]". */
-const clientOf = (response: string): string | undefined => /\n\n\[?(?:::ffff:)?([0-9a-f.:]+?)\]?\n?$/u.exec(response)?.[1];
-
-const REQUEST = `printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n'`;
 
 describeKernel('published ports, end to end', () => {
   let fixtures: string;
@@ -50,19 +39,7 @@ describeKernel('published ports, end to end', () => {
   });
   afterEach(() => tearDown(d, lab));
 
-  /**
-   * GET /cgi-bin/ip on host:port with busybox nc from inside ns (Debian's static busybox wget crashes resolving
-   * even literal addresses): the body, or undefined when nothing answered. The first call waits for the server.
-   */
-  const get = async (ns: NetNs, host: string, port: number, tries = 1): Promise<string | undefined> => {
-    for (let i = 0; i < tries; i++) {
-      const r = await lab.exec(ns, 'sh', ['-c', `${REQUEST} | busybox nc -w 2 ${host} ${port}`]).catch(() => undefined);
-      const body = r ? clientOf(r.stdout) : undefined;
-      if (body) return body;
-      await new Promise((res) => setTimeout(res, 150));
-    }
-    return undefined;
-  };
+  const get = (ns: NetNs, host: string, port: number, tries = 1): Promise<string | undefined> => whoami(lab, ns, host, port, tries);
 
   it('publishes a busybox httpd from outside, hairpin and loopback; refuses a taken port; removes all with the container', async () => {
     expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
@@ -82,13 +59,13 @@ describeKernel('published ports, end to end', () => {
       '-p',
       '127.0.0.1:8081:80',
       'busybox',
-      ...HTTPD,
+      ...WHOAMI_HTTPD,
     );
     expect(run).toMatchObject({ code: 0 });
     expect((await tsnet(d, 'run', '-d', '--name', 'c2', '--network', 'web', 'busybox', 'sleep', '300')).code).toBe(0);
 
     expect(await get(world.upstream, UPSTREAM.host, 8080, 20)).toBe(UPSTREAM.gateway);
-    const hairpin = await tsnet(d, 'exec', 'c2', 'sh', '-c', `${REQUEST} | nc -w 2 ${UPSTREAM.host} 8080`);
+    const hairpin = await tsnet(d, 'exec', 'c2', 'sh', '-c', `${WHOAMI_REQUEST} | nc -w 2 ${UPSTREAM.host} 8080`);
     expect(clientOf(hairpin.stdout)).toBe('10.76.0.1');
     expect(await get(lab.host, '127.0.0.1', 8080)).toBe('10.76.0.1');
     expect(await get(lab.host, '127.0.0.1', 8081)).toBe('10.76.0.1');
@@ -123,7 +100,7 @@ describeKernel('published ports, end to end', () => {
 
   it('publishes the exposed ports on ephemeral host ports with -P', async () => {
     expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
-    expect((await tsnet(d, 'run', '-d', '--name', 'e', '-P', '--expose', '80', 'busybox', ...HTTPD)).code).toBe(0);
+    expect((await tsnet(d, 'run', '-d', '--name', 'e', '-P', '--expose', '80', 'busybox', ...WHOAMI_HTTPD)).code).toBe(0);
     const [line] = (await tsnet(d, 'port', 'e', '80')).stdout.split('\n');
     const port = Number(/^0\.0\.0\.0:(\d+)$/u.exec(line!)?.[1]);
     expect(port).toBeGreaterThanOrEqual(32768);
