@@ -19,6 +19,7 @@ import {
   type Requester,
 } from './network/delete.js';
 import { checkDriverState, checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
+import { servesDns } from './sandbox/hosts.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type {
@@ -51,6 +52,8 @@ export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 export class Controller {
   private readonly core: CnmCore;
   private readonly queue = new SerialQueue();
+  /** Told after networks came or went (the embedded resolver listens on their gateways). */
+  private readonly networkWatchers: (() => void)[] = [];
 
   private constructor(deps: ControllerDeps) {
     this.core = new CnmCore(deps);
@@ -121,21 +124,35 @@ export class Controller {
 
   // ---- networks
 
+  /** Calls fn after every change to the set of networks (run on the controller's queue, after the change). */
+  watchNetworks(fn: () => void): void {
+    this.networkWatchers.push(fn);
+  }
+  private changesNetworks<T>(op: () => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      try {
+        return await op();
+      } finally {
+        for (const fn of this.networkWatchers) fn();
+      }
+    });
+  }
+
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord> {
-    return this.queue.run(() => createNetwork(this.core, req));
+    return this.changesNetworks(() => createNetwork(this.core, req));
   }
   deleteNetwork(ref: string, by: Requester = 'tsnet'): Promise<void> {
-    return this.queue.run(() => deleteNetwork(this.core, this.core.network(ref), by));
+    return this.changesNetworks(() => deleteNetwork(this.core, this.core.network(ref), by));
   }
   pruneNetworks(filter: PruneFilter = {}): Promise<string[]> {
-    return this.queue.run(() => pruneNetworks(this.core, filter));
+    return this.changesNetworks(() => pruneNetworks(this.core, filter));
   }
   /**
    * The predefined networks, made when missing: `none`, and with a bridge interface name Docker's default network
    * `bridge` (an automatic subnet from the default pools, as docker0's), which `run` uses when given no network.
    */
   ensurePredefinedNetworks(options: { defaultBridge?: string; host?: boolean } = {}): Promise<void> {
-    return this.queue.run(async () => {
+    return this.changesNetworks(async () => {
       const has = (name: string): boolean => this.core.state.networkList().some((n) => n.name === name);
       if (!has(NULL_NETWORK)) await createNetwork(this.core, { name: NULL_NETWORK, driver: 'null' });
       this.core.predefined.add(NULL_NETWORK);
@@ -153,6 +170,11 @@ export class Controller {
       }
       this.core.predefined.add(DEFAULT_BRIDGE_NETWORK);
     });
+  }
+
+  /** The networks whose containers resolve each other through the embedded resolver on their gateway address. */
+  dnsNetworks(): readonly NetworkRecord[] {
+    return this.core.state.networkList().filter((n) => servesDns(this.core, n));
   }
 
   /** The network `run` joins when given none: the default bridge when there is one, else `none`. */

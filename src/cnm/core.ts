@@ -26,6 +26,8 @@ export interface ControllerDeps {
   readonly namespaces: SandboxNamespaces;
   /** Folder of the sandboxes' hosts and resolv.conf files. */
   readonly sandboxFilesDir: string;
+  /** The host's resolver configuration, whose non-loopback servers containers use (default /etc/resolv.conf). */
+  readonly hostResolvConf?: string;
   /** null: tsnet leaves the firewall alone (--iptables=false). */
   readonly firewall: Firewaller | null;
   /** Holds published host ports (default: bound sockets in hostNs; tests without root pass a fake). */

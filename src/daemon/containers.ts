@@ -206,6 +206,16 @@ export class ContainerService {
     };
   }
 
+  /** Container names by their sandbox id (a shared sandbox gets its first container's). */
+  sandboxNames(): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const c of this.runtime.list()) {
+      const id = c.config.labels?.[SANDBOX_LABEL];
+      if (id && !names.has(id)) names.set(id, c.name);
+    }
+    return names;
+  }
+
   /** The name of the container whose sandbox this is, if any. */
   containerOfSandbox(sandboxId: string): string | undefined {
     return this.runtime.list().find((c) => c.config.labels?.[SANDBOX_LABEL] === sandboxId)?.name;

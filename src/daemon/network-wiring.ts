@@ -25,6 +25,8 @@ export interface ControllerOptions {
   /** false: leave iptables alone. */
   readonly iptables?: boolean;
   readonly defaultPools?: readonly DefaultPool[];
+  /** The host's resolver configuration (default /etc/resolv.conf). */
+  readonly resolvConf?: string;
 }
 
 /** The controller's dependencies for these options. */
@@ -37,6 +39,7 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     hostNs,
     namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns'))),
     sandboxFilesDir: join(options.root, 'sandboxes'),
+    ...(options.resolvConf ? { hostResolvConf: options.resolvConf } : {}),
     firewall: options.iptables === false ? null : new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6)),
   };
 }

@@ -21,6 +21,7 @@ import type { Controller } from '../cnm/controller.js';
 import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
 import { buildApp } from './app.js';
 import { ContainerService } from './containers.js';
+import { startDns } from './dns.js';
 
 export { parseDefaultPool } from '../ipam/default-pools.js';
 
@@ -35,6 +36,8 @@ export interface DaemonOptions {
   readonly dockerPluginSocket?: string;
   /** The default network's bridge interface (Docker's docker0), or "none" for no default network (dockerd's --bridge none). */
   readonly defaultBridge?: string;
+  /** The host's resolver configuration, whose servers containers and the embedded resolver use (default /etc/resolv.conf). */
+  readonly resolvConf?: string;
   /** Seconds between checks that tsnet's firewall rules are still there (a firewalld reload or `iptables -F` flushes them); 0: never. */
   readonly firewallCheckSeconds?: number;
 }
@@ -129,6 +132,7 @@ async function openState(options: DaemonOptions) {
     root: join(options.root, 'network'),
     netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
     iptables: options.iptables,
+    ...(options.resolvConf ? { resolvConf: options.resolvConf } : {}),
     ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
   });
   // Failures of background work go to the app's log, which exists once the app does.
@@ -155,13 +159,14 @@ async function openState(options: DaemonOptions) {
     { removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length },
     'state restored and reconciled',
   );
-  return { controller, report, runtime, app };
+  return { controller, report, runtime, app, containers };
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const lock = await prepare(options);
   try {
-    const { controller, report, runtime, app } = await openState(options);
+    const { controller, report, runtime, app, containers } = await openState(options);
+    const dns = await startDns(controller, containers, app.log, options.resolvConf);
     // The API opens last.
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
     if (existsSync(options.socket)) unlinkSync(options.socket);
@@ -174,6 +179,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       if (watch) clearInterval(watch);
       await plugin?.close();
       await app.close(); // stops accepting; in-flight requests finish
+      await dns.close();
       runtime.close();
       await controller.close();
       rmSync(options.socket, { force: true });

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { Controller } from '../../src/cnm/controller.js';
+import { bridgeMac } from '../../src/drivers/bridge/bridge-driver.js';
 import type { BridgeConfig } from '../../src/drivers/bridge/options.js';
 import { addressOf as ipOf } from '../../src/ipam/subnet.js';
 import { describeKernel } from '../helpers/lab.js';
@@ -49,6 +50,22 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(inside.address).toBe('02:42:0a:1f:00:02');
     expect(inside.addr_info.map((x) => x.local)).toContain('10.31.0.2');
     expect(await l.ip(a1!.ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '10.31.0.1', dev: 'eth0' })]);
+  });
+
+  it("keeps the gateway's MAC when the container with the lowest MAC leaves, so the others keep their gateway", async () => {
+    const { ctl, lab: l, sandbox } = world();
+    const a = await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+    const [first, second] = await Promise.all(['first', 'second'].map(sandbox));
+    for (const s of [first!, second!]) await ctl.connect('net-a', s.id);
+    const mac = async (): Promise<string> => String((await l.ip(l.host, 'link', 'show', bridgeName(a)))[0]!.address);
+    const before = await mac();
+    // Fixed at creation, not taken from a port (which would be whichever port has the lowest MAC now).
+    expect(before).toBe(bridgeMac(a.id));
+    expect(await l.pingResult(second!.ns, '10.31.0.1')).toBe('reached');
+    await ctl.deleteSandbox(first!.id);
+    expect(await mac()).toBe(before);
+    // Its ARP entry for the gateway still holds: the next packet gets through at once.
+    expect(await l.pingResult(second!.ns, '10.31.0.1')).toBe('reached');
   });
 
   it('reaches the upstream "internet" through NAT: the upstream sees the host address', async () => {

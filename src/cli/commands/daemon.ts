@@ -17,6 +17,7 @@ interface DaemonFlags {
   dockerPluginSocket?: string;
   firewallCheck: string;
   bridge: string;
+  resolvConf?: string;
 }
 
 async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
@@ -33,6 +34,7 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
     ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
     firewallCheckSeconds: Number(o.firewallCheck),
     defaultBridge: o.bridge,
+    ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
     debug,
   });
   await new Promise<void>((resolve) => {
@@ -58,6 +60,7 @@ export function registerDaemonCommands(cli: Cli): void {
     .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
     .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
     .option('--bridge <name>', 'bridge interface of the default network "bridge", or none for no default network', 'tsnet0')
+    .option('--resolv-conf <file>', "the host's resolver configuration, whose servers containers and the embedded resolver use", '/etc/resolv.conf')
     .option('--firewall-check <seconds>', "how often to check that tsnet's firewall rules are still there, and restore them (0: never)", '5')
     .action((o: DaemonFlags) => runDaemon(o, cli.program.opts<{ debug?: boolean }>().debug === true));
 

@@ -5,7 +5,7 @@
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import type { NetworkDriver } from '../../drivers/driver.js';
 import { newId, sandboxView, type CnmCore } from '../core.js';
-import { writeHosts } from '../sandbox/hosts.js';
+import { writeSandboxFiles } from '../sandbox/hosts.js';
 import type { LiveSandbox } from '../state.js';
 import type { EndpointRecord, JoinedEndpoint, NetworkRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
@@ -90,7 +90,7 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
       persistAddresses(core, network, endpoint);
     });
     core.state.putEndpoint(endpoint);
-    writeHosts(core, sandbox);
+    writeSandboxFiles(core, sandbox);
     return endpoint;
   });
 }
@@ -107,7 +107,7 @@ export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox:
     await moveDefaultRoute(core, sandbox);
     await movePorts(core, sandbox);
   }
-  writeHosts(core, sandbox);
+  writeSandboxFiles(core, sandbox);
 }
 
 /** A network whose endpoints get a default route through it. */

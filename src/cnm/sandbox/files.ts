@@ -33,26 +33,40 @@ export interface DnsSettings {
   readonly options?: readonly string[];
 }
 
-export function resolvConf(settings: DnsSettings, hostResolvConf = '/etc/resolv.conf'): string {
-  let servers = [...(settings.servers ?? [])];
-  let search: string[] = [...(settings.search ?? [])];
-  const given = { search: search.length > 0 };
-  if (servers.length === 0) {
-    let text = '';
-    try {
-      text = readFileSync(hostResolvConf, 'utf8');
-    } catch {
-      // no host resolver configuration: fall back below
-    }
-    for (const line of text.split('\n')) {
-      const [key, ...rest] = line.trim().split(/\s+/u);
-      if (key === 'nameserver' && rest[0] && !rest[0].startsWith('127.') && rest[0] !== '::1') servers.push(rest[0]);
-      if (key === 'search' && !given.search) search = rest;
-    }
-    if (servers.length === 0) servers = FALLBACK_DNS;
+/** The host's resolvers a container can reach (loopback ones excluded, as Docker excludes them) and its search list. */
+export function hostResolvers(hostResolvConf = '/etc/resolv.conf'): { servers: string[]; search: string[] } {
+  let text = '';
+  try {
+    text = readFileSync(hostResolvConf, 'utf8');
+  } catch {
+    // no host resolver configuration: none
   }
-  const options = settings.options?.length ? [`options ${settings.options.join(' ')}`] : [];
-  return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ...options, ''].join('\n');
+  const servers: string[] = [];
+  let search: string[] = [];
+  for (const line of text.split('\n')) {
+    const [key, ...rest] = line.trim().split(/\s+/u);
+    if (key === 'nameserver' && rest[0] && !rest[0].startsWith('127.') && rest[0] !== '::1') servers.push(rest[0]);
+    if (key === 'search') search = rest;
+  }
+  return { servers, search };
+}
+
+/**
+ * A container's resolv.conf. With an embedded resolver (user-defined networks) it is the only nameserver, and the
+ * servers it forwards to are noted as Docker notes them ("# ExtServers: [...]"); without one, --dns or the host's.
+ */
+export function resolvConf(settings: DnsSettings, hostResolvConf = '/etc/resolv.conf', embedded?: string): string {
+  const host = hostResolvers(hostResolvConf);
+  const given = [...(settings.servers ?? [])];
+  const search = settings.search?.length ? [...settings.search] : host.search;
+  const upstream = given.length ? given : host.servers.length ? host.servers : FALLBACK_DNS;
+  // As Docker's with its internal resolver: container names have no dots, so they are asked as they are first.
+  const wanted = [...(settings.options ?? [])];
+  if (embedded && !wanted.some((o) => o.startsWith('ndots:'))) wanted.push('ndots:0');
+  const options = wanted.length ? [`options ${wanted.join(' ')}`] : [];
+  const servers = embedded ? [embedded] : upstream;
+  const note = embedded ? ['', `# ExtServers: [${upstream.join(' ')}]`] : [];
+  return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ...options, ...note, ''].join('\n');
 }
 
 export class SandboxFiles {
@@ -70,6 +84,10 @@ export class SandboxFiles {
 
   writeHosts(id: string, hosts: string): void {
     writeFileSync(join(this.dir(id), 'hosts'), hosts);
+  }
+
+  writeResolv(id: string, resolv: string): void {
+    writeFileSync(join(this.dir(id), 'resolv.conf'), resolv);
   }
 
   remove(id: string): void {

@@ -45,6 +45,16 @@ async function explainTaken<T>(ctx: DriverContext, name: string, tag: string, wo
   }
 }
 
+/**
+ * The bridge's own MAC, fixed at creation: a bridge without one takes the lowest of its ports', so the gateway's
+ * MAC would change whenever that container left, and every other container would lose the gateway (and the
+ * resolver on it) until its ARP entry expired. Locally administered, from the network id.
+ */
+export function bridgeMac(networkId: string): string {
+  const bytes = createHash('sha256').update(`bridge:${networkId}`).digest().subarray(0, 5);
+  return ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Docker's MAC for an IPv4 address: 02:42 followed by the address's four bytes. */
 export function macFromIpv4(cidr: string): string {
   const octets = addressOf(cidr)
@@ -92,6 +102,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
       kind: 'bridge',
       name: cfg.bridgeName,
       alias: bridgeAlias(network.id),
+      mac: bridgeMac(network.id),
       ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
     });
     try {
