@@ -74,13 +74,20 @@ export const ContainerView = Type.Object({
   created: Type.String(),
   sandbox: Type.Optional(Type.String()),
   ports: Type.Optional(Type.Array(PortView)),
+  hostname: Type.Optional(Type.String()),
+  env: Type.Optional(StringList),
   networks: Type.Record(
     Type.String(),
     Type.Object({
+      networkId: Type.Optional(Type.String()),
+      endpointId: Type.Optional(Type.String()),
+      aliases: Type.Optional(StringList),
       ipv4: Type.Optional(Type.String()),
       ipv6: Type.Optional(Type.String()),
       mac: Type.Optional(Type.String()),
       ifname: Type.Optional(Type.String()),
+      gateway: Type.Optional(Type.String()),
+      gateway6: Type.Optional(Type.String()),
     }),
   ),
 });

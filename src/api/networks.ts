@@ -59,6 +59,7 @@ export const NetworkView = Type.Object({
   containers: Type.Array(
     Type.Object({
       container: Type.Union([Type.String(), Type.Null()]),
+      containerId: Type.Optional(Type.String()),
       endpoint: Type.String(),
       ipv4: Type.Union([Type.String(), Type.Null()]),
       ipv6: Type.Union([Type.String(), Type.Null()]),

@@ -1,6 +1,7 @@
 /** Output for people (aligned tables) and for scripts (--format json). */
 import { Option } from 'commander';
 import { ClientError } from '../client/client.js';
+import { compileTemplate } from './template.js';
 
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -43,4 +44,14 @@ export async function withProgress<T>(text: string, work: Promise<T>): Promise<T
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** -f/--format of the inspect commands: "json" (the default's JSON array), or a Go template applied to each. */
+export const inspectFormatOption = (): Option => new Option('-f, --format <format>', 'json, or a Go template such as {{.Name}} or {{json .IPAM}}');
+
+/** Prints inspected objects as docker inspect does: a JSON array, or one rendered template per object. */
+export function printInspected(objects: readonly unknown[], format: string | undefined): void {
+  if (format === undefined || format === 'json') return printJson(objects);
+  const render = compileTemplate(format);
+  for (const o of objects) console.log(render(o));
 }

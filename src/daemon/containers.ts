@@ -49,10 +49,15 @@ export class ContainerService {
         const n = this.controller.networks().find((x) => x.id === e.networkId);
         if (n)
           networks[n.name] = {
+            networkId: n.id,
+            endpointId: e.id,
+            aliases: [...e.aliases],
             ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
             ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
             ...(e.mac ? { mac: e.mac } : {}),
             ...(e.ifname ? { ifname: e.ifname } : {}),
+            ...(n.pools.v4?.gateway && !n.internal ? { gateway: n.pools.v4.gateway } : {}),
+            ...(n.pools.v6?.gateway && e.ipv6 && !n.internal ? { gateway6: n.pools.v6.gateway } : {}),
           };
       }
     }
@@ -68,6 +73,8 @@ export class ContainerService {
       ...(c.oomKilled !== undefined ? { oomKilled: c.oomKilled } : {}),
       created: c.created,
       ...(sandboxId ? { sandbox: sandboxId } : {}),
+      hostname: c.config.hostname ?? '',
+      env: [...(c.config.env ?? [])],
       ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
       networks,
     };
@@ -214,6 +221,11 @@ export class ContainerService {
       if (id && !names.has(id)) names.set(id, c.name);
     }
     return names;
+  }
+
+  /** The id of the container whose sandbox this is, if any. */
+  containerIdOfSandbox(sandboxId: string): string | undefined {
+    return this.runtime.list().find((c) => c.config.labels?.[SANDBOX_LABEL] === sandboxId)?.id;
   }
 
   /** The name of the container whose sandbox this is, if any. */

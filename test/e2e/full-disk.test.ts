@@ -62,7 +62,7 @@ describeKernel('a full disk under the daemon', () => {
     expect(image).toMatchObject({ code: 1, stderr: expect.stringContaining('(TSNET_ERR_NO_SPACE)') as string });
 
     // The container is killed while nothing can be written: the daemon lives on, and knows how it ended.
-    const pid = (JSON.parse((await tsnet(d, 'inspect', 'sleeper')).stdout) as { pid: number }[])[0]!.pid;
+    const pid = Number((await tsnet(d, 'inspect', '-f', '{{.State.Pid}}', 'sleeper')).stdout);
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
     expect(d.process.exitCode).toBeNull();

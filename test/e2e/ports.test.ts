@@ -72,10 +72,20 @@ describeKernel('published ports, end to end', () => {
     expect(await get(world.upstream, UPSTREAM.host, 8081)).toBeUndefined();
 
     // UDP: a server in the container's namespace answers a datagram sent from outside to the host's port.
-    const h = JSON.parse((await tsnet(d, 'inspect', 'h')).stdout) as [{ sandbox: string; networks: { web: { ipv4: string } } }];
-    const ns = NetNs.fromPath(join(lab.dir, 'daemon-netns', h[0].sandbox));
-    const ip = h[0].networks.web.ipv4.split('/')[0]!;
-    expect(await probe(lab, 'udp', ns, world.upstream, { address: ip, port: 53 }, { address: UPSTREAM.host, port: 5353 })).toBe(UPSTREAM.gateway);
+    const [sandbox, ip] = (await tsnet(d, 'inspect', '-f', '{{.NetworkSettings.SandboxID}} {{.NetworkSettings.Networks.web.IPAddress}}', 'h')).stdout
+      .trim()
+      .split(' ');
+    const ns = NetNs.fromPath(join(lab.dir, 'daemon-netns', sandbox!));
+    // Docker's shape: the published ports as docker inspect shows them.
+    const published = JSON.parse((await tsnet(d, 'inspect', '-f', '{{json .NetworkSettings.Ports}}', 'h')).stdout) as object;
+    expect(published).toEqual({
+      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '5353' }],
+      '80/tcp': [
+        { HostIp: '0.0.0.0', HostPort: '8080' },
+        { HostIp: '127.0.0.1', HostPort: '8081' },
+      ],
+    });
+    expect(await probe(lab, 'udp', ns, world.upstream, { address: ip!, port: 53 }, { address: UPSTREAM.host, port: 5353 })).toBe(UPSTREAM.gateway);
 
     expect((await tsnet(d, 'port', 'h')).stdout.split('\n').filter(Boolean)).toEqual([
       '53/udp -> 0.0.0.0:5353',

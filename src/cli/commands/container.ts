@@ -6,7 +6,8 @@ import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
 import { parseFilters, passes } from '../filters.js';
-import { formatOption, printJson, printTable, shortId, withProgress } from '../format.js';
+import { dockerContainer } from '../docker-shape.js';
+import { formatOption, inspectFormatOption, printInspected, printTable, shortId, withProgress } from '../format.js';
 
 interface RunFlags {
   detach?: boolean;
@@ -237,7 +238,11 @@ function registerLifecycle(cli: Cli): void {
     .command('inspect')
     .description('show containers in detail')
     .argument('<container...>')
-    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<ContainerView>('GET', containerPath(r))))));
+    .addOption(inspectFormatOption())
+    .action(async (refs: string[], o: { format?: string }) => {
+      const views = await Promise.all(refs.map((r) => cli.client().call<ContainerView>('GET', containerPath(r))));
+      printInspected(views.map(dockerContainer), o.format);
+    });
 }
 
 function registerPort(cli: Cli): void {

@@ -5,7 +5,8 @@ import { ApiError, ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { errorLine } from '../errors.js';
 import { labelMatches, parseFilters, passes, type Filters } from '../filters.js';
-import { formatOption, keyValues, printJson, printTable, shortId } from '../format.js';
+import { dockerNetwork } from '../docker-shape.js';
+import { formatOption, inspectFormatOption, keyValues, printInspected, printJson, printTable, shortId } from '../format.js';
 
 interface CreateFlags {
   driver: string;
@@ -90,7 +91,11 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('inspect')
     .description('show networks in detail')
     .argument('<network...>')
-    .action(async (refs: string[]) => printJson(await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', networkPath(r))))));
+    .addOption(inspectFormatOption())
+    .action(async (refs: string[], o: { format?: string }) => {
+      const views = await Promise.all(refs.map((r) => cli.client().call<NetworkView>('GET', networkPath(r))));
+      printInspected(views.map(dockerNetwork), o.format);
+    });
 
   registerNetworkRemoval(cli, network);
   registerNetworkAttachment(cli, network);

@@ -11,7 +11,15 @@ import type { ContainerService } from '../containers.js';
 export function networkView(deps: { controller: Controller; containers: ContainerService }, n: NetworkRecord): NetworkView {
   const containers = deps.controller.endpointsOf({ networkId: n.id }).map((e) => {
     const container = e.kind === 'joined' ? deps.containers.containerOfSandbox(e.sandboxId) : undefined;
-    return { container: container ?? null, endpoint: e.id, ipv4: e.ipv4 ?? null, ipv6: e.ipv6 ?? null, mac: e.mac ?? null };
+    const containerId = e.kind === 'joined' ? deps.containers.containerIdOfSandbox(e.sandboxId) : undefined;
+    return {
+      container: container ?? null,
+      ...(containerId ? { containerId } : {}),
+      endpoint: e.id,
+      ipv4: e.ipv4 ?? null,
+      ipv6: e.ipv6 ?? null,
+      mac: e.mac ?? null,
+    };
   });
   const { config, ...rest } = n;
   return { ...rest, ...(n.driver === 'bridge' ? { bridge: config as NonNullable<NetworkView['bridge']> } : {}), containers };
