@@ -124,4 +124,24 @@ describeKernel('published ports', () => {
     const seen = await probe(lab, 'tcp', web.ns, world.upstream, { address: addressOf(e.ipv6!), port: 80 }, { address: 'fd99::2', port: 8080 });
     expect(seen).toBe('fd99::1');
   });
+
+  it('publishes on host_binding_ipv4 by default, and in routed mode reaches containers directly, without NAT, published ports only', async () => {
+    const { ctl, lab, world } = w();
+    await ctl.createNetwork({ name: 'web', subnet: '10.77.0.0/24', options: { 'com.docker.network.bridge.host_binding_ipv4': '127.0.0.1' } });
+    const local = await publisher('local', [tcp(8080)]);
+    expect(ctl.endpointsOf({ sandboxId: local.id })[0]!.ports![0]!.hostIp).toBe('127.0.0.1');
+    expect(await probe(lab, 'tcp', local.ns, lab.host, { address: local.ip, port: 80 }, { address: '127.0.0.1', port: 8080 })).toBe('10.77.0.1');
+    expect(await probe(lab, 'tcp', local.ns, world.upstream, { address: local.ip, port: 80 }, { address: UPSTREAM.host, port: 8080 })).toBeUndefined();
+
+    await ctl.createNetwork({ name: 'routed', subnet: '10.78.0.0/24', options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' } });
+    const direct = await publisher('direct', [tcp(8081)], 'routed');
+    // The upstream routes the containers' subnet to the host, as a router in front of a routed network would.
+    await lab.exec(world.upstream, 'ip', ['route', 'add', '10.78.0.0/24', 'via', UPSTREAM.host]);
+    expect(await probe(lab, 'tcp', direct.ns, world.upstream, { address: direct.ip, port: 80 })).toBe(UPSTREAM.gateway);
+    expect(await probe(lab, 'tcp', direct.ns, world.upstream, { address: direct.ip, port: 81 })).toBeUndefined();
+    // Outbound, the upstream sees the container's own address: no masquerade.
+    expect(await probe(lab, 'tcp', world.upstream, direct.ns, { address: UPSTREAM.server, port: 9000 })).toBe(direct.ip);
+    expect(await nat()).not.toContain('10.78.0.0/24');
+    await expect(ctl.createNetwork({ name: 'bad', options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected' } })).rejects.toThrow(/must be nat or routed/u);
+  });
 });
