@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   cnm: () => import('./cnm.js'),
   runtime: () => import('./runtime.js'),
   docker: () => import('./docker.js'),
+  ports: () => import('./ports.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -52,11 +52,29 @@ export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 export class Controller {
   private readonly core: CnmCore;
   private readonly queue = new SerialQueue();
+  /** Counts finished operations: readers that cache what they derive from the state (the resolver) compare it. */
+  private changes = 0;
   /** Told after networks came or went (the embedded resolver listens on their gateways). */
   private readonly networkWatchers: (() => void)[] = [];
 
   private constructor(deps: ControllerDeps) {
     this.core = new CnmCore(deps);
+  }
+
+  /** Runs an operation on the queue; whatever its outcome, the state may have changed. */
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      try {
+        return await op();
+      } finally {
+        this.changes++;
+      }
+    });
+  }
+
+  /** A number that grows whenever an operation has finished (and so the state may differ from before). */
+  stateVersion(): number {
+    return this.changes;
   }
 
   /** Makes a controller on its dependencies and reconciles the kernel with the store before anything else runs. */
@@ -68,7 +86,7 @@ export class Controller {
 
   /** Closes what is open (handles, the store). The kernel objects stay: the next start re-adopts them. */
   close(): Promise<void> {
-    return this.queue.run(async () => {
+    return this.run(async () => {
       for (const s of this.core.state.sandboxList()) s.handle.close();
       // The published ports' rules stay; their host ports are held again by the next start.
       this.core.ports.releaseAll();
@@ -129,7 +147,7 @@ export class Controller {
     this.networkWatchers.push(fn);
   }
   private changesNetworks<T>(op: () => Promise<T>): Promise<T> {
-    return this.queue.run(async () => {
+    return this.run(async () => {
       try {
         return await op();
       } finally {
@@ -185,11 +203,11 @@ export class Controller {
   // ---- sandboxes and endpoints
 
   createSandbox(req: SandboxCreateRequest): Promise<SandboxRecord> {
-    return this.queue.run(() => createSandbox(this.core, req));
+    return this.run(() => createSandbox(this.core, req));
   }
   /** Removes sandboxes and their endpoints; the host ends of all their veths go in one request per driver. */
   deleteSandboxes(ids: readonly string[]): Promise<void> {
-    return this.queue.run(() =>
+    return this.run(() =>
       deleteSandboxes(
         this.core,
         ids.map((id) => this.core.sandbox(id)),
@@ -201,53 +219,53 @@ export class Controller {
   }
   /** Creates an endpoint on the network and joins it to the sandbox. Equivalent to `docker network connect`. */
   connect(networkRef: string, sandboxId: string, req: ConnectRequest = {}): Promise<JoinedEndpoint> {
-    return this.queue.run(() => connect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId), req));
+    return this.run(() => connect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId), req));
   }
   /** Leaves and deletes the sandbox's endpoint on the network; the default route moves if it was this one's. */
   disconnect(networkRef: string, sandboxId: string): Promise<void> {
-    return this.queue.run(() => disconnect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId)));
+    return this.run(() => disconnect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId)));
   }
 
   // ---- health
 
   /** What differs between the kernel, the firewall and the records; repaired with fix (`tsnet doctor [--fix]`). */
   doctor(fix: boolean): Promise<ReconcileReport> {
-    return this.queue.run(() => checkKernel(this.core, fix));
+    return this.run(() => checkKernel(this.core, fix));
   }
 
   /** Restores driver-wide state that went missing (a flushed firewall); returns what was missing. Cheap when nothing is. */
   repairDriverState(): Promise<string[]> {
-    return this.queue.run(() => checkDriverState(this.core, true));
+    return this.run(() => checkDriverState(this.core, true));
   }
 
   // ---- Docker (the remote network and IPAM plugin)
 
   createDockerNetwork(req: DockerNetworkRequest): Promise<NetworkRecord> {
-    return this.queue.run(() => createNetwork(this.core, req, req));
+    return this.run(() => createNetwork(this.core, req, req));
   }
   requestDockerPool(req: docker.DockerPoolRequest): Promise<DockerPoolRecord> {
-    return this.queue.run(() => docker.requestDockerPool(this.core, req));
+    return this.run(() => docker.requestDockerPool(this.core, req));
   }
   releaseDockerPool(id: string): Promise<void> {
-    return this.queue.run(async () => docker.releaseDockerPool(this.core, id));
+    return this.run(async () => docker.releaseDockerPool(this.core, id));
   }
   requestDockerAddress(poolId: string, wanted?: string): Promise<string> {
-    return this.queue.run(async () => docker.requestDockerAddress(this.core, poolId, wanted));
+    return this.run(async () => docker.requestDockerAddress(this.core, poolId, wanted));
   }
   releaseDockerAddress(poolId: string, cidr: string): Promise<void> {
-    return this.queue.run(async () => docker.releaseDockerAddress(this.core, poolId, cidr));
+    return this.run(async () => docker.releaseDockerAddress(this.core, poolId, cidr));
   }
   createDetachedEndpoint(networkRef: string, base: Omit<EndpointBase, 'networkId'>): Promise<DetachedEndpoint> {
-    return this.queue.run(() => docker.createDetachedEndpoint(this.core, networkRef, { ...base, networkId: '' }));
+    return this.run(() => docker.createDetachedEndpoint(this.core, networkRef, { ...base, networkId: '' }));
   }
   deleteDetachedEndpoint(id: string): Promise<void> {
-    return this.queue.run(() => docker.deleteDetachedEndpoint(this.core, id));
+    return this.run(() => docker.deleteDetachedEndpoint(this.core, id));
   }
   /** Publishes Docker's port map through its endpoint (ProgramExternalConnectivity). */
   programDockerPorts(id: string, specs: readonly PortSpec[]): Promise<void> {
-    return this.queue.run(() => docker.programDockerPorts(this.core, id, specs));
+    return this.run(() => docker.programDockerPorts(this.core, id, specs));
   }
   revokeDockerPorts(id: string): Promise<void> {
-    return this.queue.run(() => docker.revokeDockerPorts(this.core, id));
+    return this.run(() => docker.revokeDockerPorts(this.core, id));
   }
 }

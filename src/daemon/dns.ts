@@ -38,25 +38,39 @@ function scopeFor(
   return { names, reverse, upstreams: dns.length ? dns : hostResolvers(resolvConf).servers };
 }
 
+/**
+ * The directory over the live state. Scopes are derived once per state version and client, so a query costs a map
+ * lookup; any finished operation (a container gone, an alias added) makes the next query derive them again.
+ */
 export function controllerDirectory(controller: Controller, containers: ContainerService, resolvConf?: string): NameDirectory {
+  const cache = { version: -1, scopes: new Map<string, ClientScope | undefined>() };
+  const derive = (client: string, local: string): ClientScope | undefined => {
+    const served = controller.dnsNetworks();
+    const network = served.find((n) => n.pools.v4?.gateway === local);
+    if (!network) return undefined;
+    const endpoint = controller.endpointsOf({ networkId: network.id }).find((e) => e.ipv4 && addressOf(e.ipv4) === client);
+    const sandboxId = endpoint?.kind === 'joined' ? endpoint.sandboxId : undefined;
+    // A container resolves the names of every network it is on; anyone else (the host) those of this one.
+    const joined = new Set(sandboxId ? controller.joinedTo(sandboxId).map((e) => e.networkId) : [network.id]);
+    const scope = scopeFor(
+      controller,
+      containers,
+      served.filter((n) => joined.has(n.id)),
+      sandboxId,
+      resolvConf,
+    );
+    // An internal network resolves its members' names and forwards nothing.
+    return network.internal ? { ...scope, upstreams: [] } : scope;
+  };
   return {
     scopeOf: (client, local) => {
-      const served = controller.dnsNetworks();
-      const network = served.find((n) => n.pools.v4?.gateway === local);
-      if (!network) return undefined;
-      const endpoint = controller.endpointsOf({ networkId: network.id }).find((e) => e.ipv4 && addressOf(e.ipv4) === client);
-      const sandboxId = endpoint?.kind === 'joined' ? endpoint.sandboxId : undefined;
-      // A container resolves the names of every network it is on; anyone else (the host) those of this one.
-      const joined = new Set(sandboxId ? controller.joinedTo(sandboxId).map((e) => e.networkId) : [network.id]);
-      const scope = scopeFor(
-        controller,
-        containers,
-        served.filter((n) => joined.has(n.id)),
-        sandboxId,
-        resolvConf,
-      );
-      // An internal network resolves its members' names and forwards nothing.
-      return network.internal ? { ...scope, upstreams: [] } : scope;
+      if (cache.version !== controller.stateVersion()) {
+        cache.version = controller.stateVersion();
+        cache.scopes.clear();
+      }
+      const key = `${client} ${local}`;
+      if (!cache.scopes.has(key)) cache.scopes.set(key, derive(client, local));
+      return cache.scopes.get(key);
     },
   };
 }

@@ -7,7 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import dnsPacket, { type Packet } from 'dns-packet';
 import { failure, ownAnswer } from './answer.js';
-import type { NameDirectory } from './directory.js';
+import type { ClientScope, NameDirectory } from './directory.js';
 import { forward } from './forward.js';
 
 export const DNS_PORT = 53;
@@ -37,6 +37,11 @@ function truncated(answer: Packet): Buffer {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
+  /**
+   * Own answers already encoded, by scope and by the query's bytes after its id: a repeated question is answered
+   * by copying them with the new id, without decoding or encoding. Emptied whenever the directory's scope changes.
+   */
+  private readonly answered = new WeakMap<ClientScope, Map<string, Buffer>>();
 
   constructor(
     private readonly directory: NameDirectory,
@@ -44,8 +49,26 @@ export class DnsServer {
     private readonly port = DNS_PORT,
   ) {}
 
+  private remember(scope: ClientScope, raw: Buffer, transport: string, answer: Buffer): void {
+    let byQuery = this.answered.get(scope);
+    if (!byQuery) this.answered.set(scope, (byQuery = new Map()));
+    if (byQuery.size < 10_000) byQuery.set(`${transport}${raw.toString('latin1', 2)}`, answer);
+  }
+
+  /** A remembered own answer to these bytes, with this query's id. */
+  private recall(raw: Buffer, client: string, local: string, transport: string): Buffer | undefined {
+    const scope = raw.length > 12 ? this.directory.scopeOf(client, local) : undefined;
+    const known = scope && this.answered.get(scope)?.get(`${transport}${raw.toString('latin1', 2)}`);
+    if (!known) return undefined;
+    const answer = Buffer.from(known);
+    raw.copy(answer, 0, 0, 2);
+    return answer;
+  }
+
   /** The answer to one query from client that arrived at local. */
   async resolve(raw: Buffer, client: string, local: string, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const known = this.recall(raw, client, local, transport);
+    if (known) return known;
     let query: Packet;
     try {
       query = dnsPacket.decode(raw);
@@ -57,7 +80,9 @@ export class DnsServer {
     const own = ownAnswer(query, scope);
     if (own) {
       const bytes = dnsPacket.encode(own);
-      return transport === 'udp' && bytes.length > udpLimit(query) ? truncated(own) : bytes;
+      const answer = transport === 'udp' && bytes.length > udpLimit(query) ? truncated(own) : bytes;
+      this.remember(scope, raw, transport, answer);
+      return answer;
     }
     if (scope.upstreams.length === 0) return dnsPacket.encode(failure(query, 'REFUSED'));
     try {

@@ -44,6 +44,8 @@ function run(ns: NetNs, command: string, args: readonly string[], input = ''): P
 /** iptables (IPv4) or ip6tables (IPv6): one restore per change, in the namespace it was made for. */
 export class IptablesFirewaller implements Firewaller {
   private base: FirewallBase | undefined;
+  /** The last batch applied: an identical one is not run again (IPv6 when only IPv4 ports changed, say). */
+  private applied: string | undefined;
   private readonly queue = new SerialQueue();
   private readonly save: string;
   private readonly restore: string;
@@ -65,17 +67,24 @@ export class IptablesFirewaller implements Firewaller {
   apply(networks: readonly NetworkFirewall[]): Promise<void> {
     return this.queue.run(async () => {
       const base = await this.currentBase();
-      await run(this.ns, this.restore, ['--noflush', '-w'], renderRuleset(networks, base, this.family));
+      const input = renderRuleset(networks, base, this.family);
+      if (input === this.applied) return;
+      this.applied = undefined;
+      await run(this.ns, this.restore, ['--noflush', '-w'], input);
       // After a successful batch every jump and the user chain exist: no need to read them again.
       this.base = allJumps();
+      this.applied = renderRuleset(networks, this.base, this.family);
     });
   }
 
   missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
     return this.queue.run(async () => {
       const lacking = missingRules(networks, await run(this.ns, this.save, []), this.family);
-      // What is missing must be read afresh at the next apply: the jumps may be gone too.
-      if (lacking.length > 0) this.base = undefined;
+      // What is missing must be read afresh at the next apply (the jumps may be gone too), and applied again.
+      if (lacking.length > 0) {
+        this.base = undefined;
+        this.applied = undefined;
+      }
       return lacking.map((r) => `${this.family === 4 ? 'iptables' : 'ip6tables'}: ${r}`);
     });
   }
@@ -85,6 +94,7 @@ export class IptablesFirewaller implements Firewaller {
       const base = parseBase(await run(this.ns, this.save, []));
       await run(this.ns, this.restore, ['--noflush', '-w'], renderTeardown(base, this.family));
       this.base = undefined;
+      this.applied = undefined;
     });
   }
 }

@@ -142,6 +142,8 @@ describeKernel('published ports', () => {
     // Outbound, the upstream sees the container's own address: no masquerade.
     expect(await probe(lab, 'tcp', world.upstream, direct.ns, { address: UPSTREAM.server, port: 9000 })).toBe(direct.ip);
     expect(await nat()).not.toContain('10.78.0.0/24');
-    await expect(ctl.createNetwork({ name: 'bad', options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected' } })).rejects.toThrow(/must be nat or routed/u);
+    await expect(ctl.createNetwork({ name: 'bad', options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected' } })).rejects.toThrow(
+      /must be nat or routed/u,
+    );
   });
 });

@@ -58,4 +58,16 @@ describe('the embedded resolver', () => {
     const garbage = dnsPacket.decode((await server.resolve(Buffer.from([0, 7, 1]), '10.2.0.9', '10.2.0.1', 'udp'))!) as Decoded;
     expect({ id: garbage.id, rcode: garbage.rcode }).toEqual({ id: 7, rcode: 'FORMERR' });
   });
+
+  it('answers a repeated question from memory with its own id, and forgets when the scope changes', async () => {
+    let current = scope({ web: [['10.1.0.2'], []] });
+    const server = new DnsServer({ scopeOf: () => current }, quiet);
+    const ask = async (id: number): Promise<ReturnType<typeof dnsPacket.decode>> =>
+      dnsPacket.decode((await server.resolve(dnsPacket.encode({ ...query('web', 'A'), id }), '10.1.0.9', '10.1.0.1', 'udp'))!);
+    expect((await ask(1)).answers?.[0]).toMatchObject({ data: '10.1.0.2' });
+    const again = await ask(2);
+    expect({ id: again.id, data: (again.answers?.[0] as { data: string }).data }).toEqual({ id: 2, data: '10.1.0.2' });
+    current = scope({ web: [['10.1.0.7'], []] });
+    expect((await ask(3)).answers?.[0]).toMatchObject({ data: '10.1.0.7' });
+  });
 });
