@@ -1,11 +1,12 @@
 /**
  * `tsnet demo`, the main job: inside a throwaway network and mount namespace, an "upstream" namespace plays the
  * internet; a tsnet daemon starts; the busybox image is built; two networks and three containers are made; the
- * demo shows containers reaching each other across one network, isolated across two, and reaching upstream
- * through NAT; it prints a report and removes everything, checking that nothing is left.
+ * demo shows containers reaching each other across one network, isolated across two, reaching upstream through
+ * NAT, finding each other by name, and a web server published on the host's port 8080 answering the upstream;
+ * it prints a report and removes everything, checking that nothing is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SOCKET } from '../api/defaults.js';
 import type { ContainerView, ExecBody, ExecResult, RunBody } from '../api/containers.js';
@@ -22,11 +23,24 @@ const NETWORKS = [
   { name: 'front', subnet: '10.10.1.0/24' },
   { name: 'back', subnet: '10.10.2.0/24' },
 ];
-const CONTAINERS = [
-  { name: 'web', network: 'front' },
+/** web serves a page on port 80, published on the host's port 8080. */
+const WEB_COMMAND = ['sh', '-c', 'mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 80 -h /www'];
+const CONTAINERS: { name: string; network: string; command?: string[]; publish?: RunBody['publish'] }[] = [
+  { name: 'web', network: 'front', command: WEB_COMMAND, publish: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }] },
   { name: 'app', network: 'front' },
   { name: 'db', network: 'back' },
 ];
+
+/** GET url from inside the upstream namespace (node's own client, through nsenter): the body, or undefined. */
+function fetchFromUpstream(url: string): Promise<string | undefined> {
+  const script = `require('http').get(${JSON.stringify(url)},(r)=>{let b='';r.on('data',(d)=>b+=d);r.on('end',()=>{process.stdout.write(b);process.exit(0)})}).on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),3000)`;
+  return new Promise((resolve) => {
+    const child = spawn('nsenter', ['--net=/run/netns/upstream', '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let body = '';
+    child.stdout.on('data', (d: Buffer) => (body += d.toString()));
+    child.on('close', (code) => resolve(code === 0 ? body.trim() : undefined));
+  });
+}
 
 export interface DemoOptions {
   readonly out: (line: string) => void;
@@ -74,15 +88,26 @@ async function exercise(client: TsnetClient, out: (line: string) => void): Promi
   }
   const info: ContainerView[] = [];
   for (const c of CONTAINERS) {
-    const run: RunBody = { image: 'busybox', name: c.name, networks: [c.network], command: ['sleep', '3600'] };
+    const run: RunBody = {
+      image: 'busybox',
+      name: c.name,
+      networks: [c.network],
+      command: c.command ?? ['sleep', '3600'],
+      ...(c.publish ? { publish: c.publish } : {}),
+    };
     info.push(await client.call<ContainerView>('POST', '/v1/containers', run));
-    out(`- container ${c.name} on ${c.network}`);
+    out(`- container ${c.name} on ${c.network}${c.publish ? ', its port 80 published on the host as 8080' : ''}`);
   }
   const ip = (name: string): string => addressOf(Object.values(info.find((c) => c.name === name)!.networks)[0]!.ipv4!);
   const ping = async (from: string, to: string): Promise<boolean> => {
     const r = await client.call<ExecResult>('POST', `/v1/containers/${from}/exec`, { command: ['ping', '-c', '1', '-W', '1', to] } satisfies ExecBody);
     return r.exitCode === 0;
   };
+  const lookup = async (from: string, name: string): Promise<string | undefined> => {
+    const r = await client.call<ExecResult>('POST', `/v1/containers/${from}/exec`, { command: ['nslookup', '-type=a', name] } satisfies ExecBody);
+    return /^Name:\s+\S+\nAddress: (\S+)/mu.exec(r.stdout)?.[1];
+  };
+  const page = await fetchFromUpstream(`http://${UPSTREAM.host}:8080/`);
   const checks: Check[] = [
     { what: `web -> app (${ip('app')}), same network`, expected: true, got: await ping('web', ip('app')) },
     { what: `app -> web (${ip('web')}), same network`, expected: true, got: await ping('app', ip('web')) },
@@ -90,6 +115,9 @@ async function exercise(client: TsnetClient, out: (line: string) => void): Promi
     { what: `db -> app (${ip('app')}), other network`, expected: false, got: await ping('db', ip('app')) },
     { what: `web -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('web', UPSTREAM.server) },
     { what: `db -> upstream ${UPSTREAM.server}, through NAT`, expected: true, got: await ping('db', UPSTREAM.server) },
+    { what: `app finds web by name (embedded DNS: web is ${ip('web')})`, expected: true, got: (await lookup('app', 'web')) === ip('web') },
+    { what: 'db cannot find web by name (another network)', expected: false, got: (await lookup('db', 'web')) !== undefined },
+    { what: `upstream -> http://${UPSTREAM.host}:8080/, published port of web ("${page ?? ''}")`, expected: true, got: page === 'hello from web' },
   ];
   out('');
   out('container  network  address         mac');
@@ -127,9 +155,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out('- upstream namespace playing the internet at 203.0.113.10');
   await buildUpstream();
   out('- starting the tsnet daemon');
-  const daemon = spawn(process.execPath, [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET, '--bridge', 'none'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // The lab's resolvers: the upstream's address (nothing answers there; the demo looks up only container names).
+  writeFileSync('/run/tsnet-demo-resolv.conf', `nameserver ${UPSTREAM.server}\n`);
+  const daemon = spawn(
+    process.execPath,
+    [cli, 'daemon', '--root', '/run/tsnet-demo', '--socket', SOCKET, '--bridge', 'none', '--resolv-conf', '/run/tsnet-demo-resolv.conf'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const daemonErr: string[] = [];
   daemon.stderr?.on('data', (d: Buffer) => daemonErr.push(d.toString()));
   let checks: Check[];
