@@ -4,7 +4,7 @@
  *   cli -> client -> api                (the CLI knows only the client and the contract)
  *   lab -> client | ipam | netlink | netns (the demo drives a daemon through its client)
  *   daemon -> plugin -> cnm -> drivers -> iptables | ipam | netlink -> netns -> native
- *   runtime, dns (beside cnm) ; api, lib, errors, version: leaves that any layer may use
+ *   runtime, dns, labs (topology files: pure) (beside cnm) ; api, lib, errors, version: leaves that any layer may use
  */
 const below = (name, from, allowed) => ({
   name,
@@ -25,10 +25,11 @@ module.exports = {
     below('iptables', 'iptables', ['netns']),
     below('runtime', 'runtime', []),
     below('dns', 'dns', []),
+    below('labs', 'labs', []),
     below('drivers', 'drivers', ['iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('cnm', 'cnm', ['drivers/(driver|records)\\.ts', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('plugin', 'plugin', ['cnm', 'drivers/bridge/options\\.ts', 'ipam']),
-    below('daemon', 'daemon', ['plugin', 'dns', 'cnm', 'drivers', 'runtime', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
+    below('daemon', 'daemon', ['plugin', 'dns', 'labs', 'cnm', 'drivers', 'runtime', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('client', 'client', []),
     below('lab', 'lab', ['client', 'ipam', 'netlink', 'netns', 'native']),
     {

@@ -1,0 +1,86 @@
+/** What a topology's schema cannot say, checked with the file's lines: kinds, names, addresses, links. Pure. */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Locate, Topology } from './types.js';
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/u;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu;
+const KINDS = new Set(['linux', 'bridge']);
+/** Kinds of containerlab's that are network operating systems in vendor images: drawn, never run. */
+const VENDOR =
+  /^(nokia_|srl|ceos|arista_|juniper_|crpd|vr-|cisco_|xrd|sonic|cumulus|fortinet|paloalto|checkpoint|huawei|ipinfusion|openbsd|freebsd|6wind|rare|keysight|c8000|vjunos|ext-container|host|ovs-bridge|k8s-kind)/u;
+
+function isCidr(s: string): boolean {
+  const [a, len, ...rest] = s.split('/');
+  const max = isIPv4(a ?? '') ? 32 : isIPv6(a ?? '') ? 128 : -1;
+  return rest.length === 0 && max > 0 && /^\d{1,3}$/u.test(len ?? '') && Number(len) <= max;
+}
+
+/** One node's problems. */
+export function checkNodeSemantics(t: Topology, name: string, locate: Locate): string[] {
+  const n = t.nodes.find((x) => x.name === name)!;
+  const at = (...k: string[]): string => locate(['topology', 'nodes', name, ...k]);
+  const out: string[] = [];
+  if (!KINDS.has(n.kind)) {
+    out.push(
+      VENDOR.test(n.kind)
+        ? `${at('kind')}: kind "${n.kind}" is a vendor network OS image, which tsnet cannot run (it runs linux and bridge nodes)`
+        : `${at('kind')}: unknown kind "${n.kind}" (tsnet runs linux and bridge)`,
+    );
+  }
+  if (n.kind === 'linux' && !n.image) out.push(`${at()}: a linux node needs an image`);
+  if (n.binds?.length) out.push(`${at('binds')}: bind mounts are not supported yet (tsnet's runtime has no volumes)`);
+  if (n.networkMode !== 'bridge' && n.networkMode !== 'none')
+    out.push(`${at('network-mode')}: "${n.networkMode}" is not supported (none, or the management network)`);
+  if (n.mgmtIpv4 && !isIPv4(n.mgmtIpv4)) out.push(`${at('mgmt-ipv4')}: "${n.mgmtIpv4}" is not an IPv4 address`);
+  if (n.mgmtIpv6 && !isIPv6(n.mgmtIpv6)) out.push(`${at('mgmt-ipv6')}: "${n.mgmtIpv6}" is not an IPv6 address`);
+  for (const key of Object.keys(n.sysctls)) {
+    if (!/^net\.[A-Za-z0-9_.-]+$/u.test(key)) out.push(`${at('sysctls', key)}: only network sysctls (net.*) belong to a node's namespace`);
+  }
+  for (const [iface, addresses] of Object.entries(n.addresses)) {
+    for (const a of addresses) if (!isCidr(a)) out.push(`companion nodes.${name}.interfaces.${iface}: "${a}" is not an address with a prefix length`);
+  }
+  for (const r of n.routes) {
+    if (r.dst !== 'default' && !isCidr(r.dst)) out.push(`companion nodes.${name}.routes: "${r.dst}" is not a destination prefix`);
+    if (r.via && !isIPv4(r.via) && !isIPv6(r.via)) out.push(`companion nodes.${name}.routes: "${r.via}" is not a gateway address`);
+  }
+  return out;
+}
+
+/** Links: known nodes, valid and unique interfaces, eth0 left to the management network. */
+export function checkLinks(t: Topology, locate: Locate, companionLocate?: Locate): string[] {
+  const out: string[] = [];
+  const used = new Map<string, number>();
+  t.links.forEach((l, i) => {
+    for (const [side, e] of [
+      [0, l.a],
+      [1, l.b],
+    ] as const) {
+      const at = locate(['topology', 'links', i, 'endpoints', side]);
+      const node = t.nodes.find((n) => n.name === e.node);
+      if (!node) {
+        out.push(`${at}: link to unknown node "${e.node}"`);
+        continue;
+      }
+      if (!IFNAME.test(e.iface)) out.push(`${at}: "${e.iface}" is not an interface name (1 to 15 letters, digits, "_", "-", ".")`);
+      if (e.iface === 'eth0' && node.kind === 'linux' && node.networkMode === 'bridge') out.push(`${at}: eth0 of "${e.node}" is its management interface`);
+      if (e.mac && !MAC.test(e.mac)) out.push(`${at}: "${e.mac}" is not a MAC address`);
+      const key = `${e.node}:${e.iface}`;
+      if (used.has(key)) out.push(`${at}: interface ${key} is already used by link ${used.get(key)! + 1}`);
+      used.set(key, i);
+    }
+    if (l.a.node === l.b.node && l.a.iface === l.b.iface) out.push(`${locate(['topology', 'links', i])}: a link cannot join an interface to itself`);
+    if (t.nodes.find((n) => n.name === l.a.node)?.kind === 'bridge' && t.nodes.find((n) => n.name === l.b.node)?.kind === 'bridge') {
+      out.push(`${locate(['topology', 'links', i])}: a link between two bridge nodes is not supported`);
+    }
+  });
+  for (const n of t.nodes) {
+    for (const iface of Object.keys(n.addresses)) {
+      if (iface !== 'lo' && !used.has(`${n.name}:${iface}`)) {
+        out.push(
+          `${companionLocate?.(['nodes', n.name, 'interfaces', iface]) ?? `nodes.${n.name}.interfaces.${iface}`}: no link gives ${n.name} an interface ${iface}`,
+        );
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/** A lab's topology as tsnet runs it, read from containerlab's file and tsnet's companion file. */
+
+export interface LabEndpoint {
+  readonly node: string;
+  readonly iface: string;
+  readonly mac?: string;
+}
+
+export interface LabLink {
+  readonly a: LabEndpoint;
+  readonly b: LabEndpoint;
+  readonly mtu?: number;
+}
+
+export interface LabRoute {
+  readonly dst: string;
+  readonly via?: string;
+  readonly dev?: string;
+}
+
+export interface LabNode {
+  readonly name: string;
+  readonly kind: 'linux' | 'bridge';
+  readonly image?: string;
+  readonly cmd?: readonly string[];
+  readonly exec: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly networkMode: 'bridge' | 'none';
+  readonly mgmtIpv4?: string;
+  readonly mgmtIpv6?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly group?: string;
+  /** From the companion file: addresses per interface, and routes. */
+  readonly addresses: Readonly<Record<string, readonly string[]>>;
+  readonly routes: readonly LabRoute[];
+  /** Read to be refused: tsnet has no bind mounts yet. */
+  readonly binds?: readonly string[];
+  readonly type?: string;
+}
+
+export interface Topology {
+  readonly name: string;
+  readonly prefix: string;
+  readonly mgmt: { readonly network: string; readonly ipv4Subnet: string; readonly ipv6Subnet?: string; readonly mtu?: number };
+  readonly nodes: readonly LabNode[];
+  readonly links: readonly LabLink[];
+}
+
+/** Where a path of keys is in the file: "line N: a.b.c". */
+export type Locate = (path: readonly (string | number)[]) => string;

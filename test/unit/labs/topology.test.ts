@@ -1,0 +1,87 @@
+/** containerlab topology files read and checked without root: inheritance, substitution, and errors with lines. */
+import { describe, expect, it } from 'vitest';
+import { containerName, parseTopology, splitWords, substituteEnv } from '../../../src/labs/topology.js';
+
+const RING = `name: ring
+topology:
+  defaults:
+    env: { A: "1" }
+  kinds:
+    linux:
+      image: \${IMAGE:=busybox}
+      sysctls: { net.ipv4.ip_forward: 1 }
+  nodes:
+    r1: { kind: linux, env: { B: "2" } }
+    r2: { kind: linux, cmd: "sh -c 'sleep 1000'" }
+    sw: { kind: bridge }
+  links:
+    - endpoints: ["r1:eth1", "r2:eth1"]
+      mtu: 9000
+    - type: veth
+      endpoints: [{ node: r2, interface: eth2, mac: "02:00:00:00:00:02" }, { node: sw, interface: r2port }]
+`;
+
+describe('containerlab topology files', () => {
+  it('inherits defaults < kinds < node, substitutes the environment, and names containers as containerlab does', () => {
+    const t = parseTopology({
+      text: RING,
+      env: {},
+      companion: 'nodes:\n  r1:\n    interfaces: { eth1: { addresses: [10.0.12.1/30] } }\n    routes: [{ dst: 10.0.23.0/30, via: 10.0.12.2 }]\n',
+    });
+    const r1 = t.nodes.find((n) => n.name === 'r1')!;
+    expect(r1).toMatchObject({
+      kind: 'linux',
+      image: 'busybox',
+      env: { A: '1', B: '2' },
+      sysctls: { 'net.ipv4.ip_forward': '1' },
+      addresses: { eth1: ['10.0.12.1/30'] },
+    });
+    expect(t.nodes.find((n) => n.name === 'r2')!.cmd).toEqual(['sh', '-c', 'sleep 1000']);
+    expect(t.links).toEqual([
+      { a: { node: 'r1', iface: 'eth1' }, b: { node: 'r2', iface: 'eth1' }, mtu: 9000 },
+      { a: { node: 'r2', iface: 'eth2', mac: '02:00:00:00:00:02' }, b: { node: 'sw', iface: 'r2port' } },
+    ]);
+    expect(t.mgmt).toEqual({ network: 'clab', ipv4Subnet: '172.20.20.0/24' });
+    expect(containerName(t, 'r1')).toBe('clab-ring-r1');
+    expect(containerName({ name: 'ring', prefix: '' }, 'r1')).toBe('r1');
+    expect(parseTopology({ text: RING, env: { IMAGE: 'alpine' } }).nodes[0]!.image).toBe('alpine');
+    expect(substituteEnv('${X:-a} ${Y} ${Z:=c}', { Y: 'y' })).toBe('a y c');
+    expect(splitWords(`a "b c" 'd e'f g\\ h`)).toEqual(['a', 'b c', 'd ef', 'g h']);
+  });
+
+  it('refuses unknown keys, links to unknown nodes, a duplicated interface and invalid addresses, with the line of each', () => {
+    const bad = `name: bad
+topology:
+  nodes:
+    r1: { kind: linux, image: busybox, colour: red }
+    r2: { kind: linux, image: busybox, ports: ["80:80"] }
+    r3: { kind: nokia_srlinux, image: srl }
+  links:
+    - endpoints: ["r1:eth1", "r9:eth1"]
+    - endpoints: ["r1:eth1", "r2:eth1"]
+`;
+    let problems: readonly string[] = [];
+    try {
+      parseTopology({ text: bad, file: 'bad.clab.yml', companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n' });
+    } catch (err) {
+      problems = (err as { problems: string[] }).problems;
+    }
+    expect(problems).toEqual([
+      'line 4: topology.nodes.r1.colour: unknown key',
+      "line 5: topology.nodes.r2.ports: containerlab's key, which tsnet does not support",
+    ]);
+    const semantic = bad.replace(', colour: red', '').replace(', ports: ["80:80"]', '');
+    try {
+      parseTopology({ text: semantic, file: 'bad.clab.yml', companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n' });
+    } catch (err) {
+      problems = (err as { problems: string[] }).problems;
+    }
+    expect(problems).toEqual([
+      'companion nodes.r2.interfaces.eth1: "10.0.0.300/24" is not an address with a prefix length',
+      'line 6: topology.nodes.r3.kind: kind "nokia_srlinux" is a vendor network OS image, which tsnet cannot run (it runs linux and bridge nodes)',
+      'line 8: topology.links.0.endpoints.1: link to unknown node "r9"',
+      'line 9: topology.links.1.endpoints.0: interface r1:eth1 is already used by link 1',
+    ]);
+    expect(() => parseTopology({ text: 'name: x\ntopology:\n  nodes:\n    a: {kind: linux\n' })).toThrow(/line \d+:/u);
+  });
+});
