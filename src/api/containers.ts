@@ -1,6 +1,6 @@
 /** The API contract of /v1/containers: run, list, inspect, stop, kill, remove, exec, logs, wait. */
 import { Type, type Static } from 'typebox';
-import { StringList } from './common.js';
+import { StringList, StringMap } from './common.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Protocol = Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
@@ -57,6 +57,8 @@ export const RunBody = Type.Object(
     /** --expose PORT[-END][/PROTO]: published on ephemeral host ports by -P (publishAll). */
     expose: Type.Optional(StringList),
     publishAll: Type.Optional(Type.Boolean()),
+    /** --sysctl: network sysctls (net.*) of the container's namespace, set before it starts. */
+    sysctls: Type.Optional(StringMap),
   },
   { additionalProperties: false },
 );

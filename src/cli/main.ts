@@ -9,6 +9,7 @@ import { TSNET_VERSION } from '../version.js';
 import { registerContainerCommands } from './commands/container.js';
 import { registerDaemonCommands } from './commands/daemon.js';
 import { registerImageCommands } from './commands/image.js';
+import { registerLabCommands } from './commands/lab.js';
 import { registerNetworkCommands } from './commands/network.js';
 import { registerSystemCommands } from './commands/system.js';
 import { cliContext } from './context.js';
@@ -30,6 +31,7 @@ registerSystemCommands(cli);
 registerNetworkCommands(cli);
 registerImageCommands(cli);
 registerContainerCommands(cli);
+registerLabCommands(cli);
 
 try {
   await program.parseAsync(process.argv);

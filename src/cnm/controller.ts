@@ -20,6 +20,9 @@ import {
 } from './network/delete.js';
 import { checkDriverState, checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { servesDns } from './sandbox/hosts.js';
+import { addSandboxAddresses, addSandboxRoutes, setSandboxSysctls, type SandboxRoute } from './sandbox/tuning.js';
+import { ensureHostBridge, removeHostBridges } from './wires/host-bridges.js';
+import { createWires, deleteWires, type WireSpec } from './wires/wires.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type {
@@ -32,6 +35,7 @@ import type {
   PortBinding,
   PortSpec,
   SandboxRecord,
+  WireRecord,
 } from './types.js';
 
 export type {
@@ -46,6 +50,9 @@ export type {
   SandboxCreateRequest,
   PortSpec,
   PortBinding,
+  SandboxRoute,
+  WireRecord,
+  WireSpec,
 };
 export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 
@@ -224,6 +231,35 @@ export class Controller {
   /** Leaves and deletes the sandbox's endpoint on the network; the default route moves if it was this one's. */
   disconnect(networkRef: string, sandboxId: string): Promise<void> {
     return this.run(() => disconnect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId)));
+  }
+
+  // ---- wires (a lab's links) and sandbox settings
+
+  /** Veth pairs straight between namespaces; all made, or none. */
+  createWires(specs: readonly WireSpec[]): Promise<WireRecord[]> {
+    return this.run(() => createWires(this.core, specs));
+  }
+  deleteWires(owner: string): Promise<number> {
+    return this.run(() => deleteWires(this.core, owner));
+  }
+  wires(): readonly WireRecord[] {
+    return this.core.state.wireList();
+  }
+  /** A bridge in the host namespace for wires to plug into; whether it was made (false: it existed). */
+  ensureHostBridge(name: string, owner: string): Promise<boolean> {
+    return this.run(() => ensureHostBridge(this.core, name, owner));
+  }
+  removeHostBridges(owner: string): Promise<number> {
+    return this.run(() => removeHostBridges(this.core, owner));
+  }
+  setSandboxSysctls(sandboxId: string, sysctls: Readonly<Record<string, string>>): Promise<void> {
+    return this.run(async () => setSandboxSysctls(this.core, sandboxId, sysctls));
+  }
+  addSandboxRoutes(sandboxId: string, routes: readonly SandboxRoute[]): Promise<void> {
+    return this.run(() => addSandboxRoutes(this.core, sandboxId, routes));
+  }
+  addSandboxAddresses(sandboxId: string, ifname: string, addresses: readonly string[]): Promise<void> {
+    return this.run(() => addSandboxAddresses(this.core, sandboxId, ifname, addresses));
   }
 
   // ---- health

@@ -10,6 +10,7 @@ import { sandboxView, type CnmCore } from './core.js';
 import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
 import { gatewayEndpoint } from './endpoint/gateway.js';
 import { rehold } from './ports/publish.js';
+import { forgetWires, makeWire, wiresOf } from './wires/wires.js';
 import { restorePool } from './pools.js';
 import type { LiveSandbox } from './state.js';
 import { parseOwnerTag } from '../drivers/records.js';
@@ -27,7 +28,7 @@ export interface ReconcileReport {
 }
 
 /** The kind of link each tag is put on: a tag on anything else was not put there by tsnet. */
-const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth' } as const;
+const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth', wire: 'veth' } as const;
 
 const emptyReport = (): ReconcileReport => ({ removed: [], recreated: [], broken: [], leftAlone: [] });
 
@@ -76,6 +77,30 @@ async function kernelPass(core: CnmCore, report: ReconcileReport, apply: boolean
   await removeUnrecordedInterfaces(core, report, apply);
   await recreateNetworks(core, report, apply);
   await recreateEndpoints(core, report, apply);
+  await recreateWires(core, report, apply);
+}
+
+/** Recorded wires missing an end (its interface deleted by hand): the rest removed, the pair made again. */
+async function recreateWires(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
+  for (const w of core.state.wireList()) {
+    const present = await Promise.all(
+      w.ends.map(async (e) => {
+        const handle = e.sandboxId ? core.state.findSandbox(e.sandboxId)?.handle : core.driverCtx.host;
+        return (await handle?.linkFind(e.ifname))?.alias === `tsnet:wire:${w.id}`;
+      }),
+    );
+    if (present.every(Boolean)) continue;
+    if (!apply) {
+      report.recreated.push(`wire ${w.id.slice(0, 12)} (${w.owner}): an end is missing`);
+      continue;
+    }
+    try {
+      await makeWire(core, w);
+      report.recreated.push(`wire ${w.id.slice(0, 12)} (${w.owner}): an end was missing`);
+    } catch (err) {
+      report.broken.push(`wire ${w.id.slice(0, 12)} (${w.owner}): cannot make it again: ${errorMessage(err)}`);
+    }
+  }
 }
 
 /** IPAM's pools with the addresses recorded as handed out, then the networks and endpoints into memory. */
@@ -86,6 +111,7 @@ function restoreRecords(core: CnmCore): void {
   for (const d of store.dockerPools()) restorePool(core, d);
   for (const n of networks) core.state.putNetwork(n);
   for (const e of store.endpoints()) core.state.putEndpoint(e);
+  for (const w of store.wires()) core.state.putWire(w);
 }
 
 /** A sandbox whose namespace is gone cannot be brought back: its record and endpoints go. */
@@ -102,6 +128,7 @@ function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileRe
 /** Forgets a sandbox whose namespace is gone, with its endpoints. */
 function dropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileReport): void {
   const gone = core.state.joinedTo(s.id);
+  forgetWires(core, wiresOf(core, new Set([s.id])));
   core.deps.store.transaction(() => {
     for (const e of gone) forgetEndpoint(core, e);
     core.deps.store.delete('sandboxes', s.id);
@@ -130,7 +157,7 @@ async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport, app
     const tag = parseOwnerTag(link.alias);
     if (!tag) continue;
     const { kind, id } = tag;
-    const known = kind === 'network' ? !!core.state.findNetwork(id) : !!core.state.findEndpoint(id);
+    const known = kind === 'network' ? !!core.state.findNetwork(id) : kind === 'wire' ? !!core.state.findWire(id) : !!core.state.findEndpoint(id);
     if (known) continue;
     if (link.kind !== TAGGED_KINDS[kind]) {
       report.leftAlone.push(`${link.name}: tagged ${link.alias} but a ${link.kind ?? 'device without a kind'}, which tsnet never makes`);
@@ -151,7 +178,8 @@ async function removeUnrecordedInterfaces(core: CnmCore, report: ReconcileReport
     if (core.inHostNamespace(s)) continue;
     const recorded = new Set(core.state.joinedTo(s.record.id).map((e) => e.ifname));
     for (const link of await s.handle.linkList()) {
-      if (link.name === 'lo' || recorded.has(link.name)) continue;
+      const tag = parseOwnerTag(link.alias);
+      if (link.name === 'lo' || recorded.has(link.name) || (tag?.kind === 'wire' && core.state.findWire(tag.id))) continue;
       if (apply) await s.handle.linkDelete(link.index);
       report.removed.push(`interface ${link.name} in sandbox ${s.record.id.slice(0, 12)}: no endpoint records it`);
     }

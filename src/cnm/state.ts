@@ -4,7 +4,7 @@
  */
 import type { Handle } from '../netlink/handle.js';
 import type { NetNs } from '../netns/netns.js';
-import type { EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord } from './types.js';
+import type { EndpointRecord, JoinedEndpoint, NetworkRecord, SandboxRecord, WireRecord } from './types.js';
 
 /** A sandbox with what is open on it while tsnet runs. */
 export interface LiveSandbox {
@@ -22,6 +22,7 @@ export class CnmState {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly endpoints = new Map<string, EndpointRecord>();
   private readonly sandboxes = new Map<string, LiveSandbox>();
+  private readonly wires = new Map<string, WireRecord>();
   private joinSeq = 0;
 
   networkList(): NetworkRecord[] {
@@ -67,6 +68,19 @@ export class CnmState {
   /** The endpoints joined to a sandbox, in the order they joined. */
   joinedTo(sandboxId: string): JoinedEndpoint[] {
     return this.endpointsOf({ sandboxId }).filter((e): e is JoinedEndpoint => e.kind === 'joined');
+  }
+
+  wireList(): WireRecord[] {
+    return [...this.wires.values()];
+  }
+  findWire(id: string): WireRecord | undefined {
+    return this.wires.get(id);
+  }
+  putWire(w: WireRecord): void {
+    this.wires.set(w.id, w);
+  }
+  dropWire(id: string): void {
+    this.wires.delete(id);
   }
 
   sandboxList(): LiveSandbox[] {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsnetError } from '../errors.js';
-import type { DockerPoolRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
+import type { DockerPoolRecord, EndpointRecord, NetworkRecord, SandboxRecord, WireRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
@@ -17,9 +17,10 @@ CREATE TABLE IF NOT EXISTS sandboxes (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pool_cursors (pool_id TEXT PRIMARY KEY, next_search TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docker_pools (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS addresses (pool_id TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (pool_id, address));
+CREATE TABLE IF NOT EXISTS wires (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 `;
 
-type Kind = 'networks' | 'endpoints' | 'sandboxes';
+type Kind = 'networks' | 'endpoints' | 'sandboxes' | 'wires';
 
 /** Records as stores of tsnet 0.1 wrote them: the bridge's config under `bridge`, endpoints without `kind`. */
 type LegacyNetwork = Omit<NetworkRecord, 'config'> & { config?: object; bridge?: object };
@@ -104,6 +105,12 @@ export class Store {
       e.networkId,
       JSON.stringify(e),
     );
+  }
+  wires(): WireRecord[] {
+    return this.all('wires');
+  }
+  putWire(w: WireRecord): void {
+    this.sql('INSERT INTO wires (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(w.id, JSON.stringify(w));
   }
   putSandbox(s: SandboxRecord): void {
     this.sql('INSERT INTO sandboxes (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));

@@ -52,3 +52,27 @@ export interface DockerPoolRecord {
   readonly ipRange?: string;
   readonly references: number;
 }
+
+/** One end of a wire: an interface in a sandbox, or in the host namespace (then optionally on a bridge). */
+export interface WireEnd {
+  /** Absent: the host namespace. */
+  readonly sandboxId?: string;
+  readonly ifname: string;
+  readonly mac?: string;
+  /** "10.0.12.1/30" */
+  readonly addresses: readonly string[];
+  /** Host ends only: the bridge it is a port of (a lab's bridge node). */
+  readonly bridge?: string;
+}
+
+/**
+ * A wire: a veth pair made straight between two namespaces, no bridge in between (a lab's point-to-point link).
+ * Its interfaces carry the tag "tsnet:wire:ID"; it goes with either sandbox, or with its owner (a lab).
+ */
+export interface WireRecord {
+  readonly id: string;
+  /** Who asked for it, e.g. "lab:ring": wires are removed by owner. */
+  readonly owner: string;
+  readonly mtu?: number;
+  readonly ends: readonly [WireEnd, WireEnd];
+}

@@ -10,7 +10,9 @@ import type { Controller } from '../cnm/controller.js';
 import { NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerService } from './containers.js';
+import type { LabService } from './labs/service.js';
 import { containerRoutes } from './routes/containers.js';
+import { labRoutes } from './routes/labs.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemRoutes } from './routes/system.js';
@@ -19,6 +21,8 @@ export interface AppDeps {
   readonly controller: Controller;
   readonly runtime: Runtime;
   readonly containers: ContainerService;
+  /** Labs (absent in tests of the other routes). */
+  readonly labs?: LabService;
   /** What /v1/info says of the daemon itself (the counts are added per request). */
   readonly info: () => Omit<InfoView, 'counts'>;
   readonly logLevel?: string;
@@ -63,5 +67,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(networkRoutes, { prefix: `/${API_VERSION}` });
   void app.register(imageRoutes, { prefix: `/${API_VERSION}` });
   void app.register(containerRoutes, { prefix: `/${API_VERSION}` });
+  if (deps.labs) void app.register(labRoutes(deps.labs), { prefix: `/${API_VERSION}` });
   return app;
 }

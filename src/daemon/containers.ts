@@ -11,6 +11,7 @@ import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { addressOf } from '../ipam/subnet.js';
 import { parseMemory } from '../runtime/cgroups.js';
+import type { CapabilityName } from '../runtime/security/capabilities.js';
 import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../cnm/types.js';
 import { UndoStack } from '../cnm/undo.js';
@@ -32,6 +33,15 @@ export const SANDBOX_LABEL = 'tsnet.sandbox';
 
 /** What `run` asks for: the API's run body. */
 export type RunRequest = RunBody;
+
+/** What the daemon itself may add to a run (a lab's nodes): never from the API. */
+export interface RunExtras {
+  /** Capabilities given before --cap-add (lab nodes: NET_ADMIN, NET_RAW). */
+  readonly baseCaps?: readonly CapabilityName[];
+  /** Paths made writable below the read-only ones (lab nodes: /proc/sys/net). */
+  readonly writablePaths?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
 
 export class ContainerService {
   constructor(
@@ -81,10 +91,10 @@ export class ContainerService {
   }
 
   /** Creates and starts a container with its sandbox; undone whole if any step fails. */
-  async run(req: RunRequest): Promise<ContainerState> {
+  async run(req: RunRequest, extras: RunExtras = {}): Promise<ContainerState> {
     const shared = req.networks?.[0]?.startsWith(CONTAINER_MODE) ? this.sharedSandbox(req) : undefined;
     if (shared) {
-      const state = this.runtime.create(this.containerConfig(randomBytes(32).toString('hex'), req, shared));
+      const state = this.runtime.create(this.containerConfig(randomBytes(32).toString('hex'), req, shared, extras));
       return this.start(state, req).catch(async (err: unknown) => {
         await this.runtime.remove(state.id, { force: true }).catch(() => undefined);
         throw err;
@@ -114,8 +124,9 @@ export class ContainerService {
         ...(req.macAddress ? { mac: req.macAddress } : {}),
         ...(req.networkAliases ? { aliases: req.networkAliases } : {}),
       };
+      if (req.sysctls) await this.controller.setSandboxSysctls(sandbox.id, req.sysctls);
       for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 ? first : {});
-      const state = this.runtime.create(this.containerConfig(id, req, sandbox));
+      const state = this.runtime.create(this.containerConfig(id, req, sandbox, extras));
       undo.push(`remove container ${state.id.slice(0, 12)}`, () => this.runtime.remove(state.id, { force: true }));
       return this.start(state, req);
     });
@@ -138,7 +149,7 @@ export class ContainerService {
     const ref = req.networks![0]!.slice(CONTAINER_MODE.length);
     if (req.networks!.length > 1) throw new InvalidArgumentError(`a container on the network of container "${ref}" cannot join other networks`);
     if (req.publish?.length || req.publishAll) throw new InvalidArgumentError(`--network container:${ref} shares that container's ports: publish them there`);
-    if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links) {
+    if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links || req.sysctls) {
       throw new InvalidArgumentError(`--network container:${ref} shares that container's network: addresses, names and files cannot be set`);
     }
     const target = this.runtime.get(ref);
@@ -186,7 +197,7 @@ export class ContainerService {
   }
 
   /** The runtime's configuration of a container run in this sandbox. */
-  private containerConfig(id: string, req: RunRequest, sandbox: SandboxRecord): ContainerConfig {
+  private containerConfig(id: string, req: RunRequest, sandbox: SandboxRecord, extras: RunExtras = {}): ContainerConfig {
     const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
     return {
       id,
@@ -207,9 +218,11 @@ export class ContainerService {
         ...(req.capDrop ? { capDrop: req.capDrop } : {}),
         ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
         ...(req.devices ? { devices: req.devices } : {}),
+        ...(extras.baseCaps ? { baseCaps: extras.baseCaps } : {}),
+        ...(extras.writablePaths ? { writablePaths: extras.writablePaths } : {}),
       },
       autoRemove: req.rm ?? false,
-      labels: { [SANDBOX_LABEL]: sandbox.id },
+      labels: { ...extras.labels, [SANDBOX_LABEL]: sandbox.id },
     };
   }
 

@@ -22,6 +22,7 @@ import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
 import { buildApp } from './app.js';
 import { ContainerService } from './containers.js';
 import { startDns } from './dns.js';
+import { LabService } from './labs/service.js';
 
 export { parseDefaultPool } from '../ipam/default-pools.js';
 
@@ -142,10 +143,12 @@ async function openState(options: DaemonOptions) {
   const containers = new ContainerService(controller, runtime, onBackgroundError);
   await controller.ensurePredefinedNetworks({ host: true, ...(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' }) });
   const released = await containers.releaseOrphanSandboxes();
+  const labs = LabService.open(join(options.root, 'labs'), controller, containers, runtime);
   const app = buildApp({
     controller,
     runtime,
     containers,
+    labs,
     logLevel: options.debug ? 'debug' : 'info',
     info: () => ({
       version: TSNET_VERSION,

@@ -80,12 +80,12 @@ export interface DetachedEndpoint extends EndpointBase {
 export type EndpointRecord = JoinedEndpoint | DetachedEndpoint;
 
 /** What a tagged kernel object stands for: tsnet marks every interface it makes with IFLA_IFALIAS "tsnet:KIND:ID". */
-export type OwnerKind = 'network' | 'endpoint';
+export type OwnerKind = 'network' | 'endpoint' | 'wire';
 
 export const ownerTag = (kind: OwnerKind, id: string): string => `tsnet:${kind}:${id}`;
 
 /** The kind and id of a tag of tsnet's, or undefined for anything else (someone else's alias, or none). */
 export function parseOwnerTag(alias: string | undefined): { kind: OwnerKind; id: string } | undefined {
-  const m = /^tsnet:(network|endpoint):([0-9a-f]+)$/u.exec(alias ?? '');
+  const m = /^tsnet:(network|endpoint|wire):([0-9a-f]+)$/u.exec(alias ?? '');
   return m ? { kind: m[1] as OwnerKind, id: m[2]! } : undefined;
 }

@@ -16,10 +16,11 @@ function isCidr(s: string): boolean {
 }
 
 /** One node's problems. */
-export function checkNodeSemantics(t: Topology, name: string, locate: Locate): string[] {
+export function checkNodeSemantics(t: Topology, name: string, locate: Locate, forDrawing = false): string[] {
   const n = t.nodes.find((x) => x.name === name)!;
   const at = (...k: string[]): string => locate(['topology', 'nodes', name, ...k]);
   const out: string[] = [];
+  if (forDrawing) return out;
   if (!KINDS.has(n.kind)) {
     out.push(
       VENDOR.test(n.kind)

@@ -141,6 +141,8 @@ export interface ParseInput {
   readonly file?: string;
   readonly companion?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** For drawing only: kinds tsnet cannot run (vendor routers) and missing images are not problems. */
+  readonly forDrawing?: boolean;
 }
 
 /** Reads and checks a topology; throws a TopologyError listing every problem with its line. */
@@ -158,7 +160,7 @@ export function parseTopology(input: ParseInput): Topology {
   const companion = (extra?.data ?? {}) as CompanionFile;
   const topology = build(data, companion);
   const semantic = [
-    ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate)),
+    ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate, input.forDrawing ?? false)),
     ...checkLinks(topology, main.locate, extra?.locate),
   ];
   if (semantic.length) throw new TopologyError(file, semantic);

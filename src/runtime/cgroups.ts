@@ -119,8 +119,21 @@ export class Cgroups {
     return { procsFiles: dirs.map((d) => join(d, 'cgroup.procs')), dirs };
   }
 
-  /** Removes the groups (they must be empty: the container has exited). Already gone counts as removed. */
+  /**
+   * Removes the groups. A process still in one (a container whose start a dying daemon left half done: its launcher
+   * waits for a word that never comes) is the container's own and is killed first. Already gone counts as removed.
+   */
   remove(groups: ContainerCgroups): void {
+    for (const dir of groups.dirs) {
+      const procs = existsSync(join(dir, 'cgroup.procs')) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean) : [];
+      for (const pid of procs) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
     for (const dir of groups.dirs) {
       for (let attempt = 0; ; attempt++) {
         try {

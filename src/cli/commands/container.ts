@@ -7,7 +7,7 @@ import { collect, type Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
 import { parseFilters, passes } from '../filters.js';
 import { dockerContainer } from '../docker-shape.js';
-import { formatOption, inspectFormatOption, printInspected, printTable, shortId, withProgress } from '../format.js';
+import { formatOption, inspectFormatOption, keyValues, printInspected, printTable, shortId, withProgress } from '../format.js';
 
 interface RunFlags {
   detach?: boolean;
@@ -36,6 +36,7 @@ interface RunFlags {
   publish?: string[];
   publishAll?: boolean;
   expose?: string[];
+  sysctl?: string[];
 }
 
 /** -p values into the API's specs; a malformed one fails as a usage error, before the daemon is asked. */
@@ -77,6 +78,7 @@ function runRequest(image: string, command: string[], o: RunFlags): RunBody {
     ...(o.publish ? { publish: publishSpecs(o.publish) } : {}),
     ...(o.publishAll ? { publishAll: true } : {}),
     ...(o.expose ? { expose: o.expose } : {}),
+    ...(o.sysctl ? { sysctls: keyValues(o.sysctl, '--sysctl') } : {}),
   };
 }
 
@@ -125,6 +127,7 @@ function registerRun(cli: Cli): void {
     .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "publish a container's port on the host (repeatable; ranges as 8000-8010:80-90)", collect)
     .option('-P, --publish-all', 'publish the exposed ports on ephemeral host ports')
     .option('--expose <port[-end][/proto]>', 'expose a port, published by -P (repeatable)', collect)
+    .option('--sysctl <net.key=value>', "a network sysctl of the container's namespace (repeatable)", collect)
     .passThroughOptions()
     // As docker run: a usage error exits 125 (help still exits 0).
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))

@@ -10,6 +10,7 @@ import { newId, type CnmCore } from '../core.js';
 import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
 import { leaveAll } from '../endpoint/leave.js';
 import { refreshPorts } from '../ports/publish.js';
+import { forgetWires, wiresOf } from '../wires/wires.js';
 import { checkPortSpecs } from '../ports/specs.js';
 import type { LiveSandbox } from '../state.js';
 import type { PortSpec, SandboxRecord } from '../types.js';
@@ -100,8 +101,11 @@ function newNamespace(core: CnmCore, id: string, undo: UndoStack): NetNs {
 /** Removes sandboxes and their endpoints. */
 export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[]): Promise<void> {
   const endpoints = live.flatMap((s) => core.state.joinedTo(s.record.id));
+  const wires = wiresOf(core, new Set(live.map((s) => s.record.id)));
   await leaveAll(core, endpoints);
   for (const s of live) closeSandbox(core, s);
+  // Their wires went with the namespaces (deleting one end of a veth pair takes the other).
+  forgetWires(core, wires);
   core.deps.store.transaction(() => {
     for (const e of endpoints) forgetEndpoint(core, e);
     for (const s of live) core.deps.store.delete('sandboxes', s.record.id);

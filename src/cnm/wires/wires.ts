@@ -1,0 +1,124 @@
+/**
+ * Wires: veth pairs made straight between two namespaces (a lab's point-to-point links; a host end may be a port of
+ * a bridge). Each is made in two sends per side (the pair with its peer born in the other namespace, then tags,
+ * addresses and up), recorded, tagged "tsnet:wire:ID" on both ends, and goes with either sandbox or its owner.
+ */
+import { InvalidArgumentError, TsnetError } from '../../errors.js';
+import { ownerTag } from '../../drivers/records.js';
+import { addrAddRequest } from '../../netlink/addr.js';
+import type { Handle } from '../../netlink/handle.js';
+import { linkAddRequest, linkSetRequest } from '../../netlink/link.js';
+import type { NetlinkRequest } from '../../netlink/socket.js';
+import type { NetNs } from '../../netns/netns.js';
+import { newId, type CnmCore } from '../core.js';
+import type { WireEnd, WireRecord } from '../types.js';
+import { UndoStack } from '../undo.js';
+
+export type WireSpec = Omit<WireRecord, 'id'>;
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/u;
+
+/** The namespace and a handle of one end. */
+function side(core: CnmCore, end: WireEnd): { ns: NetNs; handle: Handle } {
+  if (!end.sandboxId) return { ns: core.deps.hostNs, handle: core.driverCtx.host };
+  const s = core.sandbox(end.sandboxId);
+  return { ns: s.ns, handle: s.handle };
+}
+
+function check(core: CnmCore, spec: WireSpec): void {
+  for (const end of spec.ends) {
+    if (!IFNAME.test(end.ifname)) throw new InvalidArgumentError(`invalid interface name "${end.ifname}"`);
+    if (end.sandboxId) core.sandbox(end.sandboxId);
+    if (end.bridge && end.sandboxId) throw new InvalidArgumentError(`only a host end can be a bridge port (${end.ifname})`);
+  }
+}
+
+/** What one end gets after the pair exists: its tag, addresses, up; IPv6 enabled first where it has an IPv6 address. */
+function finishEnd(ns: NetNs, index: number, end: WireEnd, tag: string, masterIndex?: number): NetlinkRequest<unknown>[] {
+  if (end.addresses.some((a) => a.includes(':')) && end.sandboxId) ns.sysctlWrite(`net/ipv6/conf/${end.ifname}/disable_ipv6`, '0');
+  return [
+    linkSetRequest(index, { alias: tag, ...(masterIndex !== undefined ? { masterIndex } : {}) }),
+    ...end.addresses.map((a) => addrAddRequest(index, a, { noDad: true, ...(a.includes(':') ? {} : { broadcast: true }) })),
+    linkSetRequest(index, { up: true }),
+  ];
+}
+
+/** The kernel side of one wire; the pair is removed again if a later step fails. */
+export async function makeWire(core: CnmCore, wire: WireRecord): Promise<void> {
+  // A host end is made first, in the host namespace, so that it can be put on its bridge.
+  const [a, b] = wire.ends[1].sandboxId ? wire.ends : [wire.ends[1], wire.ends[0]];
+  const here = side(core, a);
+  const there = side(core, b);
+  const tag = ownerTag('wire', wire.id);
+  const master = a.bridge ? (await core.driverCtx.host.linkGet(a.bridge)).index : undefined;
+  const mtu = wire.mtu !== undefined ? { mtu: wire.mtu } : {};
+  const create = (fd: number) =>
+    linkAddRequest({
+      kind: 'veth',
+      name: a.ifname,
+      ...mtu,
+      ...(a.mac ? { mac: a.mac } : {}),
+      peer: { name: b.ifname, netns: { fd }, ...mtu, ...(b.mac ? { mac: b.mac } : {}) },
+    });
+  const created = await there.ns.withFd((fd) => here.handle.linkCreate(create(fd), (index) => finishEnd(here.ns, index, a, tag, master), a.ifname));
+  const index = created?.index ?? (await here.handle.linkGet(a.ifname)).index;
+  try {
+    const peer = created?.linkIndex ?? (await there.handle.linkGet(b.ifname)).index;
+    await there.handle.pipeline(finishEnd(there.ns, peer, b, tag));
+  } catch (err) {
+    await here.handle.linkDelete(index).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Makes and records wires; all of them or, if one fails, none. */
+export async function createWires(core: CnmCore, specs: readonly WireSpec[]): Promise<WireRecord[]> {
+  for (const s of specs) check(core, s);
+  return UndoStack.run(async (undo) => {
+    const made: WireRecord[] = [];
+    for (const spec of specs) {
+      const wire: WireRecord = { ...spec, id: newId() };
+      await makeWire(core, wire).catch((err: unknown) => {
+        const ends = wire.ends.map((e) => `${e.sandboxId ? `sandbox ${e.sandboxId.slice(0, 12)}` : 'host'}:${e.ifname}`).join(' - ');
+        throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `wire ${ends}: ${(err as Error).message}`, { cause: err });
+      });
+      undo.push(`remove wire ${wire.id.slice(0, 12)}`, () => removeWireKernel(core, wire));
+      made.push(wire);
+    }
+    core.deps.store.transaction(() => made.forEach((w) => core.deps.store.putWire(w)));
+    made.forEach((w) => core.state.putWire(w));
+    return made;
+  });
+}
+
+/** Deletes a wire's pair from whichever end still exists (deleting one end takes both). */
+async function removeWireKernel(core: CnmCore, wire: WireRecord): Promise<void> {
+  const tag = ownerTag('wire', wire.id);
+  for (const end of wire.ends) {
+    if (end.sandboxId && !core.state.findSandbox(end.sandboxId)) continue;
+    const { handle } = side(core, end);
+    const link = await handle.linkFind(end.ifname);
+    if (link?.alias === tag) {
+      await handle.linkDelete(link.index);
+      return;
+    }
+  }
+}
+
+/** Removes an owner's wires: their pairs and their records. */
+export async function deleteWires(core: CnmCore, owner: string): Promise<number> {
+  const wires = core.state.wireList().filter((w) => w.owner === owner);
+  for (const w of wires) await removeWireKernel(core, w);
+  forgetWires(core, wires);
+  return wires.length;
+}
+
+/** Drops records whose pairs are gone already (with a sandbox's namespace); the caller may be inside a transaction. */
+export function forgetWires(core: CnmCore, wires: readonly WireRecord[]): void {
+  core.deps.store.transaction(() => wires.forEach((w) => core.deps.store.delete('wires', w.id)));
+  wires.forEach((w) => core.state.dropWire(w.id));
+}
+
+/** The wires with an end in one of these sandboxes. */
+export const wiresOf = (core: CnmCore, sandboxIds: ReadonlySet<string>): WireRecord[] =>
+  core.state.wireList().filter((w) => w.ends.some((e) => e.sandboxId && sandboxIds.has(e.sandboxId)));

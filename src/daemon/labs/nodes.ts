@@ -1,0 +1,119 @@
+/**
+ * A lab's parts made and read back: its nodes as tsnet containers (NET_ADMIN, NET_RAW, /proc/sys/net writable,
+ * and nothing more), its links as wires between their sandboxes, the companion file's addresses and routes, its
+ * exec commands; and the view of a lab as it is now.
+ */
+import type { LabExecResult, LabView } from '../../api/labs.js';
+import type { Controller, WireSpec } from '../../cnm/controller.js';
+import { TsnetError } from '../../errors.js';
+import { containerName, type LabEndpoint, type LabNode, type Topology } from '../../labs/topology.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
+import type { LabRecord } from './records.js';
+
+export const LAB_LABEL = 'tsnet.lab';
+export const labOwner = (name: string): string => `lab:${name}`;
+
+/** A node that has nothing of its own to run sleeps (the image's own command is a shell, which would exit). */
+const IDLE = ['sleep', '2147483647'];
+/** Nodes started at once: their network work is serialised by the controller anyway. */
+const PARALLEL = 8;
+
+async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}
+
+/** Starts the linux nodes; their sandbox ids by node name. A failure names the node. */
+export async function startNodes(t: Topology, containers: ContainerService): Promise<Map<string, string>> {
+  const linux = t.nodes.filter((n) => n.kind === 'linux');
+  const started = await inBatches(linux, PARALLEL, async (n): Promise<[string, string]> => {
+    try {
+      const state = await containers.run(
+        {
+          image: n.image!,
+          name: containerName(t, n.name),
+          hostname: n.name,
+          networks: [n.networkMode === 'none' ? 'none' : t.mgmt.network],
+          ...(n.mgmtIpv4 ? { ip: n.mgmtIpv4 } : {}),
+          ...(n.mgmtIpv6 ? { ip6: n.mgmtIpv6 } : {}),
+          command: [...(n.cmd ?? IDLE)],
+          env: Object.entries(n.env).map(([k, v]) => `${k}=${v}`),
+          ...(Object.keys(n.sysctls).length ? { sysctls: { ...n.sysctls } } : {}),
+        },
+        { baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'], writablePaths: ['/proc/sys/net'], labels: { [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name } },
+      );
+      return [n.name, state.config.labels![SANDBOX_LABEL]!];
+    } catch (err) {
+      throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `node ${n.name}: ${(err as Error).message}`, { cause: err });
+    }
+  });
+  return new Map(started);
+}
+
+/** The wires of the links: a linux node's end in its sandbox, a bridge node's end in the host, on that bridge. */
+export function wireSpecs(t: Topology, sandboxes: ReadonlyMap<string, string>): WireSpec[] {
+  const end = (e: LabEndpoint): WireSpec['ends'][number] => {
+    const node = t.nodes.find((n) => n.name === e.node)!;
+    const common = { ifname: e.iface, ...(e.mac ? { mac: e.mac } : {}) };
+    if (node.kind === 'bridge') return { ...common, addresses: [], bridge: node.name };
+    return { ...common, sandboxId: sandboxes.get(node.name)!, addresses: [...(node.addresses[e.iface] ?? [])] };
+  };
+  return t.links.map((l) => ({ owner: labOwner(t.name), ...(l.mtu ? { mtu: l.mtu } : {}), ends: [end(l.a), end(l.b)] }));
+}
+
+/** The companion file's loopback addresses and routes, once the links are up. */
+export async function configureNodes(t: Topology, sandboxes: ReadonlyMap<string, string>, controller: Controller): Promise<void> {
+  for (const n of t.nodes) {
+    const sandbox = sandboxes.get(n.name);
+    if (!sandbox) continue;
+    if (n.addresses.lo?.length) await controller.addSandboxAddresses(sandbox, 'lo', n.addresses.lo);
+    if (n.routes.length) await controller.addSandboxRoutes(sandbox, n.routes);
+  }
+}
+
+/** Each node's exec commands, in order per node, nodes side by side; results whatever their status. */
+export async function runExec(t: Topology, runtime: Runtime, nodes: readonly LabNode[] = t.nodes): Promise<LabExecResult[]> {
+  const per = await inBatches(
+    nodes.filter((n) => n.exec.length > 0),
+    PARALLEL,
+    async (n) => {
+      const results: LabExecResult[] = [];
+      for (const command of n.exec) results.push({ node: n.name, command, ...(await runtime.exec(containerName(t, n.name), ['sh', '-c', command])) });
+      return results;
+    },
+  );
+  return per.flat();
+}
+
+/** The lab as it is now: each node's container and state, management addresses, links. */
+export function labView(record: LabRecord, runtime: Runtime, controller: Controller): LabView {
+  const t = record.topology;
+  const mgmt = controller.networks().find((n) => n.name === t.mgmt.network);
+  const nodes = t.nodes.map((n) => {
+    if (n.kind === 'bridge') return { name: n.name, kind: n.kind, container: n.name, status: 'bridge' };
+    const c = runtime.list().find((x) => x.name === containerName(t, n.name));
+    const sandbox = c?.config.labels?.[SANDBOX_LABEL];
+    const e = sandbox && controller.hasSandbox(sandbox) ? controller.joinedTo(sandbox).find((x) => x.networkId === mgmt?.id) : undefined;
+    return {
+      name: n.name,
+      kind: n.kind,
+      container: containerName(t, n.name),
+      ...(n.image ? { image: n.image } : {}),
+      status: c?.status ?? 'missing',
+      ...(e?.ipv4 ? { mgmtIpv4: e.ipv4 } : {}),
+      ...(e?.ipv6 ? { mgmtIpv6: e.ipv6 } : {}),
+    };
+  });
+  const addressesOf = (e: LabEndpoint): string[] => [...(t.nodes.find((n) => n.name === e.node)?.addresses[e.iface] ?? [])];
+  return {
+    name: t.name,
+    status: record.status,
+    created: record.created,
+    mgmt: { network: t.mgmt.network, ipv4Subnet: t.mgmt.ipv4Subnet },
+    nodes,
+    links: t.links.map((l) => ({ a: `${l.a.node}:${l.a.iface}`, b: `${l.b.node}:${l.b.iface}`, addresses: [...addressesOf(l.a), ...addressesOf(l.b)] })),
+    ...(record.exec ? { exec: [...record.exec] } : {}),
+  };
+}

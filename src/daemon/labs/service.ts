@@ -1,0 +1,165 @@
+/**
+ * Labs: containerlab topologies deployed as tsnet containers joined by wires. The LabService owns the lab records
+ * and runs one lab operation at a time; a deploy that fails half way is removed whole, and the error names the node
+ * or link that failed. A daemon that died during a deploy finds the lab "failed" at its next start, for destroy.
+ */
+import type { LabDeployBody, LabExecBody, LabExecResult, LabGraphBody, LabView } from '../../api/labs.js';
+import type { Controller } from '../../cnm/controller.js';
+import { InvalidArgumentError, TsnetError } from '../../errors.js';
+import { renderGraph } from '../../labs/graph.js';
+import { containerName, parseTopology, type Topology } from '../../labs/topology.js';
+import { SerialQueue } from '../../lib/serial-queue.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { ContainerService } from '../containers.js';
+import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
+import { LabRecords, type LabRecord } from './records.js';
+
+export class LabService {
+  private readonly queue = new SerialQueue();
+
+  private constructor(
+    private readonly controller: Controller,
+    private readonly containers: ContainerService,
+    private readonly runtime: Runtime,
+    private readonly records: LabRecords,
+  ) {}
+
+  /** Opens the records; a lab left "deploying" by a daemon that died is marked failed. */
+  static open(dir: string, controller: Controller, containers: ContainerService, runtime: Runtime): LabService {
+    const records = new LabRecords(dir);
+    for (const r of records.list()) if (r.status === 'deploying') records.put({ ...r, status: 'failed' });
+    return new LabService(controller, containers, runtime, records);
+  }
+
+  list(): LabView[] {
+    return this.records.list().map((r) => labView(r, this.runtime, this.controller));
+  }
+
+  inspect(name: string): LabView {
+    return labView(this.record(name), this.runtime, this.controller);
+  }
+
+  private record(name: string): LabRecord {
+    const r = this.records.find(name);
+    if (!r) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" not found`);
+    return r;
+  }
+
+  deploy(body: LabDeployBody): Promise<LabView> {
+    const topology = parseTopology({
+      text: body.topology,
+      file: body.file ?? 'topology',
+      ...(body.companion !== undefined ? { companion: body.companion } : {}),
+      env: body.env ?? {},
+    });
+    return this.queue.run(async () => {
+      const existing = this.records.find(topology.name);
+      if (existing && !body.reconfigure) {
+        throw new TsnetError('TSNET_ERR_CONFLICT', `lab "${topology.name}" is deployed already: destroy it first, or deploy with --reconfigure`);
+      }
+      if (existing) await this.sweep(existing);
+      this.checkBeforeDeploy(topology);
+      const record: LabRecord = { name: topology.name, status: 'deploying', created: new Date().toISOString(), topology, ownedBridges: [] };
+      this.records.put(record, body.topology);
+      try {
+        return await this.make(record);
+      } catch (err) {
+        await this.sweep(this.records.find(topology.name) ?? record).catch(() => undefined);
+        this.records.remove(topology.name, false);
+        throw err;
+      }
+    });
+  }
+
+  /** Images there and container names free, before anything is made. */
+  private checkBeforeDeploy(t: Topology): void {
+    for (const n of t.nodes) if (n.kind === 'linux') this.runtime.images.get(n.image!);
+    const names = new Set(this.runtime.list().map((c) => c.name));
+    const taken = t.nodes.filter((n) => n.kind === 'linux' && names.has(containerName(t, n.name)));
+    if (taken.length) throw new TsnetError('TSNET_ERR_CONFLICT', `containers named ${taken.map((n) => containerName(t, n.name)).join(', ')} exist already`);
+  }
+
+  private async make(record: LabRecord): Promise<LabView> {
+    const t = record.topology;
+    const ownedBridges: string[] = [];
+    for (const n of t.nodes.filter((x) => x.kind === 'bridge')) {
+      if (await this.controller.ensureHostBridge(n.name, labOwner(t.name))) ownedBridges.push(n.name);
+      this.records.put({ ...record, ownedBridges });
+    }
+    await this.ensureMgmtNetwork(t);
+    const sandboxes = await startNodes(t, this.containers);
+    await this.controller.createWires(wireSpecs(t, sandboxes));
+    await configureNodes(t, sandboxes, this.controller);
+    const exec = await runExec(t, this.runtime);
+    const done: LabRecord = { ...record, ownedBridges, status: 'running', exec };
+    this.records.put(done);
+    return labView(done, this.runtime, this.controller);
+  }
+
+  /** The management network (containerlab's `clab` on 172.20.20.0/24 unless the file says otherwise), made once and shared. */
+  private async ensureMgmtNetwork(t: Topology): Promise<void> {
+    if (!t.nodes.some((n) => n.kind === 'linux' && n.networkMode !== 'none')) return;
+    if (this.controller.networks().some((n) => n.name === t.mgmt.network)) return;
+    await this.controller.createNetwork({
+      name: t.mgmt.network,
+      driver: 'bridge',
+      subnet: t.mgmt.ipv4Subnet,
+      ...(t.mgmt.ipv6Subnet ? { ipv6: true, subnet6: t.mgmt.ipv6Subnet } : {}),
+      ...(t.mgmt.mtu ? { options: { 'com.docker.network.driver.mtu': String(t.mgmt.mtu) } } : {}),
+      labels: { [`${LAB_LABEL}.mgmt`]: 'true' },
+    });
+  }
+
+  /**
+   * Removes what a lab made, found by its marks (so also after a crash that left no record): its containers (their
+   * wires go with them), its other wires, the bridges it made; how many things went.
+   */
+  private async sweep(record: Pick<LabRecord, 'name'>): Promise<number> {
+    const mine = this.runtime.list().filter((c) => c.config.labels?.[LAB_LABEL] === record.name);
+    await Promise.all(mine.map((c) => this.containers.remove(c.id, true)));
+    const wires = await this.controller.deleteWires(labOwner(record.name));
+    const bridges = await this.controller.removeHostBridges(labOwner(record.name));
+    return mine.length + wires + bridges;
+  }
+
+  /** Destroys a lab; its management network goes too when the lab made it and nothing else uses it (as containerlab's). */
+  destroy(name: string, cleanup = false): Promise<void> {
+    return this.queue.run(async () => {
+      const record = this.records.find(name);
+      const swept = await this.sweep({ name });
+      if (!record && swept === 0) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" not found`);
+      this.records.remove(name, cleanup);
+      const mgmt = record ? this.controller.networks().find((n) => n.name === record.topology.mgmt.network) : undefined;
+      const shared = this.records.list().some((r) => r.topology.mgmt.network === mgmt?.name);
+      if (mgmt?.labels[`${LAB_LABEL}.mgmt`] === 'true' && !shared && this.controller.endpointsOf({ networkId: mgmt.id }).length === 0) {
+        await this.controller.deleteNetwork(mgmt.id);
+      }
+    });
+  }
+
+  async exec(name: string, body: LabExecBody): Promise<LabExecResult[]> {
+    const t = this.record(name).topology;
+    const linux = t.nodes.filter((n) => n.kind === 'linux');
+    if (!body.all && !body.node) throw new InvalidArgumentError('name a node, or run on all of them');
+    const targets = body.all ? linux : linux.filter((n) => n.name === body.node);
+    if (targets.length === 0) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" has no linux node "${body.node}"`);
+    const command = body.command;
+    return Promise.all(
+      targets.map(async (n) => ({ node: n.name, command: command.join(' '), ...(await this.runtime.exec(containerName(t, n.name), command)) })),
+    );
+  }
+
+  /** The topology drawn; a deployed lab's management addresses on its nodes. */
+  graph(body: LabGraphBody): string {
+    const t = parseTopology({
+      text: body.topology,
+      file: body.file ?? 'topology',
+      env: body.env ?? {},
+      forDrawing: true,
+      ...(body.companion !== undefined ? { companion: body.companion } : {}),
+    });
+    const deployed = this.records.find(t.name);
+    const mgmt = deployed ? Object.fromEntries(this.inspect(t.name).nodes.flatMap((n) => (n.mgmtIpv4 ? [[n.name, n.mgmtIpv4]] : []))) : {};
+    return renderGraph(t, body.format, mgmt);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Labs end to end: the real daemon and CLI deploy examples/labs/ring.clab.yml (three routers in a ring, a host
+ * behind a bridge node) in a throwaway namespace whose upstream plays the internet; real pings across it; destroy
+ * leaves nothing; bad files are refused with their lines; a daemon killed during a deploy leaves nothing after
+ * a restart and a destroy.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
+import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { Lab, describeKernel } from '../helpers/lab.js';
+import { UPSTREAM, buildWorld } from '../helpers/world.js';
+
+const RING = fileURLToPath(new URL('../../examples/labs/ring.clab.yml', import.meta.url));
+
+describeKernel('labs, end to end', () => {
+  let fixtures: string;
+  let rootfs: string;
+  beforeAll(async () => {
+    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-labs-'));
+    rootfs = await busyboxRootfsTar(fixtures);
+  });
+  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+
+  let lab: Lab;
+  let d: DaemonHandle;
+  beforeEach(async () => {
+    lab = Lab.create();
+    try {
+      await buildWorld(lab);
+      d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
+      expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    } catch (err) {
+      lab.destroy();
+      throw err;
+    }
+  });
+  afterEach(() => tearDown(d, lab));
+
+  const ping = async (node: string, address: string): Promise<boolean> =>
+    (await tsnet(d, 'exec', `clab-ring-${node}`, 'ping', '-c', '1', '-W', '2', address)).code === 0;
+  /** What tsnet leaves in the kernel and its records once a lab is gone. */
+  const leftovers = async (): Promise<string[]> => {
+    const links = (await lab.ip(lab.host, 'link')).filter(
+      (l) => String(l.ifalias ?? '').startsWith('tsnet') || ['sw', 'swr1', 'swh1'].includes(String(l.ifname)),
+    );
+    const rules = (await lab.exec(lab.host, 'iptables-save', [])).stdout.split('\n').filter((l) => l.includes('tsnet:'));
+    const containers = (await tsnet(d, 'ps', '-aq')).stdout.split('\n').filter(Boolean);
+    const namespaces = existsSync(join(lab.dir, 'daemon-netns')) ? readdirSync(join(lab.dir, 'daemon-netns')) : [];
+    const networks = (JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { name: string }[])
+      .map((n) => n.name)
+      .filter((n) => !['none', 'host'].includes(n));
+    return [
+      ...links.map((l) => `link ${String(l.ifname)}`),
+      ...rules,
+      ...containers,
+      ...namespaces.map((n) => `netns ${n}`),
+      ...networks.map((n) => `network ${n}`),
+    ];
+  };
+
+  it('deploys a ring of routers and a host behind a bridge, routes across it, runs exec, reaches upstream, and destroys it all', async () => {
+    const deploy = await tsnet(d, 'lab', 'deploy', '-t', RING);
+    expect(deploy, deploy.stderr).toMatchObject({ code: 0 });
+    expect(deploy.stdout).toMatch(/clab-ring-r1\s+linux\s+busybox\s+running\s+172\.20\.20\.\d+\/24/u);
+    for (const [from, to] of [
+      ['r1', '192.0.2.2'],
+      ['r1', '192.0.2.3'],
+      ['r2', '192.0.2.1'],
+      ['r2', '192.0.2.3'],
+      ['r3', '192.0.2.1'],
+      ['r3', '192.0.2.2'],
+      // Through the bridge node and two routers' forwarding.
+      ['h1', '192.0.2.2'],
+      ['h1', '192.0.2.3'],
+    ]) {
+      expect(await ping(from!, to!), `${from} -> ${to}`).toBe(true);
+    }
+    expect((await tsnet(d, 'exec', 'clab-ring-r1', 'cat', '/tmp/state')).stdout).toBe('configured\n');
+    expect(await ping('r1', UPSTREAM.server)).toBe(true);
+    const onR2 = await tsnet(d, 'lab', 'exec', '--name', 'ring', 'r2', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth1');
+    expect(onR2.stdout).toContain('inet 10.0.12.2/30');
+    const all = await tsnet(d, 'lab', 'exec', '--name', 'ring', '--all', '--', 'hostname');
+    expect(
+      all.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('---') && l)
+        .sort(),
+    ).toEqual(['h1', 'r1', 'r2', 'r3']);
+    const view = JSON.parse((await tsnet(d, 'lab', 'inspect', '--name', 'ring', '--format', 'json')).stdout) as {
+      nodes: { name: string; status: string }[];
+      links: unknown[];
+    };
+    expect(view.nodes.map((n) => `${n.name}:${n.status}`).sort()).toEqual(['h1:running', 'r1:running', 'r2:running', 'r3:running', 'sw:bridge']);
+    expect(view.links).toHaveLength(5);
+    expect((await tsnet(d, 'lab', 'ls')).stdout).toMatch(/ring\s+running\s+5\s+5/u);
+    expect(await tsnet(d, 'lab', 'deploy', '-t', RING)).toMatchObject({ code: 1, stderr: expect.stringContaining('is deployed already') });
+
+    expect(await tsnet(d, 'lab', 'destroy', '-t', RING)).toMatchObject({ code: 0 });
+    expect(await leftovers()).toEqual([]);
+    expect((await tsnet(d, 'lab', 'ls', '--format', 'json')).stdout.trim()).toBe('[]');
+  });
+
+  it('keeps a lab across a daemon restart (its links, re-adopted), and destroys it after', async () => {
+    expect((await tsnet(d, 'lab', 'deploy', '-t', RING)).code).toBe(0);
+    expect(await d.stop('SIGTERM')).toBe(0);
+    d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
+    expect(await ping('h1', '192.0.2.3')).toBe(true);
+    expect((await tsnet(d, 'doctor')).code).toBe(0);
+    expect((await tsnet(d, 'lab', 'ls')).stdout).toMatch(/ring\s+running/u);
+    expect((await tsnet(d, 'lab', 'destroy', '--name', 'ring')).code).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('refuses a bad file with its lines and makes nothing', async () => {
+    const bad = join(lab.dir, 'bad.clab.yml');
+    writeFileSync(
+      bad,
+      'name: bad\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox, colour: red }\n    b: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "z:eth1"]\n',
+    );
+    const r = await tsnet(d, 'lab', 'deploy', '-t', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('line 4: topology.nodes.a.colour: unknown key');
+    writeFileSync(
+      bad,
+      'name: bad\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "z:eth1"]\n    - endpoints: ["a:eth1", "a:eth2"]\n',
+    );
+    const twice = await tsnet(d, 'lab', 'deploy', '-t', bad);
+    expect(twice.stderr).toContain('line 6: topology.links.0.endpoints.1: link to unknown node "z"');
+    expect(twice.stderr).toContain('line 7: topology.links.1.endpoints.0: interface a:eth1 is already used by link 1');
+    writeFileSync(join(lab.dir, 'bad.tsnet.yml'), 'nodes:\n  a:\n    interfaces: { eth1: { addresses: [10.0.0.1/33] } }\n');
+    writeFileSync(
+      bad,
+      'name: bad\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox }\n    b: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n',
+    );
+    expect((await tsnet(d, 'lab', 'deploy', '-t', bad)).stderr).toContain('"10.0.0.1/33" is not an address with a prefix length');
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('leaves nothing after a daemon killed during a deploy is restarted and the lab destroyed', async () => {
+    const deploying = spawn(process.execPath, [CLI, '--host', `unix://${d.socket}`, 'lab', 'deploy', '-t', RING], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 400));
+    await d.stop('SIGKILL');
+    await new Promise((r) => deploying.once('exit', r));
+    d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
+    const destroyed = await tsnet(d, 'lab', 'destroy', '--name', 'ring', '--cleanup');
+    expect(destroyed.code === 0 || /not found/u.test(destroyed.stderr)).toBe(true);
+    // The management network outlives a crashed deploy's record: removed like any network.
+    await tsnet(d, 'network', 'rm', 'clab');
+    expect(await leftovers()).toEqual([]);
+  });
+});
