@@ -1,4 +1,4 @@
-/** Neighbours (ARP and NDP entries), listed for diagnostics. */
+/** Neighbours (ARP and NDP entries): listed for diagnostics, and permanent ones added (a lab's point-to-point links). */
 import {
   AF_INET,
   AF_INET6,
@@ -13,12 +13,15 @@ import {
   NUD_PROBE,
   NUD_REACHABLE,
   NUD_STALE,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
 } from './constants.js';
+import { attr } from './attributes.js';
 import { decodeFamily, encodeMessage, ndmsg, type NlMessage } from './message.js';
 import type { NetlinkRequest } from './socket.js';
-import { familyName, formatIp, formatMac } from './validate.js';
+import { checkIndex, familyName, formatIp, formatMac, parseIp, parseMac } from './validate.js';
 
 export interface Neigh {
   readonly family: 'inet' | 'inet6' | 'unspec';
@@ -62,5 +65,23 @@ export function neighListRequest(filter: { family?: 'inet' | 'inet6' } = {}): Ne
     dump: true,
     encode: (seq, f) => encodeMessage(RTM_GETNEIGH, f, seq, ndmsg, { family, index: 0, state: 0, flags: 0, type: 0 }, []),
     parse: (replies) => replies.filter((m) => m.header.type === RTM_NEWNEIGH).map(decodeNeigh),
+  };
+}
+
+/** Equivalent to: `ip neigh replace ADDRESS lladdr MAC dev DEV nud permanent` */
+export function neighReplaceRequest(index: number, address: string, mac: string): NetlinkRequest<void> {
+  const ip = parseIp(address, 'neighbour address');
+  const lladdr = parseMac(mac);
+  checkIndex(index, 'neighbour interface index');
+  return {
+    type: RTM_NEWNEIGH,
+    object: `${ip.text} index ${index}`,
+    dump: false,
+    encode: (seq, f) =>
+      encodeMessage(RTM_NEWNEIGH, f | NLM_F_CREATE | NLM_F_REPLACE, seq, ndmsg, { family: ip.family, index, state: NUD_PERMANENT, flags: 0, type: 0 }, [
+        attr.bytes(NDA_DST, ip.bytes),
+        attr.bytes(NDA_LLADDR, lladdr),
+      ]),
+    parse: () => undefined,
   };
 }

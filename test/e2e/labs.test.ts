@@ -5,7 +5,7 @@
  * a restart and a destroy.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,16 @@ describeKernel('labs, end to end', () => {
     expect(view.links).toHaveLength(5);
     expect((await tsnet(d, 'lab', 'ls')).stdout).toMatch(/ring\s+running\s+5\s+5/u);
     expect(await tsnet(d, 'lab', 'deploy', '-t', RING)).toMatchObject({ code: 1, stderr: expect.stringContaining('is deployed already') });
+    // Point-to-point links: both ends known, so each end holds its peer's neighbour entry, permanent.
+    const r2mac = (await tsnet(d, 'exec', 'clab-ring-r2', 'cat', '/sys/class/net/eth1/address')).stdout.trim();
+    expect((await tsnet(d, 'exec', 'clab-ring-r1', 'ip', 'neigh', 'show', '10.0.12.2')).stdout).toMatch(new RegExp(`lladdr ${r2mac} .*PERMANENT`, 'u'));
+    // Drawn, with the management addresses of the deployed nodes.
+    const mermaid = (await tsnet(d, 'lab', 'graph', '-t', RING, '--format', 'mermaid')).stdout;
+    expect(mermaid).toContain('n_r1 ---|"eth1 - eth1"| n_r2');
+    expect(mermaid).toMatch(/n_r1\["r1<br\/>linux<br\/>172\.20\.20\.\d+\/24"\]/u);
+    const svg = join(lab.dir, 'ring.svg');
+    expect((await tsnet(d, 'lab', 'graph', '-t', RING, '--format', 'svg', '-o', svg)).code).toBe(0);
+    expect(readFileSync(svg, 'utf8')).toContain('<svg');
 
     expect(await tsnet(d, 'lab', 'destroy', '-t', RING)).toMatchObject({ code: 0 });
     expect(await leftovers()).toEqual([]);

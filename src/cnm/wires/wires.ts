@@ -3,7 +3,10 @@
  * a bridge). Each is made in two sends per side (the pair with its peer born in the other namespace, then tags,
  * addresses and up), recorded, tagged "tsnet:wire:ID" on both ends, and goes with either sandbox or its owner.
  */
+import { createHash } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
+import { Subnet, addressOf, parseAddress } from '../../ipam/subnet.js';
+import { neighReplaceRequest } from '../../netlink/neigh.js';
 import { ownerTag } from '../../drivers/records.js';
 import { addrAddRequest } from '../../netlink/addr.js';
 import type { Handle } from '../../netlink/handle.js';
@@ -33,13 +36,31 @@ function check(core: CnmCore, spec: WireSpec): void {
   }
 }
 
-/** What one end gets after the pair exists: its tag, addresses, up; IPv6 enabled first where it has an IPv6 address. */
-function finishEnd(ns: NetNs, index: number, end: WireEnd, tag: string, masterIndex?: number): NetlinkRequest<unknown>[] {
+/** A wire end's MAC when none was given: locally administered, from the wire's id (stable across re-creation). */
+export const wireMac = (wireId: string, end: number): string =>
+  ['02', ...[...createHash('sha256').update(`${wireId}:${end}`).digest().subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+
+/**
+ * Permanent neighbour entries for the peer's addresses on this end's subnets: both ends are known, so no ARP or NDP
+ * is needed (and no entry of the host's shared neighbour table limits is spent resolving them).
+ */
+function peerNeighbours(index: number, end: WireEnd, peer: WireEnd): NetlinkRequest<unknown>[] {
+  if (!peer.mac) return [];
+  const subnets = end.addresses.map((a) => Subnet.parse(a));
+  return peer.addresses
+    .map(addressOf)
+    .filter((ip) => subnets.some((s) => s.contains(parseAddress(ip))))
+    .map((ip) => neighReplaceRequest(index, ip, peer.mac!));
+}
+
+/** What one end gets after the pair exists: its tag, addresses, up, its peer's neighbours; IPv6 enabled first where needed. */
+function finishEnd(ns: NetNs, index: number, end: WireEnd, peer: WireEnd, tag: string, masterIndex?: number): NetlinkRequest<unknown>[] {
   if (end.addresses.some((a) => a.includes(':')) && end.sandboxId) ns.sysctlWrite(`net/ipv6/conf/${end.ifname}/disable_ipv6`, '0');
   return [
     linkSetRequest(index, { alias: tag, ...(masterIndex !== undefined ? { masterIndex } : {}) }),
     ...end.addresses.map((a) => addrAddRequest(index, a, { noDad: true, ...(a.includes(':') ? {} : { broadcast: true }) })),
     linkSetRequest(index, { up: true }),
+    ...peerNeighbours(index, end, peer),
   ];
 }
 
@@ -60,11 +81,11 @@ export async function makeWire(core: CnmCore, wire: WireRecord): Promise<void> {
       ...(a.mac ? { mac: a.mac } : {}),
       peer: { name: b.ifname, netns: { fd }, ...mtu, ...(b.mac ? { mac: b.mac } : {}) },
     });
-  const created = await there.ns.withFd((fd) => here.handle.linkCreate(create(fd), (index) => finishEnd(here.ns, index, a, tag, master), a.ifname));
+  const created = await there.ns.withFd((fd) => here.handle.linkCreate(create(fd), (index) => finishEnd(here.ns, index, a, b, tag, master), a.ifname));
   const index = created?.index ?? (await here.handle.linkGet(a.ifname)).index;
   try {
     const peer = created?.linkIndex ?? (await there.handle.linkGet(b.ifname)).index;
-    await there.handle.pipeline(finishEnd(there.ns, peer, b, tag));
+    await there.handle.pipeline(finishEnd(there.ns, peer, b, a, tag));
   } catch (err) {
     await here.handle.linkDelete(index).catch(() => undefined);
     throw err;
@@ -77,7 +98,9 @@ export async function createWires(core: CnmCore, specs: readonly WireSpec[]): Pr
   return UndoStack.run(async (undo) => {
     const made: WireRecord[] = [];
     for (const spec of specs) {
-      const wire: WireRecord = { ...spec, id: newId() };
+      const id = newId();
+      const ends = spec.ends.map((e, i) => (e.mac ? e : { ...e, mac: wireMac(id, i) })) as unknown as WireRecord['ends'];
+      const wire: WireRecord = { ...spec, id, ends };
       await makeWire(core, wire).catch((err: unknown) => {
         const ends = wire.ends.map((e) => `${e.sandboxId ? `sandbox ${e.sandboxId.slice(0, 12)}` : 'host'}:${e.ifname}`).join(' - ');
         throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `wire ${ends}: ${(err as Error).message}`, { cause: err });
