@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   runtime: () => import('./runtime.js'),
   docker: () => import('./docker.js'),
   ports: () => import('./ports.js'),
+  lab: () => import('./lab.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

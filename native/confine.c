@@ -1,6 +1,9 @@
 /* Confining a container's processes as Docker does: see launcher.h and docs/security.md. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -76,9 +79,8 @@ static void seccomp_rule(scmp_filter_ctx ctx, char *rest)
     }
 }
 
-/* Loads tsnet's resolved profile: "default ACTION ERRNO", "arch NAME" and "rule ..." lines. The file was opened
- * before the container's root replaced the host's. */
-static void load_seccomp(int fd)
+/* Reads tsnet's resolved profile ("default ACTION ERRNO", "arch NAME" and "rule ..." lines) into a filter. */
+static scmp_filter_ctx parse_seccomp(int fd)
 {
     FILE *f = fdopen(fd, "r");
     if (!f)
@@ -114,6 +116,60 @@ static void load_seccomp(int fd)
         errno = EINVAL;
         fail("seccomp: no default action");
     }
+    return ctx;
+}
+
+/* Compiles a profile once into the BPF program the kernel runs, written whole to out (through a temporary file and a
+ * rename, so that a reader never sees half of it): later containers load those bytes instead of compiling. */
+int seccomp_compile(const char *rules, const char *out)
+{
+    int in = open(rules, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        fail("open the seccomp profile");
+    scmp_filter_ctx ctx = parse_seccomp(in);
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        fail("create the compiled seccomp program");
+    int r = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    if (r < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, out) < 0) {
+        if (r < 0)
+            errno = -r;
+        unlink(tmp);
+        fail("write the compiled seccomp program");
+    }
+    return 0;
+}
+
+/* Loads a compiled program as libseccomp's seccomp_load would (no_new_privs first, its default). */
+static void load_bpf(int fd)
+{
+    static struct sock_filter insns[BPF_MAXINSNS];
+    ssize_t n, total = 0;
+    while ((n = read(fd, (char *)insns + total, sizeof(insns) - (size_t)total)) > 0)
+        total += n;
+    close(fd);
+    if (n < 0 || total == 0 || total % (ssize_t)sizeof(struct sock_filter) != 0) {
+        errno = n < 0 ? errno : EINVAL;
+        fail("read the compiled seccomp program");
+    }
+    struct sock_fprog prog = {.len = (unsigned short)(total / (ssize_t)sizeof(struct sock_filter)), .filter = insns};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail("set no_new_privs");
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+        fail("load the compiled seccomp program");
+}
+
+/* The profile opened before the container's root replaced the host's: compiled already, or compiled now. */
+static void load_seccomp(struct config *c)
+{
+    if (c->seccomp_is_bpf) {
+        load_bpf(c->seccomp_fd);
+        return;
+    }
+    scmp_filter_ctx ctx = parse_seccomp(c->seccomp_fd);
     int r = seccomp_load(ctx);
     seccomp_release(ctx);
     if (r < 0) {
@@ -147,5 +203,5 @@ void confine(struct config *c)
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("set no_new_privs");
     if (c->seccomp_fd >= 0)
-        load_seccomp(c->seccomp_fd);
+        load_seccomp(c);
 }

@@ -12,7 +12,8 @@
  * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
  * Confinement (see docs/security.md): --caps HEXMASK (the bounding, permitted and effective set), --no-new-privs,
- *          --seccomp FILE (rules resolved by tsnet from a Docker-format profile), --mask PATH and --readonly PATH
+ *          --seccomp FILE (rules resolved by tsnet from a Docker-format profile) or --seccomp-bpf FILE (them compiled,
+ *          by `tsnet-launcher seccomp-compile RULES OUT`), --mask PATH and --readonly PATH
  *          (repeated; inside the container), --writable PATH (repeated: made writable again below a read-only one),
  *          --device c|b:MAJOR:MINOR:MODE:PATH (repeated: a node made in the container's /dev), --sys-rw (privileged).
  *          Without --caps the process keeps every capability the launcher has: tsnet always passes one.
@@ -259,6 +260,10 @@ int main(int argc, char **argv)
     if (argc < 2)
         goto usage;
     const char *mode = argv[1];
+    if (strcmp(mode, "seccomp-compile") == 0 && argc == 4) {
+        report_fd = 2; /* a failure is said on stderr */
+        return seccomp_compile(argv[2], argv[3]);
+    }
     int i = 2;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -301,6 +306,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--writable") == 0 && c.n_writable < MAX_LIST) c.writable[c.n_writable++] = v;
         else if (strcmp(a, "--device") == 0 && c.n_devices < MAX_LIST) c.devices[c.n_devices++] = v;
         else if (strcmp(a, "--seccomp") == 0) c.seccomp = v;
+        else if (strcmp(a, "--seccomp-bpf") == 0) { c.seccomp = v; c.seccomp_is_bpf = 1; }
         else if (strcmp(a, "--caps") == 0) { c.caps = strtoull(v, NULL, 16); c.has_caps = 1; }
         else goto usage;
     }

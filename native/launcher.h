@@ -22,7 +22,7 @@ struct config {
     int n_writable;
     const char *devices[MAX_LIST];
     int n_devices;
-    int uid, gid, init, pid, no_new_privs, sys_rw, has_caps, seccomp_fd;
+    int uid, gid, init, pid, no_new_privs, sys_rw, has_caps, seccomp_fd, seccomp_is_bpf;
     unsigned long long caps;
     char **argv;
 };
@@ -36,6 +36,8 @@ void setup_container(struct config *c);
 /* confine.c: the bounding set, no_new_privs and the seccomp filter; then, once the process is who it will be, the
  * capability sets of a process that stays root. */
 void confine(struct config *c);
+/* `tsnet-launcher seccomp-compile RULES OUT`: the profile compiled once into the BPF program containers load. */
+int seccomp_compile(const char *rules, const char *out);
 void set_capabilities(struct config *c);
 
 #endif

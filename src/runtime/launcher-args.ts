@@ -1,17 +1,21 @@
 /** The launcher's command lines: `run` for a container, `exec` for a command in a running one, both confined alike. */
 import { join } from 'node:path';
 import { launcherSecurityArgs } from './security/confinement.js';
+import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState } from './types.js';
 
 export const SECCOMP_FILE = 'seccomp.rules';
 export const ENV_RE = /^[^=\0]+=[^\0]*$/u;
 
-function securityArgs(state: ContainerState, dir: string): string[] {
+function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): string[] {
   const c = state.confinement;
-  return c ? launcherSecurityArgs({ ...c, seccompRules: null }, c.seccomp ? join(dir, SECCOMP_FILE) : null) : [];
+  return c ? launcherSecurityArgs({ ...c, seccompRules: null }, c.seccomp ? seccomp : null) : [];
 }
 
-export function runArgs(state: ContainerState, dir: string, layerDir: string): string[] {
+/** Where a container's resolved seccomp rules are. */
+export const seccompRulesFile = (dir: string): string => join(dir, SECCOMP_FILE);
+
+export function runArgs(state: ContainerState, dir: string, layerDir: string, seccomp: SeccompProgram | null): string[] {
   const c = state.config;
   return [
     'run',
@@ -39,13 +43,18 @@ export function runArgs(state: ContainerState, dir: string, layerDir: string): s
     ...(c.init ? ['--init'] : []),
     ...(c.env ?? []).flatMap((e) => ['--env', e]),
     ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
-    ...securityArgs(state, dir),
+    ...securityArgs(state, seccomp),
     '--',
     ...c.command,
   ];
 }
 
-export function execArgs(state: ContainerState, dir: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string }): string[] {
+export function execArgs(
+  state: ContainerState,
+  seccomp: SeccompProgram | null,
+  command: readonly string[],
+  options: { env?: readonly string[]; cwd?: string },
+): string[] {
   return [
     'exec',
     '--pid',
@@ -57,7 +66,7 @@ export function execArgs(state: ContainerState, dir: string, command: readonly s
     ...(options.cwd ? ['--cwd', options.cwd] : []),
     ...[...(state.config.env ?? []), ...(options.env ?? [])].flatMap((e) => ['--env', e]),
     ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),
-    ...securityArgs(state, dir),
+    ...securityArgs(state, seccomp),
     '--',
     ...command,
   ];

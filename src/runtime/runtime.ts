@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
 import { ImageStore } from './images.js';
-import { ENV_RE, SECCOMP_FILE, execArgs, runArgs } from './launcher-args.js';
+import { ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
 import { planConfinement } from './security/confinement.js';
+import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerConfig, ContainerState, ExecResult } from './types.js';
 
 export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult } from './types.js';
@@ -66,6 +67,7 @@ export class Runtime {
   private readonly pollers = new Map<string, NodeJS.Timeout>();
   private readonly monitors = new Map<string, ChildProcess>();
   private readonly launcher = launcherPath();
+  private readonly seccomp: SeccompPrograms;
 
   private constructor(
     readonly root: string,
@@ -74,6 +76,7 @@ export class Runtime {
     private readonly onBackgroundError: (what: string, err: unknown) => void,
   ) {
     this.images = new ImageStore(join(root, 'images'));
+    this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
   }
 
@@ -179,13 +182,18 @@ export class Runtime {
     }
   }
 
+  /** The container's seccomp program, compiled once per profile. */
+  private seccompOf(state: ContainerState): SeccompProgram | null {
+    return state.confinement?.seccomp ? this.seccomp.programFor(seccompRulesFile(this.dir(state.id))) : null;
+  }
+
   /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
   async start(ref: string): Promise<ContainerState> {
     const state = this.get(ref);
     if (state.status !== 'created')
       throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
     const dir = this.dir(state.id);
-    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)));
+    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state));
     rmSync(join(dir, 'exit'), { force: true });
     const log = openSync(this.logFile(state.id), 'a');
     const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
@@ -354,7 +362,7 @@ export class Runtime {
     }
     for (const e of options.env ?? [])
       if (!ENV_RE.test(e)) return Promise.reject(new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`));
-    const args = execArgs(state, this.dir(state.id), command, options);
+    const args = execArgs(state, this.seccompOf(state), command, options);
     return new Promise((resolve, reject) => {
       const child = spawn(this.launcher, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

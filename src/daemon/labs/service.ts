@@ -14,6 +14,20 @@ import type { ContainerService } from '../containers.js';
 import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
 import { LabRecords, type LabRecord } from './records.js';
 
+/** Milliseconds of each phase of a deploy, for the deploy's answer (and benches). */
+function phaseClock(): { lap(name: string): void; laps: Record<string, number> } {
+  let last = process.hrtime.bigint();
+  const laps: Record<string, number> = {};
+  return {
+    laps,
+    lap: (name) => {
+      const now = process.hrtime.bigint();
+      laps[name] = Math.round(Number(now - last) / 1e5) / 10;
+      last = now;
+    },
+  };
+}
+
 export class LabService {
   private readonly queue = new SerialQueue();
 
@@ -86,14 +100,19 @@ export class LabService {
       if (await this.controller.ensureHostBridge(n.name, labOwner(t.name))) ownedBridges.push(n.name);
       this.records.put({ ...record, ownedBridges });
     }
+    const clock = phaseClock();
     await this.ensureMgmtNetwork(t);
     const sandboxes = await startNodes(t, this.containers);
+    clock.lap('nodes');
     await this.controller.createWires(wireSpecs(t, sandboxes));
+    clock.lap('links');
     await configureNodes(t, sandboxes, this.controller);
+    clock.lap('configure');
     const exec = await runExec(t, this.runtime);
+    clock.lap('exec');
     const done: LabRecord = { ...record, ownedBridges, status: 'running', exec };
     this.records.put(done);
-    return labView(done, this.runtime, this.controller);
+    return { ...labView(done, this.runtime, this.controller), timings: clock.laps };
   }
 
   /** The management network (containerlab's `clab` on 172.20.20.0/24 unless the file says otherwise), made once and shared. */

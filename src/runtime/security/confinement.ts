@@ -158,12 +158,12 @@ export function planConfinement(req: SecurityRequest, deviceControl: boolean): C
 }
 
 /** The launcher's arguments for a plan (the seccomp rules are in a file beside the container's state). */
-export function launcherSecurityArgs(c: Confinement, seccompFile: string | null): string[] {
+export function launcherSecurityArgs(c: Confinement, seccomp: { readonly file: string; readonly compiled: boolean } | null): string[] {
   return [
     '--caps',
     c.caps,
     ...(c.noNewPrivs ? ['--no-new-privs'] : []),
-    ...(seccompFile ? ['--seccomp', seccompFile] : []),
+    ...(seccomp ? [seccomp.compiled ? '--seccomp-bpf' : '--seccomp', seccomp.file] : []),
     ...c.masked.flatMap((p) => ['--mask', p]),
     ...c.readonly.flatMap((p) => ['--readonly', p]),
     ...c.writable.flatMap((p) => ['--writable', p]),
