@@ -57,6 +57,8 @@ interface Run {
   upMs: number;
   deployMs: number;
   downMs: number;
+  /** The daemon's own account of the deploy: nodes, links, configure, exec. */
+  phases?: Record<string, number>;
 }
 
 /** One deploy until the first node pings the last, then a destroy, from the CLI. */
@@ -67,7 +69,7 @@ async function tsnetRun(state: string, socket: string, n: number): Promise<Run> 
   writeFileSync(file, lab.topology);
   writeFileSync(join(state, `linear${n}.tsnet.yml`), lab.companion);
   const start = process.hrtime.bigint();
-  await cli('lab', 'deploy', '-t', file);
+  const deployed = JSON.parse((await cli('lab', 'deploy', '-t', file, '--format', 'json')).stdout) as { timings?: Record<string, number> };
   const deployMs = Number(process.hrtime.bigint() - start) / 1e6;
   for (let i = 0; ; i++) {
     const ok = await cli('lab', 'exec', '--name', `linear${n}`, 'n1', '--', 'ping', '-c', '1', '-W', '1', lab.last).then(
@@ -79,7 +81,7 @@ async function tsnetRun(state: string, socket: string, n: number): Promise<Run> 
   }
   const upMs = Number(process.hrtime.bigint() - start) / 1e6;
   const downMs = await timeMs(() => cli('lab', 'destroy', '--name', `linear${n}`));
-  return { upMs, deployMs, downMs };
+  return { upMs, deployMs, downMs, ...(deployed.timings ? { phases: deployed.timings } : {}) };
 }
 
 const MININET = `
@@ -150,12 +152,17 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
 }
 
 function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { tsnet: Run[]; mininet: Run[] }>, memory: object, mininet: boolean): void {
-  const m = (runs: Run[], k: keyof Run): number => round(median(runs.map((r) => r[k])), 1);
+  const m = (runs: Run[], k: 'upMs' | 'deployMs' | 'downMs'): number => round(median(runs.map((r) => r[k])), 1);
   const sizes = Object.fromEntries(
     Object.entries(results).map(([n, r]) => [
       n,
       {
-        tsnet: { upMs: m(r.tsnet, 'upMs'), deployMs: m(r.tsnet, 'deployMs'), downMs: m(r.tsnet, 'downMs') },
+        tsnet: {
+          upMs: m(r.tsnet, 'upMs'),
+          deployMs: m(r.tsnet, 'deployMs'),
+          downMs: m(r.tsnet, 'downMs'),
+          phasesMs: Object.fromEntries(['nodes', 'links', 'configure', 'exec'].map((k) => [k, round(median(r.tsnet.map((x) => x.phases?.[k] ?? 0)), 1)])),
+        },
         ...(mininet ? { mininet: { upMs: m(r.mininet, 'upMs'), downMs: m(r.mininet, 'downMs') } } : {}),
         ...(mininet
           ? { ratio: { up: round(m(r.mininet, 'upMs') / m(r.tsnet, 'upMs'), 2), down: round(m(r.mininet, 'downMs') / m(r.tsnet, 'downMs'), 2) } }
@@ -183,6 +190,7 @@ function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { ts
       }),
     ),
   );
+  for (const [n, s] of Object.entries(sizes)) console.log(`${n} nodes, the daemon's phases of a deploy (ms): ${JSON.stringify(s.tsnet.phasesMs)}`);
   console.log(`\ndaemon memory: ${JSON.stringify(memory)} (MB of RSS)`);
   if (!mininet) console.log('mininet is not installed: no baseline in this run (apt-get install mininet)');
 }
