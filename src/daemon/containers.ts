@@ -253,6 +253,20 @@ export class ContainerService {
     await this.releaseSandbox(state);
   }
 
+  /**
+   * Removes many containers: all killed and removed side by side, then their sandboxes in one controller operation
+   * (one store transaction, the host ends of all their veths in one request).
+   */
+  async removeMany(refs: readonly string[]): Promise<void> {
+    const states = refs.map((r) => this.runtime.get(r));
+    await Promise.all(states.map((s) => this.runtime.remove(s.id, { force: true })));
+    const gone = new Set(states.map((s) => s.id));
+    const left = this.runtime.list().filter((c) => !gone.has(c.id));
+    const sandboxes = new Set(states.flatMap((s) => s.config.labels?.[SANDBOX_LABEL] ?? []));
+    const unshared = [...sandboxes].filter((id) => this.controller.hasSandbox(id) && !left.some((c) => c.config.labels?.[SANDBOX_LABEL] === id));
+    if (unshared.length) await this.controller.deleteSandboxes(unshared);
+  }
+
   /** Removes the container's sandbox, unless another container still shares it (--network container:NAME). */
   private async releaseSandbox(state: ContainerState): Promise<void> {
     const sandboxId = state.config.labels?.[SANDBOX_LABEL];

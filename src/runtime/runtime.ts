@@ -340,7 +340,7 @@ export class Runtime {
       this.kill(state.id, 'SIGKILL');
       await exited;
     }
-    if (state.cgroups) this.cgroups.remove(state.cgroups); // already gone counts as removed
+    if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
     this.removeFiles(state);
   }
 

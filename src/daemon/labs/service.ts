@@ -135,7 +135,7 @@ export class LabService {
    */
   private async sweep(record: Pick<LabRecord, 'name'>): Promise<number> {
     const mine = this.runtime.list().filter((c) => c.config.labels?.[LAB_LABEL] === record.name);
-    await Promise.all(mine.map((c) => this.containers.remove(c.id, true)));
+    await this.containers.removeMany(mine.map((c) => c.id));
     const wires = await this.controller.deleteWires(labOwner(record.name));
     const bridges = await this.controller.removeHostBridges(labOwner(record.name));
     return mine.length + wires + bridges;
