@@ -52,6 +52,9 @@ export const LabView = Type.Object({
 });
 export type LabView = Static<typeof LabView>;
 
+/** progress=true: the answer is a stream of JSON lines, {"progress": "..."} per step, then {"lab": ...} or {"error": ...}. */
+export const LabDeployQuery = Type.Object({ progress: Type.Optional(Type.String()) });
+
 export const LabDestroyQuery = Type.Object({ cleanup: Type.Optional(Type.String()) });
 
 export const LabExecBody = Type.Object(

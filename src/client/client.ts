@@ -63,9 +63,11 @@ export class TsnetClient {
   }
 
   /** Streams a response body (logs --follow) to onData. */
-  stream(path: string, onData: (chunk: Buffer) => void): Promise<void> {
+  stream(path: string, onData: (chunk: Buffer) => void, options: { method?: string; body?: unknown } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path, method: 'GET' }, (res) => {
+      const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+      const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+      const req = request({ socketPath: this.socketPath, path, method: options.method ?? 'GET', headers }, (res) => {
         if ((res.statusCode ?? 500) >= 400) {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
@@ -77,7 +79,7 @@ export class TsnetClient {
         res.on('error', reject);
       });
       req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(err, this.host)));
-      req.end();
+      req.end(payload);
     });
   }
 

@@ -16,9 +16,10 @@ function isCidr(s: string): boolean {
 }
 
 /** One node's problems. */
-export function checkNodeSemantics(t: Topology, name: string, locate: Locate, forDrawing = false): string[] {
+export function checkNodeSemantics(t: Topology, name: string, locate: Locate, forDrawing = false, companion?: Locate): string[] {
   const n = t.nodes.find((x) => x.name === name)!;
   const at = (...k: string[]): string => locate(['topology', 'nodes', name, ...k]);
+  const extra = (...k: (string | number)[]): string => `companion ${companion ? companion(['nodes', name, ...k]) : ['nodes', name, ...k].join('.')}`;
   const out: string[] = [];
   if (forDrawing) return out;
   if (!KINDS.has(n.kind)) {
@@ -38,12 +39,14 @@ export function checkNodeSemantics(t: Topology, name: string, locate: Locate, fo
     if (!/^net\.[A-Za-z0-9_.-]+$/u.test(key)) out.push(`${at('sysctls', key)}: only network sysctls (net.*) belong to a node's namespace`);
   }
   for (const [iface, addresses] of Object.entries(n.addresses)) {
-    for (const a of addresses) if (!isCidr(a)) out.push(`companion nodes.${name}.interfaces.${iface}: "${a}" is not an address with a prefix length`);
+    addresses.forEach((a, i) => {
+      if (!isCidr(a)) out.push(`${extra('interfaces', iface, 'addresses', i)}: "${a}" is not an address with a prefix length`);
+    });
   }
-  for (const r of n.routes) {
-    if (r.dst !== 'default' && !isCidr(r.dst)) out.push(`companion nodes.${name}.routes: "${r.dst}" is not a destination prefix`);
-    if (r.via && !isIPv4(r.via) && !isIPv6(r.via)) out.push(`companion nodes.${name}.routes: "${r.via}" is not a gateway address`);
-  }
+  n.routes.forEach((r, i) => {
+    if (r.dst !== 'default' && !isCidr(r.dst)) out.push(`${extra('routes', i)}: "${r.dst}" is not a destination prefix`);
+    if (r.via && !isIPv4(r.via) && !isIPv6(r.via)) out.push(`${extra('routes', i)}: "${r.via}" is not a gateway address`);
+  });
   return out;
 }
 

@@ -160,7 +160,7 @@ export function parseTopology(input: ParseInput): Topology {
   const companion = (extra?.data ?? {}) as CompanionFile;
   const topology = build(data, companion);
   const semantic = [
-    ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate, input.forDrawing ?? false)),
+    ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate, input.forDrawing ?? false, extra?.locate)),
     ...checkLinks(topology, main.locate, extra?.locate),
   ];
   if (semantic.length) throw new TopologyError(file, semantic);

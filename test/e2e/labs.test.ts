@@ -126,6 +126,22 @@ describeKernel('labs, end to end', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('shows the steps of a deploy on a terminal (a pty), and the table at the end', async () => {
+    // util-linux's script gives the CLI a pseudo-terminal of its own; what it printed comes back on stdout.
+    const shown = await lab.exec(lab.host, 'script', ['-qec', `${process.execPath} ${CLI} --host unix://${d.socket} lab deploy -t ${RING}`, '/dev/null']);
+    expect(shown.stdout).toContain('nodes: 4/4 started');
+    expect(shown.stdout).toContain('links: 5 made');
+    expect(shown.stdout).toContain('exec: 1 command(s) run, 0 failed');
+    expect(shown.stdout).toMatch(/clab-ring-h1\s+linux\s+busybox\s+running/u);
+    expect((await tsnet(d, 'lab', 'destroy', '--name', 'ring')).code).toBe(0);
+    const bad = join(lab.dir, 'typo.clab.yml');
+    writeFileSync(bad, 'name: typo\ntopology:\n  nodez: {}\n');
+    const refused = await lab
+      .exec(lab.host, 'script', ['-qec', `${process.execPath} ${CLI} --host unix://${d.socket} lab deploy -t ${bad}`, '/dev/null'])
+      .catch((e: { stdout: string }) => e);
+    expect(refused.stdout).toContain('line 3: topology.nodez: unknown key (TSNET_ERR_INVALID_ARGUMENT)');
+  });
+
   it('refuses a bad file with its lines and makes nothing', async () => {
     const bad = join(lab.dir, 'bad.clab.yml');
     writeFileSync(

@@ -43,6 +43,30 @@ function printLab(lab: LabView): void {
   for (const e of failed) console.error(`exec on ${e.node} failed (${e.exitCode}): ${e.command}: ${e.stderr.trim()}`);
 }
 
+/** A deploy on a terminal: each step on one line of stderr as the daemon reports it, then the lab. */
+async function deployWithProgress(cli: Cli, body: LabDeployBody): Promise<LabView> {
+  let pending = '';
+  let result: LabView | undefined;
+  let failure: ClientError | undefined;
+  await cli.client().stream(
+    '/v1/labs?progress=true',
+    (chunk) => {
+      pending += chunk.toString();
+      for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
+        const event = JSON.parse(pending.slice(0, nl)) as { progress?: string; lab?: LabView; error?: { code: string; message: string } };
+        pending = pending.slice(nl + 1);
+        if (event.progress) process.stderr.write(`\r\x1b[K${event.progress}`);
+        if (event.lab) result = event.lab;
+        if (event.error) failure = new ClientError(event.error.code, event.error.message);
+      }
+    },
+    { method: 'POST', body },
+  );
+  process.stderr.write('\r\x1b[K');
+  if (failure || !result) throw failure ?? new ClientError('TSNET_ERR_INTERNAL', 'the daemon ended the deploy without an answer');
+  return result;
+}
+
 function registerDeploy(cli: Cli, lab: Command): void {
   lab
     .command('deploy')
@@ -53,7 +77,8 @@ function registerDeploy(cli: Cli, lab: Command): void {
     .addOption(formatOption())
     .action(async (o: { topo: string; with?: string; reconfigure?: boolean; format?: string }) => {
       const body: LabDeployBody = { ...filesBody(o.topo, o.with), ...(o.reconfigure ? { reconfigure: true } : {}) };
-      const view = await withProgress(`deploying ${o.topo}`, cli.client().call<LabView>('POST', '/v1/labs', body));
+      const view =
+        process.stderr.isTTY && o.format !== 'json' ? await deployWithProgress(cli, body) : await cli.client().call<LabView>('POST', '/v1/labs', body);
       if (o.format === 'json') return printJson(view);
       printLab(view);
     });

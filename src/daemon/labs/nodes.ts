@@ -26,9 +26,10 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) 
 }
 
 /** Starts the linux nodes; their sandbox ids by node name. A failure names the node. */
-export async function startNodes(t: Topology, containers: ContainerService): Promise<Map<string, string>> {
+export async function startNodes(t: Topology, containers: ContainerService, progress: (text: string) => void = () => undefined): Promise<Map<string, string>> {
   const linux = t.nodes.filter((n) => n.kind === 'linux');
-  const started = await inBatches(linux, PARALLEL, async (n): Promise<[string, string]> => {
+  let started = 0;
+  const made = await inBatches(linux, PARALLEL, async (n): Promise<[string, string]> => {
     try {
       const state = await containers.run(
         {
@@ -44,12 +45,13 @@ export async function startNodes(t: Topology, containers: ContainerService): Pro
         },
         { baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'], writablePaths: ['/proc/sys/net'], labels: { [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name } },
       );
+      progress(`nodes: ${++started}/${linux.length} started`);
       return [n.name, state.config.labels![SANDBOX_LABEL]!];
     } catch (err) {
       throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `node ${n.name}: ${(err as Error).message}`, { cause: err });
     }
   });
-  return new Map(started);
+  return new Map(made);
 }
 
 /** The wires of the links: a linux node's end in its sandbox, a bridge node's end in the host, on that bridge. */

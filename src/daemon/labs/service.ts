@@ -59,7 +59,8 @@ export class LabService {
     return r;
   }
 
-  deploy(body: LabDeployBody): Promise<LabView> {
+  /** Deploys; progress, when given, is told each step as it is done (nodes started, links made, exec run). */
+  deploy(body: LabDeployBody, progress: (text: string) => void = () => undefined): Promise<LabView> {
     const topology = parseTopology({
       text: body.topology,
       file: body.file ?? 'topology',
@@ -76,7 +77,7 @@ export class LabService {
       const record: LabRecord = { name: topology.name, status: 'deploying', created: new Date().toISOString(), topology, ownedBridges: [] };
       this.records.put(record, body.topology);
       try {
-        return await this.make(record);
+        return await this.make(record, progress);
       } catch (err) {
         await this.sweep(this.records.find(topology.name) ?? record).catch(() => undefined);
         this.records.remove(topology.name, false);
@@ -93,7 +94,7 @@ export class LabService {
     if (taken.length) throw new TsnetError('TSNET_ERR_CONFLICT', `containers named ${taken.map((n) => containerName(t, n.name)).join(', ')} exist already`);
   }
 
-  private async make(record: LabRecord): Promise<LabView> {
+  private async make(record: LabRecord, progress: (text: string) => void): Promise<LabView> {
     const t = record.topology;
     const ownedBridges: string[] = [];
     for (const n of t.nodes.filter((x) => x.kind === 'bridge')) {
@@ -102,13 +103,15 @@ export class LabService {
     }
     const clock = phaseClock();
     await this.ensureMgmtNetwork(t);
-    const sandboxes = await startNodes(t, this.containers);
+    const sandboxes = await startNodes(t, this.containers, progress);
     clock.lap('nodes');
     await this.controller.createWires(wireSpecs(t, sandboxes));
+    progress(`links: ${t.links.length} made`);
     clock.lap('links');
     await configureNodes(t, sandboxes, this.controller);
     clock.lap('configure');
     const exec = await runExec(t, this.runtime);
+    if (exec.length) progress(`exec: ${exec.length} command(s) run, ${exec.filter((e) => e.exitCode !== 0).length} failed`);
     clock.lap('exec');
     const done: LabRecord = { ...record, ownedBridges, status: 'running', exec };
     this.records.put(done);

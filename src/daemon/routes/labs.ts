@@ -1,7 +1,18 @@
 /** /v1/labs: deploy, list, inspect, destroy, exec on nodes, and draw a topology. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { LabDeployBody, LabDestroyQuery, LabExecBody, LabGraphBody, type LabExecResult, type LabGraphResult, type LabView } from '../../api/labs.js';
+import { PassThrough } from 'node:stream';
+import { TsnetError } from '../../errors.js';
+import {
+  LabDeployBody,
+  LabDeployQuery,
+  LabDestroyQuery,
+  LabExecBody,
+  LabGraphBody,
+  type LabExecResult,
+  type LabGraphResult,
+  type LabView,
+} from '../../api/labs.js';
 import type { LabService } from '../labs/service.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
@@ -9,7 +20,20 @@ const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
 export function labRoutes(labs: LabService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get('/labs', async (): Promise<LabView[]> => labs.list());
-    app.post('/labs', { schema: { body: LabDeployBody } }, async (req, reply) => reply.status(201).send(await labs.deploy(req.body)));
+    app.post('/labs', { schema: { body: LabDeployBody, querystring: LabDeployQuery } }, async (req, reply) => {
+      if (req.query.progress !== 'true') return reply.status(201).send(await labs.deploy(req.body));
+      // With progress: one JSON object a line, each step as it is done, then the lab (or the error) last.
+      const out = new PassThrough();
+      const line = (o: object): boolean => out.write(`${JSON.stringify(o)}\n`);
+      void Promise.resolve()
+        .then(() => labs.deploy(req.body, (progress) => line({ progress })))
+        .then(
+          (lab) => line({ lab }),
+          (err: unknown) => line({ error: { code: err instanceof TsnetError ? err.code : 'TSNET_ERR_INTERNAL', message: (err as Error).message } }),
+        )
+        .finally(() => out.end());
+      return reply.status(201).type('application/x-ndjson').send(out);
+    });
     app.post('/labs/graph', { schema: { body: LabGraphBody } }, async (req): Promise<LabGraphResult> => ({ text: labs.graph(req.body) }));
     app.get('/labs/:name', { schema: { params: NameParams } }, async (req): Promise<LabView> => labs.inspect(req.params.name));
     app.delete('/labs/:name', { schema: { params: NameParams, querystring: LabDestroyQuery } }, async (req, reply) => {

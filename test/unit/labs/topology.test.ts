@@ -77,7 +77,7 @@ topology:
       problems = (err as { problems: string[] }).problems;
     }
     expect(problems).toEqual([
-      'companion nodes.r2.interfaces.eth1: "10.0.0.300/24" is not an address with a prefix length',
+      'companion line 3: nodes.r2.interfaces.eth1.addresses.0: "10.0.0.300/24" is not an address with a prefix length',
       'line 6: topology.nodes.r3.kind: kind "nokia_srlinux" is a vendor network OS image, which tsnet cannot run (it runs linux and bridge nodes)',
       'line 8: topology.links.0.endpoints.1: link to unknown node "r9"',
       'line 9: topology.links.1.endpoints.0: interface r1:eth1 is already used by link 1',
