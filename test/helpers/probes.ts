@@ -69,3 +69,18 @@ export async function canBind(l: Lab, ns: NetNs, proto: Protocol, port: number, 
     () => false,
   );
 }
+
+/** Whether a datagram sent from client to `to` reaches a server listening in server on listen (no reply needed). */
+export async function udpArrives(l: Lab, server: NetNs, client: NetNs, listen: ProbeTarget, to: ProbeTarget): Promise<boolean> {
+  const script = `const s=require('dgram').createSocket('udp4');s.on('message',()=>{console.log('got');process.exit(0)});s.bind(${listen.port},'${listen.address}',()=>console.log('ready'));setTimeout(()=>process.exit(2),1500).unref()`;
+  const child = spawn('nsenter', [`--net=${server.path}`, '--', process.execPath, '-e', script]);
+  let out = '';
+  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('ready') && resolve())));
+  const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await ready;
+  await l
+    .exec(client, process.execPath, ['-e', `const c=require('dgram').createSocket('udp4');c.send('x',${to.port},'${to.address}',()=>c.close())`])
+    .catch(() => undefined);
+  await done;
+  return out.includes('got');
+}

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { addressOf } from '../../src/ipam/subnet.js';
 import type { PortSpec } from '../../src/cnm/controller.js';
 import { describeKernel } from '../helpers/lab.js';
-import { canBind, probe } from '../helpers/probes.js';
+import { canBind, probe, udpArrives } from '../helpers/probes.js';
 import { UPSTREAM, useWorld, sandboxNs } from '../helpers/world.js';
 
 const tcp = (hostPort: number | undefined, containerPort = 80, hostIp?: string): PortSpec => ({
@@ -49,10 +49,23 @@ describeKernel('published ports', () => {
   it('keeps a port published on 127.0.0.1 to the host, publishes UDP, and gives ephemeral ports from ip_local_port_range', async () => {
     const { ctl, lab, world } = w();
     await ctl.createNetwork({ name: 'web', subnet: '10.72.0.0/24' });
-    const local = await publisher('local', [tcp(8082, 80, '127.0.0.1'), { protocol: 'udp', containerPort: 53, hostPort: 5353 }, tcp(undefined, 81)]);
+    const local = await publisher('local', [
+      tcp(8082, 80, '127.0.0.1'),
+      { protocol: 'udp', containerPort: 53, hostPort: 5353 },
+      tcp(undefined, 81),
+      { protocol: 'udp', containerPort: 54, hostPort: 5354, hostIp: '127.0.0.1' },
+    ]);
     const listen = { address: local.ip, port: 80 };
     expect(await probe(lab, 'tcp', local.ns, lab.host, listen, { address: '127.0.0.1', port: 8082 })).toBe('10.72.0.1');
     expect(await probe(lab, 'tcp', local.ns, world.upstream, listen, { address: UPSTREAM.host, port: 8082 })).toBeUndefined();
+    // A neighbour that routes packets for 127.0.0.1 to the host (the hole Docker 28 closed): nothing gets through.
+    await lab.exec(world.upstream, 'sysctl', ['-qw', 'net.ipv4.conf.wan0.route_localnet=1']);
+    await lab.exec(world.upstream, 'ip', ['route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local']);
+    await lab.exec(world.upstream, 'ip', ['route', 'del', 'local', '127.0.0.1', 'dev', 'lo', 'table', 'local']);
+    await lab.exec(world.upstream, 'ip', ['route', 'add', '127.0.0.1/32', 'via', UPSTREAM.host]);
+    const udp54 = { address: local.ip, port: 54 };
+    expect(await udpArrives(lab, local.ns, lab.host, udp54, { address: '127.0.0.1', port: 5354 })).toBe(true);
+    expect(await udpArrives(lab, local.ns, world.upstream, udp54, { address: '127.0.0.1', port: 5354 })).toBe(false);
     expect(await probe(lab, 'udp', local.ns, world.upstream, { address: local.ip, port: 53 }, { address: UPSTREAM.host, port: 5353 })).toBe(UPSTREAM.gateway);
     const ephemeral = ctl.endpointsOf({ sandboxId: local.id })[0]!.ports!.find((p) => p.containerPort === 81)!;
     const [low, high] = lab.host.sysctlRead('net/ipv4/ip_local_port_range').split(/\s+/u).map(Number);
