@@ -73,9 +73,20 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Runs fn in one transaction: all of its writes are committed together, or none. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /**
+   * Runs fn in one transaction: all of its writes are committed together, or none. A "volatile" transaction is
+   * for records of what a reboot wipes anyway (sandboxes in /run, their endpoints and wires): it survives a crash of
+   * tsnet (the WAL is written before the commit returns) but is not synced to the disk itself; the next durable
+   * commit syncs it with its own. Everything else is synced before it is acknowledged.
+   */
+  transaction<T>(fn: () => T, durability: 'durable' | 'volatile' = 'durable'): T {
+    if (durability === 'durable') return this.db.transaction(fn)();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private all<T>(kind: Kind): T[] {

@@ -85,10 +85,11 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
     };
     undo.push(`remove the interfaces of endpoint ${endpoint.name}`, () => driver.leave(core.driverCtx, [{ network, endpoint, sandbox: sandboxView(sandbox) }]));
     if (ports.length) await programPorts(core, endpoint, undo);
+    // Volatile: an endpoint of a sandbox in /run does not outlive a reboot anyway.
     core.deps.store.transaction(() => {
       core.deps.store.putEndpoint(endpoint);
       persistAddresses(core, network, endpoint);
-    });
+    }, 'volatile');
     core.state.putEndpoint(endpoint);
     writeSandboxFiles(core, sandbox);
     return endpoint;
@@ -122,7 +123,7 @@ async function movePorts(core: CnmCore, sandbox: LiveSandbox): Promise<void> {
     const moved: JoinedEndpoint = { ...next, ports: reservePorts(core, core.network(next.networkId), next, publish, undo) };
     undo.push(`restore endpoint ${next.name}`, () => core.state.putEndpoint(next));
     await programPorts(core, moved, undo);
-    core.deps.store.transaction(() => core.deps.store.putEndpoint(moved));
+    core.deps.store.transaction(() => core.deps.store.putEndpoint(moved), 'volatile');
   });
 }
 
@@ -130,6 +131,6 @@ async function movePorts(core: CnmCore, sandbox: LiveSandbox): Promise<void> {
 export function dropEndpoints(core: CnmCore, endpoints: readonly EndpointRecord[]): void {
   core.deps.store.transaction(() => {
     for (const e of endpoints) forgetEndpoint(core, e);
-  });
+  }, 'volatile');
   for (const e of endpoints) releaseEndpoint(core, e);
 }

@@ -86,7 +86,7 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
     };
     core.files.write(id, hostsFile(hostname, [], [], extraHosts), resolvConf(dns, core.deps.hostResolvConf));
     undo.push(`remove the files of sandbox ${id.slice(0, 12)}`, () => core.files.remove(id));
-    core.deps.store.transaction(() => core.deps.store.putSandbox(record));
+    core.deps.store.transaction(() => core.deps.store.putSandbox(record), 'volatile');
     core.state.putSandbox({ record, ns, handle });
     return record;
   });
@@ -109,7 +109,7 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
   core.deps.store.transaction(() => {
     for (const e of endpoints) forgetEndpoint(core, e);
     for (const s of live) core.deps.store.delete('sandboxes', s.record.id);
-  });
+  }, 'volatile');
   for (const e of endpoints) releaseEndpoint(core, e);
   for (const s of live) core.state.dropSandbox(s.record.id);
   await refreshPorts(core, endpoints);

@@ -108,7 +108,7 @@ export async function createWires(core: CnmCore, specs: readonly WireSpec[]): Pr
       undo.push(`remove wire ${wire.id.slice(0, 12)}`, () => removeWireKernel(core, wire));
       made.push(wire);
     }
-    core.deps.store.transaction(() => made.forEach((w) => core.deps.store.putWire(w)));
+    core.deps.store.transaction(() => made.forEach((w) => core.deps.store.putWire(w)), 'volatile');
     made.forEach((w) => core.state.putWire(w));
     return made;
   });
@@ -138,7 +138,7 @@ export async function deleteWires(core: CnmCore, owner: string): Promise<number>
 
 /** Drops records whose pairs are gone already (with a sandbox's namespace); the caller may be inside a transaction. */
 export function forgetWires(core: CnmCore, wires: readonly WireRecord[]): void {
-  core.deps.store.transaction(() => wires.forEach((w) => core.deps.store.delete('wires', w.id)));
+  core.deps.store.transaction(() => wires.forEach((w) => core.deps.store.delete('wires', w.id)), 'volatile');
   wires.forEach((w) => core.state.dropWire(w.id));
 }
 
