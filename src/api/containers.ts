@@ -78,6 +78,7 @@ export const ContainerView = Type.Object({
   ports: Type.Optional(Type.Array(PortView)),
   hostname: Type.Optional(Type.String()),
   env: Type.Optional(StringList),
+  labels: Type.Optional(StringMap),
   networks: Type.Record(
     Type.String(),
     Type.Object({

@@ -52,7 +52,7 @@ export function dockerContainer(c: ContainerView): Record<string, unknown> {
     },
     Image: c.image,
     Name: `/${c.name}`,
-    Config: { Hostname: c.hostname ?? '', Image: c.image, Cmd: c.command, Env: c.env ?? [] },
+    Config: { Hostname: c.hostname ?? '', Image: c.image, Cmd: c.command, Env: c.env ?? [], Labels: c.labels ?? {} },
     HostConfig: { NetworkMode: Object.keys(c.networks)[0] ?? 'none', PortBindings: ports(c) },
     NetworkSettings: { SandboxID: c.sandbox ?? '', Ports: ports(c), Networks: networks },
   };

@@ -85,6 +85,7 @@ export class ContainerService {
       ...(sandboxId ? { sandbox: sandboxId } : {}),
       hostname: c.config.hostname ?? '',
       env: [...(c.config.env ?? [])],
+      labels: { ...c.config.labels },
       ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
       networks,
     };

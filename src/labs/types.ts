@@ -42,7 +42,16 @@ export interface LabNode {
 export interface Topology {
   readonly name: string;
   readonly prefix: string;
-  readonly mgmt: { readonly network: string; readonly ipv4Subnet: string; readonly ipv6Subnet?: string; readonly mtu?: number };
+  readonly mgmt: {
+    readonly network: string;
+    readonly ipv4Subnet: string;
+    readonly ipv6Subnet?: string;
+    readonly ipv4Gateway?: string;
+    readonly ipv6Gateway?: string;
+    /** The management network's bridge interface name. */
+    readonly bridge?: string;
+    readonly mtu?: number;
+  };
   readonly nodes: readonly LabNode[];
   readonly links: readonly LabLink[];
 }

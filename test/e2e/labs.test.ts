@@ -142,6 +142,25 @@ describeKernel('labs, end to end', () => {
     expect(refused.stdout).toContain('line 3: topology.nodez: unknown key (TSNET_ERR_INVALID_ARGUMENT)');
   });
 
+  it("honours mgmt's network, subnet, gateway and bridge, node labels, a writable /proc/sys/net only, and --reconfigure", async () => {
+    const file = join(lab.dir, 'pair.clab.yml');
+    const text = (cmd: string): string =>
+      `name: pair\nmgmt: { network: m2, ipv4-subnet: 172.31.0.0/24, ipv4-gw: 172.31.0.254, bridge: br-m2 }\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox, labels: { role: edge }, cmd: "${cmd}" }\n    b: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n`;
+    writeFileSync(file, text('sleep 1000'));
+    expect((await tsnet(d, 'lab', 'deploy', '-t', file)).code).toBe(0);
+    expect((await lab.ip(lab.host, 'link', 'show', 'br-m2'))[0]).toMatchObject({ ifalias: expect.stringMatching(/^tsnet:network:/u) });
+    expect((await tsnet(d, 'exec', 'clab-pair-a', 'ip', 'route', 'show', 'default')).stdout).toContain('via 172.31.0.254');
+    expect((await tsnet(d, 'inspect', '-f', '{{index .Config.Labels "role"}}', 'clab-pair-a')).stdout).toBe('edge\n');
+    expect((await tsnet(d, 'exec', 'clab-pair-a', 'sysctl', '-w', 'net.ipv4.conf.eth1.forwarding=1')).code).toBe(0);
+    expect((await tsnet(d, 'exec', 'clab-pair-a', 'sysctl', '-w', 'kernel.hostname=x')).code).not.toBe(0);
+    // --reconfigure: the lab made again from the changed file.
+    writeFileSync(file, text('sleep 2000'));
+    expect((await tsnet(d, 'lab', 'deploy', '-t', file, '--reconfigure')).code).toBe(0);
+    expect((await tsnet(d, 'inspect', '-f', '{{json .Config.Cmd}}', 'clab-pair-a')).stdout.trim()).toBe('["sleep","2000"]');
+    expect((await tsnet(d, 'lab', 'destroy', '-t', file)).code).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('refuses a bad file with its lines and makes nothing', async () => {
     const bad = join(lab.dir, 'bad.clab.yml');
     writeFileSync(

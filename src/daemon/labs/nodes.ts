@@ -43,7 +43,12 @@ export async function startNodes(t: Topology, containers: ContainerService, prog
           env: Object.entries(n.env).map(([k, v]) => `${k}=${v}`),
           ...(Object.keys(n.sysctls).length ? { sysctls: { ...n.sysctls } } : {}),
         },
-        { baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'], writablePaths: ['/proc/sys/net'], labels: { [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name } },
+        {
+          baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+          writablePaths: ['/proc/sys/net'],
+          // The node's own labels, as containerlab puts them on its containers; tsnet's marks last, never overridden.
+          labels: { ...n.labels, [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name },
+        },
       );
       progress(`nodes: ${++started}/${linux.length} started`);
       return [n.name, state.config.labels![SANDBOX_LABEL]!];

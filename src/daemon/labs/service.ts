@@ -126,8 +126,13 @@ export class LabService {
       name: t.mgmt.network,
       driver: 'bridge',
       subnet: t.mgmt.ipv4Subnet,
+      ...(t.mgmt.ipv4Gateway ? { gateway: t.mgmt.ipv4Gateway } : {}),
       ...(t.mgmt.ipv6Subnet ? { ipv6: true, subnet6: t.mgmt.ipv6Subnet } : {}),
-      ...(t.mgmt.mtu ? { options: { 'com.docker.network.driver.mtu': String(t.mgmt.mtu) } } : {}),
+      ...(t.mgmt.ipv6Gateway ? { gateway6: t.mgmt.ipv6Gateway } : {}),
+      options: {
+        ...(t.mgmt.mtu ? { 'com.docker.network.driver.mtu': String(t.mgmt.mtu) } : {}),
+        ...(t.mgmt.bridge ? { 'com.docker.network.bridge.name': t.mgmt.bridge } : {}),
+      },
       labels: { [`${LAB_LABEL}.mgmt`]: 'true' },
     });
   }
