@@ -260,6 +260,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         goto usage;
     const char *mode = argv[1];
+    if (strcmp(mode, "spawner") == 0 && argc == 2)
+        return cmd_spawner();
     if (strcmp(mode, "seccomp-compile") == 0 && argc == 4) {
         report_fd = 2; /* a failure is said on stderr */
         return seccomp_compile(argv[2], argv[3]);

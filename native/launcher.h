@@ -38,6 +38,8 @@ void setup_container(struct config *c);
 void confine(struct config *c);
 /* `tsnet-launcher seccomp-compile RULES OUT`: the profile compiled once into the BPF program containers load. */
 int seccomp_compile(const char *rules, const char *out);
+/* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
+int cmd_spawner(void);
 void set_capabilities(struct config *c);
 
 #endif

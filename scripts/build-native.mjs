@@ -10,7 +10,12 @@ const cc = process.env.CC ?? 'cc';
 const targets = [
   { sources: ['native/netlink.c'], output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
   // Static, so that it runs the same whatever the container's root filesystem holds.
-  { sources: ['native/launcher.c', 'native/rootfs.c', 'native/confine.c'], output: 'native/build/tsnet-launcher', flags: ['-static'], libs: ['-lseccomp'] },
+  {
+    sources: ['native/launcher.c', 'native/rootfs.c', 'native/confine.c', 'native/spawner.c'],
+    output: 'native/build/tsnet-launcher',
+    flags: ['-static'],
+    libs: ['-lseccomp'],
+  },
 ];
 
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {

@@ -6,9 +6,9 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { ImageStore } from './images.js';
 import { ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
+import { Spawner, spawnDirect } from './spawner.js';
 import type { ContainerConfig, ContainerState, ExecResult } from './types.js';
 
 export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult } from './types.js';
@@ -65,7 +66,10 @@ export class Runtime {
   private readonly unsaved = new Map<string, ContainerState>();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly pollers = new Map<string, NodeJS.Timeout>();
-  private readonly monitors = new Map<string, ChildProcess>();
+  /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
+  private readonly monitored = new Set<string>();
+  /** Starts launchers without forking the daemon (see spawner.ts). */
+  private readonly spawner: Spawner;
   private readonly launcher = launcherPath();
   private readonly seccomp: SeccompPrograms;
 
@@ -77,6 +81,7 @@ export class Runtime {
   ) {
     this.images = new ImageStore(join(root, 'images'));
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
+    this.spawner = Spawner.open(this.launcher);
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
   }
 
@@ -104,11 +109,8 @@ export class Runtime {
     this.stopRetrying();
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
-    for (const m of this.monitors.values()) {
-      m.removeAllListeners('exit');
-      m.unref();
-    }
-    this.monitors.clear();
+    this.monitored.clear();
+    this.spawner.close();
   }
 
   list(): ContainerState[] {
@@ -195,21 +197,12 @@ export class Runtime {
     const dir = this.dir(state.id);
     const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state));
     rmSync(join(dir, 'exit'), { force: true });
-    const log = openSync(this.logFile(state.id), 'a');
-    const monitor = spawn(this.launcher, args, { detached: true, stdio: ['ignore', log, log, 'pipe'] });
-    closeSync(log);
-    const report = await new Promise<string>((resolve) => {
-      let text = '';
-      const sync = monitor.stdio[3] as NodeJS.ReadableStream;
-      sync.on('data', (d: Buffer) => (text += d.toString()));
-      sync.on('end', () => resolve(text.trim()));
-      sync.on('error', () => resolve(text.trim()));
-    });
-    const ok = /^ok (\d+)$/u.exec(report);
+    const argv = [this.launcher, ...args];
+    const monitor = this.spawner.alive ? await this.spawner.run(argv, this.logFile(state.id)) : await spawnDirect(this.launcher, argv, this.logFile(state.id));
+    const ok = /^ok (\d+)$/u.exec(monitor.report);
     if (!ok) {
-      // The launcher may have exited already: waiting for an 'exit' event that has been emitted would hang.
-      if (monitor.exitCode === null && monitor.signalCode === null) await new Promise((r) => monitor.once('exit', r));
-      const why = report.replace(/^error /u, '') || 'the launcher died';
+      await monitor.exited;
+      const why = monitor.report.replace(/^error /u, '') || 'the launcher died';
       throw new TsnetError(startFailureCode(why), `container "${state.name}" failed to start: ${why}`);
     }
     state.pid = Number(ok[1]);
@@ -217,10 +210,10 @@ export class Runtime {
     state.status = 'running';
     state.startedAt = new Date().toISOString();
     this.save(state);
-    this.monitors.set(state.id, monitor);
-    monitor.once('exit', (code) => {
-      this.monitors.delete(state.id);
-      this.finish(state, code);
+    this.monitored.add(state.id);
+    void monitor.exited.then((code) => {
+      // After close() the containers go on alone: their ends are the next runtime's to notice.
+      if (this.monitored.delete(state.id)) this.finish(state, code);
     });
     // While the runtime is open it watches its containers (close() lets them go on alone).
     return state;
