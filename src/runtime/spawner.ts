@@ -33,9 +33,15 @@ export class Spawner {
       for (const p of this.pending.values()) p.reject(new TsnetError('TSNET_ERR_INTERNAL', 'the launcher spawner ended'));
       this.pending.clear();
     });
-    // It must not keep the daemon alive, nor the daemon wait for it.
+    // It keeps the process alive only while a launcher it started is watched (as a child of the process would).
     child.unref();
-    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    this.holdLoop(false);
+  }
+
+  private holdLoop(hold: boolean): void {
+    const out = this.child.stdout as unknown as { ref?: () => void; unref?: () => void };
+    if (hold) out.ref?.();
+    else out.unref?.();
   }
 
   static open(launcher: string): Spawner {
@@ -52,6 +58,7 @@ export class Spawner {
     let exit!: (code: number | null) => void;
     const exited = new Promise<number | null>((r) => (exit = r));
     const answered = new Promise<Spawned>((resolve, reject) => this.pending.set(id, { resolve, reject, exited, exit }));
+    this.holdLoop(true);
     const payload = Buffer.from([id, logFile, ...argv].map((s) => `${s}\0`).join(''));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(payload.length);
@@ -79,9 +86,13 @@ export class Spawner {
         p.exit(code < 0 ? null : code);
       }
     }
+    if (this.pending.size === 0) this.holdLoop(false);
   }
 
+  /** Stops watching: the launchers go on alone (their ends are for whoever watches next). */
   close(): void {
+    this.pending.clear();
+    this.holdLoop(false);
     this.child.stdin!.end();
   }
 }
