@@ -161,7 +161,9 @@ function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { ts
           upMs: m(r.tsnet, 'upMs'),
           deployMs: m(r.tsnet, 'deployMs'),
           downMs: m(r.tsnet, 'downMs'),
-          phasesMs: Object.fromEntries(['nodes', 'links', 'configure', 'exec'].map((k) => [k, round(median(r.tsnet.map((x) => x.phases?.[k] ?? 0)), 1)])),
+          phasesMs: Object.fromEntries(
+            ['check', 'nodes', 'links', 'configure', 'exec', 'record'].map((k) => [k, round(median(r.tsnet.map((x) => x.phases?.[k] ?? 0)), 1)]),
+          ),
         },
         ...(mininet ? { mininet: { upMs: m(r.mininet, 'upMs'), downMs: m(r.mininet, 'downMs') } } : {}),
         ...(mininet

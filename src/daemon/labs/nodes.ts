@@ -16,8 +16,8 @@ export const labOwner = (name: string): string => `lab:${name}`;
 
 /** A node that has nothing of its own to run sleeps (the image's own command is a shell, which would exit). */
 const IDLE = ['sleep', '2147483647'];
-/** Nodes started at once: their network work is serialised by the controller anyway. */
-const PARALLEL = 8;
+/** Nodes started at once: measured best on 2 cores (16: 0.84-0.92 s for 50 nodes; 8: 0.96-1.33 s; 2: 0.95-1.29 s). */
+const PARALLEL = 16;
 
 async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];

@@ -61,6 +61,7 @@ export class LabService {
 
   /** Deploys; progress, when given, is told each step as it is done (nodes started, links made, exec run). */
   deploy(body: LabDeployBody, progress: (text: string) => void = () => undefined): Promise<LabView> {
+    const clock = phaseClock();
     const topology = parseTopology({
       text: body.topology,
       file: body.file ?? 'topology',
@@ -76,8 +77,9 @@ export class LabService {
       this.checkBeforeDeploy(topology);
       const record: LabRecord = { name: topology.name, status: 'deploying', created: new Date().toISOString(), topology, ownedBridges: [] };
       this.records.put(record, body.topology);
+      clock.lap('check');
       try {
-        return await this.make(record, progress);
+        return await this.make(record, progress, clock);
       } catch (err) {
         await this.sweep(this.records.find(topology.name) ?? record).catch(() => undefined);
         this.records.remove(topology.name, false);
@@ -94,14 +96,13 @@ export class LabService {
     if (taken.length) throw new TsnetError('TSNET_ERR_CONFLICT', `containers named ${taken.map((n) => containerName(t, n.name)).join(', ')} exist already`);
   }
 
-  private async make(record: LabRecord, progress: (text: string) => void): Promise<LabView> {
+  private async make(record: LabRecord, progress: (text: string) => void, clock: ReturnType<typeof phaseClock>): Promise<LabView> {
     const t = record.topology;
     const ownedBridges: string[] = [];
     for (const n of t.nodes.filter((x) => x.kind === 'bridge')) {
       if (await this.controller.ensureHostBridge(n.name, labOwner(t.name))) ownedBridges.push(n.name);
       this.records.put({ ...record, ownedBridges });
     }
-    const clock = phaseClock();
     await this.ensureMgmtNetwork(t);
     const sandboxes = await startNodes(t, this.containers, progress);
     clock.lap('nodes');
@@ -115,7 +116,9 @@ export class LabService {
     clock.lap('exec');
     const done: LabRecord = { ...record, ownedBridges, status: 'running', exec };
     this.records.put(done);
-    return { ...labView(done, this.runtime, this.controller), timings: clock.laps };
+    const view = labView(done, this.runtime, this.controller);
+    clock.lap('record');
+    return { ...view, timings: clock.laps };
   }
 
   /** The management network (containerlab's `clab` on 172.20.20.0/24 unless the file says otherwise), made once and shared. */
