@@ -47,7 +47,7 @@ export const LabView = Type.Object({
   links: Type.Array(Type.Object({ a: Type.String(), b: Type.String(), addresses: StringList })),
   /** The nodes' exec commands, as they ran at deploy. */
   exec: Type.Optional(Type.Array(LabExecResult)),
-  /** A deploy's answer: milliseconds of its phases (nodes, links, configure, exec). */
+  /** A deploy's answer: milliseconds of its phases (check, nodes, links, configure, exec, record). */
   timings: Type.Optional(Type.Record(Type.String(), Type.Number())),
 });
 export type LabView = Static<typeof LabView>;
