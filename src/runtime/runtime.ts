@@ -69,7 +69,7 @@ export class Runtime {
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
   private readonly monitored = new Set<string>();
   /** Starts launchers without forking the daemon (see spawner.ts). */
-  private readonly spawner: Spawner;
+  private readonly spawner: Spawner | undefined;
   private readonly launcher = launcherPath();
   private readonly seccomp: SeccompPrograms;
 
@@ -78,16 +78,24 @@ export class Runtime {
     readonly cgroups: Cgroups,
     /** Where failures of background work go (the daemon's log). */
     private readonly onBackgroundError: (what: string, err: unknown) => void,
+    useSpawner: boolean,
   ) {
     this.images = new ImageStore(join(root, 'images'));
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
-    this.spawner = Spawner.open(this.launcher);
+    this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
   }
 
   /** Opens the runtime and re-adopts what it finds: running containers keep running, dead ones become exited. */
-  static open(root: string, options: { cgroups?: Cgroups; onBackgroundError?: (what: string, err: unknown) => void } = {}): Runtime {
-    const rt = new Runtime(root, options.cgroups ?? new Cgroups(), options.onBackgroundError ?? (() => undefined));
+  static open(
+    root: string,
+    options: {
+      cgroups?: Cgroups;
+      onBackgroundError?: (what: string, err: unknown) => void;
+      /** false: Node forks the launchers itself. */ spawner?: boolean;
+    } = {},
+  ): Runtime {
+    const rt = new Runtime(root, options.cgroups ?? new Cgroups(), options.onBackgroundError ?? (() => undefined), options.spawner ?? true);
     for (const id of readdirSync(join(root, 'containers'))) {
       const file = join(root, 'containers', id, 'state.json');
       if (!existsSync(file)) {
@@ -110,7 +118,7 @@ export class Runtime {
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
     this.monitored.clear();
-    this.spawner.close();
+    this.spawner?.close();
   }
 
   list(): ContainerState[] {
@@ -198,7 +206,7 @@ export class Runtime {
     const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state));
     rmSync(join(dir, 'exit'), { force: true });
     const argv = [this.launcher, ...args];
-    const monitor = this.spawner.alive ? await this.spawner.run(argv, this.logFile(state.id)) : await spawnDirect(this.launcher, argv, this.logFile(state.id));
+    const monitor = this.spawner?.alive ? await this.spawner.run(argv, this.logFile(state.id)) : await spawnDirect(this.launcher, argv, this.logFile(state.id));
     const ok = /^ok (\d+)$/u.exec(monitor.report);
     if (!ok) {
       await monitor.exited;

@@ -67,6 +67,26 @@ describeKernel('the container runtime', () => {
     await rt.remove('first', { force: true });
   });
 
+  it('starts, watches and stops containers the same whether its spawner or Node forks the launchers', async () => {
+    const direct = Runtime.open(join(lab().dir, 'runtime-direct'), { spawner: false });
+    try {
+      await buildBusyboxImage(direct.images);
+      for (const r of [rt, direct]) {
+        const name = r === rt ? 'by-spawner' : 'by-node';
+        const c = r.create({ image: 'busybox', command: ['/bin/sh', '-c', 'echo hi; exit 3'], name, ...(await sandbox(name)) });
+        await r.start(c.id);
+        expect(await r.wait(c.id)).toBe(3);
+        expect(r.logs(c.id)).toBe('hi\n');
+        const bad = r.create({ image: 'busybox', command: ['/nonexistent'], name: `${name}-bad`, ...(await sandbox(`${name}-bad`)) });
+        await expect(r.start(bad.id)).rejects.toMatchObject({ code: 'TSNET_ERR_COMMAND_NOT_FOUND' });
+        await r.remove(c.id);
+        await r.remove(bad.id);
+      }
+    } finally {
+      direct.close();
+    }
+  });
+
   it('records the exit code and the output of a container that ends', async () => {
     const c = await run('exits', ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7']);
     expect(await rt.wait(c.id)).toBe(7);
