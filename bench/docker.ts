@@ -3,13 +3,12 @@
  * namespace next to a tsnet daemon serving the plugin: `docker run -d` start latency and `docker network connect`
  * + `disconnect` of a running container, on Docker's built-in bridge driver and on tsnet's plugin, in one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dockerAvailable, startDockerd, type Dockerd } from '../src/lab/dockerd.js';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { round, summarise, table, timeMs, type Summary } from './stats.js';
+import { startBenchDaemon } from './tsnetd.js';
 
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { ops: { default: 30, min: 5, max: 300 } });
 
@@ -29,31 +28,12 @@ async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-/** A tsnet daemon serving the Docker plugin on the lab's plugin folder; its log collects in out. */
-async function startTsnet(state: string, out: string[]): Promise<ChildProcess> {
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const pluginSocket = join(state, 'dockerlab', 'plugins', 'tsnet.sock');
-  const tsnet = spawn(
-    process.execPath,
-    [cli, 'daemon', '--root', join(state, 'tsnet'), '--socket', join(state, 'tsnet.sock'), '--bridge', 'none', '--docker-plugin-socket', pluginSocket],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    tsnet.stdout!.on('data', (d: Buffer) => {
-      out.push(d.toString());
-      if (out.join('').includes('tsnet daemon listening')) resolve();
-    });
-    tsnet.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code})`)));
-  });
-  return tsnet;
-}
-
 async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
   };
-  const out: string[] = [];
-  const tsnet = await startTsnet(state, out);
+  // The plugin's socket in the isolated dockerd's plugin folder: Docker names the plugin after it.
+  const tsnet = await startBenchDaemon(state, ['--bridge', 'none', '--docker-plugin-socket', join(state, 'dockerlab', 'plugins', 'tsnet.sock')]);
   const dockerd = await startDockerd(join(state, 'dockerlab'), '/proc/self/ns/net');
   try {
     await must(dockerd, 'import', await busyboxRootfsTar(state), 'busybox:latest');
@@ -83,14 +63,14 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     report(opts, results);
   } catch (err) {
     // What tsnet said about it, for whoever reads the failure.
-    const warnings = out
-      .join('')
+    const warnings = tsnet
+      .output()
       .split('\n')
       .filter((l) => /"level":[45]0/u.test(l));
     throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`, { cause: err });
   } finally {
     await dockerd.stop();
-    tsnet.kill('SIGTERM');
+    await tsnet.stop();
   }
 }
 

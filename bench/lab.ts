@@ -5,18 +5,15 @@
  * run, Mininet's `--topo linear,N` with Linux-bridge switches and no controller, through its Python API, when
  * Debian's mininet package is installed.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { median, round, table, timeMs } from './stats.js';
+import { startBenchDaemon, type BenchDaemon } from './tsnetd.js';
 
-const execFileAsync = promisify(execFile);
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { runs: { default: 3, min: 1, max: 20 } });
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SIZES = [10, 25, 50] as const;
 
 /** The linear lab of n nodes: its containerlab file and tsnet's companion file. */
@@ -37,22 +34,6 @@ export function linearLab(n: number): { topology: string; companion: string; las
   };
 }
 
-async function startTsnet(state: string): Promise<{ child: ChildProcess; socket: string }> {
-  const socket = join(state, 'tsnet.sock');
-  const child = spawn(process.execPath, [CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, '--bridge', 'none'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('tsnet daemon listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code}): ${out}`)));
-  });
-  return { child, socket };
-}
-
 interface Run {
   upMs: number;
   deployMs: number;
@@ -62,14 +43,13 @@ interface Run {
 }
 
 /** One deploy until the first node pings the last, then a destroy, from the CLI. */
-async function tsnetRun(state: string, socket: string, n: number): Promise<Run> {
-  const cli = (...args: string[]) => execFileAsync(process.execPath, [CLI, '--host', `unix://${socket}`, ...args]);
+async function tsnetRun(state: string, cli: BenchDaemon['cli'], n: number): Promise<Run> {
   const lab = linearLab(n);
   const file = join(state, `linear${n}.clab.yml`);
   writeFileSync(file, lab.topology);
   writeFileSync(join(state, `linear${n}.tsnet.yml`), lab.companion);
   const start = process.hrtime.bigint();
-  const deployed = JSON.parse((await cli('lab', 'deploy', '-t', file, '--format', 'json')).stdout) as { timings?: Record<string, number> };
+  const deployed = JSON.parse(await cli('lab', 'deploy', '-t', file, '--format', 'json')) as { timings?: Record<string, number> };
   const deployMs = Number(process.hrtime.bigint() - start) / 1e6;
   for (let i = 0; ; i++) {
     const ok = await cli('lab', 'exec', '--name', `linear${n}`, 'n1', '--', 'ping', '-c', '1', '-W', '1', lab.last).then(
@@ -120,18 +100,18 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
   };
-  const tsnetd = await startTsnet(state);
+  const tsnetd = await startBenchDaemon(state, ['--bridge', 'none']);
   const results: Record<string, { tsnet: Run[]; mininet: Run[] }> = {};
   let memory = { idleMb: 0, with50Mb: 0 };
   try {
-    await execFileAsync(process.execPath, [CLI, '--host', `unix://${tsnetd.socket}`, 'image', 'import', await busyboxRootfsTar(state), 'busybox']);
+    await tsnetd.cli('image', 'import', await busyboxRootfsTar(state), 'busybox');
     memory.idleMb = round(rssMb(tsnetd.child.pid!), 1);
     const mininet = mininetInstalled();
     for (const n of SIZES) {
       results[n] = { tsnet: [], mininet: [] };
       for (let r = 0; r < opts.runs; r++) {
         progress(`linear ${n}: run ${r + 1}/${opts.runs}`);
-        results[n]!.tsnet.push(await tsnetRun(state, tsnetd.socket, n));
+        results[n]!.tsnet.push(await tsnetRun(state, tsnetd.cli, n));
         if (mininet) results[n]!.mininet.push(mininetRun(n));
       }
     }
@@ -139,15 +119,13 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     const lab = linearLab(50);
     writeFileSync(join(state, 'mem.clab.yml'), lab.topology.replace('name: linear50', 'name: mem'));
     writeFileSync(join(state, 'mem.tsnet.yml'), lab.companion);
-    await execFileAsync(process.execPath, [CLI, '--host', `unix://${tsnetd.socket}`, 'lab', 'deploy', '-t', join(state, 'mem.clab.yml')]);
+    await tsnetd.cli('lab', 'deploy', '-t', join(state, 'mem.clab.yml'));
     memory = { ...memory, with50Mb: round(rssMb(tsnetd.child.pid!), 1) };
-    await execFileAsync(process.execPath, [CLI, '--host', `unix://${tsnetd.socket}`, 'lab', 'destroy', '--name', 'mem']);
+    await tsnetd.cli('lab', 'destroy', '--name', 'mem');
     progress('');
     report(opts, results, memory, mininet);
   } finally {
-    const exited = new Promise((r) => tsnetd.child.once('exit', r));
-    tsnetd.child.kill('SIGTERM');
-    await exited;
+    await tsnetd.stop();
   }
 }
 

@@ -6,20 +6,19 @@
  *   name and the queries per second with 16 in flight, against tsnet's resolver and Docker's (127.0.0.11), by the
  *   same client.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { dockerAvailable, startDockerd, type Dockerd } from '../src/lab/dockerd.js';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
+import { startBenchDaemon, type BenchDaemon } from './tsnetd.js';
 
 const execFileAsync = promisify(execFile);
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { ops: { default: 20, min: 3, max: 200 }, queries: { default: 500, min: 50, max: 20000 } });
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const DNS_PACKET = createRequire(import.meta.url).resolve('dns-packet');
 
 export async function main(argv: string[]): Promise<void> {
@@ -37,23 +36,9 @@ interface Tools {
   docker(...args: string[]): Promise<string>;
 }
 
-async function startTsnet(state: string): Promise<{ child: ChildProcess; socket: string }> {
-  const socket = join(state, 'tsnet.sock');
-  const child = spawn(process.execPath, [CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('tsnet daemon listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code}): ${out}`)));
-  });
-  return { child, socket };
-}
-
-function tools(socket: string, dockerd: Dockerd): Tools {
+function tools(tsnetd: BenchDaemon, dockerd: Dockerd): Tools {
   return {
-    tsnet: async (...args) => (await execFileAsync(process.execPath, [CLI, '--host', `unix://${socket}`, ...args])).stdout.trim(),
+    tsnet: tsnetd.cli,
     docker: async (...args) => {
       const r = await dockerd.docker(...args);
       if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr.trim()}`);
@@ -132,9 +117,9 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
   };
-  const tsnetd = await startTsnet(state);
+  const tsnetd = await startBenchDaemon(state);
   const dockerd = await startDockerd(join(state, 'dockerlab'), '/proc/self/ns/net');
-  const t = tools(tsnetd.socket, dockerd);
+  const t = tools(tsnetd, dockerd);
   try {
     const rootfs = await busyboxRootfsTar(state);
     await t.tsnet('image', 'import', rootfs, 'busybox');
@@ -161,9 +146,7 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     const ids = (await t.tsnet('ps', '-aq').catch(() => '')).split('\n').filter(Boolean);
     if (ids.length) await t.tsnet('rm', '-f', ...ids).catch(() => undefined);
     await dockerd.stop();
-    const exited = new Promise((r) => tsnetd.child.once('exit', r));
-    tsnetd.child.kill('SIGTERM');
-    await exited;
+    await tsnetd.stop();
   }
 }
 

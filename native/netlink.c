@@ -75,18 +75,26 @@ static void leave_netns(int saved)
     close(saved);
 }
 
-/* Opens a netlink socket of the given protocol inside the namespace at ns_path (NULL: the caller's). */
-EXPORT int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)
+/* A socket (close-on-exec) made inside the namespace at ns_path (NULL: the caller's): it stays bound to that
+ * namespace after the thread returns to its own. Returns the fd, or -errno. */
+static int socket_in_netns(const char *ns_path, int domain, int type, int protocol)
 {
     int saved, err = enter_netns(ns_path, &saved);
     if (err < 0)
         return err;
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
     if (fd < 0)
         err = -errno;
     leave_netns(saved);
+    return fd < 0 ? err : fd;
+}
+
+/* Opens a netlink socket of the given protocol inside the namespace at ns_path (NULL: the caller's). */
+EXPORT int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)
+{
+    int err, fd = socket_in_netns(ns_path, AF_NETLINK, SOCK_RAW, protocol);
     if (fd < 0)
-        return err;
+        return fd;
 
     int one = 1;
     /* Both options are best effort: old kernels lack them and the codec copes without. */
@@ -168,15 +176,9 @@ EXPORT int tsnl_lock_file(const char *path)
  * Returns the fd (close-on-exec), or -errno. */
 EXPORT int tsnl_port_bind(const char *ns_path, int family, int type, int protocol, const void *addr, int port)
 {
-    int saved, err = enter_netns(ns_path, &saved);
-    if (err < 0)
-        return err;
-    int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+    int err, fd = socket_in_netns(ns_path, family, type, protocol);
     if (fd < 0)
-        err = -errno;
-    leave_netns(saved);
-    if (fd < 0)
-        return err;
+        return fd;
     int r;
     if (family == AF_INET6) {
         int one = 1;

@@ -73,6 +73,8 @@ export interface WireRecord {
   readonly id: string;
   /** Who asked for it, e.g. "lab:ring": wires are removed by owner. */
   readonly owner: string;
+  /** What its owner calls it, for messages ("link r1:eth1 - r2:eth1"). */
+  readonly label?: string;
   readonly mtu?: number;
   readonly ends: readonly [WireEnd, WireEnd];
 }

@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
-import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
 
 /** Output of one JSON object per line (docker ps --format json). */
 const jsonLines = <T>(text: string): T[] =>
@@ -33,13 +31,7 @@ function raw(socket: string, method: string, path: string, body: string): Promis
 describeKernel('the daemon and the CLI, end to end', () => {
   // One immutable fixture for the whole file: a busybox root filesystem tarball. Each test gets its own lab and
   // its own daemon, and imports the image itself when it needs one.
-  let fixtures: string;
-  let rootfs: string;
-  beforeAll(async () => {
-    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-fixtures-'));
-    rootfs = await busyboxRootfsTar(fixtures);
-  });
-  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+  const rootfs = useBusyboxTarball();
 
   let lab: Lab;
   let d: DaemonHandle;
@@ -52,7 +44,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
   });
   afterEach(() => tearDown(d, lab));
   const withBusybox = async (): Promise<void> => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
   };
   /** A running container w1 on network web (10.70.0.0/24). */
   const withRunningContainer = async (): Promise<void> => {
@@ -141,7 +133,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     });
     // A valid first header followed by garbage is refused whole, not imported as a partial image.
     const garbage = join(l.dir, 'garbage.tar');
-    writeFileSync(garbage, Buffer.concat([readFileSync(rootfs).subarray(0, 512), randomBytes(8192)]));
+    writeFileSync(garbage, Buffer.concat([readFileSync(rootfs()).subarray(0, 512), randomBytes(8192)]));
     const partial = await tsnet(d, 'image', 'import', garbage, 'partial');
     expect(partial).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a tar archive .*\(TSNET_ERR_INVALID_ARGUMENT\)/u) as string });
     expect((await tsnet(d, 'image', 'ls')).stdout).not.toContain('partial');

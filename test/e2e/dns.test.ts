@@ -2,25 +2,17 @@
  * The embedded resolver end to end: the real daemon and CLI, busybox nslookup in containers and raw queries from
  * their namespaces, and a fake upstream resolver in the upstream namespace playing the internet's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { NetNs } from '../../src/netns/netns.js';
-import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
-import { startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
 import { dnsQuery, fakeUpstream, type FakeUpstream } from '../helpers/dns.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { UPSTREAM, buildWorld } from '../helpers/world.js';
 
 describeKernel('embedded DNS, end to end', () => {
-  let fixtures: string;
-  let rootfs: string;
-  beforeAll(async () => {
-    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-dns-'));
-    rootfs = await busyboxRootfsTar(fixtures);
-  });
-  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+  const rootfs = useBusyboxTarball();
 
   let lab: Lab;
   let d: DaemonHandle;
@@ -63,7 +55,7 @@ describeKernel('embedded DNS, end to end', () => {
   };
 
   it('resolves names, aliases and short ids on shared networks only, and forwards the rest to the host resolvers', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.77.0.0/24', 'n1')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.78.0.0/24', 'n2')).code).toBe(0);
     await run('--name', 'a1', '--network', 'n1', '--network-alias', 'web');
@@ -93,7 +85,7 @@ describeKernel('embedded DNS, end to end', () => {
   });
 
   it('answers PTR, tells NODATA from NXDOMAIN, serves TCP, and passes truncation through to a TCP retry', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.77.0.0/24', 'n1')).code).toBe(0);
     await run('--name', 'a1', '--network', 'n1');
     await run('--name', 'b1', '--network', 'n1');
@@ -107,7 +99,7 @@ describeKernel('embedded DNS, end to end', () => {
   });
 
   it('forwards nothing from an internal network, removes exactly the names of a removed container, and writes --dns and --add-host', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', '--internal', '--subnet', '10.79.0.0/24', 'inside')).code).toBe(0);
     await run('--name', 'web', '--network', 'inside');
     await run('--name', 'web2', '--network', 'inside', '--dns', UPSTREAM.server, '--add-host', 'db.example:192.0.2.7');
@@ -122,7 +114,7 @@ describeKernel('embedded DNS, end to end', () => {
   });
 
   it('gives the default network no embedded DNS, as Docker does', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     await run('--name', 'plain');
     const resolv = (await tsnet(d, 'exec', 'plain', 'cat', '/etc/resolv.conf')).stdout;
     expect(resolv).toBe(`search corp.test\nnameserver ${UPSTREAM.server}\n`);

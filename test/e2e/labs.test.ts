@@ -5,26 +5,18 @@
  * a restart and a destroy.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
-import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { UPSTREAM, buildWorld } from '../helpers/world.js';
 
 const RING = fileURLToPath(new URL('../../examples/labs/ring.clab.yml', import.meta.url));
 
 describeKernel('labs, end to end', () => {
-  let fixtures: string;
-  let rootfs: string;
-  beforeAll(async () => {
-    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-labs-'));
-    rootfs = await busyboxRootfsTar(fixtures);
-  });
-  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+  const rootfs = useBusyboxTarball();
 
   let lab: Lab;
   let d: DaemonHandle;
@@ -33,7 +25,7 @@ describeKernel('labs, end to end', () => {
     try {
       await buildWorld(lab);
       d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
-      expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+      expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     } catch (err) {
       lab.destroy();
       throw err;
@@ -183,6 +175,15 @@ describeKernel('labs, end to end', () => {
       'name: bad\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox }\n    b: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n',
     );
     expect((await tsnet(d, 'lab', 'deploy', '-t', bad)).stderr).toContain('"10.0.0.1/33" is not an address with a prefix length');
+    expect(await leftovers()).toEqual([]);
+    // A link that fails half way (its host end's name is the lab's uplink): the error names it, the rest is undone.
+    rmSync(join(lab.dir, 'bad.tsnet.yml'));
+    writeFileSync(
+      bad,
+      'name: bad\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox }\n    sw: { kind: bridge }\n  links:\n    - endpoints: ["a:eth1", "sw:uplink0"]\n',
+    );
+    const half = await tsnet(d, 'lab', 'deploy', '-t', bad);
+    expect(half).toMatchObject({ code: 1, stderr: expect.stringContaining('link a:eth1 - sw:uplink0: ') });
     expect(await leftovers()).toEqual([]);
   });
 

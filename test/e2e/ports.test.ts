@@ -3,26 +3,17 @@
  * httpd whose CGI prints the client address it sees, and real packets from outside, from another container through
  * the host's address, and from the host through 127.0.0.1.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { NetNs } from '../../src/netns/netns.js';
-import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
-import { startDaemon, tearDown, tsnet, type DaemonHandle } from '../helpers/daemon.js';
+import { startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { WHOAMI_HTTPD, WHOAMI_REQUEST, clientOf, whoami } from '../helpers/http.js';
 import { canBind, probe } from '../helpers/probes.js';
 import { UPSTREAM, buildWorld, type World } from '../helpers/world.js';
 
 describeKernel('published ports, end to end', () => {
-  let fixtures: string;
-  let rootfs: string;
-  beforeAll(async () => {
-    fixtures = mkdtempSync(join(tmpdir(), 'tsnet-e2e-ports-'));
-    rootfs = await busyboxRootfsTar(fixtures);
-  });
-  afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+  const rootfs = useBusyboxTarball();
 
   let lab: Lab;
   let world: World;
@@ -42,7 +33,7 @@ describeKernel('published ports, end to end', () => {
   const get = (ns: NetNs, host: string, port: number, tries = 1): Promise<string | undefined> => whoami(lab, ns, host, port, tries);
 
   it('publishes a busybox httpd from outside, hairpin and loopback; refuses a taken port; removes all with the container', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.76.0.0/24', 'web')).code).toBe(0);
     const run = await tsnet(
       d,
@@ -109,7 +100,7 @@ describeKernel('published ports, end to end', () => {
   });
 
   it('publishes the exposed ports on ephemeral host ports with -P', async () => {
-    expect((await tsnet(d, 'image', 'import', rootfs, 'busybox')).code).toBe(0);
+    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
     expect((await tsnet(d, 'run', '-d', '--name', 'e', '-P', '--expose', '80', 'busybox', ...WHOAMI_HTTPD)).code).toBe(0);
     const [line] = (await tsnet(d, 'port', 'e', '80')).stdout.split('\n');
     const port = Number(/^0\.0\.0\.0:(\d+)$/u.exec(line!)?.[1]);

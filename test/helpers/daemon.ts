@@ -3,9 +3,12 @@
  * CLI run against its socket.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import type { Lab } from './lab.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -92,4 +95,23 @@ export async function tearDown(d: DaemonHandle | undefined, lab: Lab): Promise<v
   } finally {
     lab.destroy();
   }
+}
+
+/**
+ * The busybox root filesystem tarball, made once for the test file (an immutable fixture the tests import as their
+ * image) and removed after it; the returned function gives its path inside a test.
+ */
+export function useBusyboxTarball(): () => string {
+  const state: { dir?: string; tarball?: string } = {};
+  beforeAll(async () => {
+    state.dir = mkdtempSync(join(tmpdir(), 'tsnet-e2e-fixtures-'));
+    state.tarball = await busyboxRootfsTar(state.dir);
+  });
+  afterAll(() => {
+    if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!state.tarball) throw new Error('busybox tarball: used outside of a test');
+    return state.tarball;
+  };
 }

@@ -103,10 +103,13 @@ export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox:
   const wasGateway = gatewayEndpoint(core, sandbox.record.id)?.id === endpoint.id;
   await leaveAll(core, [endpoint]);
   dropEndpoints(core, [endpoint]);
-  await refreshPorts(core, [endpoint]);
-  if (wasGateway) {
-    await moveDefaultRoute(core, sandbox);
-    await movePorts(core, sandbox);
+  if (wasGateway) await moveDefaultRoute(core, sandbox);
+  // One firewall batch: ports that move to the next gateway replace those of the endpoint that left in it.
+  let moved = false;
+  try {
+    if (wasGateway) moved = await movePorts(core, sandbox);
+  } finally {
+    if (!moved) await refreshPorts(core, [endpoint]);
   }
   writeSandboxFiles(core, sandbox);
 }
@@ -114,16 +117,17 @@ export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox:
 /** A network whose endpoints get a default route through it. */
 const hasGateway = (network: NetworkRecord): boolean => !network.internal && !!network.pools.v4?.gateway;
 
-/** After the gateway moved: the sandbox's published ports go with it to the endpoint that carries it now. */
-async function movePorts(core: CnmCore, sandbox: LiveSandbox): Promise<void> {
+/** After the gateway moved: the sandbox's published ports go with it to the endpoint that carries it now; whether they did. */
+async function movePorts(core: CnmCore, sandbox: LiveSandbox): Promise<boolean> {
   const next = gatewayEndpoint(core, sandbox.record.id);
   const publish = sandbox.record.publish ?? [];
-  if (!next || publish.length === 0 || next.ports?.length) return;
-  await UndoStack.run(async (undo) => {
+  if (!next || publish.length === 0 || next.ports?.length) return false;
+  return UndoStack.run(async (undo) => {
     const moved: JoinedEndpoint = { ...next, ports: reservePorts(core, core.network(next.networkId), next, publish, undo) };
     undo.push(`restore endpoint ${next.name}`, () => core.state.putEndpoint(next));
     await programPorts(core, moved, undo);
     core.deps.store.transaction(() => core.deps.store.putEndpoint(moved), 'volatile');
+    return true;
   });
 }
 

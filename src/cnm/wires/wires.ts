@@ -103,7 +103,7 @@ export async function createWires(core: CnmCore, specs: readonly WireSpec[]): Pr
       const wire: WireRecord = { ...spec, id, ends };
       await makeWire(core, wire).catch((err: unknown) => {
         const ends = wire.ends.map((e) => `${e.sandboxId ? `sandbox ${e.sandboxId.slice(0, 12)}` : 'host'}:${e.ifname}`).join(' - ');
-        throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `wire ${ends}: ${(err as Error).message}`, { cause: err });
+        throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `${wire.label ?? `wire ${ends}`}: ${(err as Error).message}`, { cause: err });
       });
       undo.push(`remove wire ${wire.id.slice(0, 12)}`, () => removeWireKernel(core, wire));
       made.push(wire);

@@ -67,7 +67,12 @@ export function wireSpecs(t: Topology, sandboxes: ReadonlyMap<string, string>): 
     if (node.kind === 'bridge') return { ...common, addresses: [], bridge: node.name };
     return { ...common, sandboxId: sandboxes.get(node.name)!, addresses: [...(node.addresses[e.iface] ?? [])] };
   };
-  return t.links.map((l) => ({ owner: labOwner(t.name), ...(l.mtu ? { mtu: l.mtu } : {}), ends: [end(l.a), end(l.b)] }));
+  return t.links.map((l) => ({
+    owner: labOwner(t.name),
+    label: `link ${l.a.node}:${l.a.iface} - ${l.b.node}:${l.b.iface}`,
+    ...(l.mtu ? { mtu: l.mtu } : {}),
+    ends: [end(l.a), end(l.b)],
+  }));
 }
 
 /** The companion file's loopback addresses and routes, once the links are up. */

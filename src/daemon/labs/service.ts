@@ -81,8 +81,9 @@ export class LabService {
       try {
         return await this.make(record, progress, clock);
       } catch (err) {
-        await this.sweep(this.records.find(topology.name) ?? record).catch(() => undefined);
+        await this.sweep(record).catch(() => undefined);
         this.records.remove(topology.name, false);
+        await this.releaseMgmtNetwork(topology).catch(() => undefined);
         throw err;
       }
     });
@@ -159,12 +160,17 @@ export class LabService {
       const swept = await this.sweep({ name });
       if (!record && swept === 0) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" not found`);
       this.records.remove(name, cleanup);
-      const mgmt = record ? this.controller.networks().find((n) => n.name === record.topology.mgmt.network) : undefined;
-      const shared = this.records.list().some((r) => r.topology.mgmt.network === mgmt?.name);
-      if (mgmt?.labels[`${LAB_LABEL}.mgmt`] === 'true' && !shared && this.controller.endpointsOf({ networkId: mgmt.id }).length === 0) {
-        await this.controller.deleteNetwork(mgmt.id);
-      }
+      if (record) await this.releaseMgmtNetwork(record.topology);
     });
+  }
+
+  /** The management network goes with the last lab that uses it, when a lab made it (as containerlab's). */
+  private async releaseMgmtNetwork(t: Topology): Promise<void> {
+    const mgmt = this.controller.networks().find((n) => n.name === t.mgmt.network);
+    const shared = this.records.list().some((r) => r.topology.mgmt.network === mgmt?.name);
+    if (mgmt?.labels[`${LAB_LABEL}.mgmt`] === 'true' && !shared && this.controller.endpointsOf({ networkId: mgmt.id }).length === 0) {
+      await this.controller.deleteNetwork(mgmt.id);
+    }
   }
 
   async exec(name: string, body: LabExecBody): Promise<LabExecResult[]> {

@@ -1,0 +1,45 @@
+/** A tsnet daemon for a bench, in the bench's throwaway namespace, and the CLI against it. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+export interface BenchDaemon {
+  readonly child: ChildProcess;
+  readonly socket: string;
+  /** Everything it printed (its JSON log), for whoever reads a failure. */
+  output(): string;
+  /** `tsnet ARGS` against it: its stdout, trimmed; rejects when the command fails. */
+  cli(...args: string[]): Promise<string>;
+  /** SIGTERM, then the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `tsnet daemon` with its state in STATE/tsnet and its socket STATE/tsnet.sock, plus extra flags. */
+export async function startBenchDaemon(state: string, extra: readonly string[] = []): Promise<BenchDaemon> {
+  const socket = join(state, 'tsnet.sock');
+  const child = spawn(process.execPath, [CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('tsnet daemon listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the tsnet daemon exited (${code}): ${out}`)));
+  });
+  return {
+    child,
+    socket,
+    output: () => out,
+    cli: async (...args) => (await execFileAsync(process.execPath, [CLI, '--host', `unix://${socket}`, ...args])).stdout.trim(),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
