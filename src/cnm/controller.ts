@@ -242,9 +242,6 @@ export class Controller {
   deleteWires(owner: string): Promise<number> {
     return this.run(() => deleteWires(this.core, owner));
   }
-  wires(): readonly WireRecord[] {
-    return this.core.state.wireList();
-  }
   /** A bridge in the host namespace for wires to plug into; whether it was made (false: it existed). */
   ensureHostBridge(name: string, owner: string): Promise<boolean> {
     return this.run(() => ensureHostBridge(this.core, name, owner));

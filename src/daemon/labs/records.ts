@@ -14,8 +14,6 @@ export interface LabRecord {
   readonly status: 'deploying' | 'running' | 'failed';
   readonly created: string;
   readonly topology: Topology;
-  /** Bridges of bridge nodes that this lab made (and so removes). */
-  readonly ownedBridges: readonly string[];
   readonly exec?: readonly LabExecResult[];
 }
 

@@ -75,7 +75,7 @@ export class LabService {
       }
       if (existing) await this.sweep(existing);
       this.checkBeforeDeploy(topology);
-      const record: LabRecord = { name: topology.name, status: 'deploying', created: new Date().toISOString(), topology, ownedBridges: [] };
+      const record: LabRecord = { name: topology.name, status: 'deploying', created: new Date().toISOString(), topology };
       this.records.put(record, body.topology);
       clock.lap('check');
       try {
@@ -99,11 +99,8 @@ export class LabService {
 
   private async make(record: LabRecord, progress: (text: string) => void, clock: ReturnType<typeof phaseClock>): Promise<LabView> {
     const t = record.topology;
-    const ownedBridges: string[] = [];
-    for (const n of t.nodes.filter((x) => x.kind === 'bridge')) {
-      if (await this.controller.ensureHostBridge(n.name, labOwner(t.name))) ownedBridges.push(n.name);
-      this.records.put({ ...record, ownedBridges });
-    }
+    // A bridge the lab makes carries its tag: sweep finds it by that, also after a crash.
+    for (const n of t.nodes.filter((x) => x.kind === 'bridge')) await this.controller.ensureHostBridge(n.name, labOwner(t.name));
     await this.ensureMgmtNetwork(t);
     const sandboxes = await startNodes(t, this.containers, progress);
     clock.lap('nodes');
@@ -115,7 +112,7 @@ export class LabService {
     const exec = await runExec(t, this.runtime);
     if (exec.length) progress(`exec: ${exec.length} command(s) run, ${exec.filter((e) => e.exitCode !== 0).length} failed`);
     clock.lap('exec');
-    const done: LabRecord = { ...record, ownedBridges, status: 'running', exec };
+    const done: LabRecord = { ...record, status: 'running', exec };
     this.records.put(done);
     const view = labView(done, this.runtime, this.controller);
     clock.lap('record');
