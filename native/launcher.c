@@ -11,6 +11,10 @@
  *
  * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
+ * Streams (relay.h; the launcher owns them, so they outlive the daemon): --tty (a terminal), --tty-size ROWS,COLS,
+ *          --stdin (kept open for clients), and for run --log FILE (the output, recorded), --attach-socket PATH (where
+ *          clients connect), --hold-ms N (output waits that long for the first client); for exec --relay (frames on
+ *          fds 0 and 1 instead of the launcher's own streams).
  * Confinement (see docs/security.md): --caps HEXMASK (the bounding, permitted and effective set), --no-new-privs,
  *          --seccomp FILE (rules resolved by tsnet from a Docker-format profile) or --seccomp-bpf FILE (them compiled,
  *          by `tsnet-launcher seccomp-compile RULES OUT`), --mask PATH and --readonly PATH
@@ -39,6 +43,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "relay.h"
 
 static int report_fd = -1; /* the child's end of the error pipe */
 
@@ -95,8 +100,15 @@ static int run_init(struct config *c)
     pid_t child = fork();
     if (child < 0)
         fail("fork the command");
-    if (child == 0)
+    if (child == 0) {
+        if (c->tty)
+            setpgid(0, 0);
         become_process(c);
+    }
+    if (c->tty) { /* the command's group is the terminal's foreground: Ctrl-C reaches it */
+        setpgid(child, child);
+        tcsetpgrp(0, child);
+    }
     close(report_fd);
     set_capabilities(c); /* PID 1 stays root, with the container's capabilities and no more */
     forward_to = child;
@@ -126,6 +138,7 @@ static int child_main(void *arg)
     if (unshare(CLONE_NEWCGROUP) < 0)
         fail("unshare the cgroup namespace");
     setup_container(c);
+    streams_in_child(c, c->streams);
     confine(c);
     if (c->init)
         _exit(run_init(c));
@@ -151,6 +164,16 @@ static int join_ns(pid_t pid, const char *name, int type)
     return r;
 }
 
+/* A failure of exec before the command runs: on stderr, or with --relay as frames the client reads. */
+#define EXEC_FAIL(c, ...)                                                                                              \
+    do {                                                                                                               \
+        if ((c)->exec_mode)                                                                                            \
+            streams_say_failure(126, __VA_ARGS__);                                                                     \
+        else                                                                                                           \
+            fprintf(stderr, "tsnet-launcher: " __VA_ARGS__), fputc('\n', stderr);                                      \
+        return 126;                                                                                                    \
+    } while (0)
+
 static int cmd_exec(struct config *c)
 {
     static const struct {
@@ -158,31 +181,33 @@ static int cmd_exec(struct config *c)
         int type;
     } order[] = {{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
     /* The container's groups first (their files are the host's paths), so that its limits hold for the command too. */
-    for (int i = 0; i < c->n_cgroups; i++) {
-        if (write_file(c->cgroups[i], "0") < 0) {
-            fprintf(stderr, "tsnet-launcher: exec: join the cgroup %s: %s\n", c->cgroups[i], strerror(errno));
-            return 126;
-        }
-    }
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        if (join_ns(c->pid, order[i].name, order[i].type) < 0) {
-            fprintf(stderr, "tsnet-launcher: exec: join the %s namespace of %d: %s\n", order[i].name, c->pid, strerror(errno));
-            return 126;
-        }
-    }
+    for (int i = 0; i < c->n_cgroups; i++)
+        if (write_file(c->cgroups[i], "0") < 0)
+            EXEC_FAIL(c, "exec: join the cgroup %s: %s", c->cgroups[i], strerror(errno));
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (join_ns(c->pid, order[i].name, order[i].type) < 0)
+            EXEC_FAIL(c, "exec: join the %s namespace of %d: %s", order[i].name, c->pid, strerror(errno));
     if (chdir("/") < 0)
-        return 126;
+        EXEC_FAIL(c, "exec: chdir /: %s", strerror(errno));
+    struct streams streams;
+    if (c->exec_mode && streams_prepare(c, &streams) < 0) /* in the container's mounts: its /dev/ptmx */
+        EXEC_FAIL(c, "exec: set up the streams: %s", strerror(errno));
     pid_t child = fork(); /* the new PID namespace applies to children only */
     if (child < 0)
-        return 126;
+        EXEC_FAIL(c, "exec: fork: %s", strerror(errno));
     if (child == 0) {
         report_fd = 2;
+        if (c->exec_mode)
+            streams_in_child(c, &streams);
         confine(c);
         become_process(c);
     }
     int st;
-    while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-        ;
+    if (c->exec_mode)
+        st = streams_relay(c, &streams, child);
+    else
+        while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+            ;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -204,10 +229,14 @@ static int cmd_run(struct config *c)
         close(fd);
     }
     int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        tell("error pipe");
+    struct streams streams;
+    if (pipe2(pipefd, O_CLOEXEC) < 0 || streams_prepare(c, &streams) < 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "error set up the streams: %s (%s)", strerrorname_np(errno), strerror(errno));
+        tell(msg);
         return 1;
     }
+    c->streams = &streams;
     report_fd = pipefd[1];
     static char stack[1024 * 1024];
     pid_t pid = clone(child_main, stack + sizeof(stack), CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, c);
@@ -231,12 +260,10 @@ static int cmd_run(struct config *c)
     char ok[64];
     snprintf(ok, sizeof(ok), "ok %d", pid);
     tell(ok);
-    /* Monitor: ignore the signals meant for the container, wait for it, record how it ended. */
+    /* Monitor: ignore the signals meant for the container, relay its streams until it ends, record how it ended. */
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    int st = streams_relay(c, &streams, pid);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", c->exit_file);
@@ -285,6 +312,10 @@ int main(int argc, char **argv)
             c.sys_rw = 1;
             continue;
         }
+        if (strcmp(a, "--tty") == 0 || strcmp(a, "--stdin") == 0 || strcmp(a, "--relay") == 0) {
+            *(a[2] == 't' ? &c.tty : a[2] == 's' ? &c.stdin_open : &c.exec_mode) = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             goto usage;
         const char *v = argv[++i];
@@ -307,6 +338,10 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--readonly") == 0 && c.n_readonly < MAX_LIST) c.readonly[c.n_readonly++] = v;
         else if (strcmp(a, "--writable") == 0 && c.n_writable < MAX_LIST) c.writable[c.n_writable++] = v;
         else if (strcmp(a, "--device") == 0 && c.n_devices < MAX_LIST) c.devices[c.n_devices++] = v;
+        else if (strcmp(a, "--log") == 0) c.log = v;
+        else if (strcmp(a, "--attach-socket") == 0) c.attach = v;
+        else if (strcmp(a, "--hold-ms") == 0) c.hold_ms = atoi(v);
+        else if (strcmp(a, "--tty-size") == 0 && sscanf(v, "%d,%d", &c.rows, &c.cols) == 2) {}
         else if (strcmp(a, "--seccomp") == 0) c.seccomp = v;
         else if (strcmp(a, "--seccomp-bpf") == 0) { c.seccomp = v; c.seccomp_is_bpf = 1; }
         else if (strcmp(a, "--caps") == 0) { c.caps = strtoull(v, NULL, 16); c.has_caps = 1; }

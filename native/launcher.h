@@ -8,6 +8,8 @@
 
 #define MAX_LIST 256
 
+struct streams;
+
 struct config {
     const char *netns, *lower, *upper, *work, *merged, *hostname, *cwd, *hosts, *resolv, *exit_file, *seccomp;
     const char *env[MAX_LIST];
@@ -23,6 +25,11 @@ struct config {
     const char *devices[MAX_LIST];
     int n_devices;
     int uid, gid, init, pid, no_new_privs, sys_rw, has_caps, seccomp_fd, seccomp_is_bpf;
+    /* Streams (streams.c): a terminal of rows x cols, stdin kept open, the output log, the attach socket, how long
+     * output waits for the first client; exec_mode: exec with frames on fds 0 and 1 (--relay). */
+    int tty, stdin_open, hold_ms, rows, cols, exec_mode;
+    const char *log, *attach;
+    struct streams *streams;
     unsigned long long caps;
     char **argv;
 };
@@ -41,5 +48,17 @@ int seccomp_compile(const char *rules, const char *out);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
 int cmd_spawner(void);
 void set_capabilities(struct config *c);
+
+/* streams.c: a process's standard streams, from before the fork to the end of the relay. */
+struct streams {
+    int in[2], out[2], err[2], console[2];
+    int master, slave, log, listen, signal_fd;
+};
+int streams_prepare(struct config *c, struct streams *s);
+void streams_in_child(struct config *c, struct streams *s);
+/* Relays until the child has ended and its output is delivered; its wait status. */
+int streams_relay(struct config *c, struct streams *s, pid_t child);
+/* exec --relay: a failure before the command ran, said to the client as a stderr frame and an exit frame. */
+void streams_say_failure(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

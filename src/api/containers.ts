@@ -23,6 +23,11 @@ export type PortSpec = Static<typeof PortSpec>;
 export const PortView = Type.Object({ protocol: Protocol, containerPort: Port, hostIp: Type.String(), hostPort: Port });
 export type PortView = Static<typeof PortView>;
 
+export const TtySize = Type.Object(
+  { rows: Type.Integer({ minimum: 1, maximum: 65535 }), cols: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  { additionalProperties: false },
+);
+
 export const RunBody = Type.Object(
   {
     image: Type.String({ minLength: 1 }),
@@ -59,6 +64,14 @@ export const RunBody = Type.Object(
     publishAll: Type.Optional(Type.Boolean()),
     /** --sysctl: network sysctls (net.*) of the container's namespace, set before it starts. */
     sysctls: Type.Optional(StringMap),
+    /** -t: a pseudo-terminal for the process. */
+    tty: Type.Optional(Type.Boolean()),
+    /** -i: stdin kept open for clients that attach. */
+    openStdin: Type.Optional(Type.Boolean()),
+    /** The terminal's first size (the client's own, for -t). */
+    ttySize: Type.Optional(TtySize),
+    /** The client attaches right after (`run` without -d): the output waits for it, so none is missed. */
+    attach: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -79,6 +92,8 @@ export const ContainerView = Type.Object({
   hostname: Type.Optional(Type.String()),
   env: Type.Optional(StringList),
   labels: Type.Optional(StringMap),
+  tty: Type.Optional(Type.Boolean()),
+  openStdin: Type.Optional(Type.Boolean()),
   networks: Type.Record(
     Type.String(),
     Type.Object({
@@ -98,7 +113,27 @@ export type ContainerView = Static<typeof ContainerView>;
 
 export const ListQuery = Type.Object({ all: Type.Optional(Type.String()) });
 export const RemoveQuery = Type.Object({ force: Type.Optional(Type.String()) });
-export const LogsQuery = Type.Object({ follow: Type.Optional(Type.String()) });
+/** Docker's logs options: follow, the last lines, a time window, timestamps, which streams. */
+export const LogsQuery = Type.Object({
+  follow: Type.Optional(Type.String()),
+  tail: Type.Optional(Type.String({ pattern: '^(all|\\d+)$' })),
+  since: Type.Optional(Type.String()),
+  until: Type.Optional(Type.String()),
+  timestamps: Type.Optional(Type.String()),
+  stdout: Type.Optional(Type.String()),
+  stderr: Type.Optional(Type.String()),
+});
+export type LogsQuery = Static<typeof LogsQuery>;
+
+/** wait?condition=removed resolves once an auto-removed container is gone with its sandbox (as Docker's). */
+export const WaitQuery = Type.Object({ condition: Type.Optional(Type.Union([Type.Literal('not-running'), Type.Literal('removed')])) });
+
+/**
+ * The streams endpoints (attach, and exec asked with "Upgrade: tcp") answer 101 and then carry frames both ways:
+ * Docker's 8-byte header (type, 3 zero bytes, big-endian u32 length) and the payload. From the client: 0 stdin,
+ * 4 resize ("ROWS COLS"), 5 end of stdin; to it: 1 stdout, 2 stderr, and last 3 exit (the status, in decimal).
+ */
+export const STREAM_MEDIA_TYPE = 'application/vnd.tsnet.stream';
 
 export const StopBody = Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
 export type StopBody = Static<typeof StopBody>;
@@ -106,7 +141,18 @@ export type StopBody = Static<typeof StopBody>;
 export const KillBody = Type.Object({ signal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) }, { additionalProperties: false });
 export type KillBody = Static<typeof KillBody>;
 
-export const ExecBody = Type.Object({ command: Type.Array(Type.String(), { minItems: 1 }), env: Type.Optional(StringList) }, { additionalProperties: false });
+export const ExecBody = Type.Object(
+  {
+    command: Type.Array(Type.String(), { minItems: 1 }),
+    env: Type.Optional(StringList),
+    workdir: Type.Optional(Type.String({ minLength: 1 })),
+    /** With an upgraded connection: a terminal (-t), stdin open (-i), the terminal's size. */
+    tty: Type.Optional(Type.Boolean()),
+    stdin: Type.Optional(Type.Boolean()),
+    ttySize: Type.Optional(TtySize),
+  },
+  { additionalProperties: false },
+);
 export type ExecBody = Static<typeof ExecBody>;
 
 export const ExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });

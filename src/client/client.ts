@@ -3,6 +3,7 @@
  * contract's types, which the build erases), since every CLI command loads it.
  */
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ErrorBody } from '../api/common.js';
 import { DEFAULT_SOCKET } from '../api/defaults.js';
 
@@ -60,6 +61,35 @@ export class TsnetClient {
     const { status, text } = await this.raw(method, path, body);
     if (status >= 400) throw apiError(status, text);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Asks for an upgraded connection (attach, streamed exec): resolves with the socket once the daemon has answered
+   * 101, whose bytes are then frames both ways (see api/containers.ts); an error answer rejects with ApiError.
+   */
+  upgrade(method: string, path: string, body?: unknown): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? '' : JSON.stringify(body);
+      const headers = {
+        connection: 'Upgrade',
+        upgrade: 'tcp',
+        'content-length': Buffer.byteLength(payload),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      };
+      const req = request({ socketPath: this.socketPath, path, method, headers });
+      req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+        if (head.length) socket.unshift(head);
+        socket.setNoDelay(true);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => reject(apiError(res.statusCode ?? 500, text)));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(err, this.host)));
+      req.end(payload);
+    });
   }
 
   /** Streams a response body (logs --follow) to onData. */

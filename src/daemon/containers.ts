@@ -44,6 +44,9 @@ export interface RunExtras {
 }
 
 export class ContainerService {
+  /** The removals under way of --rm containers that have exited (their sandboxes being released). */
+  private readonly removals = new Map<string, Promise<void>>();
+
   constructor(
     private readonly controller: Controller,
     private readonly runtime: Runtime,
@@ -86,6 +89,8 @@ export class ContainerService {
       hostname: c.config.hostname ?? '',
       env: [...(c.config.env ?? [])],
       labels: { ...c.config.labels },
+      ...(c.config.tty ? { tty: true } : {}),
+      ...(c.config.openStdin ? { openStdin: true } : {}),
       ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
       networks,
     };
@@ -135,14 +140,21 @@ export class ContainerService {
 
   /** Starts a created container; with --rm, its sandbox goes when it ends. */
   private async start(state: ContainerState, req: RunRequest): Promise<ContainerState> {
-    await this.runtime.start(state.id);
+    await this.runtime.start(state.id, { ...(req.attach ? { holdForAttach: true } : {}), ...(req.ttySize ? { ttySize: req.ttySize } : {}) });
     if (req.rm) {
-      void this.runtime
+      const removal = this.runtime
         .wait(state.id)
         .then(() => this.releaseSandbox(state))
-        .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err));
+        .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err))
+        .finally(() => this.removals.delete(state.id));
+      this.removals.set(state.id, removal);
     }
     return state;
+  }
+
+  /** Resolves once an exited --rm container is gone with its sandbox (at once for any other). */
+  async removed(id: string): Promise<void> {
+    await this.removals.get(id);
   }
 
   /** --network container:NAME: the running container's sandbox, shared (its namespace, addresses, files). */
@@ -223,6 +235,8 @@ export class ContainerService {
         ...(extras.writablePaths ? { writablePaths: extras.writablePaths } : {}),
       },
       autoRemove: req.rm ?? false,
+      ...(req.tty ? { tty: true } : {}),
+      ...(req.openStdin ? { openStdin: true } : {}),
       labels: { ...extras.labels, [SANDBOX_LABEL]: sandbox.id },
     };
   }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { launcherSecurityArgs } from './security/confinement.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
-import type { ContainerState } from './types.js';
+import type { ContainerState, ExecStreamOptions, StartOptions, TtySize } from './types.js';
 
 export const SECCOMP_FILE = 'seccomp.rules';
 export const ENV_RE = /^[^=\0]+=[^\0]*$/u;
@@ -15,10 +15,26 @@ function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): st
 /** Where a container's resolved seccomp rules are. */
 export const seccompRulesFile = (dir: string): string => join(dir, SECCOMP_FILE);
 
-export function runArgs(state: ContainerState, dir: string, layerDir: string, seccomp: SeccompProgram | null): string[] {
+/** Where a container's output is recorded, and where clients attach to its streams. */
+export const CONTAINER_LOG = 'container.log';
+export const ATTACH_SOCKET = 'attach.sock';
+/** How long a container's output waits for the first client (`run` without -d attaches right after starting it). */
+const HOLD_FOR_ATTACH_MS = 10_000;
+
+function streamArgs(tty: boolean | undefined, stdin: boolean | undefined, size: TtySize | undefined): string[] {
+  return [...(tty ? ['--tty'] : []), ...(stdin ? ['--stdin'] : []), ...(tty && size ? ['--tty-size', `${size.rows},${size.cols}`] : [])];
+}
+
+export function runArgs(state: ContainerState, dir: string, layerDir: string, seccomp: SeccompProgram | null, start: StartOptions = {}): string[] {
   const c = state.config;
   return [
     'run',
+    '--log',
+    join(dir, CONTAINER_LOG),
+    '--attach-socket',
+    join(dir, ATTACH_SOCKET),
+    ...(start.holdForAttach ? ['--hold-ms', String(HOLD_FOR_ATTACH_MS)] : []),
+    ...streamArgs(c.tty, c.openStdin, start.ttySize),
     '--netns',
     c.netnsPath,
     '--lower',
@@ -53,10 +69,12 @@ export function execArgs(
   state: ContainerState,
   seccomp: SeccompProgram | null,
   command: readonly string[],
-  options: { env?: readonly string[]; cwd?: string },
+  options: ExecStreamOptions,
+  relay = false,
 ): string[] {
   return [
     'exec',
+    ...(relay ? ['--relay', ...streamArgs(options.tty, options.stdin, options.ttySize)] : []),
     '--pid',
     String(state.pid),
     '--uid',

@@ -6,7 +6,6 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -15,13 +14,17 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
 import { ImageStore } from './images.js';
-import { ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
+import type { Socket } from 'node:net';
+import { LogCursor } from './container-log.js';
+import { connectUnix, execCollected, execRelayed, type RelayedExec } from './exec.js';
+import { ATTACH_SOCKET, CONTAINER_LOG, ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
 import { Spawner, spawnDirect } from './spawner.js';
-import type { ContainerConfig, ContainerState, ExecResult } from './types.js';
+import type { ContainerConfig, ContainerState, ExecResult, ExecStreamOptions, StartOptions } from './types.js';
 
-export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult } from './types.js';
+export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartOptions, TtySize } from './types.js';
+export type { RelayedExec } from './exec.js';
 
 function launcherPath(): string {
   for (const rel of ['../../native/build/tsnet-launcher', '../../../native/build/tsnet-launcher']) {
@@ -142,8 +145,14 @@ export class Runtime {
     return join(this.root, 'containers', id);
   }
 
+  /** The container's output, as records (see container-log.ts). */
   logFile(id: string): string {
-    return join(this.dir(id), 'container.log');
+    return join(this.dir(id), CONTAINER_LOG);
+  }
+
+  /** What its monitor itself said (a failure to start is also reported to the caller). */
+  private monitorLog(id: string): string {
+    return join(this.dir(id), 'monitor.log');
   }
 
   private save(state: ContainerState): void {
@@ -198,15 +207,16 @@ export class Runtime {
   }
 
   /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
-  async start(ref: string): Promise<ContainerState> {
+  async start(ref: string, options: StartOptions = {}): Promise<ContainerState> {
     const state = this.get(ref);
     if (state.status !== 'created')
       throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
     const dir = this.dir(state.id);
-    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state));
+    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state), options);
     rmSync(join(dir, 'exit'), { force: true });
     const argv = [this.launcher, ...args];
-    const monitor = this.spawner?.alive ? await this.spawner.run(argv, this.logFile(state.id)) : await spawnDirect(this.launcher, argv, this.logFile(state.id));
+    const log = this.monitorLog(state.id);
+    const monitor = this.spawner?.alive ? await this.spawner.run(argv, log) : await spawnDirect(this.launcher, argv, log);
     const ok = /^ok (\d+)$/u.exec(monitor.report);
     if (!ok) {
       await monitor.exited;
@@ -350,35 +360,43 @@ export class Runtime {
     this.containers.delete(state.id);
   }
 
+  /** The launcher's exec arguments, once the command and its environment are found valid. */
+  private execArgsFor(ref: string, command: readonly string[], options: ExecStreamOptions, relay: boolean): string[] {
+    const state = this.get(ref);
+    if (state.status !== 'running' || !state.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
+    if (command.length === 0) throw new InvalidArgumentError('no command given to exec');
+    checkNoNul('command', command);
+    checkNoNul('environment', options.env ?? []);
+    for (const e of options.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+    return execArgs(state, this.seccompOf(state), command, options, relay);
+  }
+
   /** Runs a command inside a running container (all of its namespaces) and collects its output. */
   exec(ref: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string } = {}): Promise<ExecResult> {
-    const state = this.get(ref);
-    if (state.status !== 'running' || !state.pid) return Promise.reject(new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`));
-    if (command.length === 0) return Promise.reject(new InvalidArgumentError('no command given to exec'));
     try {
-      checkNoNul('command', command);
-      checkNoNul('environment', options.env ?? []);
+      return execCollected(this.launcher, this.execArgsFor(ref, command, options, false));
     } catch (err) {
       return Promise.reject(err);
     }
-    for (const e of options.env ?? [])
-      if (!ENV_RE.test(e)) return Promise.reject(new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`));
-    const args = execArgs(state, this.seccompOf(state), command, options);
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.launcher, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr }));
+  }
+
+  /** Runs a command inside a running container with its streams relayed as frames (see frames.ts). */
+  execStream(ref: string, command: readonly string[], options: ExecStreamOptions = {}): RelayedExec {
+    return execRelayed(this.launcher, this.execArgsFor(ref, command, options, true));
+  }
+
+  /** A connection to the running container's streams, in frames: its output from now on; input if -i. */
+  async attach(ref: string): Promise<Socket> {
+    const state = this.get(ref);
+    if (state.status !== 'running') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running: cannot attach to it`);
+    return connectUnix(join(this.dir(state.id), ATTACH_SOCKET)).catch((err: NodeJS.ErrnoException) => {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `cannot attach to container "${state.name}": ${err.code ?? err.message} (has it just exited?)`);
     });
   }
 
-  /** What the container wrote to stdout and stderr. */
+  /** What the container wrote to stdout and stderr, together. */
   logs(ref: string): string {
-    const file = this.logFile(this.get(ref).id);
-    return existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return Buffer.concat(new LogCursor(this.logFile(this.get(ref).id)).read().map((l) => l.data)).toString();
   }
 
   /** Whether any container uses the image (images in use cannot be removed). */

@@ -21,6 +21,10 @@ export interface ContainerConfig {
   readonly limits?: Limits;
   /** Run a minimal init as PID 1 that reaps zombies and forwards signals (the command is then PID 2). */
   readonly init?: boolean;
+  /** A terminal for its process (-t): stdin, stdout and stderr are its pseudo-terminal. */
+  readonly tty?: boolean;
+  /** Keep its stdin open for clients that attach (-i). */
+  readonly openStdin?: boolean;
   /** Remove the container when it exits. */
   readonly autoRemove?: boolean;
   /** The container's id (64 hex digits), when the caller chose it beforehand; else one is made. */
@@ -51,6 +55,29 @@ export interface ContainerState {
   cgroups?: ContainerCgroups;
   /** How it is confined (absent for containers made before tsnet confined them). */
   confinement?: StoredConfinement;
+}
+
+/** A terminal's size. */
+export interface TtySize {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** How a container is started. */
+export interface StartOptions {
+  /** Its output waits (a few seconds at most) for the first client to attach: `run` without -d sees all of it. */
+  readonly holdForAttach?: boolean;
+  /** The terminal's first size (-t). */
+  readonly ttySize?: TtySize;
+}
+
+/** A command run in a container with its streams relayed as frames (see frames.ts). */
+export interface ExecStreamOptions {
+  readonly env?: readonly string[];
+  readonly cwd?: string;
+  readonly tty?: boolean;
+  readonly stdin?: boolean;
+  readonly ttySize?: TtySize;
 }
 
 export interface ExecResult {

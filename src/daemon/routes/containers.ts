@@ -1,4 +1,7 @@
-/** /v1/containers: run (create and start), list, inspect, stop, kill, remove, exec, logs (followed or not), wait. */
+/**
+ * /v1/containers: run (create and start), list, inspect, stop, kill, remove, exec (collected, or streamed over an
+ * upgraded connection), attach, logs (followed or not), wait.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RefParams } from '../../api/common.js';
 import {
@@ -8,15 +11,20 @@ import {
   LogsQuery,
   RemoveQuery,
   RunBody,
+  STREAM_MEDIA_TYPE,
   StopBody,
+  WaitQuery,
   type ContainerView,
   type ExecResult,
   type WaitResult,
 } from '../../api/containers.js';
-import { followLog } from '../log-follow.js';
+import { logStream } from '../log-stream.js';
+import { StreamConnections, requireUpgrade } from '../stream-upgrade.js';
 
 export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { runtime, containers } = app.deps;
+  const streams = new StreamConnections();
+  app.addHook('preClose', async () => streams.closeAll());
 
   app.get('/containers', { schema: { querystring: ListQuery } }, async (req): Promise<ContainerView[]> =>
     runtime
@@ -46,16 +54,37 @@ export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.status(204).send();
   });
 
-  app.post('/containers/:ref/exec', { schema: { params: RefParams, body: ExecBody } }, async (req): Promise<ExecResult> =>
-    runtime.exec(req.params.ref, req.body.command, { ...(req.body.env ? { env: req.body.env } : {}) }),
-  );
+  app.post('/containers/:ref/exec', { schema: { params: RefParams, body: ExecBody } }, async (req, reply): Promise<ExecResult | undefined> => {
+    const { command, env, workdir, tty, stdin, ttySize } = req.body;
+    const common = { ...(env ? { env } : {}), ...(workdir ? { cwd: workdir } : {}) };
+    if (req.headers.upgrade === undefined) return runtime.exec(req.params.ref, command, common);
+    requireUpgrade(req);
+    const child = runtime.execStream(req.params.ref, command, {
+      ...common,
+      ...(tty ? { tty } : {}),
+      ...(stdin ? { stdin } : {}),
+      ...(ttySize ? { ttySize } : {}),
+    });
+    streams.join(req, reply, { input: child.stdin, output: child.stdout, close: () => child.stdin.end() });
+    return undefined;
+  });
+
+  app.post('/containers/:ref/attach', { schema: { params: RefParams } }, async (req, reply) => {
+    requireUpgrade(req);
+    const monitor = await runtime.attach(req.params.ref);
+    streams.join(req, reply, { input: monitor, output: monitor, close: () => monitor.destroy() });
+  });
 
   app.get('/containers/:ref/logs', { schema: { params: RefParams, querystring: LogsQuery } }, async (req, reply) => {
     const state = runtime.get(req.params.ref);
-    reply.type('text/plain; charset=utf-8');
-    if (req.query.follow === 'true') return reply.send(followLog(runtime, state.id));
-    return runtime.logs(state.id);
+    reply.type(STREAM_MEDIA_TYPE);
+    return reply.send(logStream(runtime, state.id, req.query));
   });
 
-  app.post('/containers/:ref/wait', { schema: { params: RefParams } }, async (req): Promise<WaitResult> => ({ exitCode: await runtime.wait(req.params.ref) }));
+  app.post('/containers/:ref/wait', { schema: { params: RefParams, querystring: WaitQuery } }, async (req): Promise<WaitResult> => {
+    const state = runtime.get(req.params.ref);
+    const exitCode = await runtime.wait(state.id);
+    if (req.query.condition === 'removed') await containers.removed(state.id);
+    return { exitCode };
+  });
 };
