@@ -27,6 +27,7 @@ export const TtySize = Type.Object(
   { rows: Type.Integer({ minimum: 1, maximum: 65535 }), cols: Type.Integer({ minimum: 1, maximum: 65535 }) },
   { additionalProperties: false },
 );
+export type TtySize = Static<typeof TtySize>;
 
 export const RunBody = Type.Object(
   {
@@ -72,6 +73,11 @@ export const RunBody = Type.Object(
     ttySize: Type.Optional(TtySize),
     /** The client attaches right after (`run` without -d): the output waits for it, so none is missed. */
     attach: Type.Optional(Type.Boolean()),
+    /** --restart no|on-failure[:N]|always|unless-stopped */
+    restart: Type.Optional(Type.String({ pattern: '^(no|always|unless-stopped|on-failure(:\\d+)?)$' })),
+    /** --stop-signal, --stop-timeout: what stop sends first, and how long it waits before SIGKILL. */
+    stopSignal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })),
+    stopTimeout: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -94,6 +100,10 @@ export const ContainerView = Type.Object({
   labels: Type.Optional(StringMap),
   tty: Type.Optional(Type.Boolean()),
   openStdin: Type.Optional(Type.Boolean()),
+  restartPolicy: Type.Optional(Type.String()),
+  restartCount: Type.Optional(Type.Integer()),
+  startedAt: Type.Optional(Type.String()),
+  finishedAt: Type.Optional(Type.String()),
   networks: Type.Record(
     Type.String(),
     Type.Object({
@@ -136,6 +146,9 @@ export const WaitQuery = Type.Object({ condition: Type.Optional(Type.Union([Type
 export const STREAM_MEDIA_TYPE = 'application/vnd.tsnet.stream';
 
 export const StopBody = Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
+/** start: the client attaches right after (start -a), with its terminal's size. */
+export const StartBody = Type.Object({ attach: Type.Optional(Type.Boolean()), ttySize: Type.Optional(TtySize) }, { additionalProperties: false });
+export type StartBody = Static<typeof StartBody>;
 export type StopBody = Static<typeof StopBody>;
 
 export const KillBody = Type.Object({ signal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) }, { additionalProperties: false });

@@ -34,7 +34,8 @@ export function dockerContainer(c: ContainerView): Record<string, unknown> {
       DNSNames: [c.name, c.id.slice(0, 12), ...(e.aliases ?? [])],
     };
   }
-  const running = c.status === 'running';
+  const running = c.status === 'running' || c.status === 'paused';
+  const [policy = 'no', max = '0'] = (c.restartPolicy ?? 'no').split(':');
   return {
     Id: c.id,
     Created: c.created,
@@ -43,17 +44,32 @@ export function dockerContainer(c: ContainerView): Record<string, unknown> {
     State: {
       Status: c.status,
       Running: running,
-      Paused: false,
+      Paused: c.status === 'paused',
       Restarting: false,
       OOMKilled: c.oomKilled ?? false,
       Dead: false,
       Pid: c.pid ?? 0,
       ExitCode: c.exitCode ?? 0,
+      StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
     },
+    RestartCount: c.restartCount ?? 0,
     Image: c.image,
     Name: `/${c.name}`,
-    Config: { Hostname: c.hostname ?? '', Image: c.image, Cmd: c.command, Env: c.env ?? [], Labels: c.labels ?? {} },
-    HostConfig: { NetworkMode: Object.keys(c.networks)[0] ?? 'none', PortBindings: ports(c) },
+    Config: {
+      Hostname: c.hostname ?? '',
+      Image: c.image,
+      Cmd: c.command,
+      Env: c.env ?? [],
+      Labels: c.labels ?? {},
+      Tty: c.tty ?? false,
+      OpenStdin: c.openStdin ?? false,
+    },
+    HostConfig: {
+      NetworkMode: Object.keys(c.networks)[0] ?? 'none',
+      PortBindings: ports(c),
+      RestartPolicy: { Name: policy, MaximumRetryCount: Number(max) },
+    },
     NetworkSettings: { SandboxID: c.sandbox ?? '', Ports: ports(c), Networks: networks },
   };
 }

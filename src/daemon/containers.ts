@@ -1,51 +1,46 @@
 /**
- * Containers as the daemon offers them: a runtime container plus its network sandbox. Running one creates a
- * sandbox (joined to the requested networks, or to the null network when none), then the container inside it;
- * removing one removes both. The sandbox id is kept in the container's labels.
+ * Containers as the daemon offers them: a runtime container plus its network sandbox, as Docker's lifecycle has
+ * them. `create` records the container and what it asked for (networks, ports, names, policies) and makes no
+ * sandbox; every start makes the sandbox with that id and joins the networks (addresses are taken then), and its
+ * end releases it, unless the restart policy starts it again (in the same sandbox). Lab nodes and containers that
+ * share another's network keep one sandbox from run to removal. The sandbox id is kept in the container's labels.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { ContainerView, PortSpec, RunBody } from '../api/containers.js';
-import { parseExpose } from '../lib/port-syntax.js';
-import { NULL_NETWORK, type Controller } from '../cnm/controller.js';
-import { InvalidArgumentError, TsnetError } from '../errors.js';
-import { addressOf } from '../ipam/subnet.js';
-import { parseMemory } from '../runtime/cgroups.js';
-import type { CapabilityName } from '../runtime/security/capabilities.js';
-import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
-import type { SandboxRecord } from '../cnm/types.js';
+import type { ContainerView, RunBody, TtySize } from '../api/containers.js';
+import type { Controller } from '../cnm/controller.js';
+import type { JoinedEndpoint } from '../cnm/types.js';
+import { TsnetError } from '../errors.js';
+import type { ContainerConfig, ContainerState, Runtime, StartNetwork } from '../runtime/runtime.js';
 import { UndoStack } from '../cnm/undo.js';
+import { containerView } from './container-view.js';
+import { planOf, plannedNetworks, restartDelayMs, restartsAfterExit, restartsAtDaemonStart, type ContainerPlan, type JoinedLater } from './container-plan.js';
+import { CONTAINER_MODE, checkRun, containerConfig, sandboxRequest, type RunExtras } from './container-request.js';
 
-/** --network container:NAME */
-const CONTAINER_MODE = 'container:';
-
-/** -p, and with -P the --expose ports not published already, on ephemeral host ports. */
-function publishedPorts(req: RunRequest): PortSpec[] {
-  const given = req.publish ?? [];
-  const exposed = (req.expose ?? []).map(parseExpose);
-  if (!req.publishAll) return [...given];
-  const taken = (e: PortSpec): boolean => given.some((g) => g.protocol === e.protocol && g.containerPort === e.containerPort);
-  return [...given, ...exposed.filter((e) => !taken(e))];
-}
-
-/** The container label that names its sandbox. */
-export const SANDBOX_LABEL = 'tsnet.sandbox';
+export { SANDBOX_LABEL } from './container-request.js';
+export type { RunExtras } from './container-request.js';
+import { SANDBOX_LABEL } from './container-request.js';
 
 /** What `run` asks for: the API's run body. */
 export type RunRequest = RunBody;
 
-/** What the daemon itself may add to a run (a lab's nodes): never from the API. */
-export interface RunExtras {
-  /** Capabilities given before --cap-add (lab nodes: NET_ADMIN, NET_RAW). */
-  readonly baseCaps?: readonly CapabilityName[];
-  /** Paths made writable below the read-only ones (lab nodes: /proc/sys/net). */
-  readonly writablePaths?: readonly string[];
-  readonly labels?: Readonly<Record<string, string>>;
+export interface StartRequest {
+  /** The client attaches right after: the output waits for it. */
+  readonly attach?: boolean;
+  readonly ttySize?: TtySize;
 }
+
+const sandboxIdOf = (c: ContainerState): string | undefined => c.config.labels?.[SANDBOX_LABEL];
 
 export class ContainerService {
   /** The removals under way of --rm containers that have exited (their sandboxes being released). */
   private readonly removals = new Map<string, Promise<void>>();
+  /** Restarts waiting for their back-off, by container id. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** What is being done about containers that have just ended, by id (stop waits for it). */
+  private readonly endings = new Map<string, Promise<void>>();
+  /** Sandbox releases under way, by sandbox id: an end and a removal at once release it once. */
+  private readonly releases = new Map<string, Promise<void>>();
 
   constructor(
     private readonly controller: Controller,
@@ -55,101 +50,143 @@ export class ContainerService {
   ) {}
 
   view(c: ContainerState): ContainerView {
-    const sandboxId = c.config.labels?.[SANDBOX_LABEL];
-    const networks: ContainerView['networks'] = {};
-    if (sandboxId) {
-      for (const e of this.controller.joinedTo(sandboxId)) {
-        const n = this.controller.networks().find((x) => x.id === e.networkId);
-        if (n)
-          networks[n.name] = {
-            networkId: n.id,
-            endpointId: e.id,
-            aliases: [...e.aliases],
-            ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
-            ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-            ...(e.mac ? { mac: e.mac } : {}),
-            ...(e.ifname ? { ifname: e.ifname } : {}),
-            ...(n.pools.v4?.gateway && !n.internal ? { gateway: n.pools.v4.gateway } : {}),
-            ...(n.pools.v6?.gateway && e.ipv6 && !n.internal ? { gateway6: n.pools.v6.gateway } : {}),
-          };
-      }
-    }
-    const ports = sandboxId && this.controller.hasSandbox(sandboxId) ? this.controller.joinedTo(sandboxId).flatMap((e) => e.ports ?? []) : [];
-    return {
-      id: c.id,
-      name: c.name,
-      image: c.imageName,
-      command: [...c.config.command],
-      status: c.status,
-      ...(c.pid !== undefined && c.status === 'running' ? { pid: c.pid } : {}),
-      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
-      ...(c.oomKilled !== undefined ? { oomKilled: c.oomKilled } : {}),
-      created: c.created,
-      ...(sandboxId ? { sandbox: sandboxId } : {}),
-      hostname: c.config.hostname ?? '',
-      env: [...(c.config.env ?? [])],
-      labels: { ...c.config.labels },
-      ...(c.config.tty ? { tty: true } : {}),
-      ...(c.config.openStdin ? { openStdin: true } : {}),
-      ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
-      networks,
-    };
+    return containerView(this.controller, c, sandboxIdOf(c));
   }
 
-  /** Creates and starts a container with its sandbox; undone whole if any step fails. */
-  async run(req: RunRequest, extras: RunExtras = {}): Promise<ContainerState> {
-    const shared = req.networks?.[0]?.startsWith(CONTAINER_MODE) ? this.sharedSandbox(req) : undefined;
-    if (shared) {
-      const state = this.runtime.create(this.containerConfig(randomBytes(32).toString('hex'), req, shared, extras));
-      return this.start(state, req).catch(async (err: unknown) => {
-        await this.runtime.remove(state.id, { force: true }).catch(() => undefined);
-        throw err;
-      });
-    }
-    const { networks, hostNetwork } = this.checkRun(req);
-    const publish = publishedPorts(req);
+  /** Records a container and what it asks for; nothing runs and no address is taken until it starts. */
+  create(req: RunRequest, extras: RunExtras = {}): ContainerState {
+    const shared = req.networks?.[0]?.startsWith(CONTAINER_MODE);
+    const sandboxId = shared ? this.sharedSandboxId(req) : randomBytes(32).toString('hex');
+    if (!shared) checkRun(this.controller, this.runtime, req);
     const id = randomBytes(32).toString('hex');
-    return UndoStack.run(async (undo) => {
-      // As Docker: the host name is the short container id unless one is given.
-      const sandbox = await this.controller.createSandbox({
-        containerId: id,
-        hostname: req.hostname ?? id.slice(0, 12),
-        hostNamespace: hostNetwork,
-        ...(req.dns ? { dns: req.dns } : {}),
-        ...(req.dnsSearch ? { dnsSearch: req.dnsSearch } : {}),
-        ...(req.dnsOptions ? { dnsOptions: req.dnsOptions } : {}),
-        ...(req.addHosts || req.links ? { extraHosts: [...(req.addHosts ?? []), ...this.linkHosts(req.links ?? [])] } : {}),
-        ...(publish.length ? { publish } : {}),
-        ...(req.name ? { containerName: req.name } : {}),
-      });
-      undo.push(`remove sandbox ${sandbox.id.slice(0, 12)}`, () => this.controller.deleteSandbox(sandbox.id));
-      // As docker run: --ip, --ip6, --mac-address and --network-alias apply to the (first) network given.
+    const state = this.runtime.create(containerConfig(this.controller, id, req, sandboxId, req.hostname ?? id.slice(0, 12), extras));
+    const plan: ContainerPlan = { request: req, ...(shared || extras.keepSandbox ? { keepSandbox: true } : {}) };
+    try {
+      this.runtime.setDaemonRecord(id, plan as unknown as Record<string, unknown>);
+    } catch (err) {
+      void this.runtime.remove(id, { force: true });
+      throw err;
+    }
+    return state;
+  }
+
+  /** Creates and starts a container; removed whole if the start fails. */
+  async run(req: RunRequest, extras: RunExtras = {}): Promise<ContainerState> {
+    const state = this.create(req, extras);
+    try {
+      return await this.start(state.id, { ...(req.attach ? { attach: true } : {}), ...(req.ttySize ? { ttySize: req.ttySize } : {}) });
+    } catch (err) {
+      await this.runtime.remove(state.id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Starts a created or exited container: its sandbox made and joined to its networks, then its process. */
+  async start(ref: string, req: StartRequest = {}): Promise<ContainerState> {
+    const state = this.runtime.get(ref);
+    if (state.status === 'running') return state; // as docker start
+    const plan = this.planOf(state);
+    this.clearRestart(state.id);
+    if (plan.stoppedByUser) this.updatePlan(state, { ...plan, stoppedByUser: false });
+    const options = { ...(req.attach ? { holdForAttach: true } : {}), ...(req.ttySize ? { ttySize: req.ttySize } : {}) };
+    await UndoStack.run(async (undo) => {
+      const network = await this.ensureSandbox(state, plan, undo);
+      await this.runtime.start(state.id, { ...options, network });
+    });
+    this.watchEnd(state);
+    return state;
+  }
+
+  /** The sandbox a start joins: made now from the plan, or (kept, shared, or restarting) the one there is. */
+  private async ensureSandbox(state: ContainerState, plan: ContainerPlan, undo: UndoStack): Promise<StartNetwork> {
+    const sandboxId = sandboxIdOf(state)!;
+    if (plan.request.networks?.[0]?.startsWith(CONTAINER_MODE) && !this.controller.hasSandbox(sandboxId)) {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" shares the network of a container that is gone or not running`);
+    }
+    if (!this.controller.hasSandbox(sandboxId)) {
+      const req = plan.request;
+      const sandbox = await this.controller.createSandbox(sandboxRequest(this.controller, this.runtime, state, sandboxId, req));
+      undo.push(`remove sandbox ${sandboxId.slice(0, 12)}`, () => this.controller.deleteSandbox(sandboxId));
+      if (req.sysctls) await this.controller.setSandboxSysctls(sandbox.id, req.sysctls);
+      // As docker run: --ip, --ip6, --mac-address and --network-alias apply to the first network given.
       const first = {
         ...(req.ip ? { ip: req.ip } : {}),
         ...(req.ip6 ? { ip6: req.ip6 } : {}),
         ...(req.macAddress ? { mac: req.macAddress } : {}),
         ...(req.networkAliases ? { aliases: req.networkAliases } : {}),
       };
-      if (req.sysctls) await this.controller.setSandboxSysctls(sandbox.id, req.sysctls);
-      for (const [i, n] of networks.entries()) await this.controller.connect(n, sandbox.id, i === 0 ? first : {});
-      const state = this.runtime.create(this.containerConfig(id, req, sandbox, extras));
-      undo.push(`remove container ${state.id.slice(0, 12)}`, () => this.runtime.remove(state.id, { force: true }));
-      return this.start(state, req);
-    });
+      const firstAsked = req.networks?.[0] ?? this.controller.defaultNetwork();
+      for (const [i, j] of plannedNetworks(plan, this.controller.defaultNetwork()).entries()) {
+        const isFirst = j.network === firstAsked && !(plan.joined ?? []).includes(j) && i === 0;
+        await this.controller.connect(j.network, sandbox.id, isFirst ? { ...first, ...connectOptions(j) } : connectOptions(j));
+      }
+    }
+    const record = this.controller.sandbox(sandboxId).record;
+    return {
+      netnsPath: record.netnsPath ?? `/proc/${process.pid}/ns/net`,
+      hostsFile: join(this.controller.sandboxFilesDir(sandboxId), 'hosts'),
+      resolvFile: join(this.controller.sandboxFilesDir(sandboxId), 'resolv.conf'),
+    };
   }
 
-  /** Starts a created container; with --rm, its sandbox goes when it ends. */
-  private async start(state: ContainerState, req: RunRequest): Promise<ContainerState> {
-    await this.runtime.start(state.id, { ...(req.attach ? { holdForAttach: true } : {}), ...(req.ttySize ? { ttySize: req.ttySize } : {}) });
-    if (req.rm) {
-      const removal = this.runtime
-        .wait(state.id)
-        .then(() => this.releaseSandbox(state))
-        .catch((err: unknown) => this.onError(`container ${state.name}: releasing its sandbox after --rm failed`, err))
-        .finally(() => this.removals.delete(state.id));
+  /** When the container ends: --rm removes it, its policy may start it again, else its sandbox is released. */
+  private watchEnd(state: ContainerState): void {
+    const ending = this.runtime
+      .wait(state.id)
+      .then((code) => this.ended(state, code))
+      .catch((err: unknown) => this.onError(`container ${state.name}: after its end`, err))
+      .finally(() => this.endings.delete(state.id));
+    this.endings.set(state.id, ending);
+  }
+
+  private async ended(state: ContainerState, exitCode: number | null): Promise<void> {
+    if (state.config.autoRemove) {
+      const removal = this.releaseSandbox(state).finally(() => this.removals.delete(state.id));
       this.removals.set(state.id, removal);
+      return removal;
     }
+    const plan = planOf(state);
+    if (!plan || state.status !== 'exited') return;
+    if (restartsAfterExit(plan, exitCode)) return this.scheduleRestart(state, plan);
+    if (!plan.keepSandbox) await this.releaseSandbox(state);
+  }
+
+  /** Starts it again after the back-off, in the sandbox it kept (its addresses with it). */
+  private scheduleRestart(state: ContainerState, plan: ContainerPlan): void {
+    const count = plan.restartCount ?? 0;
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(state.id);
+      if (!this.runtime.list().some((c) => c.id === state.id) || state.status !== 'exited') return;
+      this.updatePlan(state, { ...this.planOf(state), restartCount: count + 1 });
+      this.start(state.id).catch((err: unknown) => {
+        this.onError(`container ${state.name}: restarting it failed`, err);
+        void this.releaseSandbox(state).catch(() => undefined);
+      });
+    }, restartDelayMs(count));
+    timer.unref();
+    this.restartTimers.set(state.id, timer);
+  }
+
+  private clearRestart(id: string): void {
+    const t = this.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    this.restartTimers.delete(id);
+  }
+
+  /** Stops it through the API: its restart policy leaves it stopped. */
+  async stop(ref: string, timeoutSeconds?: number): Promise<ContainerState> {
+    const state = this.runtime.get(ref);
+    this.clearRestart(state.id);
+    const plan = planOf(state);
+    if (plan) this.updatePlan(state, { ...plan, stoppedByUser: true });
+    await this.runtime.stop(state.id, timeoutSeconds);
+    await this.endings.get(state.id); // its sandbox released: its addresses are free when stop answers
     return state;
+  }
+
+  async restart(ref: string, timeoutSeconds?: number): Promise<ContainerState> {
+    await this.stop(ref, timeoutSeconds);
+    return this.start(ref);
   }
 
   /** Resolves once an exited --rm container is gone with its sandbox (at once for any other). */
@@ -157,95 +194,33 @@ export class ContainerService {
     await this.removals.get(id);
   }
 
-  /** --network container:NAME: the running container's sandbox, shared (its namespace, addresses, files). */
-  private sharedSandbox(req: RunRequest): SandboxRecord {
+  private planOf(state: ContainerState): ContainerPlan {
+    const plan = planOf(state);
+    if (!plan) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" was made before tsnet kept containers' plans: it cannot be started again`);
+    return plan;
+  }
+
+  private updatePlan(state: ContainerState, plan: ContainerPlan): void {
+    this.runtime.setDaemonRecord(state.id, plan as unknown as Record<string, unknown>);
+  }
+
+  /** --network container:NAME: the running container's sandbox id (its namespace, addresses, files are shared). */
+  private sharedSandboxId(req: RunRequest): string {
     const ref = req.networks![0]!.slice(CONTAINER_MODE.length);
-    if (req.networks!.length > 1) throw new InvalidArgumentError(`a container on the network of container "${ref}" cannot join other networks`);
-    if (req.publish?.length || req.publishAll) throw new InvalidArgumentError(`--network container:${ref} shares that container's ports: publish them there`);
-    if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links || req.sysctls) {
-      throw new InvalidArgumentError(`--network container:${ref} shares that container's network: addresses, names and files cannot be set`);
-    }
+    checkRun(this.controller, this.runtime, req, true);
     const target = this.runtime.get(ref);
-    const sandboxId = target.config.labels?.[SANDBOX_LABEL];
+    const sandboxId = sandboxIdOf(target);
     if (target.status !== 'running' || !sandboxId || !this.controller.hasSandbox(sandboxId)) {
       throw new TsnetError('TSNET_ERR_CONFLICT', `container "${target.name}" is not running: its network cannot be shared`);
     }
-    this.runtime.images.get(req.image);
-    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
-      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
-    }
-    return this.controller.sandbox(sandboxId).record;
-  }
-
-  /** --link CONTAINER[:ALIAS]: lines for /etc/hosts with the running container's first address, as Docker writes them. */
-  private linkHosts(links: readonly string[]): string[] {
-    return links.flatMap((link) => {
-      const [name = '', alias] = link.split(':');
-      const target = this.runtime.get(name);
-      const sandboxId = target.config.labels?.[SANDBOX_LABEL];
-      const address = target.status === 'running' && sandboxId ? this.controller.joinedTo(sandboxId).find((e) => e.ipv4)?.ipv4 : undefined;
-      if (!address) throw new InvalidArgumentError(`cannot link to container "${name}": it is not running with an IPv4 address`);
-      return [...new Set([alias ?? target.name, target.name])].map((n) => `${n}:${addressOf(address)}`);
-    });
-  }
-
-  /** Everything a run can be refused for, before anything is made. */
-  private checkRun(req: RunRequest): { networks: readonly string[]; hostNetwork: boolean } {
-    const networks = req.networks && req.networks.length > 0 ? req.networks : [this.controller.defaultNetwork()];
-    for (const n of networks) this.controller.network(n); // 404 before anything is made
-    if (networks.length > 1 && networks.some((n) => this.controller.network(n).name === NULL_NETWORK)) {
-      throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
-    }
-    const hostNetwork = networks.some((n) => this.controller.network(n).driver === 'host');
-    if (hostNetwork && networks.length > 1) throw new InvalidArgumentError('a container on the host network cannot join other networks');
-    this.runtime.images.get(req.image);
-    if (req.memory !== undefined) parseMemory(req.memory);
-    if ((req.ip !== undefined || req.ip6 !== undefined || req.macAddress !== undefined) && networks.length !== 1) {
-      throw new InvalidArgumentError('--ip, --ip6 and --mac-address need exactly one --network');
-    }
-    if (req.name !== undefined && this.runtime.list().some((c) => c.name === req.name)) {
-      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
-    }
-    return { networks, hostNetwork };
-  }
-
-  /** The runtime's configuration of a container run in this sandbox. */
-  private containerConfig(id: string, req: RunRequest, sandbox: SandboxRecord, extras: RunExtras = {}): ContainerConfig {
-    const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
-    return {
-      id,
-      image: req.image,
-      command: req.command && req.command.length > 0 ? req.command : ['/bin/sh'],
-      ...(req.name ? { name: req.name } : {}),
-      env: req.env ?? [],
-      hostname: sandbox.hostname,
-      // The host network's sandbox is tsnet's own namespace: when that is the daemon's, its /proc entry names it.
-      netnsPath: sandbox.netnsPath ?? `/proc/${process.pid}/ns/net`,
-      hostsFile: join(this.controller.sandboxFilesDir(sandbox.id), 'hosts'),
-      resolvFile: join(this.controller.sandboxFilesDir(sandbox.id), 'resolv.conf'),
-      limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
-      init: req.init ?? false,
-      security: {
-        ...(req.privileged ? { privileged: true } : {}),
-        ...(req.capAdd ? { capAdd: req.capAdd } : {}),
-        ...(req.capDrop ? { capDrop: req.capDrop } : {}),
-        ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
-        ...(req.devices ? { devices: req.devices } : {}),
-        ...(extras.baseCaps ? { baseCaps: extras.baseCaps } : {}),
-        ...(extras.writablePaths ? { writablePaths: extras.writablePaths } : {}),
-      },
-      autoRemove: req.rm ?? false,
-      ...(req.tty ? { tty: true } : {}),
-      ...(req.openStdin ? { openStdin: true } : {}),
-      labels: { ...extras.labels, [SANDBOX_LABEL]: sandbox.id },
-    };
+    return sandboxId;
   }
 
   /** Container names by their sandbox id (a shared sandbox gets its first container's). */
   sandboxNames(): Map<string, string> {
     const names = new Map<string, string>();
     for (const c of this.runtime.list()) {
-      const id = c.config.labels?.[SANDBOX_LABEL];
+      const id = sandboxIdOf(c);
       if (id && !names.has(id)) names.set(id, c.name);
     }
     return names;
@@ -253,18 +228,20 @@ export class ContainerService {
 
   /** The id of the container whose sandbox this is, if any. */
   containerIdOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.list().find((c) => c.config.labels?.[SANDBOX_LABEL] === sandboxId)?.id;
+    return this.runtime.list().find((c) => sandboxIdOf(c) === sandboxId)?.id;
   }
 
   /** The name of the container whose sandbox this is, if any. */
   containerOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.list().find((c) => c.config.labels?.[SANDBOX_LABEL] === sandboxId)?.name;
+    return this.runtime.list().find((c) => sandboxIdOf(c) === sandboxId)?.name;
   }
 
   /** Removes a container and its sandbox. */
   async remove(ref: string, force: boolean): Promise<void> {
     const state = this.runtime.get(ref);
+    this.clearRestart(state.id);
     await this.runtime.remove(state.id, { force });
+    await this.endings.get(state.id);
     await this.releaseSandbox(state);
   }
 
@@ -274,37 +251,102 @@ export class ContainerService {
    */
   async removeMany(refs: readonly string[]): Promise<void> {
     const states = refs.map((r) => this.runtime.get(r));
+    for (const s of states) this.clearRestart(s.id);
     await Promise.all(states.map((s) => this.runtime.remove(s.id, { force: true })));
     const gone = new Set(states.map((s) => s.id));
     const left = this.runtime.list().filter((c) => !gone.has(c.id));
-    const sandboxes = new Set(states.flatMap((s) => s.config.labels?.[SANDBOX_LABEL] ?? []));
-    const unshared = [...sandboxes].filter((id) => this.controller.hasSandbox(id) && !left.some((c) => c.config.labels?.[SANDBOX_LABEL] === id));
+    const sandboxes = new Set(states.flatMap((s) => sandboxIdOf(s) ?? []));
+    const unshared = [...sandboxes].filter((id) => this.controller.hasSandbox(id) && !left.some((c) => sandboxIdOf(c) === id));
     if (unshared.length) await this.controller.deleteSandboxes(unshared);
   }
 
-  /** Removes the container's sandbox, unless another container still shares it (--network container:NAME). */
+  /** Removes the container's sandbox, unless another running container still shares it (once, however many ask). */
   private async releaseSandbox(state: ContainerState): Promise<void> {
-    const sandboxId = state.config.labels?.[SANDBOX_LABEL];
-    const sharers = this.runtime.list().filter((c) => c.id !== state.id && c.config.labels?.[SANDBOX_LABEL] === sandboxId);
-    if (sandboxId && sharers.length === 0 && this.controller.hasSandbox(sandboxId)) await this.controller.deleteSandbox(sandboxId);
+    const sandboxId = sandboxIdOf(state);
+    if (!sandboxId) return;
+    const under = this.releases.get(sandboxId);
+    if (under) return under;
+    const sharers = this.runtime.list().filter((c) => c.id !== state.id && sandboxIdOf(c) === sandboxId && (c.status === 'running' || c.status === 'paused'));
+    if (sharers.length > 0 || !this.controller.hasSandbox(sandboxId)) return;
+    const release = this.controller.deleteSandbox(sandboxId).finally(() => this.releases.delete(sandboxId));
+    this.releases.set(sandboxId, release);
+    return release;
   }
 
-  /** The sandbox of a container, for network connect/disconnect. */
+  /** The sandbox of a running container, for network connect/disconnect. */
   sandboxOf(ref: string): string {
     const state = this.runtime.get(ref);
-    const id = state.config.labels?.[SANDBOX_LABEL];
+    const id = sandboxIdOf(state);
     if (!id || !this.controller.hasSandbox(id)) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
     return id;
   }
 
-  /** Sandboxes whose container is gone (removed while the daemon was down): released at start-up. */
-  async releaseOrphanSandboxes(): Promise<string[]> {
-    const used = new Set(this.runtime.list().map((c) => c.config.labels?.[SANDBOX_LABEL]));
+  /**
+   * network connect: a running container joins now and keeps the network for its next starts; a stopped one only
+   * records it (joined at its next start, as Docker does).
+   */
+  async connect(network: string, ref: string, options: Omit<JoinedLater, 'network'>): Promise<JoinedEndpoint | undefined> {
+    const state = this.runtime.get(ref);
+    const plan = planOf(state);
+    const name = this.controller.network(network).name;
+    const live = sandboxIdOf(state) !== undefined && this.controller.hasSandbox(sandboxIdOf(state)!);
+    if (!live && !plan) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
+    const endpoint = live ? await this.controller.connect(network, sandboxIdOf(state)!, connectOptions({ network, ...options })) : undefined;
+    if (plan && !plan.keepSandbox) {
+      this.updatePlan(state, {
+        ...plan,
+        left: (plan.left ?? []).filter((n) => n !== name && n !== network),
+        joined: [...(plan.joined ?? []), { network: name, ...options }],
+      });
+    }
+    return endpoint;
+  }
+
+  async disconnect(network: string, ref: string): Promise<void> {
+    const state = this.runtime.get(ref);
+    const plan = planOf(state);
+    const n = this.controller.network(network);
+    const live = sandboxIdOf(state) !== undefined && this.controller.hasSandbox(sandboxIdOf(state)!);
+    if (live) await this.controller.disconnect(network, sandboxIdOf(state)!);
+    else if (!plan) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
+    if (plan && !plan.keepSandbox) {
+      const joined = (plan.joined ?? []).filter((j) => j.network !== n.name && j.network !== n.id && j.network !== network);
+      this.updatePlan(state, { ...plan, joined, left: [...(plan.left ?? []), n.name, n.id, network] });
+    }
+  }
+
+  /**
+   * At start-up: sandboxes whose container is gone or not running are released (they ended while the daemon was
+   * down), running containers are watched again, and the restart policies apply.
+   */
+  async adopt(): Promise<string[]> {
+    const live = new Set(
+      this.runtime.list().flatMap((c) => (c.status === 'running' || c.status === 'paused' || planOf(c)?.keepSandbox ? [sandboxIdOf(c)] : [])),
+    );
     const orphans = this.controller
       .sandboxes()
       .map((s) => s.record.id)
-      .filter((id) => !used.has(id));
+      .filter((id) => !live.has(id));
     if (orphans.length) await this.controller.deleteSandboxes(orphans);
+    for (const c of this.runtime.list()) {
+      const plan = planOf(c);
+      if (c.status === 'running' || c.status === 'paused') this.watchEnd(c);
+      else if (c.status === 'exited' && plan && !plan.keepSandbox && restartsAtDaemonStart(plan, c.exitCode)) {
+        this.updatePlan(c, { ...plan, restartCount: (plan.restartCount ?? 0) + 1 });
+        await this.start(c.id).catch((err: unknown) => this.onError(`container ${c.name}: starting it by its restart policy failed`, err));
+      }
+    }
     return orphans;
   }
+
+  /** Stops the restarts waiting for their back-off (the daemon is stopping). */
+  close(): void {
+    for (const id of [...this.restartTimers.keys()]) this.clearRestart(id);
+  }
 }
+
+function connectOptions(j: JoinedLater): { ip?: string; ip6?: string; aliases?: readonly string[] } {
+  return { ...(j.ip ? { ip: j.ip } : {}), ...(j.ip6 ? { ip6: j.ip6 } : {}), ...(j.aliases ? { aliases: j.aliases } : {}) };
+}
+
+export type { ContainerConfig };

@@ -142,7 +142,7 @@ async function openState(options: DaemonOptions) {
   const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError });
   const containers = new ContainerService(controller, runtime, onBackgroundError);
   await controller.ensurePredefinedNetworks({ host: true, ...(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' }) });
-  const released = await containers.releaseOrphanSandboxes();
+  const released = await containers.adopt();
   const labs = LabService.open(join(options.root, 'labs'), controller, containers, runtime);
   const app = buildApp({
     controller,
@@ -183,6 +183,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await plugin?.close();
       await app.close(); // stops accepting; in-flight requests finish
       await dns.close();
+      containers.close();
       runtime.close();
       await controller.close();
       rmSync(options.socket, { force: true });

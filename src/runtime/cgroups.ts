@@ -29,7 +29,7 @@ export function checkPids(n: number): number {
   return n;
 }
 
-type Layout = { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string; devices?: string } | { kind: 'none' };
+type Layout = { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string; devices?: string; freezer?: string } | { kind: 'none' };
 
 export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   if (existsSync(join(base, 'cgroup.controllers'))) {
@@ -40,7 +40,10 @@ export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   // The root group of the pids hierarchy has no pids.max: its presence is told by cgroup.procs.
   const pids = existsSync(join(base, 'pids', 'cgroup.procs')) ? join(base, 'pids') : undefined;
   const devices = existsSync(join(base, 'devices', 'devices.allow')) ? join(base, 'devices') : undefined;
-  if (memory || pids || devices) return { kind: 'v1', ...(memory ? { memory } : {}), ...(pids ? { pids } : {}), ...(devices ? { devices } : {}) };
+  const freezer = existsSync(join(base, 'freezer', 'cgroup.procs')) ? join(base, 'freezer') : undefined;
+  if (memory || pids || devices || freezer) {
+    return { kind: 'v1', ...(memory ? { memory } : {}), ...(pids ? { pids } : {}), ...(devices ? { devices } : {}), ...(freezer ? { freezer } : {}) };
+  }
   return { kind: 'none' };
 }
 
@@ -106,6 +109,7 @@ export class Cgroups {
           const dir = make(l.pids);
           if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
         }
+        if (l.kind === 'v1' && l.freezer) make(l.freezer);
         if (l.kind === 'v1' && l.devices && deviceRules !== 'all') {
           const dir = make(l.devices);
           write(dir, 'devices.deny', 'a');
@@ -150,9 +154,33 @@ export class Cgroups {
     }
   }
 
+  /** Whether pause can work here: cgroup v2's cgroup.freeze, or v1's freezer controller. */
+  get canFreeze(): boolean {
+    return this.layout.kind === 'v2' || (this.layout.kind === 'v1' && !!this.layout.freezer);
+  }
+
+  /** Freezes or thaws every process of the container (pause/unpause); resolves once the kernel has done it. */
+  async freeze(groups: ContainerCgroups, frozen: boolean): Promise<void> {
+    for (const dir of groups.dirs) {
+      const v2 = join(dir, 'cgroup.freeze');
+      const v1 = join(dir, 'freezer.state');
+      if (existsSync(v2)) {
+        writeFileSync(v2, frozen ? '1' : '0');
+        for (let i = 0; i < 500 && frozen && !/^frozen 1$/mu.test(readFileSync(join(dir, 'cgroup.events'), 'utf8')); i++)
+          await new Promise((r) => setTimeout(r, 2));
+      } else if (existsSync(v1)) {
+        writeFileSync(v1, frozen ? 'FROZEN' : 'THAWED');
+        for (let i = 0; i < 500 && frozen && readFileSync(v1, 'utf8').trim() !== 'FROZEN'; i++) await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  }
+
   /** One attempt: the container's processes killed, its groups removed; throws EBUSY while the kernel is not done. */
   private removeOnce(groups: ContainerCgroups): void {
     for (const dir of groups.dirs) {
+      // A frozen process dies of SIGKILL only once thawed.
+      if (existsSync(join(dir, 'freezer.state'))) writeFileSync(join(dir, 'freezer.state'), 'THAWED');
+      if (existsSync(join(dir, 'cgroup.freeze'))) writeFileSync(join(dir, 'cgroup.freeze'), '0');
       const procs = existsSync(join(dir, 'cgroup.procs')) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean) : [];
       for (const pid of procs) {
         try {

@@ -27,6 +27,7 @@ function streamArgs(tty: boolean | undefined, stdin: boolean | undefined, size: 
 
 export function runArgs(state: ContainerState, dir: string, layerDir: string, seccomp: SeccompProgram | null, start: StartOptions = {}): string[] {
   const c = state.config;
+  const net = start.network ?? c;
   return [
     'run',
     '--log',
@@ -36,7 +37,7 @@ export function runArgs(state: ContainerState, dir: string, layerDir: string, se
     ...(start.holdForAttach ? ['--hold-ms', String(HOLD_FOR_ATTACH_MS)] : []),
     ...streamArgs(c.tty, c.openStdin, start.ttySize),
     '--netns',
-    c.netnsPath,
+    net.netnsPath ?? '',
     '--lower',
     layerDir,
     '--upper',
@@ -54,8 +55,8 @@ export function runArgs(state: ContainerState, dir: string, layerDir: string, se
     '--gid',
     String(c.gid ?? 0),
     ...(c.cwd ? ['--cwd', c.cwd] : []),
-    ...(c.hostsFile ? ['--hosts', c.hostsFile] : []),
-    ...(c.resolvFile ? ['--resolv', c.resolvFile] : []),
+    ...(net.hostsFile ? ['--hosts', net.hostsFile] : []),
+    ...(net.resolvFile ? ['--resolv', net.resolvFile] : []),
     ...(c.init ? ['--init'] : []),
     ...(c.env ?? []).flatMap((e) => ['--env', e]),
     ...(state.cgroups?.procsFiles ?? []).flatMap((f) => ['--cgroup-procs', f]),

@@ -7,13 +7,14 @@
  * that a recycled PID is not mistaken for the container.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
 import { ImageStore } from './images.js';
+import { StateFiles } from './state-files.js';
 import type { Socket } from 'node:net';
 import { LogCursor } from './container-log.js';
 import { connectUnix, execCollected, execRelayed, type RelayedExec } from './exec.js';
@@ -21,9 +22,9 @@ import { ATTACH_SOCKET, CONTAINER_LOG, ENV_RE, SECCOMP_FILE, execArgs, runArgs, 
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
 import { Spawner, spawnDirect } from './spawner.js';
-import type { ContainerConfig, ContainerState, ExecResult, ExecStreamOptions, StartOptions } from './types.js';
+import type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartOptions } from './types.js';
 
-export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartOptions, TtySize } from './types.js';
+export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartNetwork, StartOptions, TtySize } from './types.js';
 export type { RelayedExec } from './exec.js';
 
 function launcherPath(): string {
@@ -65,9 +66,7 @@ export class Runtime {
   private readonly containers = new Map<string, ContainerState>();
   /** Exit statuses awaited; null when the status is unknown. */
   private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
-  /** Containers whose end could not be saved yet (a full disk), saved again every second. */
-  private readonly unsaved = new Map<string, ContainerState>();
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly states: StateFiles;
   private readonly pollers = new Map<string, NodeJS.Timeout>();
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
   private readonly monitored = new Set<string>();
@@ -80,10 +79,11 @@ export class Runtime {
     readonly root: string,
     readonly cgroups: Cgroups,
     /** Where failures of background work go (the daemon's log). */
-    private readonly onBackgroundError: (what: string, err: unknown) => void,
+    onBackgroundError: (what: string, err: unknown) => void,
     useSpawner: boolean,
   ) {
     this.images = new ImageStore(join(root, 'images'));
+    this.states = new StateFiles((id) => this.dir(id), onBackgroundError);
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
@@ -107,7 +107,7 @@ export class Runtime {
       }
       const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
       rt.containers.set(id, state);
-      if (state.status === 'running') {
+      if (state.status === 'running' || state.status === 'paused') {
         if (state.pid && processStartTime(state.pid) === state.startTime) rt.watchByPolling(state);
         else rt.finish(state);
       }
@@ -117,7 +117,7 @@ export class Runtime {
 
   /** Stops watching (the containers go on; a runtime opened later re-adopts them). Lets the process exit. */
   close(): void {
-    this.stopRetrying();
+    this.states.close();
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
     this.monitored.clear();
@@ -156,9 +156,7 @@ export class Runtime {
   }
 
   private save(state: ContainerState): void {
-    const file = join(this.dir(state.id), 'state.json');
-    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
-    renameSync(`${file}.tmp`, file);
+    this.states.save(state);
   }
 
   /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
@@ -172,7 +170,7 @@ export class Runtime {
     const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
     if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
     if (this.list().some((c) => c.name === name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
-    if (!existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
+    if (config.netnsPath !== undefined && !existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
     for (const e of config.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl);
@@ -206,11 +204,15 @@ export class Runtime {
     return state.confinement?.seccomp ? this.seccomp.programFor(seccompRulesFile(this.dir(state.id))) : null;
   }
 
-  /** Starts it; resolves once the command has been exec'd (or rejects with the step that failed). */
+  /** Starts it (again, after it exited); resolves once the command has been exec'd (or rejects with the step that failed). */
   async start(ref: string, options: StartOptions = {}): Promise<ContainerState> {
     const state = this.get(ref);
-    if (state.status !== 'created')
-      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created container can be started`);
+    if (state.status !== 'created' && state.status !== 'exited')
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a created or exited container can be started`);
+    const netns = options.network?.netnsPath ?? state.config.netnsPath;
+    if (netns === undefined || !existsSync(netns))
+      throw new InvalidArgumentError(`container "${state.name}": its network namespace ${netns ?? '(none given)'} does not exist`);
+    if (state.status === 'exited') this.prepareRestart(state);
     const dir = this.dir(state.id);
     const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state), options);
     rmSync(join(dir, 'exit'), { force: true });
@@ -235,6 +237,15 @@ export class Runtime {
     });
     // While the runtime is open it watches its containers (close() lets them go on alone).
     return state;
+  }
+
+  /** An exited container made ready to start again: its cgroups anew, its last end forgotten, its layer kept. */
+  private prepareRestart(state: ContainerState): void {
+    const confinement = state.confinement;
+    state.cgroups = this.cgroups.create(state.id, state.config.limits ?? {}, confinement?.deviceRules ?? 'all');
+    delete state.exitCode;
+    delete state.oomKilled;
+    this.exits.delete(state.id);
   }
 
   private exitPromise(id: string): Promise<number | null> {
@@ -272,7 +283,7 @@ export class Runtime {
    * exit status (the same number) when the monitor is this process's child; with neither, it is unknown, never 0.
    */
   private finish(state: ContainerState, monitorCode?: number | null): void {
-    if (state.status === 'exited' || !this.containers.has(state.id)) return;
+    if (state.status === 'exited' || state.status === 'created' || !this.containers.has(state.id)) return;
     const exitFile = join(this.dir(state.id), 'exit');
     const written = existsSync(exitFile) ? /^(\d{1,3})\n$/u.exec(readFileSync(exitFile, 'utf8'))?.[1] : undefined;
     const code = written !== undefined ? Number(written) : (monitorCode ?? undefined);
@@ -288,67 +299,70 @@ export class Runtime {
         // A group the kernel keeps busy is left for remove() to try again; the exit is recorded regardless.
       }
     }
-    this.saveOrRetry(state);
+    this.states.saveOrRetry(state, () => this.containers.has(state.id));
     this.exits.get(state.id)?.resolve(state.exitCode ?? null);
     if (state.config.autoRemove) this.removeFiles(state);
   }
 
-  /**
-   * Saves a state that must not be lost, such as a container's end: on a full disk it is kept in memory and saved
-   * again every second until space returns (the exit handler must never throw: the daemon would die).
-   */
-  private saveOrRetry(state: ContainerState): void {
-    try {
-      this.save(state);
-      this.unsaved.delete(state.id);
-    } catch (err) {
-      this.unsaved.set(state.id, state);
-      this.onBackgroundError(`container ${state.name}: cannot record its state yet; retrying`, err);
-      if (!this.retryTimer) {
-        this.retryTimer = setInterval(() => {
-          for (const s of [...this.unsaved.values()])
-            if (this.containers.has(s.id)) this.saveOrRetry(s);
-            else this.unsaved.delete(s.id);
-          if (this.unsaved.size === 0) this.stopRetrying();
-        }, 1000);
-        this.retryTimer.unref();
-      }
-    }
-  }
-
-  private stopRetrying(): void {
-    if (this.retryTimer) clearInterval(this.retryTimer);
-    this.retryTimer = undefined;
-  }
-
-  /** Sends a signal to the container's first process. */
-  kill(ref: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+  /** Sends a signal to the container's first process (a paused one is thawed first, so that the signal acts). */
+  async kill(ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!(signal in constants.signals)) throw new InvalidArgumentError(`unknown signal "${signal}"`);
     const state = this.get(ref);
-    if (state.status !== 'running' || !state.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
+    if ((state.status !== 'running' && state.status !== 'paused') || !state.pid)
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
     if (processStartTime(state.pid) !== state.startTime) return; // already gone; its end is being recorded
     process.kill(state.pid, signal);
+    if (state.status === 'paused') await this.unpause(state.id);
   }
 
-  /** SIGTERM, then SIGKILL after timeoutSeconds; resolves when it has exited. */
-  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerState> {
+  /** Its stop signal (--stop-signal, default SIGTERM), then SIGKILL after the timeout; resolves when it has exited. */
+  async stop(ref: string, timeoutSeconds?: number): Promise<ContainerState> {
     const state = this.get(ref);
-    if (state.status !== 'running') return state;
+    if (state.status !== 'running' && state.status !== 'paused') return state;
     const exited = this.wait(state.id);
-    this.kill(state.id, 'SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(timeoutSeconds * 1000).then(() => false)]);
-    if (!done && state.status === 'running') this.kill(state.id, 'SIGKILL');
+    const timeout = timeoutSeconds ?? state.config.stopTimeout ?? 10;
+    await this.kill(state.id, (state.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+    const done = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (!done && (state.status as ContainerStatus) !== 'exited') await this.kill(state.id, 'SIGKILL');
     await exited;
     return state;
+  }
+
+  /** Freezes every process of a running container (the cgroup freezer); unpause thaws them. */
+  async pause(ref: string): Promise<ContainerState> {
+    const state = this.get(ref);
+    if (state.status !== 'running' || !state.cgroups)
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: only a running container can be paused`);
+    if (!this.cgroups.canFreeze) throw new TsnetError('TSNET_ERR_INTERNAL', 'pause needs the cgroup freezer, which this machine does not have');
+    await this.cgroups.freeze(state.cgroups, true);
+    state.status = 'paused';
+    this.save(state);
+    return state;
+  }
+
+  async unpause(ref: string): Promise<ContainerState> {
+    const state = this.get(ref);
+    if (state.status !== 'paused' || !state.cgroups) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not paused`);
+    await this.cgroups.freeze(state.cgroups, false);
+    state.status = 'running';
+    this.save(state);
+    return state;
+  }
+
+  /** Keeps what the daemon records with the container (see ContainerState.daemon). */
+  setDaemonRecord(ref: string, record: Readonly<Record<string, unknown>>): void {
+    const state = this.get(ref);
+    state.daemon = record;
+    this.save(state);
   }
 
   /** Removes a container; a running one only with force (it is killed first). */
   async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
     const state = this.get(ref);
-    if (state.status === 'running') {
-      if (!options.force) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is running: stop it first, or remove it with force`);
+    if (state.status === 'running' || state.status === 'paused') {
+      if (!options.force) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: stop it first, or remove it with force`);
       const exited = this.wait(state.id);
-      this.kill(state.id, 'SIGKILL');
+      await this.kill(state.id, 'SIGKILL');
       await exited;
     }
     if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
@@ -363,7 +377,8 @@ export class Runtime {
   /** The launcher's exec arguments, once the command and its environment are found valid. */
   private execArgsFor(ref: string, command: readonly string[], options: ExecStreamOptions, relay: boolean): string[] {
     const state = this.get(ref);
-    if (state.status !== 'running' || !state.pid) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running`);
+    if (state.status !== 'running' || !state.pid)
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status === 'paused' ? 'paused' : 'not running'}`);
     if (command.length === 0) throw new InvalidArgumentError('no command given to exec');
     checkNoNul('command', command);
     checkNoNul('environment', options.env ?? []);

@@ -14,10 +14,16 @@ export interface ContainerConfig {
   readonly cwd?: string;
   readonly uid?: number;
   readonly gid?: number;
-  /** The sandbox's namespace file; required: a container without a network gets a null-driver sandbox. */
-  readonly netnsPath: string;
+  /**
+   * The sandbox's namespace file and files, when they are the same at every start; else each start gives them
+   * (the daemon makes a container's sandbox at its start and releases it at its end, as Docker does).
+   */
+  readonly netnsPath?: string;
   readonly hostsFile?: string;
   readonly resolvFile?: string;
+  /** The signal `stop` sends first (default SIGTERM), and the seconds it waits before SIGKILL (default 10). */
+  readonly stopSignal?: string;
+  readonly stopTimeout?: number;
   readonly limits?: Limits;
   /** Run a minimal init as PID 1 that reaps zombies and forwards signals (the command is then PID 2). */
   readonly init?: boolean;
@@ -35,7 +41,14 @@ export interface ContainerConfig {
   readonly security?: SecurityRequest;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited';
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited';
+
+/** The network a start joins: a sandbox's namespace and its files. */
+export interface StartNetwork {
+  readonly netnsPath: string;
+  readonly hostsFile?: string;
+  readonly resolvFile?: string;
+}
 
 export interface ContainerState {
   readonly id: string;
@@ -55,6 +68,8 @@ export interface ContainerState {
   cgroups?: ContainerCgroups;
   /** How it is confined (absent for containers made before tsnet confined them). */
   confinement?: StoredConfinement;
+  /** What the daemon keeps with the container (its networks and policies): opaque to the runtime. */
+  daemon?: Readonly<Record<string, unknown>>;
 }
 
 /** A terminal's size. */
@@ -69,6 +84,8 @@ export interface StartOptions {
   readonly holdForAttach?: boolean;
   /** The terminal's first size (-t). */
   readonly ttySize?: TtySize;
+  /** The sandbox it joins (else the one in its configuration). */
+  readonly network?: StartNetwork;
 }
 
 /** A command run in a container with its streams relayed as frames (see frames.ts). */

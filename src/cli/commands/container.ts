@@ -1,14 +1,15 @@
 /** `tsnet run/ps/exec/logs/stop/rm/inspect`, with Docker's words, flags and exit statuses. */
-import type { ContainerView, StopBody } from '../../api/containers.js';
+import type { ContainerView } from '../../api/containers.js';
 import { formatBinding } from '../../lib/port-syntax.js';
 import { ClientError } from '../../client/client.js';
 import { collect, type Cli } from '../context.js';
 import { addContainerOptions, runRequest, type RunFlags } from './run-options.js';
+import { registerLifecycle } from './lifecycle.js';
 import { attachTo, containerPath, registerStreamCommands } from './streams.js';
 import { CliFailure, runExitStatus } from '../errors.js';
 import { parseFilters, passes } from '../filters.js';
 import { dockerContainer } from '../docker-shape.js';
-import { formatOption, inspectFormatOption, printInspected, printTable, shortId, withProgress } from '../format.js';
+import { formatOption, inspectFormatOption, printInspected, printTable, shortId } from '../format.js';
 
 function registerRun(cli: Cli): void {
   const run = cli.program
@@ -71,32 +72,7 @@ function registerPs(cli: Cli): void {
     });
 }
 
-function registerLifecycle(cli: Cli): void {
-  cli.program
-    .command('stop')
-    .description('stop containers: SIGTERM, then SIGKILL after the timeout')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', (v) => Number(v), 10)
-    .action(async (refs: string[], o: { time: number }) => {
-      for (const r of refs) {
-        const body: StopBody = { timeout: o.time };
-        await withProgress(`stopping ${r}`, cli.client().call('POST', containerPath(r, '/stop'), body));
-        console.log(r);
-      }
-    });
-
-  cli.program
-    .command('rm')
-    .description('remove containers')
-    .argument('<container...>')
-    .option('-f, --force', 'kill a running container first')
-    .action(async (refs: string[], o: { force?: boolean }) => {
-      for (const r of refs) {
-        await cli.client().call('DELETE', containerPath(r, o.force ? '?force=true' : ''));
-        console.log(r);
-      }
-    });
-
+function registerInspect(cli: Cli): void {
   cli.program
     .command('inspect')
     .description('show containers in detail')
@@ -129,5 +105,6 @@ export function registerContainerCommands(cli: Cli): void {
   registerRun(cli);
   registerPs(cli);
   registerStreamCommands(cli);
+  registerInspect(cli);
   registerLifecycle(cli);
 }

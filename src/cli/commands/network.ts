@@ -170,9 +170,14 @@ async function confirm(warning: string): Promise<boolean> {
 }
 
 function registerNetworkAttachment(cli: Cli, network: Command): void {
-  network
+  addConnectCommands(network, cli);
+}
+
+/** `connect`/`disconnect NETWORK CONTAINER`, under `network` and, as short forms, at the top. */
+export function addConnectCommands(parent: Command, cli: Cli): void {
+  parent
     .command('connect')
-    .description('connect a container to a network')
+    .description('connect a container to a network (a stopped one joins it at its next start)')
     .argument('<network>')
     .argument('<container>')
     .option('--ip <address>', 'IPv4 address')
@@ -183,7 +188,7 @@ function registerNetworkAttachment(cli: Cli, network: Command): void {
       await cli.client().call('POST', networkPath(net, '/connect'), body);
     });
 
-  network
+  parent
     .command('disconnect')
     .description('disconnect a container from a network')
     .argument('<network>')

@@ -40,6 +40,9 @@ export interface RunFlags {
   tty?: boolean;
   detachKeys: string;
   sigProxy: boolean;
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 /** -p values into the API's specs; a malformed one fails as a usage error, before the daemon is asked. */
@@ -83,6 +86,9 @@ export function runRequest(image: string, command: string[], o: RunFlags): RunBo
     ...(o.sysctl ? { sysctls: keyValues(o.sysctl, '--sysctl') } : {}),
     ...(o.tty ? { tty: true } : {}),
     ...(o.interactive ? { openStdin: true } : {}),
+    ...(o.restart ? { restart: o.restart } : {}),
+    ...(o.stopSignal ? { stopSignal: o.stopSignal.toUpperCase().startsWith('SIG') ? o.stopSignal.toUpperCase() : `SIG${o.stopSignal.toUpperCase()}` } : {}),
+    ...(o.stopTimeout !== undefined ? { stopTimeout: o.stopTimeout } : {}),
     ...(o.tty && process.stdout.isTTY && process.stdout.rows ? { ttySize: { rows: process.stdout.rows, cols: process.stdout.columns } } : {}),
   };
 }
@@ -127,6 +133,9 @@ export function addContainerOptions(cmd: Command): Command {
     .option('-P, --publish-all', 'publish the exposed ports on ephemeral host ports')
     .option('--expose <port[-end][/proto]>', 'expose a port, published by -P (repeatable)', collect)
     .option('--sysctl <net.key=value>', "a network sysctl of the container's namespace (repeatable)", collect)
+    .option('--restart <policy>', 'no, on-failure[:N], always or unless-stopped (honoured by the daemon, also after it restarts)')
+    .option('--stop-signal <signal>', 'the signal stop sends first (default SIGTERM)')
+    .option('--stop-timeout <seconds>', 'seconds stop waits before SIGKILL (default 10)', (v) => Number(v))
     .option('-i, --interactive', 'keep stdin open (and, attached, pass it to the container)')
     .option('-t, --tty', 'give the process a pseudo-terminal')
     .option('--detach-keys <keys>', 'the keys that detach from the container, leaving it running', DEFAULT_DETACH_KEYS)

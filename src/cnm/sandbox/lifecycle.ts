@@ -19,6 +19,8 @@ import { hostsFile, resolvConf } from './files.js';
 
 export interface SandboxCreateRequest {
   readonly containerId: string;
+  /** Its id (64 hex digits) when the caller keeps one for the container's every start; else a new one. */
+  readonly id?: string;
   readonly hostname?: string;
   readonly dns?: readonly string[];
   /** The sandbox is the host's own namespace (for the host driver). */
@@ -53,7 +55,10 @@ const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/u;
 
 export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): Promise<SandboxRecord> {
   if (!req.containerId) throw new InvalidArgumentError('a sandbox needs a container id');
-  const id = newId();
+  if (req.id !== undefined && (!/^[0-9a-f]{64}$/u.test(req.id) || core.state.findSandbox(req.id) !== undefined)) {
+    throw new InvalidArgumentError(`invalid or duplicate sandbox id "${req.id}"`);
+  }
+  const id = req.id ?? newId();
   const hostname = req.hostname ?? req.containerId.slice(0, 12);
   if (!HOSTNAME_RE.test(hostname)) throw new InvalidArgumentError(`invalid hostname "${hostname}"`);
   const extraHosts = checkFiles(req);

@@ -46,6 +46,7 @@ export async function startNodes(t: Topology, containers: ContainerService, prog
         {
           baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
           writablePaths: ['/proc/sys/net'],
+          keepSandbox: true,
           // The node's own labels, as containerlab puts them on its containers; tsnet's marks last, never overridden.
           labels: { ...n.labels, [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name },
         },

@@ -12,6 +12,7 @@ import {
   RemoveQuery,
   RunBody,
   STREAM_MEDIA_TYPE,
+  StartBody,
   StopBody,
   WaitQuery,
   type ContainerView,
@@ -21,38 +22,11 @@ import {
 import { logStream } from '../log-stream.js';
 import { StreamConnections, requireUpgrade } from '../stream-upgrade.js';
 
-export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { runtime, containers } = app.deps;
+/** exec (collected, or streamed over an upgraded connection) and attach. */
+const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { runtime } = app.deps;
   const streams = new StreamConnections();
   app.addHook('preClose', async () => streams.closeAll());
-
-  app.get('/containers', { schema: { querystring: ListQuery } }, async (req): Promise<ContainerView[]> =>
-    runtime
-      .list()
-      .filter((c) => req.query.all === 'true' || c.status === 'running')
-      .map((c) => containers.view(c)),
-  );
-
-  app.post('/containers', { schema: { body: RunBody } }, async (req, reply) => {
-    const state = await containers.run(req.body);
-    return reply.status(201).send(containers.view(state));
-  });
-
-  app.get('/containers/:ref', { schema: { params: RefParams } }, async (req): Promise<ContainerView> => containers.view(runtime.get(req.params.ref)));
-
-  app.post('/containers/:ref/stop', { schema: { params: RefParams, body: StopBody } }, async (req): Promise<ContainerView> =>
-    containers.view(await runtime.stop(req.params.ref, req.body?.timeout ?? 10)),
-  );
-
-  app.post('/containers/:ref/kill', { schema: { params: RefParams, body: KillBody } }, async (req, reply) => {
-    runtime.kill(req.params.ref, (req.body?.signal ?? 'SIGKILL') as NodeJS.Signals);
-    return reply.status(204).send();
-  });
-
-  app.delete('/containers/:ref', { schema: { params: RefParams, querystring: RemoveQuery } }, async (req, reply) => {
-    await containers.remove(req.params.ref, req.query.force === 'true');
-    return reply.status(204).send();
-  });
 
   app.post('/containers/:ref/exec', { schema: { params: RefParams, body: ExecBody } }, async (req, reply): Promise<ExecResult | undefined> => {
     const { command, env, workdir, tty, stdin, ttySize } = req.body;
@@ -73,6 +47,56 @@ export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     requireUpgrade(req);
     const monitor = await runtime.attach(req.params.ref);
     streams.join(req, reply, { input: monitor, output: monitor, close: () => monitor.destroy() });
+  });
+};
+
+export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { runtime, containers } = app.deps;
+  await app.register(streamRoutes);
+
+  app.get('/containers', { schema: { querystring: ListQuery } }, async (req): Promise<ContainerView[]> =>
+    runtime
+      .list()
+      .filter((c) => req.query.all === 'true' || c.status === 'running')
+      .map((c) => containers.view(c)),
+  );
+
+  app.post('/containers', { schema: { body: RunBody } }, async (req, reply) => {
+    const state = await containers.run(req.body);
+    return reply.status(201).send(containers.view(state));
+  });
+
+  app.post('/containers/create', { schema: { body: RunBody } }, async (req, reply) => reply.status(201).send(containers.view(containers.create(req.body))));
+
+  app.get('/containers/:ref', { schema: { params: RefParams } }, async (req): Promise<ContainerView> => containers.view(runtime.get(req.params.ref)));
+
+  app.post('/containers/:ref/start', { schema: { params: RefParams, body: StartBody } }, async (req): Promise<ContainerView> =>
+    containers.view(await containers.start(req.params.ref, req.body ?? {})),
+  );
+
+  app.post('/containers/:ref/stop', { schema: { params: RefParams, body: StopBody } }, async (req): Promise<ContainerView> =>
+    containers.view(await containers.stop(req.params.ref, req.body?.timeout)),
+  );
+
+  app.post('/containers/:ref/restart', { schema: { params: RefParams, body: StopBody } }, async (req): Promise<ContainerView> =>
+    containers.view(await containers.restart(req.params.ref, req.body?.timeout)),
+  );
+
+  app.post('/containers/:ref/kill', { schema: { params: RefParams, body: KillBody } }, async (req, reply) => {
+    await runtime.kill(req.params.ref, (req.body?.signal ?? 'SIGKILL') as NodeJS.Signals);
+    return reply.status(204).send();
+  });
+
+  app.post('/containers/:ref/pause', { schema: { params: RefParams } }, async (req): Promise<ContainerView> =>
+    containers.view(await runtime.pause(req.params.ref)),
+  );
+  app.post('/containers/:ref/unpause', { schema: { params: RefParams } }, async (req): Promise<ContainerView> =>
+    containers.view(await runtime.unpause(req.params.ref)),
+  );
+
+  app.delete('/containers/:ref', { schema: { params: RefParams, querystring: RemoveQuery } }, async (req, reply) => {
+    await containers.remove(req.params.ref, req.query.force === 'true');
+    return reply.status(204).send();
   });
 
   app.get('/containers/:ref/logs', { schema: { params: RefParams, querystring: LogsQuery } }, async (req, reply) => {

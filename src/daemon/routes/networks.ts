@@ -6,6 +6,7 @@ import { ConnectBody, NetworkCreate, PruneBody, type EndpointView, type NetworkV
 import type { Controller } from '../../cnm/controller.js';
 import type { JoinedEndpoint, NetworkRecord } from '../../cnm/types.js';
 import type { ContainerService } from '../containers.js';
+import { TsnetError } from '../../errors.js';
 
 /** A network as the API shows it: its record, the bridge's options for bridge networks, the containers attached. */
 export function networkView(deps: { controller: Controller; containers: ContainerService }, n: NetworkRecord): NetworkView {
@@ -49,7 +50,18 @@ export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/networks/:ref', { schema: { params: RefParams } }, async (req): Promise<NetworkView> => networkView(app.deps, controller.network(req.params.ref)));
 
   app.delete('/networks/:ref', { schema: { params: RefParams } }, async (req, reply) => {
-    await controller.deleteNetwork(req.params.ref, 'tsnet');
+    // In use: said with the containers' names (the endpoints' own names mean nothing to a user).
+    const n = controller.network(req.params.ref);
+    const users = controller
+      .endpointsOf({ networkId: n.id })
+      .map((e) => ('sandboxId' in e && e.sandboxId ? containers.containerOfSandbox(e.sandboxId) : undefined) ?? e.name);
+    if (users.length > 0 && !controller.removalRefusal(n, 'tsnet')) {
+      throw new TsnetError(
+        'TSNET_ERR_NETWORK_IN_USE',
+        `network "${n.name}" has active endpoints: ${[...new Set(users)].join(', ')} (disconnect or remove them first)`,
+      );
+    }
+    await controller.deleteNetwork(n.id, 'tsnet');
     return reply.status(204).send();
   });
 
@@ -58,17 +70,18 @@ export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { deleted: await controller.pruneNetworks(filter) };
   });
 
-  app.post('/networks/:ref/connect', { schema: { params: RefParams, body: ConnectBody } }, async (req): Promise<EndpointView> => {
-    const e = await controller.connect(req.params.ref, containers.sandboxOf(req.body.container), {
+  // A running container joins at once; a stopped one at its next start (answered 204).
+  app.post('/networks/:ref/connect', { schema: { params: RefParams, body: ConnectBody } }, async (req, reply) => {
+    const e = await containers.connect(req.params.ref, req.body.container, {
       ...(req.body.ip ? { ip: req.body.ip } : {}),
       ...(req.body.ip6 ? { ip6: req.body.ip6 } : {}),
       ...(req.body.aliases ? { aliases: req.body.aliases } : {}),
     });
-    return endpointView(e);
+    return e ? endpointView(e) : reply.status(204).send();
   });
 
   app.post('/networks/:ref/disconnect', { schema: { params: RefParams, body: ConnectBody } }, async (req, reply) => {
-    await controller.disconnect(req.params.ref, containers.sandboxOf(req.body.container));
+    await containers.disconnect(req.params.ref, req.body.container);
     return reply.status(204).send();
   });
 };

@@ -1,0 +1,136 @@
+/** `tsnet create/start/stop/restart/kill/wait/pause/unpause/rm`, and `connect`/`disconnect` as short forms, as Docker's. */
+import { constants } from 'node:os';
+import type { ContainerView, KillBody, StartBody, StopBody, WaitResult } from '../../api/containers.js';
+import { ClientError } from '../../client/client.js';
+import type { Cli } from '../context.js';
+import { CliFailure, runExitStatus } from '../errors.js';
+import { withProgress } from '../format.js';
+import { addConnectCommands } from './network.js';
+import { addContainerOptions, runRequest, type RunFlags } from './run-options.js';
+import { attachTo, containerPath } from './streams.js';
+
+/** Docker's -s: KILL, SIGKILL or 9. */
+function signalName(value: string): string {
+  const upper = value.toUpperCase();
+  const name = /^\d+$/u.test(value)
+    ? Object.entries(constants.signals).find(([, n]) => n === Number(value))?.[0]
+    : upper.startsWith('SIG')
+      ? upper
+      : `SIG${upper}`;
+  if (!name || !(name in constants.signals)) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `invalid signal "${value}"`);
+  return name;
+}
+
+/** Runs fn for each container, as Docker's CLI: each name printed when done, the failures said and the status 1. */
+async function eachContainer(refs: readonly string[], fn: (ref: string) => Promise<unknown>, print = true): Promise<void> {
+  const failures: unknown[] = [];
+  for (const r of refs) {
+    try {
+      await fn(r);
+      if (print) console.log(r);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', failures.map((e) => (e as Error).message).join('; '));
+}
+
+function registerCreateStart(cli: Cli): void {
+  const create = cli.program.command('create').description('create a container without starting it').argument('<image>').argument('[command...]');
+  addContainerOptions(create)
+    .passThroughOptions()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))
+    .action(async (image: string, command: string[], o: RunFlags) => {
+      const created = await cli
+        .client()
+        .call<ContainerView>('POST', '/v1/containers/create', runRequest(image, command, o))
+        .catch((err: unknown) => {
+          throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;
+        });
+      console.log(created.id);
+    });
+
+  cli.program
+    .command('start')
+    .description('start created or stopped containers')
+    .argument('<container...>')
+    .option('-a, --attach', "attach this terminal to the container's streams")
+    .option('-i, --interactive', 'pass stdin (with -a)')
+    .option('--detach-keys <keys>', 'the keys that detach, leaving the container running', 'ctrl-p,ctrl-q')
+    .action(async (refs: string[], o: { attach?: boolean; interactive?: boolean; detachKeys: string }) => {
+      if (!o.attach) return eachContainer(refs, (r) => cli.client().call('POST', containerPath(r, '/start'), {}));
+      if (refs.length !== 1) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'start -a takes one container');
+      const before = await cli.client().call<ContainerView>('GET', containerPath(refs[0]!));
+      const size = before.tty && process.stdout.isTTY && process.stdout.rows ? { ttySize: { rows: process.stdout.rows, cols: process.stdout.columns } } : {};
+      const body: StartBody = { attach: true, ...size };
+      const view = await cli.client().call<ContainerView>('POST', containerPath(refs[0]!, '/start'), body);
+      await attachTo(cli, view, { detachKeys: o.detachKeys, sigProxy: true, stdin: o.interactive === true && view.openStdin === true, tty: view.tty === true });
+    });
+}
+
+function registerStopKill(cli: Cli): void {
+  cli.program
+    .command('stop')
+    .description('stop containers: their stop signal (SIGTERM), then SIGKILL after the timeout')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, or 10)", (v) => Number(v))
+    .action(async (refs: string[], o: { time?: number }) => {
+      const body: StopBody = o.time !== undefined ? { timeout: o.time } : {};
+      await eachContainer(refs, (r) => withProgress(`stopping ${r}`, cli.client().call('POST', containerPath(r, '/stop'), body)));
+    });
+
+  cli.program
+    .command('restart')
+    .description('stop and start containers again')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', (v) => Number(v))
+    .action(async (refs: string[], o: { time?: number }) => {
+      const body: StopBody = o.time !== undefined ? { timeout: o.time } : {};
+      await eachContainer(refs, (r) => withProgress(`restarting ${r}`, cli.client().call('POST', containerPath(r, '/restart'), body)));
+    });
+
+  cli.program
+    .command('kill')
+    .description('send a signal to containers (default SIGKILL)')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'the signal: a name (KILL, SIGHUP) or a number', 'KILL')
+    .action(async (refs: string[], o: { signal: string }) => {
+      const body: KillBody = { signal: signalName(o.signal) };
+      await eachContainer(refs, (r) => cli.client().call('POST', containerPath(r, '/kill'), body));
+    });
+
+  cli.program
+    .command('wait')
+    .description('wait for containers to end and print their exit statuses')
+    .argument('<container...>')
+    .action(async (refs: string[]) => {
+      await eachContainer(refs, async (r) => console.log((await cli.client().call<WaitResult>('POST', containerPath(r, '/wait'))).exitCode ?? -1), false);
+    });
+
+  for (const [name, what] of [
+    ['pause', 'freeze every process of containers'],
+    ['unpause', 'thaw paused containers'],
+  ] as const) {
+    cli.program
+      .command(name)
+      .description(what)
+      .argument('<container...>')
+      .action(async (refs: string[]) => eachContainer(refs, (r) => cli.client().call('POST', containerPath(r, `/${name}`))));
+  }
+
+  cli.program
+    .command('rm')
+    .description('remove containers')
+    .argument('<container...>')
+    .option('-f, --force', 'kill a running container first')
+    .action(async (refs: string[], o: { force?: boolean }) =>
+      eachContainer(refs, (r) => cli.client().call('DELETE', containerPath(r, o.force ? '?force=true' : ''))),
+    );
+}
+
+export function registerLifecycle(cli: Cli): void {
+  registerCreateStart(cli);
+  registerStopKill(cli);
+  addConnectCommands(cli.program, cli);
+}

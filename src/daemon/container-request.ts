@@ -1,0 +1,147 @@
+/**
+ * A run request read for the runtime and the controller: everything it can be refused for (before anything is
+ * made), the runtime's configuration of the container, and the sandbox a start makes for it.
+ */
+import type { PortSpec, RunBody } from '../api/containers.js';
+import { NULL_NETWORK, type Controller, type SandboxCreateRequest } from '../cnm/controller.js';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { addressOf } from '../ipam/subnet.js';
+import { parseExpose } from '../lib/port-syntax.js';
+import { parseMemory } from '../runtime/cgroups.js';
+import type { CapabilityName } from '../runtime/security/capabilities.js';
+import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
+import { parseRestartPolicy } from './container-plan.js';
+
+/** --network container:NAME */
+export const CONTAINER_MODE = 'container:';
+
+/** The container label that names its sandbox. */
+export const SANDBOX_LABEL = 'tsnet.sandbox';
+
+/** What the daemon itself may add to a run (a lab's nodes): never from the API. */
+export interface RunExtras {
+  /** Capabilities given before --cap-add (lab nodes: NET_ADMIN, NET_RAW). */
+  readonly baseCaps?: readonly CapabilityName[];
+  /** Paths made writable below the read-only ones (lab nodes: /proc/sys/net). */
+  readonly writablePaths?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+  /** One sandbox from run to removal (lab nodes: their links live in it). */
+  readonly keepSandbox?: boolean;
+}
+
+/** -p, and with -P the --expose ports not published already, on ephemeral host ports. */
+function publishedPorts(req: RunBody): PortSpec[] {
+  const given = req.publish ?? [];
+  const exposed = (req.expose ?? []).map(parseExpose);
+  if (!req.publishAll) return [...given];
+  const taken = (e: PortSpec): boolean => given.some((g) => g.protocol === e.protocol && g.containerPort === e.containerPort);
+  return [...given, ...exposed.filter((e) => !taken(e))];
+}
+
+/** What a container on another's network cannot ask for: that network's addresses, names and files are the other's. */
+function checkShared(req: RunBody): void {
+  const ref = req.networks![0]!.slice(CONTAINER_MODE.length);
+  if (req.networks!.length > 1) throw new InvalidArgumentError(`a container on the network of container "${ref}" cannot join other networks`);
+  if (req.publish?.length || req.publishAll) throw new InvalidArgumentError(`--network container:${ref} shares that container's ports: publish them there`);
+  if (req.ip || req.ip6 || req.macAddress || req.networkAliases || req.hostname || req.dns || req.addHosts || req.links || req.sysctls) {
+    throw new InvalidArgumentError(`--network container:${ref} shares that container's network: addresses, names and files cannot be set`);
+  }
+}
+
+/** Everything a run can be refused for, before anything is made. */
+export function checkRun(controller: Controller, runtime: Runtime, req: RunBody, shared = false): void {
+  if (shared) checkShared(req);
+  else checkNetworks(controller, req);
+  runtime.images.get(req.image);
+  if (req.memory !== undefined) parseMemory(req.memory);
+  parseRestartPolicy(req.restart);
+  if (req.restart && req.restart !== 'no' && req.rm)
+    throw new InvalidArgumentError('--restart and --rm cannot go together: a removed container cannot be restarted');
+  if (req.name !== undefined && runtime.list().some((c) => c.name === req.name)) {
+    throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${req.name}" already exists`);
+  }
+}
+
+/** The networks asked for exist and go together. */
+function checkNetworks(controller: Controller, req: RunBody): void {
+  const networks = req.networks && req.networks.length > 0 ? req.networks : [controller.defaultNetwork()];
+  for (const n of networks) controller.network(n); // 404 before anything is made
+  if (networks.length > 1 && networks.some((n) => controller.network(n).name === NULL_NETWORK)) {
+    throw new InvalidArgumentError(`a container on network "${NULL_NETWORK}" cannot join other networks`);
+  }
+  const hostNetwork = networks.some((n) => controller.network(n).driver === 'host');
+  if (hostNetwork && networks.length > 1) throw new InvalidArgumentError('a container on the host network cannot join other networks');
+  if ((req.ip !== undefined || req.ip6 !== undefined || req.macAddress !== undefined) && networks.length !== 1) {
+    throw new InvalidArgumentError('--ip, --ip6 and --mac-address need exactly one --network');
+  }
+}
+
+/** --link CONTAINER[:ALIAS]: lines for /etc/hosts with the running container's first address, as Docker writes them. */
+function linkHosts(controller: Controller, runtime: Runtime, links: readonly string[]): string[] {
+  return links.flatMap((link) => {
+    const [name = '', alias] = link.split(':');
+    const target = runtime.get(name);
+    const sandboxId = target.config.labels?.[SANDBOX_LABEL];
+    const live = target.status === 'running' && sandboxId && controller.hasSandbox(sandboxId);
+    const address = live ? controller.joinedTo(sandboxId).find((e) => e.ipv4)?.ipv4 : undefined;
+    if (!address) throw new InvalidArgumentError(`cannot link to container "${name}": it is not running with an IPv4 address`);
+    return [...new Set([alias ?? target.name, target.name])].map((n) => `${n}:${addressOf(address)}`);
+  });
+}
+
+/** The sandbox a start of this container makes. */
+export function sandboxRequest(controller: Controller, runtime: Runtime, state: ContainerState, sandboxId: string, req: RunBody): SandboxCreateRequest {
+  const networks = req.networks && req.networks.length > 0 ? req.networks : [controller.defaultNetwork()];
+  const publish = publishedPorts(req);
+  return {
+    id: sandboxId,
+    containerId: state.id,
+    // As Docker: the host name is the short container id unless one is given.
+    hostname: state.config.hostname ?? state.id.slice(0, 12),
+    hostNamespace: networks.some((n) => controller.network(n).driver === 'host'),
+    ...(req.dns ? { dns: req.dns } : {}),
+    ...(req.dnsSearch ? { dnsSearch: req.dnsSearch } : {}),
+    ...(req.dnsOptions ? { dnsOptions: req.dnsOptions } : {}),
+    ...(req.addHosts || req.links ? { extraHosts: [...(req.addHosts ?? []), ...linkHosts(controller, runtime, req.links ?? [])] } : {}),
+    ...(publish.length ? { publish } : {}),
+    containerName: state.name,
+  };
+}
+
+/** The runtime's configuration of a container (its sandbox is given at each start). */
+export function containerConfig(
+  controller: Controller,
+  id: string,
+  req: RunBody,
+  sandboxId: string,
+  hostname: string,
+  extras: RunExtras = {},
+): ContainerConfig {
+  const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
+  const shared = controller.hasSandbox(sandboxId) ? controller.sandbox(sandboxId).record.hostname : undefined;
+  return {
+    id,
+    image: req.image,
+    command: req.command && req.command.length > 0 ? req.command : ['/bin/sh'],
+    ...(req.name ? { name: req.name } : {}),
+    env: req.env ?? [],
+    hostname: shared ?? hostname,
+    limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
+    init: req.init ?? false,
+    security: {
+      ...(req.privileged ? { privileged: true } : {}),
+      ...(req.capAdd ? { capAdd: req.capAdd } : {}),
+      ...(req.capDrop ? { capDrop: req.capDrop } : {}),
+      ...(req.securityOpt ? { securityOpt: req.securityOpt } : {}),
+      ...(req.devices ? { devices: req.devices } : {}),
+      ...(extras.baseCaps ? { baseCaps: extras.baseCaps } : {}),
+      ...(extras.writablePaths ? { writablePaths: extras.writablePaths } : {}),
+    },
+    autoRemove: req.rm ?? false,
+    ...(req.tty ? { tty: true } : {}),
+    ...(req.openStdin ? { openStdin: true } : {}),
+    ...(req.stopSignal ? { stopSignal: req.stopSignal } : {}),
+    ...(req.stopTimeout !== undefined ? { stopTimeout: req.stopTimeout } : {}),
+    labels: { ...extras.labels, [SANDBOX_LABEL]: sandboxId },
+  };
+}
