@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -204,4 +205,33 @@ void confine(struct config *c)
         fail("set no_new_privs");
     if (c->seccomp_fd >= 0)
         load_seccomp(c);
+}
+
+void apply_ulimits(struct config *c)
+{
+    static const struct {
+        const char *name;
+        int resource;
+    } names[] = {{"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},       {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE},
+                 {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+                 {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},   {"rss", RLIMIT_RSS},       {"rtprio", RLIMIT_RTPRIO},
+                 {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK}, {"as", RLIMIT_AS}};
+    for (int i = 0; i < c->n_ulimits; i++) {
+        char name[32];
+        unsigned long long soft, hard;
+        if (sscanf(c->ulimits[i], "%31[a-z]=%llu:%llu", name, &soft, &hard) != 3) {
+            errno = EINVAL;
+            fail("parse --ulimit");
+        }
+        size_t k = 0;
+        while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k].name, name) != 0)
+            k++;
+        if (k == sizeof(names) / sizeof(names[0])) {
+            errno = EINVAL;
+            fail("unknown --ulimit");
+        }
+        struct rlimit rl = {.rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard};
+        if (setrlimit(names[k].resource, &rl) < 0)
+            fail("setrlimit for --ulimit");
+    }
 }

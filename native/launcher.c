@@ -11,6 +11,7 @@
  *
  * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
+ *          --read-only --tmpfs PATH[:OPTS] (repeated) --shm-size SIZE --ulimit NAME=SOFT:HARD (repeated)
  * Streams (relay.h; the launcher owns them, so they outlive the daemon): --tty (a terminal), --tty-size ROWS,COLS,
  *          --stdin (kept open for clients), and for run --log FILE (the output, recorded), --attach-socket PATH (where
  *          clients connect), --hold-ms N (output waits that long for the first client); for exec --relay (frames on
@@ -139,6 +140,7 @@ static int child_main(void *arg)
         fail("unshare the cgroup namespace");
     setup_container(c);
     streams_in_child(c, c->streams);
+    apply_ulimits(c);
     confine(c);
     if (c->init)
         _exit(run_init(c));
@@ -199,6 +201,7 @@ static int cmd_exec(struct config *c)
         report_fd = 2;
         if (c->exec_mode)
             streams_in_child(c, &streams);
+        apply_ulimits(c);
         confine(c);
         become_process(c);
     }
@@ -312,6 +315,10 @@ int main(int argc, char **argv)
             c.sys_rw = 1;
             continue;
         }
+        if (strcmp(a, "--read-only") == 0) {
+            c.readonly_root = 1;
+            continue;
+        }
         if (strcmp(a, "--tty") == 0 || strcmp(a, "--stdin") == 0 || strcmp(a, "--relay") == 0) {
             *(a[2] == 't' ? &c.tty : a[2] == 's' ? &c.stdin_open : &c.exec_mode) = 1;
             continue;
@@ -339,6 +346,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--writable") == 0 && c.n_writable < MAX_LIST) c.writable[c.n_writable++] = v;
         else if (strcmp(a, "--device") == 0 && c.n_devices < MAX_LIST) c.devices[c.n_devices++] = v;
         else if (strcmp(a, "--log") == 0) c.log = v;
+        else if (strcmp(a, "--tmpfs") == 0 && c.n_tmpfs < MAX_LIST) c.tmpfs[c.n_tmpfs++] = v;
+        else if (strcmp(a, "--ulimit") == 0 && c.n_ulimits < MAX_LIST) c.ulimits[c.n_ulimits++] = v;
+        else if (strcmp(a, "--shm-size") == 0) c.shm_size = v;
         else if (strcmp(a, "--attach-socket") == 0) c.attach = v;
         else if (strcmp(a, "--hold-ms") == 0) c.hold_ms = atoi(v);
         else if (strcmp(a, "--tty-size") == 0 && sscanf(v, "%d,%d", &c.rows, &c.cols) == 2) {}

@@ -30,6 +30,14 @@ struct config {
     int tty, stdin_open, hold_ms, rows, cols, exec_mode;
     const char *log, *attach;
     struct streams *streams;
+    /* Docker's run flags: --read-only, --tmpfs PATH[:OPTS] (repeated), --shm-size BYTES, --ulimit NAME=SOFT:HARD
+     * (repeated; rootfs.c and confine.c). */
+    int readonly_root;
+    const char *tmpfs[MAX_LIST];
+    int n_tmpfs;
+    const char *shm_size;
+    const char *ulimits[MAX_LIST];
+    int n_ulimits;
     unsigned long long caps;
     char **argv;
 };
@@ -43,6 +51,10 @@ void setup_container(struct config *c);
 /* confine.c: the bounding set, no_new_privs and the seccomp filter; then, once the process is who it will be, the
  * capability sets of a process that stays root. */
 void confine(struct config *c);
+/* confine.c: --ulimit, set while the process may still raise hard limits. */
+void apply_ulimits(struct config *c);
+/* rootfs.c: a folder and its parents, as mkdir -p (the working directory of -w is made when missing, as Docker). */
+int make_dirs(const char *path);
 /* `tsnet-launcher seccomp-compile RULES OUT`: the profile compiled once into the BPF program containers load. */
 int seccomp_compile(const char *rules, const char *out);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */

@@ -33,7 +33,52 @@ static void ensure_target(const char *path, int is_dir)
     }
 }
 
-static void setup_dev(const char *root)
+int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* --tmpfs PATH[:OPTS]: Docker's options, the mount flags among them (ro, noexec...) apart from the data (size=...);
+ * by default noexec, nosuid and nodev. */
+static void mount_tmpfs(const char *root, const char *spec)
+{
+    char path[4096], target[8192], data[1024] = "";
+    unsigned long flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
+    const char *colon = strchr(spec, ':');
+    snprintf(path, sizeof(path), "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+    static const struct {
+        const char *word;
+        unsigned long set, clear;
+    } words[] = {{"ro", MS_RDONLY, 0}, {"rw", 0, MS_RDONLY}, {"noexec", MS_NOEXEC, 0}, {"exec", 0, MS_NOEXEC}, {"nosuid", MS_NOSUID, 0},
+                 {"suid", 0, MS_NOSUID}, {"nodev", MS_NODEV, 0}, {"dev", 0, MS_NODEV}};
+    char opts[1024];
+    snprintf(opts, sizeof(opts), "%s", colon ? colon + 1 : "");
+    for (char *save = NULL, *w = strtok_r(opts, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        size_t k = 0;
+        while (k < sizeof(words) / sizeof(words[0]) && strcmp(words[k].word, w) != 0)
+            k++;
+        if (k < sizeof(words) / sizeof(words[0]))
+            flags = (flags | words[k].set) & ~words[k].clear;
+        else
+            snprintf(data + strlen(data), sizeof(data) - strlen(data), "%s%s", data[0] ? "," : "", w);
+    }
+    snprintf(target, sizeof(target), "%s%s", root, path);
+    if (make_dirs(target) < 0)
+        fail("make the folder of a --tmpfs");
+    mount_or_fail("tmpfs", target, "tmpfs", flags, data, "mount a --tmpfs");
+}
+
+static void setup_dev(const char *root, const char *shm_size)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/dev", root);
@@ -52,7 +97,9 @@ static void setup_dev(const char *root)
     mount_or_fail("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", "mount /dev/pts");
     snprintf(path, sizeof(path), "%s/dev/shm", root);
     ensure_target(path, 1);
-    mount_or_fail("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "mount /dev/shm");
+    char shm[128];
+    snprintf(shm, sizeof(shm), "mode=1777,size=%s", shm_size ? shm_size : "65536k");
+    mount_or_fail("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm, "mount /dev/shm");
     char link[4096];
     snprintf(link, sizeof(link), "%s/dev/ptmx", root);
     if (symlink("pts/ptmx", link) < 0 && errno != EEXIST)
@@ -121,8 +168,10 @@ void setup_container(struct config *c)
     snprintf(path, sizeof(path), "%s/sys", c->merged);
     ensure_target(path, 1);
     mount_or_fail("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->sys_rw ? 0 : MS_RDONLY), NULL, "mount /sys");
-    setup_dev(c->merged);
+    setup_dev(c->merged, c->shm_size);
     make_devices(c);
+    for (int i = 0; i < c->n_tmpfs; i++)
+        mount_tmpfs(c->merged, c->tmpfs[i]);
     snprintf(path, sizeof(path), "%s/etc", c->merged);
     ensure_target(path, 1);
     if (c->hosts) {
@@ -146,5 +195,10 @@ void setup_container(struct config *c)
     rmdir("/.pivot");
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
         fail("sethostname");
+    if (c->cwd && make_dirs(c->cwd) < 0 && errno != EEXIST)
+        fail("make the working directory");
     protect_paths(c);
+    /* --read-only: the root itself; /dev, /proc, /sys, the bound files and the --tmpfs mounts are mounts of their own. */
+    if (c->readonly_root)
+        mount_or_fail(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL, "make the root read-only");
 }

@@ -78,6 +78,18 @@ export const RunBody = Type.Object(
     /** --stop-signal, --stop-timeout: what stop sends first, and how long it waits before SIGKILL. */
     stopSignal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })),
     stopTimeout: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** -w, -u USER[:GROUP], --entrypoint */
+    workdir: Type.Optional(Type.String({ pattern: '^/' })),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    entrypoint: Type.Optional(Type.String({ minLength: 1 })),
+    /** --read-only, --tmpfs PATH[:OPTS], --shm-size, --ulimit NAME=SOFT[:HARD] */
+    readOnly: Type.Optional(Type.Boolean()),
+    tmpfs: Type.Optional(StringList),
+    shmSize: Type.Optional(Type.String()),
+    ulimits: Type.Optional(StringList),
+    /** --cpus, --cpu-shares */
+    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    cpuShares: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,9 @@ import { NULL_NETWORK, type Controller, type SandboxCreateRequest } from '../cnm
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { addressOf } from '../ipam/subnet.js';
 import { parseExpose } from '../lib/port-syntax.js';
-import { parseMemory } from '../runtime/cgroups.js';
+import { availableParallelism } from 'node:os';
+import { checkCpus, parseMemory } from '../runtime/cgroups.js';
+import { resolveUser } from '../runtime/users.js';
 import type { CapabilityName } from '../runtime/security/capabilities.js';
 import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
 import { parseRestartPolicy } from './container-plan.js';
@@ -48,12 +50,63 @@ function checkShared(req: RunBody): void {
   }
 }
 
+const ULIMITS = [
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+  'as',
+];
+
+/** --ulimit NAME=SOFT[:HARD] as the launcher takes it: NAME=SOFT:HARD. */
+export function parseUlimit(text: string): string {
+  const m = /^([a-z]+)=(\d+)(?::(\d+))?$/u.exec(text);
+  if (!m || !ULIMITS.includes(m[1]!)) throw new InvalidArgumentError(`invalid --ulimit "${text}": use NAME=SOFT[:HARD] with NAME one of ${ULIMITS.join(', ')}`);
+  const hard = m[3] ?? m[2]!;
+  if (BigInt(m[2]!) > BigInt(hard)) throw new InvalidArgumentError(`invalid --ulimit "${text}": the soft limit is above the hard one`);
+  return `${m[1]}=${m[2]}:${hard}`;
+}
+
+/** --tmpfs PATH[:OPTS]: an absolute path, and options of Docker's (flags, size=, mode=, uid=, gid=). */
+export function checkTmpfs(text: string): string {
+  const [path = '', opts] = text.split(':', 2);
+  const word = /^(ro|rw|noexec|exec|nosuid|suid|nodev|dev|(size=\d+[kmg%]?)|(mode=[0-7]{3,4})|((uid|gid|nr_inodes)=\d+))$/u;
+  if (!path.startsWith('/') || path.includes('..') || (opts !== undefined && !opts.split(',').every((w) => word.test(w)))) {
+    throw new InvalidArgumentError(`invalid --tmpfs "${text}": use an absolute PATH[:OPTIONS], options such as rw,noexec,size=64m,mode=1777`);
+  }
+  return text;
+}
+
+/** --shm-size: a size with an optional unit b, k, m or g. */
+function parseSize(text: string): number {
+  const m = /^(\d+)([bkmg]?)$/iu.exec(text.trim());
+  const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  if (!m || Number(m[1]) === 0) throw new InvalidArgumentError(`invalid --shm-size "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
+  return Number(m[1]) * units[m[2]!.toLowerCase()]!;
+}
+
 /** Everything a run can be refused for, before anything is made. */
 export function checkRun(controller: Controller, runtime: Runtime, req: RunBody, shared = false): void {
   if (shared) checkShared(req);
   else checkNetworks(controller, req);
-  runtime.images.get(req.image);
+  const image = runtime.images.get(req.image);
   if (req.memory !== undefined) parseMemory(req.memory);
+  checkCpus(req.cpus, req.cpuShares, availableParallelism());
+  if (req.user) resolveUser(runtime.images.layerDir(image), req.user);
+  for (const u of req.ulimits ?? []) parseUlimit(u);
+  for (const t of req.tmpfs ?? []) checkTmpfs(t);
+  if (req.shmSize !== undefined) parseSize(req.shmSize);
   parseRestartPolicy(req.restart);
   if (req.restart && req.restart !== 'no' && req.rm)
     throw new InvalidArgumentError('--restart and --rm cannot go together: a removed container cannot be restarted');
@@ -111,6 +164,7 @@ export function sandboxRequest(controller: Controller, runtime: Runtime, state: 
 /** The runtime's configuration of a container (its sandbox is given at each start). */
 export function containerConfig(
   controller: Controller,
+  runtime: Runtime,
   id: string,
   req: RunBody,
   sandboxId: string,
@@ -119,14 +173,27 @@ export function containerConfig(
 ): ContainerConfig {
   const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
   const shared = controller.hasSandbox(sandboxId) ? controller.sandbox(sandboxId).record.hostname : undefined;
+  const user = req.user ? resolveUser(runtime.images.layerDir(runtime.images.get(req.image)), req.user) : undefined;
+  const command = req.command && req.command.length > 0 ? req.command : req.entrypoint ? [] : ['/bin/sh'];
   return {
     id,
     image: req.image,
-    command: req.command && req.command.length > 0 ? req.command : ['/bin/sh'],
+    command: req.entrypoint ? [req.entrypoint, ...command] : command,
+    ...(req.workdir ? { cwd: req.workdir } : {}),
+    ...(user ? user : {}),
+    ...(req.readOnly ? { readOnly: true } : {}),
+    ...(req.tmpfs ? { tmpfs: req.tmpfs.map(checkTmpfs) } : {}),
+    ...(req.shmSize !== undefined ? { shmSize: parseSize(req.shmSize) } : {}),
+    ...(req.ulimits ? { ulimits: req.ulimits.map(parseUlimit) } : {}),
     ...(req.name ? { name: req.name } : {}),
     env: req.env ?? [],
     hostname: shared ?? hostname,
-    limits: { ...(memory !== undefined ? { memory } : {}), ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}) },
+    limits: {
+      ...(memory !== undefined ? { memory } : {}),
+      ...(req.pidsLimit !== undefined ? { pids: req.pidsLimit } : {}),
+      ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
+      ...(req.cpuShares !== undefined ? { cpuShares: req.cpuShares } : {}),
+    },
     init: req.init ?? false,
     security: {
       ...(req.privileged ? { privileged: true } : {}),

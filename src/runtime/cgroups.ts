@@ -12,6 +12,21 @@ export interface Limits {
   /** Bytes. */
   readonly memory?: number;
   readonly pids?: number;
+  /** --cpus: CPUs' worth of time per period (0.5: half of one). */
+  readonly cpus?: number;
+  /** --cpu-shares: the relative weight against other groups (Docker's default 1024). */
+  readonly cpuShares?: number;
+}
+
+/** The CFS period --cpus is measured in (Docker's). */
+const CPU_PERIOD_US = 100_000;
+
+function write(dir: string, file: string, value: string): void {
+  try {
+    writeFileSync(join(dir, file), value);
+  } catch (err) {
+    throw new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** "64m", "1g", "512k", "1048576" -> bytes, as Docker's --memory. */
@@ -24,12 +39,21 @@ export function parseMemory(text: string): number {
   return bytes;
 }
 
+/** --cpus: a positive number of CPUs, at most the machine's; --cpu-shares: 2 to 262144 (the kernel's bounds). */
+export function checkCpus(cpus: number | undefined, shares: number | undefined, online: number): void {
+  if (cpus !== undefined && !(cpus > 0 && cpus <= online))
+    throw new InvalidArgumentError(`invalid --cpus ${cpus}: it must be above 0 and at most ${online}, the CPUs of this machine`);
+  if (shares !== undefined && !(Number.isInteger(shares) && shares >= 2 && shares <= 262144))
+    throw new InvalidArgumentError(`invalid --cpu-shares ${shares}: use a whole number from 2 to 262144`);
+}
+
 export function checkPids(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`invalid pids limit ${n}: it must be a whole number of at least 1`);
   return n;
 }
 
-type Layout = { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string; devices?: string; freezer?: string } | { kind: 'none' };
+type Layout =
+  { kind: 'v2'; root: string } | { kind: 'v1'; memory?: string; pids?: string; devices?: string; freezer?: string; cpu?: string } | { kind: 'none' };
 
 export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   if (existsSync(join(base, 'cgroup.controllers'))) {
@@ -41,8 +65,16 @@ export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   const pids = existsSync(join(base, 'pids', 'cgroup.procs')) ? join(base, 'pids') : undefined;
   const devices = existsSync(join(base, 'devices', 'devices.allow')) ? join(base, 'devices') : undefined;
   const freezer = existsSync(join(base, 'freezer', 'cgroup.procs')) ? join(base, 'freezer') : undefined;
-  if (memory || pids || devices || freezer) {
-    return { kind: 'v1', ...(memory ? { memory } : {}), ...(pids ? { pids } : {}), ...(devices ? { devices } : {}), ...(freezer ? { freezer } : {}) };
+  const cpu = existsSync(join(base, 'cpu', 'cpu.shares')) ? join(base, 'cpu') : undefined;
+  if (memory || pids || devices || freezer || cpu) {
+    return {
+      kind: 'v1',
+      ...(memory ? { memory } : {}),
+      ...(pids ? { pids } : {}),
+      ...(devices ? { devices } : {}),
+      ...(freezer ? { freezer } : {}),
+      ...(cpu ? { cpu } : {}),
+    };
   }
   return { kind: 'none' };
 }
@@ -66,15 +98,7 @@ export class Cgroups {
    * everything); refuses limits this machine cannot enforce.
    */
   create(id: string, limits: Limits, deviceRules: readonly string[] | 'all' = 'all'): ContainerCgroups {
-    const l = this.layout;
     const dirs: string[] = [];
-    const write = (dir: string, file: string, value: string): void => {
-      try {
-        writeFileSync(join(dir, file), value);
-      } catch (err) {
-        throw new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: cannot write ${file}: ${(err as Error).message}`);
-      }
-    };
     const make = (parent: string): string => {
       const dir = join(parent, 'tsnet', id);
       mkdirSync(dir, { recursive: true });
@@ -82,45 +106,62 @@ export class Cgroups {
       return dir;
     };
     try {
-      if (l.kind === 'v2') {
-        for (const parent of [l.root, join(l.root, 'tsnet')]) {
-          mkdirSync(parent, { recursive: true });
-          write(parent, 'cgroup.subtree_control', '+memory +pids');
-        }
-        const dir = make(l.root);
-        if (limits.memory !== undefined) write(dir, 'memory.max', String(limits.memory));
-        if (limits.memory !== undefined && existsSync(join(dir, 'memory.swap.max'))) write(dir, 'memory.swap.max', '0');
-        if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
-      } else {
-        if (limits.memory !== undefined && !(l.kind === 'v1' && l.memory)) {
-          throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'the memory limit cannot be applied: no memory cgroup controller is mounted on this machine');
-        }
-        if (limits.pids !== undefined && !(l.kind === 'v1' && l.pids)) {
-          throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'the pids limit cannot be applied: no pids cgroup controller is mounted on this machine');
-        }
-        if (l.kind === 'v1' && l.memory) {
-          const dir = make(l.memory);
-          if (limits.memory !== undefined) {
-            write(dir, 'memory.limit_in_bytes', String(limits.memory));
-            if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) write(dir, 'memory.memsw.limit_in_bytes', String(limits.memory));
-          }
-        }
-        if (l.kind === 'v1' && l.pids) {
-          const dir = make(l.pids);
-          if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
-        }
-        if (l.kind === 'v1' && l.freezer) make(l.freezer);
-        if (l.kind === 'v1' && l.devices && deviceRules !== 'all') {
-          const dir = make(l.devices);
-          write(dir, 'devices.deny', 'a');
-          for (const rule of deviceRules) write(dir, 'devices.allow', rule);
-        }
-      }
+      if (this.layout.kind === 'v2') this.createV2(this.layout.root, make, limits);
+      else this.createV1(make, limits, deviceRules);
     } catch (err) {
       this.remove({ procsFiles: [], dirs });
       throw err;
     }
     return { procsFiles: dirs.map((d) => join(d, 'cgroup.procs')), dirs };
+  }
+
+  private createV2(root: string, make: (parent: string) => string, limits: Limits): void {
+    const cpu = limits.cpus !== undefined || limits.cpuShares !== undefined;
+    for (const parent of [root, join(root, 'tsnet')]) {
+      mkdirSync(parent, { recursive: true });
+      write(parent, 'cgroup.subtree_control', `+memory +pids${cpu ? ' +cpu' : ''}`);
+    }
+    const dir = make(root);
+    if (limits.memory !== undefined) write(dir, 'memory.max', String(limits.memory));
+    if (limits.memory !== undefined && existsSync(join(dir, 'memory.swap.max'))) write(dir, 'memory.swap.max', '0');
+    if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
+    if (limits.cpus !== undefined) write(dir, 'cpu.max', `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    // Docker's conversion of shares (2..262144) to cgroup v2's weight (1..10000).
+    if (limits.cpuShares !== undefined) write(dir, 'cpu.weight', String(1 + Math.floor(((limits.cpuShares - 2) * 9999) / 262142)));
+  }
+
+  private createV1(make: (parent: string) => string, limits: Limits, deviceRules: readonly string[] | 'all'): void {
+    const l: { memory?: string; pids?: string; devices?: string; freezer?: string; cpu?: string } = this.layout.kind === 'v1' ? this.layout : {};
+    const missing = (what: string): TsnetError =>
+      new TsnetError('TSNET_ERR_INVALID_ARGUMENT', `the ${what} cannot be applied: no ${what.split(' ')[0]} cgroup controller is mounted on this machine`);
+    if ((limits.cpus !== undefined || limits.cpuShares !== undefined) && !l.cpu) throw missing('cpu limits');
+    if (limits.memory !== undefined && !l.memory) throw missing('memory limit');
+    if (limits.pids !== undefined && !l.pids) throw missing('pids limit');
+    if (l.cpu && (limits.cpus !== undefined || limits.cpuShares !== undefined)) {
+      const dir = make(l.cpu);
+      if (limits.cpus !== undefined) {
+        write(dir, 'cpu.cfs_period_us', String(CPU_PERIOD_US));
+        write(dir, 'cpu.cfs_quota_us', String(Math.round(limits.cpus * CPU_PERIOD_US)));
+      }
+      if (limits.cpuShares !== undefined) write(dir, 'cpu.shares', String(limits.cpuShares));
+    }
+    if (l.memory) {
+      const dir = make(l.memory);
+      if (limits.memory !== undefined) {
+        write(dir, 'memory.limit_in_bytes', String(limits.memory));
+        if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) write(dir, 'memory.memsw.limit_in_bytes', String(limits.memory));
+      }
+    }
+    if (l.pids) {
+      const dir = make(l.pids);
+      if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
+    }
+    if (l.freezer) make(l.freezer);
+    if (l.devices && deviceRules !== 'all') {
+      const dir = make(l.devices);
+      write(dir, 'devices.deny', 'a');
+      for (const rule of deviceRules) write(dir, 'devices.allow', rule);
+    }
   }
 
   /**

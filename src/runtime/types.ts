@@ -21,6 +21,14 @@ export interface ContainerConfig {
   readonly netnsPath?: string;
   readonly hostsFile?: string;
   readonly resolvFile?: string;
+  /** --read-only: the root file system read-only (its own mounts, such as --tmpfs, as they are). */
+  readonly readOnly?: boolean;
+  /** --tmpfs PATH[:OPTS] */
+  readonly tmpfs?: readonly string[];
+  /** --shm-size, in bytes (default 64 MiB). */
+  readonly shmSize?: number;
+  /** --ulimit, as NAME=SOFT:HARD. */
+  readonly ulimits?: readonly string[];
   /** The signal `stop` sends first (default SIGTERM), and the seconds it waits before SIGKILL (default 10). */
   readonly stopSignal?: string;
   readonly stopTimeout?: number;

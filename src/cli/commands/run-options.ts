@@ -15,6 +15,16 @@ export interface RunFlags {
   ip?: string;
   hostname?: string;
   env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  readOnly?: boolean;
+  tmpfs?: string[];
+  shmSize?: string;
+  ulimit?: string[];
+  cpus?: number;
+  cpuShares?: number;
   memory?: string;
   pidsLimit?: number;
   rm?: boolean;
@@ -62,7 +72,16 @@ export function runRequest(image: string, command: string[], o: RunFlags): RunBo
     ...(o.network ? { networks: o.network } : {}),
     ...(o.ip ? { ip: o.ip } : {}),
     ...(o.hostname ? { hostname: o.hostname } : {}),
-    ...(o.env ? { env: o.env } : {}),
+    ...(o.env || o.envFile ? { env: environment(o) } : {}),
+    ...(o.workdir ? { workdir: o.workdir } : {}),
+    ...(o.user ? { user: o.user } : {}),
+    ...(o.entrypoint ? { entrypoint: o.entrypoint } : {}),
+    ...(o.readOnly ? { readOnly: true } : {}),
+    ...(o.tmpfs ? { tmpfs: o.tmpfs } : {}),
+    ...(o.shmSize ? { shmSize: o.shmSize } : {}),
+    ...(o.ulimit ? { ulimits: o.ulimit } : {}),
+    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
     ...(o.memory ? { memory: o.memory } : {}),
     ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
     ...(o.rm ? { rm: true } : {}),
@@ -93,6 +112,24 @@ export function runRequest(image: string, command: string[], o: RunFlags): RunBo
   };
 }
 
+/**
+ * The environment as Docker's CLI makes it: --env-file lines first, then -e; a NAME without "=" takes the client's
+ * own value (and is left out when the client has none); blank lines and "#" comments of a file are skipped.
+ */
+function environment(o: RunFlags): string[] {
+  const fromFiles = (o.envFile ?? []).flatMap((file) => {
+    try {
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+    } catch (err) {
+      throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `--env-file ${file}: ${(err as Error).message}`);
+    }
+  });
+  return [...fromFiles, ...(o.env ?? [])].flatMap((e) => (e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : []));
+}
+
 /** seccomp=FILE is read here and its text sent, as Docker's CLI does: the daemon never reads the client's files. */
 function readSeccompProfile(opt: string): string {
   const m = /^seccomp[=:](.+)$/u.exec(opt);
@@ -119,7 +156,17 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--add-host <name:ip>', 'a line for /etc/hosts (repeatable)', collect)
     .option('--link <container[:alias]>', "the container's address in /etc/hosts, under its name and the alias (repeatable)", collect)
     .option('--hostname <name>', 'host name')
-    .option('-e, --env <key=value>', 'environment variable (repeatable)', collect)
+    .option('-e, --env <key[=value]>', "environment variable; a bare KEY takes the client's value (repeatable)", collect)
+    .option('--env-file <file>', 'environment variables from a file of KEY=VALUE lines (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'working directory inside the container (made when missing)')
+    .option('-u, --user <user[:group]>', "user and group, by name (from the image's /etc/passwd and /etc/group) or number")
+    .option('--entrypoint <command>', 'the program to run, with the command as its arguments')
+    .option('--read-only', 'a read-only root file system')
+    .option('--tmpfs <path[:options]>', 'a tmpfs mount, e.g. /run:rw,size=64m (repeatable)', collect)
+    .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
+    .option('--ulimit <name=soft[:hard]>', 'a resource limit, e.g. nofile=1024:2048 (repeatable)', collect)
+    .option('--cpus <number>', 'CPUs the container may use, e.g. 0.5', (v) => Number(v))
+    .option('-c, --cpu-shares <weight>', 'relative CPU weight (default 1024)', (v) => Number(v))
     .option('--memory <bytes>', 'memory limit, e.g. 64m')
     .option('--pids-limit <n>', 'maximum number of processes', (v) => Number(v))
     .option('--rm', 'remove the container when it exits')
