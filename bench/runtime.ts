@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { buildBusyboxImage } from '../src/runtime/busybox.js';
 import { Runtime } from '../src/runtime/runtime.js';
+import { defaultProfile } from '../src/runtime/security/seccomp.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
+import { measurePeople } from './people.js';
 import { round, summarise, table, timeMs, type Summary } from './stats.js';
 
 const RUNC = '/usr/sbin/runc';
@@ -28,7 +30,50 @@ function firstWrite(file: string): { ready: Promise<void>; close: () => void } {
   return { ready, close };
 }
 
-/** An OCI bundle of the same rootfs, running `echo hi` in an existing network namespace. */
+/**
+ * Docker's default seccomp profile in the OCI form runc takes: the rules that apply to the default capabilities
+ * and to this machine's architectures (what tsnet resolves for its containers too).
+ */
+function ociSeccomp(): unknown {
+  const profile = defaultProfile();
+  const defaultCaps = new Set([
+    'CAP_CHOWN',
+    'CAP_DAC_OVERRIDE',
+    'CAP_FSETID',
+    'CAP_FOWNER',
+    'CAP_MKNOD',
+    'CAP_NET_RAW',
+    'CAP_SETGID',
+    'CAP_SETUID',
+    'CAP_SETFCAP',
+    'CAP_SETPCAP',
+    'CAP_NET_BIND_SERVICE',
+    'CAP_SYS_CHROOT',
+    'CAP_KILL',
+    'CAP_AUDIT_WRITE',
+  ]);
+  const arch = profile.archMap?.find((a) => a.architecture === 'SCMP_ARCH_X86_64');
+  const applies = (r: NonNullable<typeof profile.syscalls>[number]): boolean =>
+    (r.includes?.caps ?? []).every((c) => defaultCaps.has(c)) &&
+    (r.includes?.arches ?? ['amd64']).some((a) => a === 'amd64' || a === 'x86_64') &&
+    !(r.excludes?.caps ?? []).some((c) => defaultCaps.has(c));
+  return {
+    defaultAction: profile.defaultAction,
+    ...(profile.defaultErrnoRet !== undefined ? { defaultErrnoRet: profile.defaultErrnoRet } : {}),
+    architectures: arch ? [arch.architecture, ...(arch.subArchitectures ?? [])] : ['SCMP_ARCH_X86_64'],
+    syscalls: (profile.syscalls ?? []).filter(applies).map((r) => ({
+      names: r.names ?? [r.name],
+      action: r.action,
+      ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}),
+      ...(r.args ? { args: r.args } : {}),
+    })),
+  };
+}
+
+/**
+ * An OCI bundle of the same rootfs, running `echo hi` in an existing network namespace, confined as tsnet confines:
+ * runc's default spec gives Docker's capabilities and masked paths, and the seccomp profile is Docker's default.
+ */
 function ociBundle(dir: string, rootfs: string, netnsPath: string): void {
   cpSync(rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
   spawnSync(RUNC, ['spec', '--bundle', dir]);
@@ -36,12 +81,13 @@ function ociBundle(dir: string, rootfs: string, netnsPath: string): void {
   const spec = JSON.parse(spawnSync('cat', [specFile], { encoding: 'utf8' }).stdout) as {
     process: { terminal: boolean; args: string[] };
     root: { readonly: boolean };
-    linux: { namespaces: { type: string; path?: string }[] };
+    linux: { namespaces: { type: string; path?: string }[]; seccomp?: unknown };
   };
   spec.process.terminal = false;
   spec.process.args = ['echo', 'hi'];
   spec.root.readonly = false;
   spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network', path: netnsPath } : n));
+  spec.linux.seccomp = ociSeccomp();
   writeFileSync(specFile, JSON.stringify(spec));
 }
 
@@ -60,7 +106,7 @@ async function runcOnce(bundle: string, id: string): Promise<{ start: number; re
   return { start, remove };
 }
 
-const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 50, min: 5, max: 500 } });
+const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 50, min: 5, max: 500 }, interactive: { default: 10, min: 3, max: 100 } });
 
 export async function main(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
@@ -102,6 +148,11 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     runc = { start: summarise(rs), remove: summarise(rr) };
   } else skipped.push('runc: not installed (apt-get install runc)');
   rt.close();
+  const progress = (text: string): void => {
+    if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
+  };
+  const people = await measurePeople(state, opts.interactive, progress);
+  skipped.push(...people.skipped);
 
   const ts = { start: summarise(starts), remove: summarise(removes) };
   const result = {
@@ -111,6 +162,7 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     runc,
     ratio: runc ? { start: round(runc.start.medianMs / ts.start.medianMs, 2), remove: round(runc.remove.medianMs / ts.remove.medianMs, 2) } : null,
     target: 'tsnet no slower than runc',
+    interactive: { samples: opts.interactive, tsnet: people.tsnet, docker: people.docker },
     skipped,
   };
   if (opts.json) {
@@ -126,5 +178,22 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     ),
   );
   if (result.ratio) console.log(`\nrunc / tsnet: start ${result.ratio.start}x, removal ${result.ratio.remove}x (target: at least 1x)`);
+  const d = people.docker;
+  console.log(`\nthrough the CLIs, ${opts.interactive} samples each: run -it until the first prompt, exec of true in a running container\n`);
+  console.log(
+    table(
+      ['what', 'median ms', 'p95 ms'],
+      [
+        ['run -it, tsnet', people.tsnet.runItPrompt.medianMs, people.tsnet.runItPrompt.p95Ms],
+        ['run -it, docker', d ? d.runItPrompt.medianMs : 'skipped', d ? d.runItPrompt.p95Ms : '-'],
+        ['exec, tsnet', people.tsnet.exec.medianMs, people.tsnet.exec.p95Ms],
+        ['exec, docker', d ? d.exec.medianMs : 'skipped', d ? d.exec.p95Ms : '-'],
+      ],
+    ),
+  );
+  if (d)
+    console.log(
+      `\ndocker / tsnet: run -it ${round(d.runItPrompt.medianMs / people.tsnet.runItPrompt.medianMs, 2)}x, exec ${round(d.exec.medianMs / people.tsnet.exec.medianMs, 2)}x`,
+    );
   for (const s of skipped) console.log(`skipped: ${s}`);
 }
