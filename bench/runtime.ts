@@ -11,7 +11,7 @@ import { buildBusyboxImage } from '../src/runtime/busybox.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { defaultProfile } from '../src/runtime/security/seccomp.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
-import { measurePeople } from './people.js';
+import { measurePeople, type PeopleResult } from './people.js';
 import { round, summarise, table, timeMs, type Summary } from './stats.js';
 
 const RUNC = '/usr/sbin/runc';
@@ -113,17 +113,17 @@ export async function main(argv: string[]): Promise<void> {
   await inThrowawayLab((state) => measure(opts, state));
 }
 
-async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
-  const dir = new NetnsDirectory('/run/netns');
-  const rt = Runtime.open(join(state, 'runtime'));
-  const image = await buildBusyboxImage(rt.images);
+type Opts = ReturnType<typeof parseArgs>;
+type StartRemove = { start: Summary; remove: Summary };
 
+/** tsnet's runtime: create + start until the first byte of output, then removal. */
+async function measureTsnet(rt: Runtime, dir: NetnsDirectory, image: string, count: number): Promise<StartRemove> {
   const starts: number[] = [];
   const removes: number[] = [];
-  for (let i = 0; i < opts.containers; i++) {
+  for (let i = 0; i < count; i++) {
     const ns = dir.create(`ts${i}`);
     const t0 = process.hrtime.bigint();
-    const c = rt.create({ image: image.name, command: ['echo', 'hi'], netnsPath: ns.path! });
+    const c = rt.create({ image, command: ['echo', 'hi'], netnsPath: ns.path! });
     const out = firstWrite(rt.logFile(c.id));
     await rt.start(c.id);
     await out.ready;
@@ -131,30 +131,38 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     await rt.wait(c.id);
     removes.push(await timeMs(() => rt.remove(c.id)));
   }
+  return { start: summarise(starts), remove: summarise(removes) };
+}
 
-  let runc: { start: Summary; remove: Summary } | null = null;
+/** runc run of the same root file system, confined alike. */
+async function measureRunc(state: string, dir: NetnsDirectory, layerDir: string, count: number): Promise<StartRemove> {
+  const rs: number[] = [];
+  const rr: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = dir.create(`runc${i}`);
+    const bundle = join(state, `bundle${i}`);
+    ociBundle(bundle, layerDir, ns.path!);
+    const r = await runcOnce(bundle, `bench${i}`);
+    rs.push(r.start);
+    rr.push(r.remove);
+  }
+  return { start: summarise(rs), remove: summarise(rr) };
+}
+
+async function measure(opts: Opts, state: string): Promise<void> {
+  const dir = new NetnsDirectory('/run/netns');
+  const rt = Runtime.open(join(state, 'runtime'));
+  const image = await buildBusyboxImage(rt.images);
+  const ts = await measureTsnet(rt, dir, image.name, opts.containers);
   const skipped: string[] = [];
-  if (existsSync(RUNC)) {
-    const rs: number[] = [];
-    const rr: number[] = [];
-    for (let i = 0; i < opts.containers; i++) {
-      const ns = dir.create(`runc${i}`);
-      const bundle = join(state, `bundle${i}`);
-      ociBundle(bundle, rt.images.layerDir(image), ns.path!);
-      const r = await runcOnce(bundle, `bench${i}`);
-      rs.push(r.start);
-      rr.push(r.remove);
-    }
-    runc = { start: summarise(rs), remove: summarise(rr) };
-  } else skipped.push('runc: not installed (apt-get install runc)');
+  const runc = existsSync(RUNC) ? await measureRunc(state, dir, rt.images.layerDir(image), opts.containers) : null;
+  if (!runc) skipped.push('runc: not installed (apt-get install runc)');
   rt.close();
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
   };
   const people = await measurePeople(state, opts.interactive, progress);
   skipped.push(...people.skipped);
-
-  const ts = { start: summarise(starts), remove: summarise(removes) };
   const result = {
     bench: 'runtime',
     containers: opts.containers,
@@ -165,10 +173,16 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     interactive: { samples: opts.interactive, tsnet: people.tsnet, docker: people.docker },
     skipped,
   };
-  if (opts.json) {
-    console.log(JSON.stringify(result));
-    return;
-  }
+  if (opts.json) console.log(JSON.stringify(result));
+  else report(opts, result, people);
+}
+
+function report(
+  opts: Opts,
+  result: { tsnet: StartRemove; runc: StartRemove | null; ratio: { start: number; remove: number } | null; skipped: string[] },
+  people: PeopleResult,
+): void {
+  const { tsnet: ts, runc } = result;
   const row = (name: string, s: Summary | undefined): (string | number)[] => (s ? [name, s.count, s.medianMs, s.p95Ms] : [name, '-', 'skipped', '-']);
   console.log(`container start (create + start until the first byte of output) and removal, ${opts.containers} containers\n`);
   console.log(
@@ -191,9 +205,9 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
       ],
     ),
   );
-  if (d)
-    console.log(
-      `\ndocker / tsnet: run -it ${round(d.runItPrompt.medianMs / people.tsnet.runItPrompt.medianMs, 2)}x, exec ${round(d.exec.medianMs / people.tsnet.exec.medianMs, 2)}x`,
-    );
-  for (const s of skipped) console.log(`skipped: ${s}`);
+  if (d) {
+    const its = round(d.runItPrompt.medianMs / people.tsnet.runItPrompt.medianMs, 2);
+    console.log(`\ndocker / tsnet: run -it ${its}x, exec ${round(d.exec.medianMs / people.tsnet.exec.medianMs, 2)}x`);
+  }
+  for (const s of result.skipped) console.log(`skipped: ${s}`);
 }
