@@ -12,6 +12,7 @@
  * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
  *          --read-only --tmpfs PATH[:OPTS] (repeated) --shm-size SIZE --ulimit NAME=SOFT:HARD (repeated)
+ *          --bind SRC DST ro|rw (repeated: volumes and bind mounts)
  * Streams (relay.h; the launcher owns them, so they outlive the daemon): --tty (a terminal), --tty-size ROWS,COLS,
  *          --stdin (kept open for clients), and for run --log FILE (the output, recorded), --attach-socket PATH (where
  *          clients connect), --hold-ms N (output waits that long for the first client); for exec --relay (frames on
@@ -313,6 +314,12 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--sys-rw") == 0) {
             c.sys_rw = 1;
+            continue;
+        }
+        if (strcmp(a, "--bind") == 0 && i + 3 < argc && c.n_binds < MAX_LIST) {
+            c.binds[c.n_binds][0] = argv[i + 1], c.binds[c.n_binds][1] = argv[i + 2], c.binds[c.n_binds][2] = argv[i + 3];
+            c.n_binds++;
+            i += 3;
             continue;
         }
         if (strcmp(a, "--read-only") == 0) {

@@ -38,6 +38,10 @@ struct config {
     const char *shm_size;
     const char *ulimits[MAX_LIST];
     int n_ulimits;
+    /* --bind SRC DST ro|rw (repeated): volumes and bind mounts, in the order given (parents first). */
+    const char *binds[MAX_LIST][3];
+    int n_binds;
+    int bind_fds[MAX_LIST]; /* the sources, opened before pivot_root; mounted after it, through /proc/self/fd */
     unsigned long long caps;
     char **argv;
 };

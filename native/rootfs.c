@@ -78,6 +78,41 @@ static void mount_tmpfs(const char *root, const char *spec)
     mount_or_fail("tmpfs", target, "tmpfs", flags, data, "mount a --tmpfs");
 }
 
+/* --bind SRC DST ro|rw. The source is a host path, opened before pivot_root; the target is made and mounted after
+ * it, so that a symlink in the image resolves inside the container and never leads out to the host. A file source
+ * gets a file target. With ro, read-only. */
+static void open_bind_sources(struct config *c)
+{
+    for (int i = 0; i < c->n_binds; i++)
+        if ((c->bind_fds[i] = open(c->binds[i][0], O_PATH | O_CLOEXEC)) < 0)
+            fail("open the source of a bind mount");
+}
+
+static void bind_mounts(struct config *c)
+{
+    for (int i = 0; i < c->n_binds; i++) {
+        const char *target = c->binds[i][1];
+        struct stat st;
+        if (fstat(c->bind_fds[i], &st) < 0)
+            fail("stat the source of a bind mount");
+        char parent[4096];
+        snprintf(parent, sizeof(parent), "%s", target);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent)
+            *slash = '\0';
+        if ((S_ISDIR(st.st_mode) ? make_dirs(target) : make_dirs(parent)) < 0)
+            fail("make the target of a bind mount");
+        if (!S_ISDIR(st.st_mode))
+            ensure_target(target, 0);
+        char source[64];
+        snprintf(source, sizeof(source), "/proc/self/fd/%d", c->bind_fds[i]);
+        mount_or_fail(source, target, NULL, MS_BIND | MS_REC, NULL, "bind mount");
+        if (strcmp(c->binds[i][2], "ro") == 0)
+            mount_or_fail(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL, "make a bind mount read-only");
+        close(c->bind_fds[i]);
+    }
+}
+
 static void setup_dev(const char *root, const char *shm_size)
 {
     char path[4096];
@@ -170,8 +205,7 @@ void setup_container(struct config *c)
     mount_or_fail("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->sys_rw ? 0 : MS_RDONLY), NULL, "mount /sys");
     setup_dev(c->merged, c->shm_size);
     make_devices(c);
-    for (int i = 0; i < c->n_tmpfs; i++)
-        mount_tmpfs(c->merged, c->tmpfs[i]);
+    open_bind_sources(c);
     snprintf(path, sizeof(path), "%s/etc", c->merged);
     ensure_target(path, 1);
     if (c->hosts) {
@@ -190,6 +224,11 @@ void setup_container(struct config *c)
         fail("pivot_root");
     if (chdir("/") < 0)
         fail("chdir /");
+    /* Volumes, bind mounts and tmpfs in the container's own view of its root (parents before children), while the
+     * old root, which holds their sources, is still attached under /.pivot. */
+    bind_mounts(c);
+    for (int i = 0; i < c->n_tmpfs; i++)
+        mount_tmpfs("", c->tmpfs[i]);
     if (umount2("/.pivot", MNT_DETACH) < 0)
         fail("umount old root");
     rmdir("/.pivot");

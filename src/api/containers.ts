@@ -29,6 +29,20 @@ export const TtySize = Type.Object(
 );
 export type TtySize = Static<typeof TtySize>;
 
+/** -v, --mount: a named or anonymous volume (no source), a host path, or a tmpfs. */
+export const MountSpec = Type.Object(
+  {
+    type: Type.Union([Type.Literal('volume'), Type.Literal('bind'), Type.Literal('tmpfs')]),
+    source: Type.Optional(Type.String({ minLength: 1 })),
+    target: Type.String({ pattern: '^/' }),
+    readOnly: Type.Optional(Type.Boolean()),
+    /** tmpfs: its size in bytes. */
+    tmpfsSize: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type MountSpec = Static<typeof MountSpec>;
+
 export const RunBody = Type.Object(
   {
     image: Type.String({ minLength: 1 }),
@@ -90,6 +104,9 @@ export const RunBody = Type.Object(
     /** --cpus, --cpu-shares */
     cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     cpuShares: Type.Optional(Type.Integer()),
+    /** -v, --mount; --volumes-from CONTAINER[:ro|rw] */
+    mounts: Type.Optional(Type.Array(MountSpec)),
+    volumesFrom: Type.Optional(StringList),
   },
   { additionalProperties: false },
 );
@@ -113,6 +130,7 @@ export const ContainerView = Type.Object({
   tty: Type.Optional(Type.Boolean()),
   openStdin: Type.Optional(Type.Boolean()),
   restartPolicy: Type.Optional(Type.String()),
+  mounts: Type.Optional(Type.Array(Type.Object({ type: Type.String(), source: Type.String(), target: Type.String(), readOnly: Type.Boolean() }))),
   restartCount: Type.Optional(Type.Integer()),
   startedAt: Type.Optional(Type.String()),
   finishedAt: Type.Optional(Type.String()),
@@ -134,7 +152,7 @@ export const ContainerView = Type.Object({
 export type ContainerView = Static<typeof ContainerView>;
 
 export const ListQuery = Type.Object({ all: Type.Optional(Type.String()) });
-export const RemoveQuery = Type.Object({ force: Type.Optional(Type.String()) });
+export const RemoveQuery = Type.Object({ force: Type.Optional(Type.String()), volumes: Type.Optional(Type.String()) });
 /** Docker's logs options: follow, the last lines, a time window, timestamps, which streams. */
 export const LogsQuery = Type.Object({
   follow: Type.Optional(Type.String()),
@@ -155,7 +173,7 @@ export const WaitQuery = Type.Object({ condition: Type.Optional(Type.Union([Type
  * Docker's 8-byte header (type, 3 zero bytes, big-endian u32 length) and the payload. From the client: 0 stdin,
  * 4 resize ("ROWS COLS"), 5 end of stdin; to it: 1 stdout, 2 stderr, and last 3 exit (the status, in decimal).
  */
-export const STREAM_MEDIA_TYPE = 'application/vnd.tsnet.stream';
+export { STREAM_MEDIA_TYPE } from './defaults.js';
 
 export const StopBody = Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
 /** start: the client attaches right after (start -a), with its terminal's size. */

@@ -8,6 +8,8 @@ export const LabDeployBody = Type.Object(
     topology: Type.String({ minLength: 1 }),
     /** The file's name, for messages. */
     file: Type.Optional(Type.String()),
+    /** The file's folder (absolute): relative bind paths are read against it. */
+    dir: Type.Optional(Type.String({ pattern: '^/' })),
     /** The companion file's text (NAME.tsnet.yml). */
     companion: Type.Optional(Type.String()),
     /** The client's environment values of the variables the files name (${VAR}). */
@@ -67,6 +69,7 @@ export const LabGraphBody = Type.Object(
   {
     topology: Type.String({ minLength: 1 }),
     file: Type.Optional(Type.String()),
+    dir: Type.Optional(Type.String({ pattern: '^/' })),
     companion: Type.Optional(Type.String()),
     env: Type.Optional(StringMap),
     format: Type.Union([Type.Literal('dot'), Type.Literal('mermaid')]),

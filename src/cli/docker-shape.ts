@@ -15,7 +15,8 @@ function ports(c: ContainerView): Record<string, { HostIp: string; HostPort: str
   return out;
 }
 
-export function dockerContainer(c: ContainerView): Record<string, unknown> {
+/** NetworkSettings.Networks. */
+function dockerNetworks(c: ContainerView): Record<string, unknown> {
   const networks: Record<string, unknown> = {};
   for (const [name, e] of Object.entries(c.networks)) {
     networks[name] = {
@@ -34,26 +35,42 @@ export function dockerContainer(c: ContainerView): Record<string, unknown> {
       DNSNames: [c.name, c.id.slice(0, 12), ...(e.aliases ?? [])],
     };
   }
-  const running = c.status === 'running' || c.status === 'paused';
+  return networks;
+}
+
+/** State: as Docker's, where paused counts as running. */
+function dockerState(c: ContainerView): Record<string, unknown> {
+  return {
+    Status: c.status,
+    Running: c.status === 'running' || c.status === 'paused',
+    Paused: c.status === 'paused',
+    Restarting: false,
+    OOMKilled: c.oomKilled ?? false,
+    Dead: false,
+    Pid: c.pid ?? 0,
+    ExitCode: c.exitCode ?? 0,
+    StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z',
+    FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
+  };
+}
+
+export function dockerContainer(c: ContainerView): Record<string, unknown> {
+  const networks = dockerNetworks(c);
   const [policy = 'no', max = '0'] = (c.restartPolicy ?? 'no').split(':');
   return {
     Id: c.id,
     Created: c.created,
     Path: c.command[0] ?? '',
     Args: c.command.slice(1),
-    State: {
-      Status: c.status,
-      Running: running,
-      Paused: c.status === 'paused',
-      Restarting: false,
-      OOMKilled: c.oomKilled ?? false,
-      Dead: false,
-      Pid: c.pid ?? 0,
-      ExitCode: c.exitCode ?? 0,
-      StartedAt: c.startedAt ?? '0001-01-01T00:00:00Z',
-      FinishedAt: c.finishedAt ?? '0001-01-01T00:00:00Z',
-    },
+    State: dockerState(c),
     RestartCount: c.restartCount ?? 0,
+    Mounts: (c.mounts ?? []).map((m) => ({
+      Type: m.type,
+      ...(m.type === 'volume' ? { Name: m.source } : {}),
+      Source: m.source,
+      Destination: m.target,
+      RW: !m.readOnly,
+    })),
     Image: c.image,
     Name: `/${c.name}`,
     Config: {

@@ -12,6 +12,7 @@ import { registerImageCommands } from './commands/image.js';
 import { registerLabCommands } from './commands/lab.js';
 import { registerNetworkCommands } from './commands/network.js';
 import { registerSystemCommands } from './commands/system.js';
+import { registerVolumeCommands } from './commands/volume.js';
 import { cliContext } from './context.js';
 import { errorLine, exitStatusOf, stackOf } from './errors.js';
 
@@ -30,6 +31,7 @@ registerDaemonCommands(cli);
 registerSystemCommands(cli);
 registerNetworkCommands(cli);
 registerImageCommands(cli);
+registerVolumeCommands(cli);
 registerContainerCommands(cli);
 registerLabCommands(cli);
 

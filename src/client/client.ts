@@ -4,6 +4,7 @@
  */
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ErrorBody } from '../api/common.js';
 import { DEFAULT_SOCKET } from '../api/defaults.js';
 
@@ -89,6 +90,23 @@ export class TsnetClient {
       });
       req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(err, this.host)));
       req.end(payload);
+    });
+  }
+
+  /** Sends a stream as the request body (a volume's archive); resolves with the parsed JSON answer. */
+  upload<T>(method: string, path: string, body: Readable, contentType: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, path, method, headers: { 'content-type': contentType } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          (res.statusCode ?? 500) >= 400 ? reject(apiError(res.statusCode ?? 500, text)) : resolve((text ? JSON.parse(text) : undefined) as T),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(err, this.host)));
+      body.on('error', (err) => req.destroy(err));
+      body.pipe(req);
     });
   }
 

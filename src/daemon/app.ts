@@ -16,6 +16,7 @@ import { labRoutes } from './routes/labs.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemRoutes } from './routes/system.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 export interface AppDeps {
   readonly controller: Controller;
@@ -67,6 +68,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(networkRoutes, { prefix: `/${API_VERSION}` });
   void app.register(imageRoutes, { prefix: `/${API_VERSION}` });
   void app.register(containerRoutes, { prefix: `/${API_VERSION}` });
+  void app.register(volumeRoutes, { prefix: `/${API_VERSION}` });
   if (deps.labs) void app.register(labRoutes(deps.labs), { prefix: `/${API_VERSION}` });
   return app;
 }

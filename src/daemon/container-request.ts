@@ -13,6 +13,7 @@ import { resolveUser } from '../runtime/users.js';
 import type { CapabilityName } from '../runtime/security/capabilities.js';
 import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
 import { parseRestartPolicy } from './container-plan.js';
+import { checkMounts, resolveMounts } from './container-mounts.js';
 
 /** --network container:NAME */
 export const CONTAINER_MODE = 'container:';
@@ -107,6 +108,7 @@ export function checkRun(controller: Controller, runtime: Runtime, req: RunBody,
   for (const u of req.ulimits ?? []) parseUlimit(u);
   for (const t of req.tmpfs ?? []) checkTmpfs(t);
   if (req.shmSize !== undefined) parseSize(req.shmSize);
+  checkMounts(runtime, req);
   parseRestartPolicy(req.restart);
   if (req.restart && req.restart !== 'no' && req.rm)
     throw new InvalidArgumentError('--restart and --rm cannot go together: a removed container cannot be restarted');
@@ -175,6 +177,8 @@ export function containerConfig(
   const shared = controller.hasSandbox(sandboxId) ? controller.sandbox(sandboxId).record.hostname : undefined;
   const user = req.user ? resolveUser(runtime.images.layerDir(runtime.images.get(req.image)), req.user) : undefined;
   const command = req.command && req.command.length > 0 ? req.command : req.entrypoint ? [] : ['/bin/sh'];
+  const { mounts, tmpfs } = resolveMounts(runtime, req);
+  const allTmpfs = [...(req.tmpfs ?? []).map(checkTmpfs), ...tmpfs];
   return {
     id,
     image: req.image,
@@ -182,7 +186,8 @@ export function containerConfig(
     ...(req.workdir ? { cwd: req.workdir } : {}),
     ...(user ? user : {}),
     ...(req.readOnly ? { readOnly: true } : {}),
-    ...(req.tmpfs ? { tmpfs: req.tmpfs.map(checkTmpfs) } : {}),
+    ...(allTmpfs.length ? { tmpfs: allTmpfs } : {}),
+    ...(mounts.length ? { mounts } : {}),
     ...(req.shmSize !== undefined ? { shmSize: parseSize(req.shmSize) } : {}),
     ...(req.ulimits ? { ulimits: req.ulimits.map(parseUlimit) } : {}),
     ...(req.name ? { name: req.name } : {}),

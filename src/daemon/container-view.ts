@@ -62,6 +62,9 @@ export function containerView(controller: Controller, c: ContainerState, sandbox
     ...(c.config.openStdin ? { openStdin: true } : {}),
     restartPolicy: plan?.request.restart ?? 'no',
     restartCount: plan?.restartCount ?? 0,
+    ...(c.config.mounts?.length
+      ? { mounts: c.config.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target, readOnly: m.readOnly ?? false })) }
+      : {}),
     ...(ports.length ? { ports: ports.map((p) => ({ ...p })) } : {}),
     networks: live ? joinedNetworks(controller, sandboxId) : plannedView(controller, c),
   };

@@ -236,11 +236,11 @@ export class ContainerService {
     return this.runtime.list().find((c) => sandboxIdOf(c) === sandboxId)?.name;
   }
 
-  /** Removes a container and its sandbox. */
-  async remove(ref: string, force: boolean): Promise<void> {
+  /** Removes a container and its sandbox (with volumes: its anonymous volumes too). */
+  async remove(ref: string, force: boolean, volumes = false): Promise<void> {
     const state = this.runtime.get(ref);
     this.clearRestart(state.id);
-    await this.runtime.remove(state.id, { force });
+    await this.runtime.remove(state.id, { force, volumes });
     await this.endings.get(state.id);
     await this.releaseSandbox(state);
   }

@@ -18,7 +18,7 @@ function isCidr(s: string): boolean {
 /** One node's problems. */
 export function checkNodeSemantics(t: Topology, name: string, locate: Locate, forDrawing = false, companion?: Locate): string[] {
   const n = t.nodes.find((x) => x.name === name)!;
-  const at = (...k: string[]): string => locate(['topology', 'nodes', name, ...k]);
+  const at = (...k: (string | number)[]): string => locate(['topology', 'nodes', name, ...k]);
   const extra = (...k: (string | number)[]): string => `companion ${companion ? companion(['nodes', name, ...k]) : ['nodes', name, ...k].join('.')}`;
   const out: string[] = [];
   if (forDrawing) return out;
@@ -30,7 +30,12 @@ export function checkNodeSemantics(t: Topology, name: string, locate: Locate, fo
     );
   }
   if (n.kind === 'linux' && !n.image) out.push(`${at()}: a linux node needs an image`);
-  if (n.binds?.length) out.push(`${at('binds')}: bind mounts are not supported yet (tsnet's runtime has no volumes)`);
+  for (const [i, b] of (n.binds ?? []).entries()) {
+    const [host = '', target = '', mode, ...rest] = b.split(':');
+    if (!host || !target.startsWith('/') || rest.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+      out.push(`${at('binds', i)}: "${b}" is not HOST:CONTAINER[:ro|rw] with an absolute CONTAINER path`);
+    }
+  }
   if (n.networkMode !== 'bridge' && n.networkMode !== 'none')
     out.push(`${at('network-mode')}: "${n.networkMode}" is not supported (none, or the management network)`);
   if (n.mgmtIpv4 && !isIPv4(n.mgmtIpv4)) out.push(`${at('mgmt-ipv4')}: "${n.mgmtIpv4}" is not an IPv4 address`);

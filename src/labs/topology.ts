@@ -143,6 +143,8 @@ export interface ParseInput {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** For drawing only: kinds tsnet cannot run (vendor routers) and missing images are not problems. */
   readonly forDrawing?: boolean;
+  /** The file's folder (absolute), for relative bind paths. */
+  readonly dir?: string;
 }
 
 /** Reads and checks a topology; throws a TopologyError listing every problem with its line. */
@@ -164,7 +166,7 @@ export function parseTopology(input: ParseInput): Topology {
     ...checkLinks(topology, main.locate, extra?.locate),
   ];
   if (semantic.length) throw new TopologyError(file, semantic);
-  return topology;
+  return input.dir ? { ...topology, dir: input.dir } : topology;
 }
 
 function build(data: TopologyFile, companion: CompanionFile): Topology {

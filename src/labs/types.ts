@@ -41,6 +41,8 @@ export interface LabNode {
 
 export interface Topology {
   readonly name: string;
+  /** The topology file's folder (absolute), against which relative bind paths are read, as containerlab reads them. */
+  readonly dir?: string;
   readonly prefix: string;
   readonly mgmt: {
     readonly network: string;

@@ -25,7 +25,14 @@ function streamArgs(tty: boolean | undefined, stdin: boolean | undefined, size: 
   return [...(tty ? ['--tty'] : []), ...(stdin ? ['--stdin'] : []), ...(tty && size ? ['--tty-size', `${size.rows},${size.cols}`] : [])];
 }
 
-export function runArgs(state: ContainerState, dir: string, layerDir: string, seccomp: SeccompProgram | null, start: StartOptions = {}): string[] {
+export function runArgs(
+  state: ContainerState,
+  dir: string,
+  layerDir: string,
+  seccomp: SeccompProgram | null,
+  start: StartOptions = {},
+  volumeDir: (name: string) => string = (n) => n,
+): string[] {
   const c = state.config;
   const net = start.network ?? c;
   return [
@@ -59,6 +66,7 @@ export function runArgs(state: ContainerState, dir: string, layerDir: string, se
     ...(net.resolvFile ? ['--resolv', net.resolvFile] : []),
     ...(c.init ? ['--init'] : []),
     ...(c.readOnly ? ['--read-only'] : []),
+    ...(c.mounts ?? []).flatMap((m) => ['--bind', m.type === 'volume' ? volumeDir(m.source) : m.source, m.target, m.readOnly ? 'ro' : 'rw']),
     ...(c.tmpfs ?? []).flatMap((t) => ['--tmpfs', t]),
     ...(c.shmSize !== undefined ? ['--shm-size', String(c.shmSize)] : []),
     ...(c.ulimits ?? []).flatMap((u) => ['--ulimit', u]),

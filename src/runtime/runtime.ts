@@ -15,6 +15,7 @@ import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
 import { ImageStore } from './images.js';
 import { StateFiles } from './state-files.js';
+import { VolumeStore } from './volumes.js';
 import type { Socket } from 'node:net';
 import { LogCursor } from './container-log.js';
 import { connectUnix, execCollected, execRelayed, type RelayedExec } from './exec.js';
@@ -24,7 +25,7 @@ import { SeccompPrograms, type SeccompProgram } from './security/seccomp-program
 import { Spawner, spawnDirect } from './spawner.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartOptions } from './types.js';
 
-export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartNetwork, StartOptions, TtySize } from './types.js';
+export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, Mount, StartNetwork, StartOptions, TtySize } from './types.js';
 export type { RelayedExec } from './exec.js';
 
 function launcherPath(): string {
@@ -63,6 +64,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class Runtime {
   readonly images: ImageStore;
+  readonly volumes: VolumeStore;
   private readonly containers = new Map<string, ContainerState>();
   /** Exit statuses awaited; null when the status is unknown. */
   private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
@@ -83,6 +85,7 @@ export class Runtime {
     useSpawner: boolean,
   ) {
     this.images = new ImageStore(join(root, 'images'));
+    this.volumes = new VolumeStore(join(root, 'volumes'));
     this.states = new StateFiles((id) => this.dir(id), onBackgroundError);
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
@@ -214,7 +217,9 @@ export class Runtime {
       throw new InvalidArgumentError(`container "${state.name}": its network namespace ${netns ?? '(none given)'} does not exist`);
     if (state.status === 'exited') this.prepareRestart(state);
     const dir = this.dir(state.id);
-    const args = runArgs(state, dir, this.images.layerDir(this.images.get(state.imageId)), this.seccompOf(state), options);
+    const layer = this.images.layerDir(this.images.get(state.imageId));
+    for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, join(layer, m.target));
+    const args = runArgs(state, dir, layer, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
     rmSync(join(dir, 'exit'), { force: true });
     const argv = [this.launcher, ...args];
     const log = this.monitorLog(state.id);
@@ -301,7 +306,7 @@ export class Runtime {
     }
     this.states.saveOrRetry(state, () => this.containers.has(state.id));
     this.exits.get(state.id)?.resolve(state.exitCode ?? null);
-    if (state.config.autoRemove) this.removeFiles(state);
+    if (state.config.autoRemove) this.removeFiles(state, true);
   }
 
   /** Sends a signal to the container's first process (a paused one is thawed first, so that the signal acts). */
@@ -356,8 +361,13 @@ export class Runtime {
     this.save(state);
   }
 
-  /** Removes a container; a running one only with force (it is killed first). */
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  /** The containers that mount the volume. */
+  volumeUsers(name: string): ContainerState[] {
+    return this.list().filter((c) => c.config.mounts?.some((m) => m.type === 'volume' && m.source === name));
+  }
+
+  /** Removes a container; a running one only with force (it is killed first); with volumes, its anonymous ones too. */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const state = this.get(ref);
     if (state.status === 'running' || state.status === 'paused') {
       if (!options.force) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: stop it first, or remove it with force`);
@@ -366,12 +376,17 @@ export class Runtime {
       await exited;
     }
     if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
-    this.removeFiles(state);
+    this.removeFiles(state, options.volumes ?? false);
   }
 
-  private removeFiles(state: ContainerState): void {
+  private removeFiles(state: ContainerState, anonymousVolumes: boolean): void {
     rmSync(this.dir(state.id), { recursive: true, force: true });
     this.containers.delete(state.id);
+    // Docker's rm -v and --rm: the anonymous volumes no other container mounts go with it.
+    for (const m of anonymousVolumes ? (state.config.mounts ?? []) : []) {
+      if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)
+        this.volumes.remove(m.source);
+    }
   }
 
   /** The launcher's exec arguments, once the command and its environment are found valid. */

@@ -23,6 +23,8 @@ export interface ContainerConfig {
   readonly resolvFile?: string;
   /** --read-only: the root file system read-only (its own mounts, such as --tmpfs, as they are). */
   readonly readOnly?: boolean;
+  /** Volumes and bind mounts, mounted in this order (parents before children). */
+  readonly mounts?: readonly Mount[];
   /** --tmpfs PATH[:OPTS] */
   readonly tmpfs?: readonly string[];
   /** --shm-size, in bytes (default 64 MiB). */
@@ -78,6 +80,16 @@ export interface ContainerState {
   confinement?: StoredConfinement;
   /** What the daemon keeps with the container (its networks and policies): opaque to the runtime. */
   daemon?: Readonly<Record<string, unknown>>;
+}
+
+/** A volume or a host path mounted in the container (-v, --mount, --volumes-from). */
+export interface Mount {
+  readonly type: 'volume' | 'bind';
+  /** The volume's name, or the host path. */
+  readonly source: string;
+  /** Where in the container (absolute). */
+  readonly target: string;
+  readonly readOnly?: boolean;
 }
 
 /** A terminal's size. */

@@ -73,6 +73,9 @@ describeKernel('labs, end to end', () => {
       expect(await ping(from!, to!), `${from} -> ${to}`).toBe(true);
     }
     expect((await tsnet(d, 'exec', 'clab-ring-r1', 'cat', '/tmp/state')).stdout).toBe('configured\n');
+    // A bind relative to the topology file's folder, read-only.
+    expect((await tsnet(d, 'exec', 'clab-ring-h1', 'cat', '/etc/motd')).stdout).toMatch(/^h1, behind the bridge sw/u);
+    expect((await tsnet(d, 'exec', 'clab-ring-h1', 'touch', '/etc/motd')).code).toBe(1);
     expect(await ping('r1', UPSTREAM.server)).toBe(true);
     const onR2 = await tsnet(d, 'lab', 'exec', '--name', 'ring', 'r2', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth1');
     expect(onR2.stdout).toContain('inet 10.0.12.2/30');

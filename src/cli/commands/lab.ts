@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { LabDeployBody, LabExecResult, LabGraphResult, LabView } from '../../api/labs.js';
@@ -25,13 +25,13 @@ const read = (path: string, what: string): string => {
 export const companionPath = (file: string): string => join(dirname(file), `${basename(file).replace(/(\.clab)?\.ya?ml$/u, '')}.tsnet.yml`);
 
 /** The topology and its companion as the API takes them, with the client's values of the variables they name. */
-function filesBody(file: string, withFile: string | undefined): Pick<LabDeployBody, 'topology' | 'file' | 'companion' | 'env'> {
+function filesBody(file: string, withFile: string | undefined): Pick<LabDeployBody, 'topology' | 'file' | 'dir' | 'companion' | 'env'> {
   const topology = read(file, 'topology file');
   const companionFile = withFile ?? (existsSync(companionPath(file)) ? companionPath(file) : undefined);
   const companion = companionFile ? read(companionFile, 'companion file') : undefined;
   const names = new Set([...`${topology}\n${companion ?? ''}`.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/gu)].map((m) => m[1]!));
   const env = Object.fromEntries([...names].flatMap((n) => (process.env[n] !== undefined ? [[n, process.env[n]!]] : [])));
-  return { topology, file, ...(companion !== undefined ? { companion } : {}), env };
+  return { topology, file, dir: dirname(resolve(file)), ...(companion !== undefined ? { companion } : {}), env };
 }
 
 function printLab(lab: LabView): void {

@@ -1,7 +1,8 @@
 /** `tsnet run` and `tsnet create`: their flags, as Docker's, and the API's run body they make. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { PortSpec, RunBody } from '../../api/containers.js';
+import type { MountSpec, PortSpec, RunBody } from '../../api/containers.js';
+import { parseMountFlag, parseVolumeFlag } from '../../lib/mount-syntax.js';
 import { ClientError } from '../../client/client.js';
 import { parsePublish } from '../../lib/port-syntax.js';
 import { collect } from '../context.js';
@@ -25,6 +26,9 @@ export interface RunFlags {
   ulimit?: string[];
   cpus?: number;
   cpuShares?: number;
+  volume?: string[];
+  mount?: string[];
+  volumesFrom?: string[];
   memory?: string;
   pidsLimit?: number;
   rm?: boolean;
@@ -82,6 +86,8 @@ export function runRequest(image: string, command: string[], o: RunFlags): RunBo
     ...(o.ulimit ? { ulimits: o.ulimit } : {}),
     ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
     ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
+    ...(o.volume || o.mount ? { mounts: mountSpecs(o) } : {}),
+    ...(o.volumesFrom ? { volumesFrom: o.volumesFrom } : {}),
     ...(o.memory ? { memory: o.memory } : {}),
     ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
     ...(o.rm ? { rm: true } : {}),
@@ -130,6 +136,15 @@ function environment(o: RunFlags): string[] {
   return [...fromFiles, ...(o.env ?? [])].flatMap((e) => (e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : []));
 }
 
+/** -v and --mount into the API's mount specs; a malformed one fails as a usage error. */
+function mountSpecs(o: RunFlags): MountSpec[] {
+  try {
+    return [...(o.volume ?? []).map(parseVolumeFlag), ...(o.mount ?? []).map(parseMountFlag)];
+  } catch (err) {
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', (err as Error).message);
+  }
+}
+
 /** seccomp=FILE is read here and its text sent, as Docker's CLI does: the daemon never reads the client's files. */
 function readSeccompProfile(opt: string): string {
   const m = /^seccomp[=:](.+)$/u.exec(opt);
@@ -161,6 +176,9 @@ export function addContainerOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container (made when missing)')
     .option('-u, --user <user[:group]>', "user and group, by name (from the image's /etc/passwd and /etc/group) or number")
     .option('--entrypoint <command>', 'the program to run, with the command as its arguments')
+    .option('-v, --volume <spec>', 'a volume: NAME:/path[:ro], /host/path:/path[:ro], or /path for an anonymous one (repeatable)', collect)
+    .option('--mount <spec>', 'type=volume|bind|tmpfs,source=...,target=...[,readonly][,tmpfs-size=64m] (repeatable)', collect)
+    .option('--volumes-from <container[:ro|rw]>', "mount that container's volumes and bind mounts (repeatable)", collect)
     .option('--read-only', 'a read-only root file system')
     .option('--tmpfs <path[:options]>', 'a tmpfs mount, e.g. /run:rw,size=64m (repeatable)', collect)
     .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')

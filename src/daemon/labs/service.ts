@@ -65,6 +65,7 @@ export class LabService {
     const topology = parseTopology({
       text: body.topology,
       file: body.file ?? 'topology',
+      ...(body.dir ? { dir: body.dir } : {}),
       ...(body.companion !== undefined ? { companion: body.companion } : {}),
       env: body.env ?? {},
     });

@@ -95,7 +95,7 @@ export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.delete('/containers/:ref', { schema: { params: RefParams, querystring: RemoveQuery } }, async (req, reply) => {
-    await containers.remove(req.params.ref, req.query.force === 'true');
+    await containers.remove(req.params.ref, req.query.force === 'true', req.query.volumes === 'true');
     return reply.status(204).send();
   });
 

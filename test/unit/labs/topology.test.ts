@@ -84,4 +84,17 @@ topology:
     ]);
     expect(() => parseTopology({ text: 'name: x\ntopology:\n  nodes:\n    a: {kind: linux\n' })).toThrow(/line \d+:/u);
   });
+
+  it('takes binds as HOST:CONTAINER[:ro|rw], keeps the file folder for relative ones, and refuses others with their line', () => {
+    const text = 'name: b\ntopology:\n  nodes:\n    a:\n      kind: linux\n      image: busybox\n      binds: [data:/data:ro, /etc/x:/x]\n';
+    const t = parseTopology({ text, dir: '/labs' });
+    expect([t.dir, t.nodes[0]!.binds]).toEqual(['/labs', ['data:/data:ro', '/etc/x:/x']]);
+    let problems: readonly string[] = [];
+    try {
+      parseTopology({ text: text.replace('/etc/x:/x', 'x:relative:rx') });
+    } catch (err) {
+      problems = (err as { problems: string[] }).problems;
+    }
+    expect(problems).toEqual(['line 7: topology.nodes.a.binds.1: "x:relative:rx" is not HOST:CONTAINER[:ro|rw] with an absolute CONTAINER path']);
+  });
 });

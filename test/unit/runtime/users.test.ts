@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveUser } from '../../../src/runtime/users.js';
 import { checkTmpfs, parseUlimit } from '../../../src/daemon/container-request.js';
+import { parseMountFlag, parseVolumeFlag } from '../../../src/lib/mount-syntax.js';
 
 describe('users from the image', () => {
   const root = mkdtempSync(join(tmpdir(), 'tsnet-users-'));
@@ -41,5 +42,22 @@ describe('run flag syntax', () => {
     expect(checkTmpfs('/tmp')).toBe('/tmp');
     expect(() => checkTmpfs('/x:size=1m,context=evil')).toThrow(/invalid --tmpfs/u);
     expect(() => checkTmpfs('/a/../b')).toThrow(/invalid --tmpfs/u);
+  });
+});
+
+describe('-v and --mount', () => {
+  it("reads Docker's -v forms", () => {
+    expect(parseVolumeFlag('/data')).toEqual({ type: 'volume', target: '/data' });
+    expect(parseVolumeFlag('db:/var/lib/db:ro')).toEqual({ type: 'volume', source: 'db', target: '/var/lib/db', readOnly: true });
+    expect(parseVolumeFlag('/srv:/srv')).toEqual({ type: 'bind', source: '/srv', target: '/srv' });
+    expect(() => parseVolumeFlag('a:/b:rx')).toThrow(/invalid -v/u);
+  });
+
+  it("reads Docker's --mount fields", () => {
+    expect(parseMountFlag('type=bind,src=/a,dst=/b,readonly')).toEqual({ type: 'bind', source: '/a', target: '/b', readOnly: true });
+    expect(parseMountFlag('source=v,target=/v')).toEqual({ type: 'volume', source: 'v', target: '/v' });
+    expect(parseMountFlag('type=tmpfs,target=/t,tmpfs-size=2m')).toEqual({ type: 'tmpfs', target: '/t', tmpfsSize: 2 * 1024 * 1024 });
+    expect(() => parseMountFlag('type=bind,target=/b')).toThrow(/needs a source/u);
+    expect(() => parseMountFlag('type=volume,target=/b,colour=red')).toThrow(/unknown field "colour"/u);
   });
 });
