@@ -293,6 +293,8 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     if (strcmp(mode, "spawner") == 0 && argc == 2)
         return cmd_spawner();
+    if (strcmp(mode, "whiteouts") == 0 && argc == 3)
+        return cmd_whiteouts(argv[2]);
     if (strcmp(mode, "seccomp-compile") == 0 && argc == 4) {
         report_fd = 2; /* a failure is said on stderr */
         return seccomp_compile(argv[2], argv[3]);

@@ -61,6 +61,8 @@ void apply_ulimits(struct config *c);
 int make_dirs(const char *path);
 /* `tsnet-launcher seccomp-compile RULES OUT`: the profile compiled once into the BPF program containers load. */
 int seccomp_compile(const char *rules, const char *out);
+/* whiteouts.c: `tsnet-launcher whiteouts DIR`, an image layer's whiteouts made overlay's. */
+int cmd_whiteouts(const char *dir);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
 int cmd_spawner(void);
 void set_capabilities(struct config *c);

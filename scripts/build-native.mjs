@@ -11,7 +11,16 @@ const targets = [
   { sources: ['native/netlink.c'], output: 'native/build/libtsnet_netlink.so', flags: ['-fPIC', '-shared', '-fvisibility=hidden'], libs: ['-lpthread'] },
   // Static, so that it runs the same whatever the container's root filesystem holds.
   {
-    sources: ['native/launcher.c', 'native/rootfs.c', 'native/confine.c', 'native/spawner.c', 'native/streams.c', 'native/relay.c', 'native/console.c'],
+    sources: [
+      'native/launcher.c',
+      'native/rootfs.c',
+      'native/confine.c',
+      'native/spawner.c',
+      'native/streams.c',
+      'native/relay.c',
+      'native/console.c',
+      'native/whiteouts.c',
+    ],
     output: 'native/build/tsnet-launcher',
     flags: ['-static'],
     libs: ['-lseccomp'],

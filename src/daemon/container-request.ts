@@ -10,6 +10,7 @@ import { parseExpose } from '../lib/port-syntax.js';
 import { availableParallelism } from 'node:os';
 import { checkCpus, parseMemory } from '../runtime/cgroups.js';
 import { resolveUser } from '../runtime/users.js';
+import type { ImageConfig } from '../runtime/images.js';
 import type { CapabilityName } from '../runtime/security/capabilities.js';
 import type { ContainerConfig, ContainerState, Runtime } from '../runtime/runtime.js';
 import { parseRestartPolicy } from './container-plan.js';
@@ -33,9 +34,9 @@ export interface RunExtras {
 }
 
 /** -p, and with -P the --expose ports not published already, on ephemeral host ports. */
-function publishedPorts(req: RunBody): PortSpec[] {
+function publishedPorts(req: RunBody, imageExposed: readonly string[]): PortSpec[] {
   const given = req.publish ?? [];
-  const exposed = (req.expose ?? []).map(parseExpose);
+  const exposed = [...imageExposed, ...(req.expose ?? [])].map(parseExpose);
   if (!req.publishAll) return [...given];
   const taken = (e: PortSpec): boolean => given.some((g) => g.protocol === e.protocol && g.containerPort === e.containerPort);
   return [...given, ...exposed.filter((e) => !taken(e))];
@@ -104,7 +105,8 @@ export function checkRun(controller: Controller, runtime: Runtime, req: RunBody,
   const image = runtime.images.get(req.image);
   if (req.memory !== undefined) parseMemory(req.memory);
   checkCpus(req.cpus, req.cpuShares, availableParallelism());
-  if (req.user) resolveUser(runtime.images.layerDir(image), req.user);
+  const userSpec = req.user ?? (image.config?.User || undefined);
+  if (userSpec) resolveUser((rel) => runtime.images.findPath(image, rel), userSpec);
   for (const u of req.ulimits ?? []) parseUlimit(u);
   for (const t of req.tmpfs ?? []) checkTmpfs(t);
   if (req.shmSize !== undefined) parseSize(req.shmSize);
@@ -147,7 +149,7 @@ function linkHosts(controller: Controller, runtime: Runtime, links: readonly str
 /** The sandbox a start of this container makes. */
 export function sandboxRequest(controller: Controller, runtime: Runtime, state: ContainerState, sandboxId: string, req: RunBody): SandboxCreateRequest {
   const networks = req.networks && req.networks.length > 0 ? req.networks : [controller.defaultNetwork()];
-  const publish = publishedPorts(req);
+  const publish = publishedPorts(req, Object.keys(runtime.images.get(req.image).config?.ExposedPorts ?? {}));
   return {
     id: sandboxId,
     containerId: state.id,
@@ -163,6 +165,17 @@ export function sandboxRequest(controller: Controller, runtime: Runtime, state: 
   };
 }
 
+/**
+ * What the container runs, as Docker decides it: the entrypoint (--entrypoint, else the image's) followed by the
+ * command (the run's, else the image's, which --entrypoint drops); an image without either runs /bin/sh.
+ */
+function imageCommand(req: RunBody, ic: ImageConfig): string[] {
+  const entrypoint = req.entrypoint !== undefined ? [req.entrypoint] : [...(ic.Entrypoint ?? [])];
+  const cmd = req.command && req.command.length > 0 ? req.command : req.entrypoint !== undefined ? [] : [...(ic.Cmd ?? [])];
+  const all = [...entrypoint, ...cmd];
+  return all.length > 0 ? all : ['/bin/sh'];
+}
+
 /** The runtime's configuration of a container (its sandbox is given at each start). */
 export function containerConfig(
   controller: Controller,
@@ -175,15 +188,19 @@ export function containerConfig(
 ): ContainerConfig {
   const memory = req.memory !== undefined ? parseMemory(req.memory) : undefined;
   const shared = controller.hasSandbox(sandboxId) ? controller.sandbox(sandboxId).record.hostname : undefined;
-  const user = req.user ? resolveUser(runtime.images.layerDir(runtime.images.get(req.image)), req.user) : undefined;
-  const command = req.command && req.command.length > 0 ? req.command : req.entrypoint ? [] : ['/bin/sh'];
+  const image = runtime.images.get(req.image);
+  const ic = image.config ?? {};
+  const userSpec = req.user ?? (ic.User || undefined);
+  const user = userSpec ? resolveUser((rel) => runtime.images.findPath(image, rel), userSpec) : undefined;
+  const workdir = req.workdir ?? (ic.WorkingDir || undefined);
+  const command = imageCommand(req, ic);
   const { mounts, tmpfs } = resolveMounts(runtime, req);
   const allTmpfs = [...(req.tmpfs ?? []).map(checkTmpfs), ...tmpfs];
   return {
     id,
     image: req.image,
-    command: req.entrypoint ? [req.entrypoint, ...command] : command,
-    ...(req.workdir ? { cwd: req.workdir } : {}),
+    command,
+    ...(workdir ? { cwd: workdir } : {}),
     ...(user ? user : {}),
     ...(req.readOnly ? { readOnly: true } : {}),
     ...(allTmpfs.length ? { tmpfs: allTmpfs } : {}),
@@ -191,7 +208,8 @@ export function containerConfig(
     ...(req.shmSize !== undefined ? { shmSize: parseSize(req.shmSize) } : {}),
     ...(req.ulimits ? { ulimits: req.ulimits.map(parseUlimit) } : {}),
     ...(req.name ? { name: req.name } : {}),
-    env: req.env ?? [],
+    // The image's environment first: the run's -e and --env-file override it.
+    env: [...(ic.Env ?? []), ...(req.env ?? [])],
     hostname: shared ?? hostname,
     limits: {
       ...(memory !== undefined ? { memory } : {}),

@@ -59,14 +59,9 @@ export class ContainerService {
     const sandboxId = shared ? this.sharedSandboxId(req) : randomBytes(32).toString('hex');
     if (!shared) checkRun(this.controller, this.runtime, req);
     const id = randomBytes(32).toString('hex');
-    const state = this.runtime.create(containerConfig(this.controller, this.runtime, id, req, sandboxId, req.hostname ?? id.slice(0, 12), extras));
     const plan: ContainerPlan = { request: req, ...(shared || extras.keepSandbox ? { keepSandbox: true } : {}) };
-    try {
-      this.runtime.setDaemonRecord(id, plan as unknown as Record<string, unknown>);
-    } catch (err) {
-      void this.runtime.remove(id, { force: true });
-      throw err;
-    }
+    const config = containerConfig(this.controller, this.runtime, id, req, sandboxId, req.hostname ?? id.slice(0, 12), extras);
+    const state = this.runtime.create(config, plan as unknown as Record<string, unknown>);
     return state;
   }
 

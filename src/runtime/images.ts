@@ -4,19 +4,33 @@
  * pointing at a layer; metadata lives in ROOT/images.json, written atomically.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar';
 import { InvalidArgumentError, NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 
+/** What an image says of how to run it (Docker's image config, the part tsnet honours). */
+export interface ImageConfig {
+  readonly Cmd?: readonly string[] | null;
+  readonly Entrypoint?: readonly string[] | null;
+  readonly Env?: readonly string[] | null;
+  readonly WorkingDir?: string;
+  readonly User?: string;
+  readonly ExposedPorts?: Readonly<Record<string, unknown>> | null;
+  readonly Labels?: Readonly<Record<string, string>> | null;
+}
+
 export interface Image {
   readonly name: string;
-  /** sha256:<hex> of the uncompressed layer tar. */
+  /** sha256:<hex>: of the image's config JSON (loaded images), or of the uncompressed layer tar (imported ones). */
   readonly id: string;
   readonly created: string;
-  /** Bytes of the uncompressed tar. */
+  /** Bytes of the uncompressed layers. */
   readonly size: number;
+  /** The layers' diff ids, bottom first (absent: one layer, the id's). */
+  readonly layers?: readonly string[];
+  readonly config?: ImageConfig;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/u;
@@ -33,8 +47,97 @@ async function isGzip(file: string): Promise<boolean> {
 const MIN_PREFIX = 4;
 
 export class ImageStore {
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    /** Turns an extracted layer's ".wh." files into overlay's whiteouts (tsnet-launcher whiteouts). */
+    private readonly overlayWhiteouts: (dir: string) => Promise<void> = async () => undefined,
+  ) {
     mkdirSync(join(root, 'layers'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(root, 'layer-tars'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(root, 'configs'), { recursive: true, mode: 0o700 });
+  }
+
+  /** The image's layers' diff ids, bottom first. */
+  layersOf(image: Image): readonly string[] {
+    return image.layers ?? [image.id];
+  }
+
+  /** The overlay lower folders of an image, top first (overlayfs's lowerdir order). */
+  lowerDirs(image: Image): string[] {
+    return [...this.layersOf(image)].reverse().map((d) => join(this.root, 'layers', d.replace('sha256:', '')));
+  }
+
+  /** A path in the image as its containers see it: the top layer that has it (whiteouts aside). */
+  findPath(image: Image, rel: string): string | undefined {
+    return this.lowerDirs(image)
+      .map((d) => join(d, rel))
+      .find((p) => existsSync(p));
+  }
+
+  /** The archive a layer was loaded from, kept for image save (absent for imported root filesystems). */
+  layerTar(diffId: string): string {
+    return join(this.root, 'layer-tars', `${diffId.replace('sha256:', '')}.tar`);
+  }
+
+  /** The config JSON of a loaded image, byte for byte (its id is its digest). */
+  configFile(image: Image): string {
+    return join(this.root, 'configs', `${image.id.replace('sha256:', '')}.json`);
+  }
+
+  /**
+   * Stores a layer from an uncompressed tar file: extracted (whiteouts made overlay's) and the tar kept; a layer
+   * stored already is reused. Resolves with its diff id and size.
+   */
+  async addLayer(tarFile: string): Promise<{ diffId: string; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(tarFile)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const diffId = `sha256:${hash.digest('hex')}`;
+    const dir = join(this.root, 'layers', diffId.slice(7));
+    if (!existsSync(dir)) {
+      const tmp = `${dir}.tmp-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      try {
+        await extract({ file: tarFile, cwd: tmp, preserveOwner: true, strict: true });
+        await this.overlayWhiteouts(tmp);
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        if (isNoSpace(err)) throw new NoSpaceError(`cannot store a layer of ${tarFile}`, err);
+        throw new InvalidArgumentError(`cannot store a layer: ${(err as Error).message}`);
+      }
+      renameSync(tmp, dir);
+    }
+    if (!existsSync(this.layerTar(diffId))) copyFileSync(tarFile, this.layerTar(diffId));
+    return { diffId, size };
+  }
+
+  /** Records an image under its names: its config JSON kept as it is (the id is its digest). */
+  putImage(names: readonly string[], configJson: Buffer, layers: readonly string[], size: number): Image[] {
+    const id = `sha256:${createHash('sha256').update(configJson).digest('hex')}`;
+    const parsed = JSON.parse(configJson.toString()) as { config?: ImageConfig; created?: string };
+    writeFileSync(join(this.root, 'configs', `${id.slice(7)}.json`), configJson);
+    const made = (names.length ? names : [`<none>:${id.slice(7, 19)}`]).map((n): Image => {
+      const name = n.includes(':') ? n : `${n}:latest`;
+      if (!NAME_RE.test(name) && !name.startsWith('<none>')) throw new InvalidArgumentError(`invalid image name "${n}"`);
+      return { name, id, created: parsed.created ?? new Date().toISOString(), size, layers: [...layers], ...(parsed.config ? { config: parsed.config } : {}) };
+    });
+    const names_ = new Set(made.map((i) => i.name));
+    this.save([...this.list().filter((i) => !names_.has(i.name)), ...made]);
+    return made;
+  }
+
+  /** Another name for an image (image tag). */
+  tag(ref: string, nameInput: string): Image {
+    const image = this.get(ref);
+    const name = nameInput.includes(':') ? nameInput : `${nameInput}:latest`;
+    if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid image name "${nameInput}"`);
+    const tagged = { ...image, name };
+    this.save([...this.list().filter((i) => i.name !== name), tagged]);
+    return tagged;
   }
 
   private get indexFile(): string {
@@ -71,9 +174,9 @@ export class ImageStore {
     throw new TsnetError('TSNET_ERR_NOT_FOUND', `image "${ref}" not found (import one with "tsnet image import FILE NAME")`);
   }
 
-  /** The read-only folder an image's containers use as their lower layer. */
+  /** The image's lower folders as overlay's lowerdir option takes them ("top:...:bottom"). */
   layerDir(image: Image): string {
-    return join(this.root, 'layers', image.id.replace('sha256:', ''));
+    return this.lowerDirs(image).join(':');
   }
 
   /** Imports a rootfs tarball under name; a layer already stored is reused, not extracted again. */
@@ -122,7 +225,13 @@ export class ImageStore {
     if (inUse(image)) throw new TsnetError('TSNET_ERR_CONFLICT', `image "${image.name}" is used by a container: remove the container first`);
     const rest = this.list().filter((i) => i.name !== image.name);
     this.save(rest);
-    if (!rest.some((i) => i.id === image.id)) rmSync(this.layerDir(image), { recursive: true, force: true });
+    if (!rest.some((i) => i.id === image.id)) rmSync(this.configFile(image), { force: true });
+    // A layer goes when no image left has it.
+    const kept = new Set(rest.flatMap((i) => this.layersOf(i)));
+    for (const d of this.layersOf(image).filter((l) => !kept.has(l))) {
+      rmSync(join(this.root, 'layers', d.replace('sha256:', '')), { recursive: true, force: true });
+      rmSync(this.layerTar(d), { force: true });
+    }
     return image;
   }
 }

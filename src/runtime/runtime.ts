@@ -6,6 +6,7 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -49,6 +50,13 @@ function startFailureCode(why: string): ErrorCode {
   return 'TSNET_ERR_INVALID_ARGUMENT';
 }
 
+/** Runs a tool mode of the launcher (whiteouts); rejects with what it said. */
+function runLauncher(launcher: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(launcher, args, (err, _out, stderr) => (err ? reject(new TsnetError('TSNET_ERR_INTERNAL', stderr.trim() || err.message)) : resolve()));
+  });
+}
+
 /** Field 22 of /proc/PID/stat, or undefined when there is no such process. */
 export function processStartTime(pid: number): string | undefined {
   try {
@@ -70,6 +78,8 @@ export class Runtime {
   private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
   private readonly states: StateFiles;
   private readonly pollers = new Map<string, NodeJS.Timeout>();
+  /** Containers being removed: their end is not saved, and their groups go with the removal (without blocking). */
+  private readonly removing = new Set<string>();
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
   private readonly monitored = new Set<string>();
   /** Starts launchers without forking the daemon (see spawner.ts). */
@@ -84,7 +94,7 @@ export class Runtime {
     onBackgroundError: (what: string, err: unknown) => void,
     useSpawner: boolean,
   ) {
-    this.images = new ImageStore(join(root, 'images'));
+    this.images = new ImageStore(join(root, 'images'), (dir) => runLauncher(this.launcher, ['whiteouts', dir]));
     this.volumes = new VolumeStore(join(root, 'volumes'));
     this.states = new StateFiles((id) => this.dir(id), onBackgroundError);
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
@@ -163,7 +173,7 @@ export class Runtime {
   }
 
   /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
-  create(config: ContainerConfig): ContainerState {
+  create(config: ContainerConfig, daemon?: Readonly<Record<string, unknown>>): ContainerState {
     if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
     checkNoNul('command', config.command);
     checkNoNul('environment', config.env ?? []);
@@ -192,6 +202,7 @@ export class Runtime {
         status: 'created',
         cgroups,
         confinement: { ...confinement, seccomp: seccompRules !== null },
+        ...(daemon ? { daemon } : {}),
       };
       this.save(state);
       this.containers.set(id, state);
@@ -217,8 +228,9 @@ export class Runtime {
       throw new InvalidArgumentError(`container "${state.name}": its network namespace ${netns ?? '(none given)'} does not exist`);
     if (state.status === 'exited') this.prepareRestart(state);
     const dir = this.dir(state.id);
-    const layer = this.images.layerDir(this.images.get(state.imageId));
-    for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, join(layer, m.target));
+    const image = this.images.get(state.imageId);
+    const layer = this.images.layerDir(image);
+    for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, this.images.findPath(image, m.target) ?? '');
     const args = runArgs(state, dir, layer, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
     rmSync(join(dir, 'exit'), { force: true });
     const argv = [this.launcher, ...args];
@@ -296,6 +308,10 @@ export class Runtime {
     else delete state.exitCode;
     state.status = 'exited';
     state.finishedAt = new Date().toISOString();
+    if (this.removing.has(state.id)) {
+      this.exits.get(state.id)?.resolve(state.exitCode ?? null);
+      return;
+    }
     if (state.cgroups) {
       state.oomKilled = this.cgroups.oomKilled(state.cgroups);
       try {
@@ -372,8 +388,13 @@ export class Runtime {
     if (state.status === 'running' || state.status === 'paused') {
       if (!options.force) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status}: stop it first, or remove it with force`);
       const exited = this.wait(state.id);
-      await this.kill(state.id, 'SIGKILL');
-      await exited;
+      this.removing.add(state.id);
+      try {
+        await this.kill(state.id, 'SIGKILL');
+        await exited;
+      } finally {
+        this.removing.delete(state.id);
+      }
     }
     if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
     this.removeFiles(state, options.volumes ?? false);

@@ -6,10 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
+/** Where a path of the image is (its top layer that has it), or a root folder to look in. */
+export type ImageFiles = string | ((rel: string) => string | undefined);
+
 /** The lines of one of the image's /etc files, split on ":". */
-function table(root: string, file: string): string[][] {
-  const path = join(root, 'etc', file);
-  if (!existsSync(path)) return [];
+function table(files: ImageFiles, file: string): string[][] {
+  const path = typeof files === 'string' ? join(files, 'etc', file) : files(join('etc', file));
+  if (!path || !existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
@@ -18,7 +21,7 @@ function table(root: string, file: string): string[][] {
 
 const isNumber = (s: string): boolean => /^\d+$/u.test(s);
 
-export function resolveUser(root: string, spec: string): { uid: number; gid: number } {
+export function resolveUser(root: ImageFiles, spec: string): { uid: number; gid: number } {
   const [user = '', group] = spec.split(':');
   if (!user || (group !== undefined && !group)) throw new InvalidArgumentError(`invalid user "${spec}": use USER[:GROUP], as names or numbers`);
   const passwd = table(root, 'passwd');

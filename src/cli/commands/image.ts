@@ -1,8 +1,12 @@
-/** `tsnet image import/busybox/ls/rm`. */
+/** `tsnet image import/busybox/ls/rm/load/save/tag/inspect/history`. */
 import { resolve } from 'node:path';
-import type { BusyboxBody, ImageView, ImportBody } from '../../api/images.js';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
+import type { BusyboxBody, HistoryEntry, ImageView, ImportBody, TagBody } from '../../api/images.js';
+import { ClientError } from '../../client/client.js';
 import type { Cli } from '../context.js';
-import { formatOption, printJson, printTable, shortId, withProgress } from '../format.js';
+import { formatOption, inspectFormatOption, printInspected, printJson, printTable, shortId, withProgress } from '../format.js';
 
 export function registerImageCommands(cli: Cli): void {
   const image = cli.program.command('image').description('manage images');
@@ -47,5 +51,80 @@ export function registerImageCommands(cli: Cli): void {
     .argument('<image...>')
     .action(async (refs: string[]) => {
       for (const r of refs) await cli.client().call('DELETE', `/v1/images/${encodeURIComponent(r)}`);
+    });
+  registerArchives(cli, image);
+}
+
+const imagePath = (ref: string, tail = ''): string => `/v1/images/${encodeURIComponent(ref)}${tail}`;
+
+/** Docker's shape of an image, for inspect and -f templates. */
+function dockerImage(i: ImageView): Record<string, unknown> {
+  const doc = (i.config ?? {}) as { config?: unknown; architecture?: string; os?: string };
+  return {
+    Id: i.id,
+    RepoTags: [i.name],
+    Created: i.created,
+    Size: i.size,
+    Architecture: doc.architecture ?? 'amd64',
+    Os: doc.os ?? 'linux',
+    Config: doc.config ?? null,
+    RootFS: { Type: 'layers', Layers: i.layers ?? [] },
+  };
+}
+
+function registerArchives(cli: Cli, image: ReturnType<Cli['program']['command']>): void {
+  image
+    .command('load')
+    .description('load images from an archive docker save wrote (or an OCI layout), from -i FILE or stdin')
+    .option('-i, --input <file>', 'read this file instead of stdin')
+    .action(async (o: { input?: string }) => {
+      const input: Readable = o.input ? createReadStream(o.input) : process.stdin;
+      const loaded = await withProgress('loading', cli.client().upload<ImageView[]>('POST', '/v1/images/load', input, TAR_MEDIA_TYPE));
+      for (const i of loaded) console.log(`Loaded image: ${i.name}`);
+    });
+
+  image
+    .command('save')
+    .description("write images in docker save's format (docker load reads it), to -o FILE or stdout")
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file')
+    .action(async (refs: string[], o: { output?: string }) => {
+      if (!o.output && process.stdout.isTTY)
+        throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'refusing to write an archive to a terminal: redirect it or use -o');
+      const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
+      await cli.client().stream(`/v1/images/save?names=${encodeURIComponent(refs.join(','))}`, (chunk) => out.write(chunk));
+      if (o.output) await new Promise<void>((resolve) => out.end(resolve));
+    });
+
+  image
+    .command('tag')
+    .description('give an image another name')
+    .argument('<source>')
+    .argument('<target>')
+    .action(async (source: string, target: string) => {
+      const body: TagBody = { name: target };
+      await cli.client().call('POST', imagePath(source, '/tag'), body);
+    });
+
+  image
+    .command('inspect')
+    .description('show images in detail')
+    .argument('<image...>')
+    .addOption(inspectFormatOption())
+    .action(async (refs: string[], o: { format?: string }) => {
+      const views = await Promise.all(refs.map((r) => cli.client().call<ImageView>('GET', imagePath(r))));
+      printInspected(views.map(dockerImage), o.format);
+    });
+
+  image
+    .command('history')
+    .description("an image's history, newest first")
+    .argument('<image>')
+    .action(async (ref: string) => {
+      const h = await cli.client().call<HistoryEntry[]>('GET', imagePath(ref, '/history'));
+      printTable(
+        ['CREATED', 'CREATED BY', 'COMMENT'],
+        h.map((e) => [e.created, e.createdBy.slice(0, 60), e.comment]),
+      );
     });
 }
