@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { buildBusyboxImage } from '../src/runtime/busybox.js';
 import { Runtime } from '../src/runtime/runtime.js';
+import { DOCKER_DEFAULT_CAPS } from '../src/runtime/security/capabilities.js';
 import { defaultProfile } from '../src/runtime/security/seccomp.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { measurePeople, type PeopleResult } from './people.js';
@@ -36,22 +37,7 @@ function firstWrite(file: string): { ready: Promise<void>; close: () => void } {
  */
 function ociSeccomp(): unknown {
   const profile = defaultProfile();
-  const defaultCaps = new Set([
-    'CAP_CHOWN',
-    'CAP_DAC_OVERRIDE',
-    'CAP_FSETID',
-    'CAP_FOWNER',
-    'CAP_MKNOD',
-    'CAP_NET_RAW',
-    'CAP_SETGID',
-    'CAP_SETUID',
-    'CAP_SETFCAP',
-    'CAP_SETPCAP',
-    'CAP_NET_BIND_SERVICE',
-    'CAP_SYS_CHROOT',
-    'CAP_KILL',
-    'CAP_AUDIT_WRITE',
-  ]);
+  const defaultCaps = new Set<string>(DOCKER_DEFAULT_CAPS);
   const arch = profile.archMap?.find((a) => a.architecture === 'SCMP_ARCH_X86_64');
   const applies = (r: NonNullable<typeof profile.syscalls>[number]): boolean =>
     (r.includes?.caps ?? []).every((c) => defaultCaps.has(c)) &&

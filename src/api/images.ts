@@ -1,7 +1,11 @@
 /** The API contract of /v1/images: list, import a rootfs tarball, load and save archives, tag, inspect, history, remove. */
 import { Type, type Static } from 'typebox';
+import { StringList } from './common.js';
 
-export const ImportBody = Type.Object({ file: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+export const ImportBody = Type.Object(
+  { file: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }), changes: Type.Optional(StringList) },
+  { additionalProperties: false },
+);
 export type ImportBody = Static<typeof ImportBody>;
 
 export const BusyboxBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false });
@@ -25,3 +29,10 @@ export const HistoryEntry = Type.Object({ created: Type.String(), createdBy: Typ
 export type HistoryEntry = Static<typeof HistoryEntry>;
 
 export const SaveQuery = Type.Object({ names: Type.String({ minLength: 1 }) });
+
+/** POST /v1/containers/{ref}/commit: the container's changes as a new image. */
+export const CommitBody = Type.Object(
+  { name: Type.String({ minLength: 1 }), changes: Type.Optional(StringList), comment: Type.Optional(Type.String()), pause: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+export type CommitBody = Static<typeof CommitBody>;

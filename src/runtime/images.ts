@@ -4,22 +4,17 @@
  * pointing at a layer; metadata lives in ROOT/images.json, written atomically.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar';
 import { InvalidArgumentError, NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
+import { applyChanges } from './image-changes.js';
 
-/** What an image says of how to run it (Docker's image config, the part tsnet honours). */
-export interface ImageConfig {
-  readonly Cmd?: readonly string[] | null;
-  readonly Entrypoint?: readonly string[] | null;
-  readonly Env?: readonly string[] | null;
-  readonly WorkingDir?: string;
-  readonly User?: string;
-  readonly ExposedPorts?: Readonly<Record<string, unknown>> | null;
-  readonly Labels?: Readonly<Record<string, string>> | null;
-}
+export type { ImageConfig } from './types.js';
+import type { ImageConfig } from './types.js';
 
 export interface Image {
   readonly name: string;
@@ -179,44 +174,73 @@ export class ImageStore {
     return this.lowerDirs(image).join(':');
   }
 
-  /** Imports a rootfs tarball under name; a layer already stored is reused, not extracted again. */
-  async import(file: string, nameInput: string): Promise<Image> {
+  /**
+   * Imports a rootfs tarball under name (docker import): a layer already stored is reused, not extracted again; its
+   * uncompressed archive is kept for image save. With changes (--change), the image gets a config of its own.
+   */
+  async import(file: string, nameInput: string, changes: readonly string[] = []): Promise<Image> {
     const name = nameInput.includes(':') ? nameInput : `${nameInput}:latest`;
     if (!NAME_RE.test(name))
       throw new InvalidArgumentError(`invalid image name "${nameInput}": use lower-case letters, digits, ".", "_", "-" and "/", and ":tag"`);
     if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`cannot import "${file}": no such file`);
+    const config = changes.length ? applyChanges({}, changes) : undefined; // refused before anything is stored
     const gz = await isGzip(file);
     const hash = createHash('sha256');
     let size = 0;
-    const raw = createReadStream(file);
-    const source: AsyncIterable<Buffer> = gz ? raw.pipe(createGunzip()) : raw;
-    try {
-      for await (const chunk of source) {
+    const tarCopy = join(this.root, 'layer-tars', `import-${process.pid}-${Date.now()}.tar`);
+    // One pass: the uncompressed bytes hashed and kept (pipeline ends every stream on any error, ENOSPC included).
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
         hash.update(chunk);
         size += chunk.length;
-      }
+        done(null, chunk);
+      },
+    });
+    try {
+      await (gz
+        ? pipeline(createReadStream(file), createGunzip(), hashing, createWriteStream(tarCopy))
+        : pipeline(createReadStream(file), hashing, createWriteStream(tarCopy)));
     } catch (err) {
+      rmSync(tarCopy, { force: true });
+      if (isNoSpace(err)) throw new NoSpaceError(`cannot import "${file}"`, err);
       throw new InvalidArgumentError(`cannot import "${file}": ${(err as Error).message}`);
     }
     const id = `sha256:${hash.digest('hex')}`;
-    const dir = join(this.root, 'layers', id.slice(7));
-    if (!existsSync(dir)) {
-      const tmp = `${dir}.tmp-${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      try {
-        // As root, owners, modes and device files are kept as the archive says.
-        await extract({ file, cwd: tmp, preserveOwner: true, strict: true, ...(gz ? { gzip: true } : {}) } as Parameters<typeof extract>[0]);
-      } catch (err) {
-        rmSync(tmp, { recursive: true, force: true });
-        if (isNoSpace(err)) throw new NoSpaceError(`cannot import "${file}"`, err);
-        throw new InvalidArgumentError(`cannot import "${file}": not a tar archive (${(err as Error).message})`);
-      }
-      renameSync(tmp, dir);
+    if (existsSync(this.layerTar(id))) rmSync(tarCopy, { force: true });
+    else renameSync(tarCopy, this.layerTar(id));
+    await this.extractLayer(file, id, gz);
+    if (config) {
+      const doc = {
+        architecture: 'amd64',
+        os: 'linux',
+        created: new Date().toISOString(),
+        config,
+        rootfs: { type: 'layers', diff_ids: [id] },
+        history: [{ created: new Date().toISOString(), created_by: 'tsnet image import' }],
+      };
+      return this.putImage([name], Buffer.from(JSON.stringify(doc)), [id], size)[0]!;
     }
     const image: Image = { name, id, created: new Date().toISOString(), size };
     this.save([...this.list().filter((i) => i.name !== name), image]);
     return image;
+  }
+
+  /** Extracts an imported root filesystem into its layer folder, unless it is there already. */
+  private async extractLayer(file: string, id: string, gz: boolean): Promise<void> {
+    const dir = join(this.root, 'layers', id.slice(7));
+    if (existsSync(dir)) return;
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    try {
+      // As root, owners, modes and device files are kept as the archive says.
+      await extract({ file, cwd: tmp, preserveOwner: true, strict: true, ...(gz ? { gzip: true } : {}) } as Parameters<typeof extract>[0]);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (isNoSpace(err)) throw new NoSpaceError(`cannot import "${file}"`, err);
+      throw new InvalidArgumentError(`cannot import "${file}": not a tar archive (${(err as Error).message})`);
+    }
+    renameSync(tmp, dir);
   }
 
   /** Removes an image; the layer goes when no other image names it. inUse says whether a container uses it. */

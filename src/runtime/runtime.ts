@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
-import { ImageStore } from './images.js';
+import { commitLayer } from './commit.js';
+import { ImageStore, type Image } from './images.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
 import type { Socket } from 'node:net';
@@ -368,6 +369,25 @@ export class Runtime {
     state.status = 'running';
     this.save(state);
     return state;
+  }
+
+  /** The container's changes as a new image on top of its own (frozen meanwhile when it runs, as Docker pauses it). */
+  async commit(ref: string, name: string, options: { changes?: readonly string[]; comment?: string; pause?: boolean } = {}): Promise<Image[]> {
+    const state = this.get(ref);
+    const pause = state.status === 'running' && options.pause !== false && this.cgroups.canFreeze;
+    if (pause) await this.pause(state.id);
+    try {
+      return await commitLayer(this.images, {
+        upper: join(this.dir(state.id), 'upper'),
+        base: this.images.get(state.imageId),
+        name,
+        ...(options.changes ? { changes: options.changes } : {}),
+        ...(options.comment ? { comment: options.comment } : {}),
+        opaqueMarks: (src, dst) => runLauncher(this.launcher, ['opaque-marks', src, dst]),
+      });
+    } finally {
+      if (pause) await this.unpause(state.id);
+    }
   }
 
   /** Keeps what the daemon records with the container (see ContainerState.daemon). */

@@ -122,3 +122,14 @@ export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
 }
+
+/** What an image says of how to run it (Docker's image config, the part tsnet honours). */
+export interface ImageConfig {
+  readonly Cmd?: readonly string[] | null;
+  readonly Entrypoint?: readonly string[] | null;
+  readonly Env?: readonly string[] | null;
+  readonly WorkingDir?: string;
+  readonly User?: string;
+  readonly ExposedPorts?: Readonly<Record<string, unknown>> | null;
+  readonly Labels?: Readonly<Record<string, string>> | null;
+}

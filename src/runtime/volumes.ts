@@ -4,27 +4,13 @@
  * copy-up, owners and modes kept); export and import move a volume's files as a tar archive, for backups.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  lchownSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as tarCreate, extract } from 'tar';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
+import { copyTree } from './tree-copy.js';
 
 export interface Volume {
   readonly name: string;
@@ -37,28 +23,6 @@ export interface Volume {
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
-
-/** Copies a tree with owners, modes, times and symlinks as they are (the volume's files belong to the container's users). */
-function copyTree(src: string, dst: string): void {
-  for (const name of readdirSync(src)) {
-    const from = join(src, name);
-    const to = join(dst, name);
-    const st = lstatSync(from);
-    if (st.isDirectory()) {
-      mkdirSync(to, { recursive: true });
-      copyTree(from, to);
-    } else if (st.isSymbolicLink()) {
-      symlinkSync(readlinkSync(from), to);
-    } else if (st.isFile()) {
-      copyFileSync(from, to);
-    } else {
-      continue; // devices, sockets and fifos are not copied up
-    }
-    lchownSync(to, st.uid, st.gid);
-    if (!st.isSymbolicLink()) chmodSync(to, st.mode & 0o7777);
-    lutimesSync(to, st.atime, st.mtime);
-  }
-}
 
 export class VolumeStore {
   constructor(readonly root: string) {

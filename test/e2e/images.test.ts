@@ -78,4 +78,30 @@ describeKernel('images between tsnet and dockerd', () => {
       (await must('image', 'inspect', '-f', '{{.Id}}', 'roundtrip:1')).trim(),
     );
   });
+
+  it('imports with --change, commits a container with its deletions and additions, and runs the new image', async () => {
+    const tar = await busyboxRootfsTar(mkdtempSync(join(lab.dir, 'rootfs-')));
+    const imported = await tsnet(d, 'image', 'import', '-c', 'CMD ["sh", "-c", "echo $A in $PWD"]', '-c', 'ENV A=1', '-c', 'WORKDIR /w', tar, 'base:1');
+    expect(imported.code, imported.stderr).toBe(0);
+    expect((await tsnet(d, 'run', '--rm', 'base:1')).stdout).toBe('1 in /w\n');
+    expect(await tsnet(d, 'image', 'import', '-c', 'RUN make', tar, 'bad:1')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('RUN is not one of') as string,
+    });
+
+    expect((await tsnet(d, 'run', '-d', '--name', 'changer', 'base:1', 'sleep', '300')).code).toBe(0);
+    const script = 'echo made > /made && rm /bin/vi && rm -r /usr && mkdir /usr && echo only > /usr/only';
+    expect((await tsnet(d, 'exec', 'changer', 'sh', '-c', script)).code).toBe(0);
+    const commit = await tsnet(d, 'commit', '-c', 'CMD ["sh", "-c", "cat /made; ls /usr; ls /bin/vi || echo no-vi"]', '-m', 'a test', 'changer', 'changed:1');
+    expect(commit.code, commit.stderr).toBe(0);
+    expect((await tsnet(d, 'inspect', '-f', '{{.State.Status}}', 'changer')).stdout).toBe('running\n'); // thawed after
+    expect(await tsnet(d, 'run', '--rm', 'changed:1')).toMatchObject({ code: 0, stdout: 'made\nonly\nno-vi\n' });
+    expect((await tsnet(d, 'image', 'history', 'changed:1')).stdout).toMatch(/tsnet commit\s+a test/u);
+    if (!dockerd) return;
+    // The committed layer's whiteouts are an archive's again: docker sees the same files.
+    const file = join(lab.dir, 'changed.tar');
+    expect((await tsnet(d, 'image', 'save', '-o', file, 'changed:1')).code).toBe(0);
+    await must('load', '-i', file);
+    expect(await must('run', '--rm', 'changed:1')).toBe('made\nonly\nno-vi\n');
+  });
 });

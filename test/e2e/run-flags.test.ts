@@ -6,28 +6,14 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLI, startDaemon, tearDown, tsnet, type CliResult, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
-import { Lab, describeKernel } from '../helpers/lab.js';
+import { expect, it } from 'vitest';
+import { CLI, tsnet, type CliResult, useBusyboxDaemon } from '../helpers/daemon.js';
+import { describeKernel } from '../helpers/lab.js';
 
 describeKernel("run's flags for people, end to end", () => {
-  const rootfs = useBusyboxTarball();
-  let lab: Lab;
-  let d: DaemonHandle;
+  const env = useBusyboxDaemon();
 
-  beforeAll(async () => {
-    lab = Lab.create();
-    try {
-      d = await startDaemon(lab);
-      expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
-    } catch (err) {
-      lab.destroy();
-      throw err;
-    }
-  });
-  afterAll(() => tearDown(d, lab));
-
-  const run = (...args: string[]): Promise<CliResult> => tsnet(d, 'run', '--rm', ...args);
+  const run = (...args: string[]): Promise<CliResult> => tsnet(env.d, 'run', '--rm', ...args);
 
   it('-w makes and enters the folder; -u takes names from the image and refuses unknown ones; --entrypoint', async () => {
     expect(await run('-w', '/work/here', 'busybox', 'pwd')).toMatchObject({ code: 0, stdout: '/work/here\n' });
@@ -39,12 +25,12 @@ describeKernel("run's flags for people, end to end", () => {
     expect(await run('-u', '1000:nogroup', 'busybox', 'sh', '-c', 'echo $(id -u):$(id -g)')).toMatchObject({ stdout: '1000:65534\n' });
     expect(await run('-u', 'ghost', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringContaining('unable to find user ghost') as string });
     expect(await run('--entrypoint', '/bin/echo', 'busybox', 'a', 'b')).toMatchObject({ code: 0, stdout: 'a b\n' });
-    expect((await tsnet(d, 'run', '-d', '--name', 'wd', '-w', '/srv', 'busybox', 'sleep', '100')).code).toBe(0);
-    expect((await tsnet(d, 'exec', 'wd', 'pwd')).stdout).toBe('/srv\n'); // exec starts in the container's working directory
+    expect((await tsnet(env.d, 'run', '-d', '--name', 'wd', '-w', '/srv', 'busybox', 'sleep', '100')).code).toBe(0);
+    expect((await tsnet(env.d, 'exec', 'wd', 'pwd')).stdout).toBe('/srv\n'); // exec starts in the container's working directory
   });
 
   it('-e NAME takes the client environment, --env-file reads KEY=VALUE lines', async () => {
-    const file = join(lab.dir, 'env.list');
+    const file = join(env.lab.dir, 'env.list');
     writeFileSync(file, '# a comment\nFROM_FILE=yes\n\nFROM_CLIENT\n');
     const r = await new Promise<CliResult>((resolve) =>
       execFile(
@@ -52,7 +38,7 @@ describeKernel("run's flags for people, end to end", () => {
         [
           CLI,
           '--host',
-          `unix://${d.socket}`,
+          `unix://${env.d.socket}`,
           'run',
           '--rm',
           '--env-file',
@@ -98,8 +84,8 @@ describeKernel("run's flags for people, end to end", () => {
       code: 1,
       stdout: '100\n200\n',
     });
-    expect((await tsnet(d, 'run', '-d', '--name', 'lim', '--ulimit', 'nproc=50', 'busybox', 'sleep', '100')).code).toBe(0);
-    expect((await tsnet(d, 'exec', 'lim', 'sh', '-c', 'ulimit -u')).stdout).toBe('50\n');
+    expect((await tsnet(env.d, 'run', '-d', '--name', 'lim', '--ulimit', 'nproc=50', 'busybox', 'sleep', '100')).code).toBe(0);
+    expect((await tsnet(env.d, 'exec', 'lim', 'sh', '-c', 'ulimit -u')).stdout).toBe('50\n');
     expect(await run('--ulimit', 'files=1', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --ulimit') as string });
   });
 
@@ -112,13 +98,15 @@ describeKernel("run's flags for people, end to end", () => {
         return false;
       }
     })();
-    expect((await tsnet(d, 'run', '-d', '--name', 'busy', '--cpus', '0.1', '--cpu-shares', '512', 'busybox', 'sh', '-c', 'while :; do :; done')).code).toBe(0);
-    const id = (await tsnet(d, 'inspect', '-f', '{{.Id}}', 'busy')).stdout.trim();
+    expect((await tsnet(env.d, 'run', '-d', '--name', 'busy', '--cpus', '0.1', '--cpu-shares', '512', 'busybox', 'sh', '-c', 'while :; do :; done')).code).toBe(
+      0,
+    );
+    const id = (await tsnet(env.d, 'inspect', '-f', '{{.Id}}', 'busy')).stdout.trim();
     await new Promise((r) => setTimeout(r, 1000));
     const stat = readFileSync(v1 ? join(cpuDir(id), 'cpu.stat') : join('/sys/fs/cgroup/tsnet', id, 'cpu.stat'), 'utf8');
     expect(Number(/nr_throttled (\d+)/u.exec(stat)?.[1])).toBeGreaterThan(0);
     if (v1) expect(readFileSync(join(cpuDir(id), 'cpu.shares'), 'utf8').trim()).toBe('512');
     expect(await run('--cpus', '1000', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --cpus') as string });
-    expect((await tsnet(d, 'rm', '-f', 'busy')).code).toBe(0);
+    expect((await tsnet(env.d, 'rm', '-f', 'busy')).code).toBe(0);
   });
 });

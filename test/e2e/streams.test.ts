@@ -4,35 +4,19 @@
  * exec output arriving while the command runs; attaching again after the daemon restarted.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
-import { Lab, describeKernel } from '../helpers/lab.js';
+import { afterAll, expect, it } from 'vitest';
+import { CLI, startDaemon, tsnet, useBusyboxDaemon } from '../helpers/daemon.js';
+import { describeKernel } from '../helpers/lab.js';
 import { Terminal } from '../helpers/terminal.js';
 
 describeKernel('container streams, end to end', () => {
-  const rootfs = useBusyboxTarball();
-  let lab: Lab;
-  let d: DaemonHandle;
+  const env = useBusyboxDaemon();
   const terminals: Terminal[] = [];
+  afterAll(() => terminals.forEach((t) => t.close()));
 
-  beforeAll(async () => {
-    lab = Lab.create();
-    try {
-      d = await startDaemon(lab);
-      expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
-    } catch (err) {
-      lab.destroy();
-      throw err;
-    }
-  });
-  afterAll(async () => {
-    for (const t of terminals) t.close();
-    await tearDown(d, lab);
-  });
-
-  const cliArgs = (...args: string[]): string[] => [process.execPath, CLI, '--host', `unix://${d.socket}`, ...args];
+  const cliArgs = (...args: string[]): string[] => [process.execPath, CLI, '--host', `unix://${env.d.socket}`, ...args];
   const terminal = (name: string, ...args: string[]): Terminal => {
-    const t = Terminal.open(lab.dir, name, cliArgs(...args), { rows: 33, cols: 101 });
+    const t = Terminal.open(env.lab.dir, name, cliArgs(...args), { rows: 33, cols: 101 });
     terminals.push(t);
     return t;
   };
@@ -55,13 +39,13 @@ describeKernel('container streams, end to end', () => {
   };
 
   it('run keeps stdout and stderr apart and exits with the status; -i passes piped stdin and its end', async () => {
-    const r = await tsnet(d, 'run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    const r = await tsnet(env.d, 'run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
     expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
     const cat = spawnCli('run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done');
     cat.child.stdin.end('hello\nworld\n');
     expect(await cat.code).toBe(0);
     expect(cat.got.stdout).toBe('hello\nworld\ndone\n');
-    expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
+    expect((await tsnet(env.d, 'ps', '-aq')).stdout).toBe('');
   });
 
   it('run -it: a prompt, the terminal size, typed commands, Ctrl-C to the foreground job, and the shell status', async () => {
@@ -77,7 +61,7 @@ describeKernel('container streams, end to end', () => {
     expect(t.screen()).not.toMatch(/^after-sleep$/mu);
     t.keys('exit 7', 'Enter');
     expect(await t.status()).toBe(7);
-    expect((await tsnet(d, 'ps', '-aq')).stdout).toBe('');
+    expect((await tsnet(env.d, 'ps', '-aq')).stdout).toBe('');
   });
 
   it('Ctrl-C on a foreground run reaches a trap in the container, and a --rm container is then removed', async () => {
@@ -96,16 +80,16 @@ describeKernel('container streams, end to end', () => {
     t.keys('C-c');
     expect(await t.status()).toBe(5);
     expect(t.screen()).toMatch(/caught$/mu);
-    expect((await tsnet(d, 'ps', '-a', '--filter', 'name=trapper', '-q')).stdout).toBe('');
+    expect((await tsnet(env.d, 'ps', '-a', '--filter', 'name=trapper', '-q')).stdout).toBe('');
   });
 
   it('exec streams output while the command runs, keeps stderr apart, and takes stdin with -i', async () => {
-    expect((await tsnet(d, 'run', '-d', '--name', 'bg', 'busybox', 'sleep', '300')).code).toBe(0);
+    expect((await tsnet(env.d, 'run', '-d', '--name', 'bg', 'busybox', 'sleep', '300')).code).toBe(0);
     // The command waits for a file that the test makes only once the first line has arrived.
     const e = spawnCli('exec', 'bg', 'sh', '-c', 'echo one; echo two >&2; while [ ! -e /tmp/go ]; do sleep 0.05; done; read x; echo "end$x"');
     await until(() => e.got.stdout.includes('one\n'), 'the first line of exec');
     expect(e.child.exitCode).toBeNull();
-    expect((await tsnet(d, 'exec', 'bg', 'touch', '/tmp/go')).code).toBe(0);
+    expect((await tsnet(env.d, 'exec', 'bg', 'touch', '/tmp/go')).code).toBe(0);
     expect(await e.code).toBe(0);
     expect(e.got).toMatchObject({ stdout: 'one\nend\n', stderr: 'two\n' }); // stdin is /dev/null without -i
     const i = spawnCli('exec', '-i', 'bg', 'sh', '-c', 'read x; echo "got $x"; exit 4');
@@ -113,9 +97,9 @@ describeKernel('container streams, end to end', () => {
     i.child.stdin.end('typed\n');
     expect(await i.code).toBe(4);
     expect(i.got.stdout).toBe('got typed\n');
-    const w = await tsnet(d, 'exec', '-w', '/etc', '-e', 'A=b', 'bg', 'sh', '-c', 'echo $PWD $A');
+    const w = await tsnet(env.d, 'exec', '-w', '/etc', '-e', 'A=b', 'bg', 'sh', '-c', 'echo $PWD $A');
     expect(w.stdout).toBe('/etc b\n');
-    expect((await tsnet(d, 'exec', 'bg', 'nope')).code).toBe(127);
+    expect((await tsnet(env.d, 'exec', 'bg', 'nope')).code).toBe(127);
   });
 
   it('exec -it gets a terminal of the client size', async () => {
@@ -129,35 +113,36 @@ describeKernel('container streams, end to end', () => {
 
   it('logs: streams apart, --tail, -t, --since, and -f until the end', async () => {
     expect(
-      (await tsnet(d, 'run', '-d', '--name', 'talk', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 1; echo last')).code,
+      (await tsnet(env.d, 'run', '-d', '--name', 'talk', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 1; echo last'))
+        .code,
     ).toBe(0);
-    const followed = await tsnet(d, 'logs', '-f', 'talk');
+    const followed = await tsnet(env.d, 'logs', '-f', 'talk');
     expect(followed.stdout).toBe('out1\nout2\nout3\nlast\n');
     expect(followed.stderr).toBe('err1\nerr2\nerr3\n');
-    const tail = await tsnet(d, 'logs', '--tail', '2', 'talk');
+    const tail = await tsnet(env.d, 'logs', '--tail', '2', 'talk');
     expect(tail.stdout + tail.stderr).toMatch(/^(err3\nlast\n|last\nerr3\n)$/u);
-    const stamped = await tsnet(d, 'logs', '-t', '-n', '1', 'talk');
+    const stamped = await tsnet(env.d, 'logs', '-t', '-n', '1', 'talk');
     expect(stamped.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z last\n$/u);
-    expect((await tsnet(d, 'logs', '--since', String(Math.floor(Date.now() / 1000) + 60), 'talk')).stdout).toBe('');
-    expect((await tsnet(d, 'logs', '--since', 'yesterday-ish', 'talk')).code).toBe(1);
+    expect((await tsnet(env.d, 'logs', '--since', String(Math.floor(Date.now() / 1000) + 60), 'talk')).stdout).toBe('');
+    expect((await tsnet(env.d, 'logs', '--since', 'yesterday-ish', 'talk')).code).toBe(1);
   });
 
   it('attach and the detach keys; attaching again after the daemon restarted', async () => {
-    expect((await tsnet(d, 'run', '-dit', '--name', 'shell', 'busybox', 'sh')).code).toBe(0);
+    expect((await tsnet(env.d, 'run', '-dit', '--name', 'shell', 'busybox', 'sh')).code).toBe(0);
     const t = terminal('attach', 'attach', 'shell');
     t.keys('echo attached-$((40+2))', 'Enter');
     await t.waitFor(/^attached-42$/mu);
     t.keys('C-p', 'C-q');
     expect(await t.status()).toBe(0);
-    expect((await tsnet(d, 'inspect', '-f', '{{.State.Status}}', 'shell')).stdout).toBe('running\n');
+    expect((await tsnet(env.d, 'inspect', '-f', '{{.State.Status}}', 'shell')).stdout).toBe('running\n');
 
-    await d.stop();
-    d = await startDaemon(lab);
+    await env.d.stop();
+    env.d = await startDaemon(env.lab);
     const again = terminal('attach2', 'attach', '--detach-keys', 'ctrl-x', 'shell');
     again.keys('echo again-$((1+1))', 'Enter');
     await again.waitFor(/^again-2$/mu);
     again.keys('exit 9', 'Enter');
     expect(await again.status()).toBe(9);
-    expect((await tsnet(d, 'inspect', '-f', '{{.State.ExitCode}}', 'shell')).stdout).toBe('9\n');
+    expect((await tsnet(env.d, 'inspect', '-f', '{{.State.ExitCode}}', 'shell')).stdout).toBe('9\n');
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
-import type { Lab } from './lab.js';
+import { Lab } from './lab.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -114,4 +114,32 @@ export function useBusyboxTarball(): () => string {
     if (!state.tarball) throw new Error('busybox tarball: used outside of a test');
     return state.tarball;
   };
+}
+
+/** A test file's lab and daemon, with the busybox image imported; the daemon may be replaced (a restart). */
+export interface BusyboxDaemon {
+  lab: Lab;
+  d: DaemonHandle;
+}
+
+/**
+ * One lab and one daemon for the whole test file (made before its tests, torn down after them, also when they
+ * fail), with the busybox rootfs imported as "busybox".
+ */
+export function useBusyboxDaemon(extraArgs: readonly string[] = []): BusyboxDaemon {
+  const rootfs = useBusyboxTarball();
+  const env = {} as BusyboxDaemon;
+  beforeAll(async () => {
+    env.lab = Lab.create();
+    try {
+      env.d = await startDaemon(env.lab, 'daemon', extraArgs);
+      const imported = await tsnet(env.d, 'image', 'import', rootfs(), 'busybox');
+      if (imported.code !== 0) throw new Error(`importing busybox failed: ${imported.stderr}`);
+    } catch (err) {
+      await tearDown(env.d, env.lab);
+      throw err;
+    }
+  });
+  afterAll(() => tearDown(env.d, env.lab));
+  return env;
 }

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
-import type { BusyboxBody, HistoryEntry, ImageView, ImportBody, TagBody } from '../../api/images.js';
+import type { BusyboxBody, CommitBody, HistoryEntry, ImageView, ImportBody, TagBody } from '../../api/images.js';
 import { ClientError } from '../../client/client.js';
-import type { Cli } from '../context.js';
+import { collect, type Cli } from '../context.js';
 import { formatOption, inspectFormatOption, printInspected, printJson, printTable, shortId, withProgress } from '../format.js';
 
 export function registerImageCommands(cli: Cli): void {
@@ -16,8 +16,9 @@ export function registerImageCommands(cli: Cli): void {
     .description('import a root filesystem tarball (as docker export writes it, gzip too)')
     .argument('<file>')
     .argument('<name>')
-    .action(async (file: string, name: string) => {
-      const body: ImportBody = { file: resolve(file), name };
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for its config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL (repeatable)', collect)
+    .action(async (file: string, name: string, o: { change?: string[] }) => {
+      const body: ImportBody = { file: resolve(file), name, ...(o.change ? { changes: o.change } : {}) };
       const img = await withProgress('importing', cli.client().call<ImageView>('POST', '/v1/images/import', body));
       console.log(img.id);
     });
@@ -53,6 +54,24 @@ export function registerImageCommands(cli: Cli): void {
       for (const r of refs) await cli.client().call('DELETE', `/v1/images/${encodeURIComponent(r)}`);
     });
   registerArchives(cli, image);
+
+  cli.program
+    .command('commit')
+    .description("make a new image of a container's changes")
+    .argument('<container>')
+    .argument('<name>', 'NAME[:TAG]')
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for its config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL (repeatable)', collect)
+    .option('-m, --message <text>', 'a comment in its history')
+    .option('-p, --pause <bool>', 'freeze the container meanwhile (default true)', (v) => v !== 'false', true)
+    .action(async (ref: string, name: string, o: { change?: string[]; message?: string; pause: boolean }) => {
+      const body: CommitBody = {
+        name,
+        ...(o.change ? { changes: o.change } : {}),
+        ...(o.message ? { comment: o.message } : {}),
+        ...(o.pause ? {} : { pause: false }),
+      };
+      console.log((await cli.client().call<ImageView>('POST', `/v1/containers/${encodeURIComponent(ref)}/commit`, body)).id);
+    });
 }
 
 const imagePath = (ref: string, tail = ''): string => `/v1/images/${encodeURIComponent(ref)}${tail}`;

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RefParams } from '../../api/common.js';
 import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
-import { BusyboxBody, ImportBody, SaveQuery, TagBody, type HistoryEntry, type ImageView } from '../../api/images.js';
+import { BusyboxBody, CommitBody, ImportBody, SaveQuery, TagBody, type HistoryEntry, type ImageView } from '../../api/images.js';
 import { TsnetError } from '../../errors.js';
 import { buildBusyboxImage } from '../../runtime/busybox.js';
 import { loadImages, saveImages } from '../../runtime/image-archive.js';
@@ -25,7 +25,22 @@ function history(images: ImageStore, i: Image): HistoryEntry[] {
     .reverse();
 }
 
+/** POST /containers/{ref}/commit: a container's changes as a new image. */
+const commitRoute: FastifyPluginAsyncTypebox = async (app) => {
+  const { runtime } = app.deps;
+  app.post('/containers/:ref/commit', { schema: { params: RefParams, body: CommitBody } }, async (req, reply) => {
+    const { name, changes, comment, pause } = req.body;
+    const made = await runtime.commit(req.params.ref, name, {
+      ...(changes ? { changes } : {}),
+      ...(comment ? { comment } : {}),
+      ...(pause === false ? { pause } : {}),
+    });
+    return reply.status(201).send({ ...made[0]!, layers: [...runtime.images.layersOf(made[0]!)] });
+  });
+};
+
 export const imageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(commitRoute);
   const { runtime } = app.deps;
   const images = runtime.images;
   app.addContentTypeParser(TAR_MEDIA_TYPE, (_req, payload, done) => done(null, payload));
@@ -43,7 +58,9 @@ export const imageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/images', async (): Promise<ImageView[]> => images.list().map((i) => view(i)));
 
-  app.post('/images/import', { schema: { body: ImportBody } }, async (req, reply) => reply.status(201).send(await images.import(req.body.file, req.body.name)));
+  app.post('/images/import', { schema: { body: ImportBody } }, async (req, reply) =>
+    reply.status(201).send(await images.import(req.body.file, req.body.name, req.body.changes ?? [])),
+  );
 
   app.post('/images/busybox', { schema: { body: BusyboxBody } }, async (req, reply) =>
     reply.status(201).send(await buildBusyboxImage(images, req.body?.name ?? 'busybox:latest')),

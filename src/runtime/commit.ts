@@ -1,0 +1,59 @@
+/**
+ * `commit`: a container's changes (its overlay upper folder) become a new layer on top of its image's, with the
+ * image's config and Docker's --change instructions applied. The container is frozen meanwhile, as Docker pauses it.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { create as tarCreate } from 'tar';
+import { applyChanges } from './image-changes.js';
+import type { Image, ImageStore } from './images.js';
+import type { ImageConfig } from './types.js';
+import { copyTree } from './tree-copy.js';
+
+export interface CommitRequest {
+  readonly upper: string;
+  readonly base: Image;
+  readonly name: string;
+  readonly changes?: readonly string[];
+  readonly comment?: string;
+  /** Marks overlay's opaque folders of src with ".wh..wh..opq" under dst (tsnet-launcher opaque-marks). */
+  readonly opaqueMarks: (src: string, dst: string) => Promise<void>;
+}
+
+interface ConfigDocument {
+  architecture?: string;
+  os?: string;
+  created?: string;
+  config?: ImageConfig;
+  rootfs?: { type: string; diff_ids: string[] };
+  history?: { created: string; created_by: string; comment?: string; empty_layer?: boolean }[];
+}
+
+export async function commitLayer(store: ImageStore, req: CommitRequest): Promise<Image[]> {
+  const scratch = join(store.root, `commit-${randomBytes(8).toString('hex')}`);
+  const copy = join(scratch, 'layer');
+  mkdirSync(copy, { recursive: true });
+  try {
+    copyTree(req.upper, copy, { whiteouts: true });
+    await req.opaqueMarks(req.upper, copy);
+    const tar = join(scratch, 'layer.tar');
+    await pipeline(tarCreate({ cwd: copy, portable: false }, ['.']) as unknown as NodeJS.ReadableStream, createWriteStream(tar));
+    const layer = await store.addLayer(tar);
+    const file = store.configFile(req.base);
+    const base: ConfigDocument = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ConfigDocument) : { config: req.base.config ?? {} };
+    const created = new Date().toISOString();
+    const doc: ConfigDocument = {
+      architecture: base.architecture ?? 'amd64',
+      os: base.os ?? 'linux',
+      created,
+      config: applyChanges(base.config ?? {}, req.changes ?? []),
+      rootfs: { type: 'layers', diff_ids: [...store.layersOf(req.base), layer.diffId] },
+      history: [...(base.history ?? []), { created, created_by: 'tsnet commit', ...(req.comment ? { comment: req.comment } : {}) }],
+    };
+    return store.putImage([req.name], Buffer.from(JSON.stringify(doc)), doc.rootfs!.diff_ids, req.base.size + layer.size);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
