@@ -3,7 +3,10 @@
  * (a config and two layers, one deleting a file) is saved by docker, loaded by tsnet and run with its Cmd, Env,
  * WorkingDir and the deletion honoured; tsnet's save of it is loaded by docker and runs there; tags, inspect, history.
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dockerAvailable, startDockerd, type Dockerd } from '../../src/lab/dockerd.js';
@@ -103,5 +106,40 @@ describeKernel('images between tsnet and dockerd', () => {
     expect((await tsnet(d, 'image', 'save', '-o', file, 'changed:1')).code).toBe(0);
     await must('load', '-i', file);
     expect(await must('run', '--rm', 'changed:1')).toBe('made\nonly\nno-vi\n');
+  });
+
+  it('loads an OCI image layout (gzip layers, an index naming the image)', async () => {
+    const tar = await busyboxRootfsTar(mkdtempSync(join(lab.dir, 'rootfs-')));
+    expect((await tsnet(d, 'image', 'import', '-c', 'CMD ["echo", "from an OCI layout"]', tar, 'ocisrc:1')).code).toBe(0);
+    const saved = join(lab.dir, 'ocisrc.tar');
+    expect((await tsnet(d, 'image', 'save', '-o', saved, 'ocisrc:1')).code).toBe(0);
+    // The same image rewritten as an OCI layout: blobs by digest, the layer gzipped, an index with the name.
+    const src = mkdtempSync(join(lab.dir, 'docker-'));
+    const oci = mkdtempSync(join(lab.dir, 'oci-'));
+    execFileSync('tar', ['-xf', saved, '-C', src]);
+    const [entry] = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+    mkdirSync(join(oci, 'blobs', 'sha256'), { recursive: true });
+    const blob = (data: Buffer): { digest: string; size: number } => {
+      const hex = createHash('sha256').update(data).digest('hex');
+      writeFileSync(join(oci, 'blobs', 'sha256', hex), data);
+      return { digest: `sha256:${hex}`, size: data.length };
+    };
+    const config = blob(readFileSync(join(src, entry!.Config)));
+    const layers = entry!.Layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob(gzipSync(readFileSync(join(src, l)))) }));
+    const manifest = blob(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })),
+    );
+    writeFileSync(join(oci, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(
+      join(oci, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': 'fromoci:1' } }],
+      }),
+    );
+    const archive = join(lab.dir, 'oci.tar');
+    execFileSync('tar', ['-cf', archive, '-C', oci, '.']);
+    expect(await tsnet(d, 'image', 'load', '-i', archive)).toMatchObject({ code: 0, stdout: 'Loaded image: fromoci:1\n' });
+    expect((await tsnet(d, 'run', '--rm', 'fromoci:1')).stdout).toBe('from an OCI layout\n');
   });
 });
