@@ -297,6 +297,8 @@ int main(int argc, char **argv)
         return cmd_whiteouts(argv[2]);
     if (strcmp(mode, "opaque-marks") == 0 && argc == 4)
         return cmd_opaque_marks(argv[2], argv[3]);
+    if (strcmp(mode, "export") == 0 && argc == 4)
+        return cmd_export(argv[2], argv[3]);
     if (strcmp(mode, "seccomp-compile") == 0 && argc == 4) {
         report_fd = 2; /* a failure is said on stderr */
         return seccomp_compile(argv[2], argv[3]);

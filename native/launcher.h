@@ -64,6 +64,8 @@ int seccomp_compile(const char *rules, const char *out);
 /* whiteouts.c: `tsnet-launcher whiteouts DIR`, an image layer's whiteouts made overlay's. */
 int cmd_whiteouts(const char *dir);
 int cmd_opaque_marks(const char *src, const char *dst);
+/* export.c: `tsnet-launcher export LOWERS DIR`, a container's files flattened as a tar archive on stdout. */
+int cmd_export(const char *lowers, const char *dir);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
 int cmd_spawner(void);
 void set_capabilities(struct config *c);

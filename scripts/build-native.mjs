@@ -20,6 +20,7 @@ const targets = [
       'native/relay.c',
       'native/console.c',
       'native/whiteouts.c',
+      'native/export.c',
     ],
     output: 'native/build/tsnet-launcher',
     flags: ['-static'],

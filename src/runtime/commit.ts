@@ -1,9 +1,13 @@
 /**
- * `commit`: a container's changes (its overlay upper folder) become a new layer on top of its image's, with the
- * image's config and Docker's --change instructions applied. The container is frozen meanwhile, as Docker pauses it.
+ * A container's files out of it. `commit`: its changes (its overlay upper folder) become a new layer on top of its
+ * image's, with the image's config and Docker's --change instructions applied (the container is frozen meanwhile,
+ * as Docker pauses it). `export`: all its files, flattened, as one tar archive.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { TsnetError } from '../errors.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { create as tarCreate } from 'tar';
@@ -56,4 +60,18 @@ export async function commitLayer(store: ImageStore, req: CommitRequest): Promis
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** `tsnet-launcher export`: the layers (top first) mounted as one read-only overlay on mnt, in a mount namespace of its own, and tar's output. */
+export function exportTar(launcher: string, lowers: string, mnt: string, name: string): Readable {
+  mkdirSync(mnt, { recursive: true });
+  const child = spawn(launcher, ['export', lowers, mnt], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A failure ends the stream with the launcher's words.
+  child.once(
+    'exit',
+    (code) => code !== 0 && child.stdout.destroy(new TsnetError('TSNET_ERR_INTERNAL', `export of ${name}: ${stderr.trim() || `exit ${code}`}`)),
+  );
+  return child.stdout;
 }

@@ -7,6 +7,7 @@
  * that a recycled PID is not mistaken for the container.
  */
 import { execFile } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
-import { commitLayer } from './commit.js';
+import { commitLayer, exportTar } from './commit.js';
 import { ImageStore, type Image } from './images.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
@@ -388,6 +389,14 @@ export class Runtime {
     } finally {
       if (pause) await this.unpause(state.id);
     }
+  }
+
+  /** The container's files flattened (its changes over its image's layers) as a tar stream: docker export. */
+  export(ref: string): Readable {
+    const state = this.get(ref);
+    const dir = this.dir(state.id);
+    const lowers = [join(dir, 'upper'), ...this.images.lowerDirs(this.images.get(state.imageId))].join(':');
+    return exportTar(this.launcher, lowers, join(dir, 'export'), state.name);
   }
 
   /** Keeps what the daemon records with the container (see ContainerState.daemon). */

@@ -100,6 +100,14 @@ describeKernel('images between tsnet and dockerd', () => {
     expect((await tsnet(d, 'inspect', '-f', '{{.State.Status}}', 'changer')).stdout).toBe('running\n'); // thawed after
     expect(await tsnet(d, 'run', '--rm', 'changed:1')).toMatchObject({ code: 0, stdout: 'made\nonly\nno-vi\n' });
     expect((await tsnet(d, 'image', 'history', 'changed:1')).stdout).toMatch(/tsnet commit\s+a test/u);
+    // export: the same files flattened (what was deleted is not there), importable again.
+    const flat = join(lab.dir, 'flat.tar');
+    expect((await tsnet(d, 'export', '-o', flat, 'changer')).code).toBe(0);
+    const listing = execFileSync('tar', ['-tf', flat], { encoding: 'utf8' }).split('\n');
+    expect(listing).toEqual(expect.arrayContaining(['./made', './usr/only', './bin/sh']));
+    expect(listing).not.toContain('./bin/vi');
+    expect((await tsnet(d, 'image', 'import', flat, 'flat:1')).code).toBe(0);
+    expect((await tsnet(d, 'run', '--rm', 'flat:1', 'sh', '-c', 'cat /made /usr/only; ls /usr')).stdout).toBe('made\nonly\nonly\n');
     if (!dockerd) return;
     // The committed layer's whiteouts are an archive's again: docker sees the same files.
     const file = join(lab.dir, 'changed.tar');

@@ -55,23 +55,7 @@ export function registerImageCommands(cli: Cli): void {
     });
   registerArchives(cli, image);
 
-  cli.program
-    .command('commit')
-    .description("make a new image of a container's changes")
-    .argument('<container>')
-    .argument('<name>', 'NAME[:TAG]')
-    .option('-c, --change <instruction>', 'a Dockerfile instruction for its config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL (repeatable)', collect)
-    .option('-m, --message <text>', 'a comment in its history')
-    .option('-p, --pause <bool>', 'freeze the container meanwhile (default true)', (v) => v !== 'false', true)
-    .action(async (ref: string, name: string, o: { change?: string[]; message?: string; pause: boolean }) => {
-      const body: CommitBody = {
-        name,
-        ...(o.change ? { changes: o.change } : {}),
-        ...(o.message ? { comment: o.message } : {}),
-        ...(o.pause ? {} : { pause: false }),
-      };
-      console.log((await cli.client().call<ImageView>('POST', `/v1/containers/${encodeURIComponent(ref)}/commit`, body)).id);
-    });
+  registerContainerImages(cli);
 }
 
 const imagePath = (ref: string, tail = ''): string => `/v1/images/${encodeURIComponent(ref)}${tail}`;
@@ -145,5 +129,39 @@ function registerArchives(cli: Cli, image: ReturnType<Cli['program']['command']>
         ['CREATED', 'CREATED BY', 'COMMENT'],
         h.map((e) => [e.created, e.createdBy.slice(0, 60), e.comment]),
       );
+    });
+}
+
+/** `tsnet export` and `tsnet commit`: a container's files as an archive, or as a new image. */
+function registerContainerImages(cli: Cli): void {
+  cli.program
+    .command('export')
+    .description("write a container's files, flattened, as a tar archive (to stdout, or -o FILE)")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file')
+    .action(async (ref: string, o: { output?: string }) => {
+      if (!o.output && process.stdout.isTTY)
+        throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'refusing to write an archive to a terminal: redirect it or use -o');
+      const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
+      await cli.client().stream(`/v1/containers/${encodeURIComponent(ref)}/export`, (chunk) => out.write(chunk));
+      if (o.output) await new Promise<void>((resolve) => out.end(resolve));
+    });
+
+  cli.program
+    .command('commit')
+    .description("make a new image of a container's changes")
+    .argument('<container>')
+    .argument('<name>', 'NAME[:TAG]')
+    .option('-c, --change <instruction>', 'a Dockerfile instruction for its config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL (repeatable)', collect)
+    .option('-m, --message <text>', 'a comment in its history')
+    .option('-p, --pause <bool>', 'freeze the container meanwhile (default true)', (v) => v !== 'false', true)
+    .action(async (ref: string, name: string, o: { change?: string[]; message?: string; pause: boolean }) => {
+      const body: CommitBody = {
+        name,
+        ...(o.change ? { changes: o.change } : {}),
+        ...(o.message ? { comment: o.message } : {}),
+        ...(o.pause ? {} : { pause: false }),
+      };
+      console.log((await cli.client().call<ImageView>('POST', `/v1/containers/${encodeURIComponent(ref)}/commit`, body)).id);
     });
 }

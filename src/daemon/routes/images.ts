@@ -25,7 +25,7 @@ function history(images: ImageStore, i: Image): HistoryEntry[] {
     .reverse();
 }
 
-/** POST /containers/{ref}/commit: a container's changes as a new image. */
+/** POST /containers/{ref}/commit: a container's changes as a new image; GET /containers/{ref}/export: its files. */
 const commitRoute: FastifyPluginAsyncTypebox = async (app) => {
   const { runtime } = app.deps;
   app.post('/containers/:ref/commit', { schema: { params: RefParams, body: CommitBody } }, async (req, reply) => {
@@ -37,6 +37,8 @@ const commitRoute: FastifyPluginAsyncTypebox = async (app) => {
     });
     return reply.status(201).send({ ...made[0]!, layers: [...runtime.images.layersOf(made[0]!)] });
   });
+
+  app.get('/containers/:ref/export', { schema: { params: RefParams } }, async (req, reply) => reply.type(TAR_MEDIA_TYPE).send(runtime.export(req.params.ref)));
 };
 
 export const imageRoutes: FastifyPluginAsyncTypebox = async (app) => {
