@@ -1,10 +1,10 @@
 /** `tsnet image import/busybox/ls/rm/load/save/tag/inspect/history`. */
 import { resolve } from 'node:path';
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
 import type { BusyboxBody, CommitBody, HistoryEntry, ImageView, ImportBody, TagBody } from '../../api/images.js';
-import { ClientError } from '../../client/client.js';
+import { downloadArchive } from '../archive-output.js';
 import { collect, type Cli } from '../context.js';
 import { formatOption, inspectFormatOption, printInspected, printJson, printTable, shortId, withProgress } from '../format.js';
 
@@ -92,11 +92,7 @@ function registerArchives(cli: Cli, image: ReturnType<Cli['program']['command']>
     .argument('<image...>')
     .option('-o, --output <file>', 'write to a file')
     .action(async (refs: string[], o: { output?: string }) => {
-      if (!o.output && process.stdout.isTTY)
-        throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'refusing to write an archive to a terminal: redirect it or use -o');
-      const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
-      await cli.client().stream(`/v1/images/save?names=${encodeURIComponent(refs.join(','))}`, (chunk) => out.write(chunk));
-      if (o.output) await new Promise<void>((resolve) => out.end(resolve));
+      await downloadArchive(cli.client(), `/v1/images/save?names=${encodeURIComponent(refs.join(','))}`, o.output);
     });
 
   image
@@ -140,11 +136,7 @@ function registerContainerImages(cli: Cli): void {
     .argument('<container>')
     .option('-o, --output <file>', 'write to a file')
     .action(async (ref: string, o: { output?: string }) => {
-      if (!o.output && process.stdout.isTTY)
-        throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'refusing to write an archive to a terminal: redirect it or use -o');
-      const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
-      await cli.client().stream(`/v1/containers/${encodeURIComponent(ref)}/export`, (chunk) => out.write(chunk));
-      if (o.output) await new Promise<void>((resolve) => out.end(resolve));
+      await downloadArchive(cli.client(), `/v1/containers/${encodeURIComponent(ref)}/export`, o.output);
     });
 
   cli.program

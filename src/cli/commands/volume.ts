@@ -1,9 +1,10 @@
 /** `tsnet volume create/ls/inspect/rm/prune/export/import`, as Docker's (export and import for backups). */
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { VolumeCreate, VolumePruneResult, VolumeView } from '../../api/volumes.js';
 import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
 import { ClientError } from '../../client/client.js';
+import { downloadArchive } from '../archive-output.js';
 import { collect, type Cli } from '../context.js';
 import { formatOption, inspectFormatOption, keyValues, printInspected, printTable } from '../format.js';
 
@@ -83,11 +84,7 @@ export function registerVolumeCommands(cli: Cli): void {
     .argument('<name>')
     .option('-o, --output <file>', 'write to a file')
     .action(async (name: string, o: { output?: string }) => {
-      if (!o.output && process.stdout.isTTY)
-        throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', 'refusing to write an archive to a terminal: redirect it or use -o');
-      const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
-      await cli.client().stream(volumePath(name, '/export'), (chunk) => out.write(chunk));
-      if (o.output) await new Promise<void>((resolve) => out.end(resolve));
+      await downloadArchive(cli.client(), volumePath(name, '/export'), o.output);
     });
 
   volume
