@@ -189,6 +189,8 @@ export const ExecBody = Type.Object(
     command: Type.Array(Type.String(), { minItems: 1 }),
     env: Type.Optional(StringList),
     workdir: Type.Optional(Type.String({ minLength: 1 })),
+    /** In the background, its output discarded (exec -d): answered 204 once it has started. */
+    detach: Type.Optional(Type.Boolean()),
     /** With an upgraded connection: a terminal (-t), stdin open (-i), the terminal's size. */
     tty: Type.Optional(Type.Boolean()),
     stdin: Type.Optional(Type.Boolean()),

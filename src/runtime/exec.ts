@@ -22,6 +22,18 @@ export function execCollected(launcher: string, args: readonly string[]): Promis
   });
 }
 
+/** Runs the launcher in the background with its output discarded (exec -d); resolves once it has started. */
+export function execDetached(launcher: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launcher, args, { stdio: 'ignore', detached: true });
+    child.once('error', reject);
+    child.once('spawn', () => {
+      child.unref();
+      resolve();
+    });
+  });
+}
+
 /** A launcher whose stdin takes frames for the command and whose stdout gives its frames, ending with its status. */
 export type RelayedExec = ChildProcessByStdio<Writable, Readable, null>;
 

@@ -21,7 +21,7 @@ import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
 import type { Socket } from 'node:net';
 import { LogCursor } from './container-log.js';
-import { connectUnix, execCollected, execRelayed, type RelayedExec } from './exec.js';
+import { connectUnix, execCollected, execDetached, execRelayed, type RelayedExec } from './exec.js';
 import { ATTACH_SOCKET, CONTAINER_LOG, ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
@@ -452,9 +452,11 @@ export class Runtime {
   }
 
   /** Runs a command inside a running container (all of its namespaces) and collects its output. */
-  exec(ref: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string } = {}): Promise<ExecResult> {
+  exec(ref: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string; detach?: boolean } = {}): Promise<ExecResult> {
     try {
-      return execCollected(this.launcher, this.execArgsFor(ref, command, options, false));
+      const args = this.execArgsFor(ref, command, options, false);
+      if (options.detach) return execDetached(this.launcher, args).then(() => ({ exitCode: 0, stdout: '', stderr: '' }));
+      return execCollected(this.launcher, args);
     } catch (err) {
       return Promise.reject(err);
     }

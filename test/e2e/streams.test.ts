@@ -100,6 +100,11 @@ describeKernel('container streams, end to end', () => {
     const w = await tsnet(env.d, 'exec', '-w', '/etc', '-e', 'A=b', 'bg', 'sh', '-c', 'echo $PWD $A');
     expect(w.stdout).toBe('/etc b\n');
     expect((await tsnet(env.d, 'exec', 'bg', 'nope')).code).toBe(127);
+    // -d: in the background; the client returns at once.
+    expect(await tsnet(env.d, 'exec', '-d', 'bg', 'sh', '-c', 'sleep 0.2; echo later > /tmp/detached')).toMatchObject({ code: 0, stdout: '' });
+    let written = '';
+    for (let i = 0; i < 100 && written !== 'later\n'; i++) written = (await tsnet(env.d, 'exec', 'bg', 'cat', '/tmp/detached')).stdout;
+    expect(written).toBe('later\n');
   });
 
   it('exec -it gets a terminal of the client size', async () => {

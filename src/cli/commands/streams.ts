@@ -68,6 +68,7 @@ interface ExecFlags {
   workdir?: string;
   interactive?: boolean;
   tty?: boolean;
+  detach?: boolean;
   detachKeys: string;
 }
 
@@ -81,6 +82,7 @@ function registerExec(cli: Cli): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-i, --interactive', 'pass stdin to the command')
     .option('-t, --tty', 'give the command a pseudo-terminal')
+    .option('-d, --detach', 'run it in the background (its output discarded)')
     .option('--detach-keys <keys>', 'the keys that detach, leaving the command running', DEFAULT_DETACH_KEYS)
     .passThroughOptions()
     .action(async (ref: string, command: string[], o: ExecFlags) => {
@@ -94,6 +96,7 @@ function registerExec(cli: Cli): void {
         ...(o.interactive ? { stdin: true } : {}),
         ...size,
       };
+      if (o.detach) return void (await cli.client().call('POST', containerPath(ref, '/exec'), { ...body, detach: true }));
       const socket = await cli.client().upgrade('POST', containerPath(ref, '/exec'), body);
       const end = await runSession(socket, { tty: o.tty === true, stdin: o.interactive === true, detachKeys: keys });
       if (end.detached) return;

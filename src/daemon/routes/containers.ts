@@ -29,8 +29,9 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preClose', async () => streams.closeAll());
 
   app.post('/containers/:ref/exec', { schema: { params: RefParams, body: ExecBody } }, async (req, reply): Promise<ExecResult | undefined> => {
-    const { command, env, workdir, tty, stdin, ttySize } = req.body;
+    const { command, env, workdir, tty, stdin, ttySize, detach } = req.body;
     const common = { ...(env ? { env } : {}), ...(workdir ? { cwd: workdir } : {}) };
+    if (detach) return reply.status(204).send(await runtime.exec(req.params.ref, command, { ...common, detach }).then(() => undefined));
     if (req.headers.upgrade === undefined) return runtime.exec(req.params.ref, command, common);
     requireUpgrade(req);
     const child = runtime.execStream(req.params.ref, command, {
