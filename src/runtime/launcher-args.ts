@@ -1,10 +1,17 @@
 /** The launcher's command lines: `run` for a container, `exec` for a command in a running one, both confined alike. */
 import { join } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { launcherSecurityArgs } from './security/confinement.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState, ExecStreamOptions, StartOptions, TtySize } from './types.js';
 
 export const SECCOMP_FILE = 'seccomp.rules';
+
+/** A NUL byte cannot reach the kernel in an argument or a variable: refused, not cut short. */
+export function checkNoNul(what: string, values: readonly string[]): void {
+  const bad = values.find((v) => v.includes('\0'));
+  if (bad !== undefined) throw new InvalidArgumentError(`${what} ${JSON.stringify(bad)} contains a NUL byte`);
+}
 export const ENV_RE = /^[^=\0]+=[^\0]*$/u;
 
 function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): string[] {

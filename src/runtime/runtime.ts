@@ -6,68 +6,27 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
-import { execFile } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, TsnetError, type ErrorCode } from '../errors.js';
+import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { Cgroups, checkPids } from './cgroups.js';
-import { commitLayer, exportTar } from './commit.js';
+import { commitLayer } from './commit.js';
+import { ContainerIo } from './container-io.js';
+import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
 import { ImageStore, type Image } from './images.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import type { Socket } from 'node:net';
-import { LogCursor } from './container-log.js';
-import { connectUnix, execCollected, execDetached, execRelayed, type RelayedExec } from './exec.js';
-import { ATTACH_SOCKET, CONTAINER_LOG, ENV_RE, SECCOMP_FILE, execArgs, runArgs, seccompRulesFile } from './launcher-args.js';
+import { CONTAINER_LOG, ENV_RE, SECCOMP_FILE, checkNoNul, runArgs, seccompRulesFile } from './launcher-args.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
 import { Spawner, spawnDirect } from './spawner.js';
-import type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, StartOptions } from './types.js';
+import type { ContainerConfig, ContainerState, ContainerStatus, StartOptions } from './types.js';
 
 export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, ExecStreamOptions, Mount, StartNetwork, StartOptions, TtySize } from './types.js';
 export type { RelayedExec } from './exec.js';
-
-function launcherPath(): string {
-  for (const rel of ['../../native/build/tsnet-launcher', '../../../native/build/tsnet-launcher']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw new TsnetError('TSNET_ERR_NATIVE_UNAVAILABLE', 'native/build/tsnet-launcher is missing: run "npm install" (it compiles native/launcher.c)');
-}
-
-/** A NUL byte cannot reach the kernel in an argument or a variable: refused, not cut short. */
-function checkNoNul(what: string, values: readonly string[]): void {
-  const bad = values.find((v) => v.includes('\0'));
-  if (bad !== undefined) throw new InvalidArgumentError(`${what} ${JSON.stringify(bad)} contains a NUL byte`);
-}
-
-/** The code of a failed start: the command not found (Docker's exit 127), not executable (126), or else. */
-function startFailureCode(why: string): ErrorCode {
-  if (/^exec: ENOENT\b/u.test(why)) return 'TSNET_ERR_COMMAND_NOT_FOUND';
-  if (/^exec: (EACCES|EPERM|ENOEXEC)\b/u.test(why)) return 'TSNET_ERR_COMMAND_NOT_EXECUTABLE';
-  return 'TSNET_ERR_INVALID_ARGUMENT';
-}
-
-/** Runs a tool mode of the launcher (whiteouts); rejects with what it said. */
-function runLauncher(launcher: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(launcher, args, (err, _out, stderr) => (err ? reject(new TsnetError('TSNET_ERR_INTERNAL', stderr.trim() || err.message)) : resolve()));
-  });
-}
-
-/** Field 22 of /proc/PID/stat, or undefined when there is no such process. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+export { processStartTime } from './launcher-process.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +34,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class Runtime {
   readonly images: ImageStore;
   readonly volumes: VolumeStore;
+  /** Commands exec'd in its containers, their streams, logs and exported files. */
+  readonly io: ContainerIo;
   private readonly containers = new Map<string, ContainerState>();
   /** Exit statuses awaited; null when the status is unknown. */
   private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
@@ -98,6 +59,12 @@ export class Runtime {
   ) {
     this.images = new ImageStore(join(root, 'images'), (dir) => runLauncher(this.launcher, ['whiteouts', dir]));
     this.volumes = new VolumeStore(join(root, 'volumes'));
+    this.io = new ContainerIo(this.launcher, {
+      get: (ref) => this.get(ref),
+      dir: (id) => this.dir(id),
+      seccompOf: (state) => this.seccompOf(state),
+      lowerDirs: (state) => this.images.lowerDirs(this.images.get(state.imageId)),
+    });
     this.states = new StateFiles((id) => this.dir(id), onBackgroundError);
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
@@ -296,7 +263,6 @@ export class Runtime {
     this.pollers.set(state.id, timer);
   }
 
-  /** Records the end of a container: exit code from its monitor, OOM verdict, cgroups removed, --rm honoured. */
   /**
    * Records the end of a container. Its status comes from the exit file its monitor wrote, else from the monitor's own
    * exit status (the same number) when the monitor is this process's child; with neither, it is unknown, never 0.
@@ -391,14 +357,6 @@ export class Runtime {
     }
   }
 
-  /** The container's files flattened (its changes over its image's layers) as a tar stream: docker export. */
-  export(ref: string): Readable {
-    const state = this.get(ref);
-    const dir = this.dir(state.id);
-    const lowers = [join(dir, 'upper'), ...this.images.lowerDirs(this.images.get(state.imageId))].join(':');
-    return exportTar(this.launcher, lowers, join(dir, 'export'), state.name);
-  }
-
   /** Keeps what the daemon records with the container (see ContainerState.daemon). */
   setDaemonRecord(ref: string, record: Readonly<Record<string, unknown>>): void {
     const state = this.get(ref);
@@ -437,48 +395,6 @@ export class Runtime {
       if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)
         this.volumes.remove(m.source);
     }
-  }
-
-  /** The launcher's exec arguments, once the command and its environment are found valid. */
-  private execArgsFor(ref: string, command: readonly string[], options: ExecStreamOptions, relay: boolean): string[] {
-    const state = this.get(ref);
-    if (state.status !== 'running' || !state.pid)
-      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status === 'paused' ? 'paused' : 'not running'}`);
-    if (command.length === 0) throw new InvalidArgumentError('no command given to exec');
-    checkNoNul('command', command);
-    checkNoNul('environment', options.env ?? []);
-    for (const e of options.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
-    return execArgs(state, this.seccompOf(state), command, options, relay);
-  }
-
-  /** Runs a command inside a running container (all of its namespaces) and collects its output. */
-  exec(ref: string, command: readonly string[], options: { env?: readonly string[]; cwd?: string; detach?: boolean } = {}): Promise<ExecResult> {
-    try {
-      const args = this.execArgsFor(ref, command, options, false);
-      if (options.detach) return execDetached(this.launcher, args).then(() => ({ exitCode: 0, stdout: '', stderr: '' }));
-      return execCollected(this.launcher, args);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /** Runs a command inside a running container with its streams relayed as frames (see frames.ts). */
-  execStream(ref: string, command: readonly string[], options: ExecStreamOptions = {}): RelayedExec {
-    return execRelayed(this.launcher, this.execArgsFor(ref, command, options, true));
-  }
-
-  /** A connection to the running container's streams, in frames: its output from now on; input if -i. */
-  async attach(ref: string): Promise<Socket> {
-    const state = this.get(ref);
-    if (state.status !== 'running') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running: cannot attach to it`);
-    return connectUnix(join(this.dir(state.id), ATTACH_SOCKET)).catch((err: NodeJS.ErrnoException) => {
-      throw new TsnetError('TSNET_ERR_CONFLICT', `cannot attach to container "${state.name}": ${err.code ?? err.message} (has it just exited?)`);
-    });
-  }
-
-  /** What the container wrote to stdout and stderr, together. */
-  logs(ref: string): string {
-    return Buffer.concat(new LogCursor(this.logFile(this.get(ref).id)).read().map((l) => l.data)).toString();
   }
 
   /** Whether any container uses the image (images in use cannot be removed). */

@@ -45,7 +45,7 @@ describeKernel('container confinement', () => {
     const c = rt.create({ image: 'probe', command: ['sh', '-c', script], name: `c${seq}`, netnsPath: ns.path!, ...extra });
     await rt.start(c.id);
     const code = await rt.wait(c.id);
-    const out = rt.logs(c.id);
+    const out = rt.io.logs(c.id);
     await rt.remove(c.id);
     return { code, out };
   };
@@ -62,7 +62,7 @@ describeKernel('container confinement', () => {
     const ns = lab().ns(`c${++seq}`);
     const c = rt.create({ image: 'probe', command: ['sleep', '30'], name: `c${seq}`, netnsPath: ns.path!, limits: { pids: 50 } });
     await rt.start(c.id);
-    const exec = await rt.exec(c.id, ['sh', '-c', 'cat /proc/self/status; cat /proc/self/cgroup; /bin/probe keyctl']);
+    const exec = await rt.io.exec(c.id, ['sh', '-c', 'cat /proc/self/status; cat /proc/self/cgroup; /bin/probe keyctl']);
     expect([status(exec.stdout, 'CapEff'), status(exec.stdout, 'NoNewPrivs'), status(exec.stdout, 'Seccomp')]).toEqual([DOCKER_DEFAULT, '1', '2']);
     // The exec'd command is in the container's cgroups (its pids limit holds) and sees them as its root.
     expect(exec.stdout).toMatch(/^\d+:pids:\/$/mu);

@@ -56,8 +56,8 @@ describeKernel('the container runtime', () => {
     expect(c.status).toBe('running');
     for (const kind of ['pid', 'mnt', 'uts', 'ipc', 'net']) expect(nsInode(c.pid!, kind)).not.toBe(nsInode('self', kind));
     await sleep(200);
-    expect(rt.logs('first')).toContain('pid=1 host=first user=0');
-    const exec = await rt.exec('first', ['/bin/sh', '-c', 'echo $GREETING; cat /written; hostname; head -1 /etc/hosts']);
+    expect(rt.io.logs('first')).toContain('pid=1 host=first user=0');
+    const exec = await rt.io.exec('first', ['/bin/sh', '-c', 'echo $GREETING; cat /written; hostname; head -1 /etc/hosts']);
     expect(exec).toMatchObject({ exitCode: 0, stdout: 'hi\ndata\nfirst\n127.0.0.1\tlocalhost\n' });
     // The write went to the container's upper layer, never to the image.
     expect(existsSync(join(rt.images.layerDir(rt.images.get('busybox')), 'written'))).toBe(false);
@@ -76,7 +76,7 @@ describeKernel('the container runtime', () => {
         const c = r.create({ image: 'busybox', command: ['/bin/sh', '-c', 'echo hi; exit 3'], name, ...(await sandbox(name)) });
         await r.start(c.id);
         expect(await r.wait(c.id)).toBe(3);
-        expect(r.logs(c.id)).toBe('hi\n');
+        expect(r.io.logs(c.id)).toBe('hi\n');
         const bad = r.create({ image: 'busybox', command: ['/nonexistent'], name: `${name}-bad`, ...(await sandbox(`${name}-bad`)) });
         await expect(r.start(bad.id)).rejects.toMatchObject({ code: 'TSNET_ERR_COMMAND_NOT_FOUND' });
         await r.remove(c.id);
@@ -91,8 +91,8 @@ describeKernel('the container runtime', () => {
     const c = await run('exits', ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7']);
     expect(await rt.wait(c.id)).toBe(7);
     expect(rt.get(c.id)).toMatchObject({ status: 'exited', exitCode: 7 });
-    expect(rt.logs(c.id)).toBe('out\nerr\n');
-    expect((await rt.exec(c.id, ['true']).catch((e: unknown) => e)) as Error).toMatchObject({ message: 'container "exits" is not running' });
+    expect(rt.io.logs(c.id)).toBe('out\nerr\n');
+    expect((await rt.io.exec(c.id, ['true']).catch((e: unknown) => e)) as Error).toMatchObject({ message: 'container "exits" is not running' });
     await rt.remove(c.id);
   });
 
@@ -111,7 +111,7 @@ describeKernel('the container runtime', () => {
   it('supplies an init as PID 1 on request: the command is PID 2 and its exit code is kept', async () => {
     const c = await run('withinit', ['/bin/sh', '-c', '(sleep 0.1 &); echo pid=$$; exit 3'], { init: true });
     expect(await rt.wait(c.id)).toBe(3);
-    expect(rt.logs(c.id)).toContain('pid=2');
+    expect(rt.io.logs(c.id)).toContain('pid=2');
     await rt.remove(c.id);
   });
 
@@ -122,7 +122,7 @@ describeKernel('the container runtime', () => {
     });
     expect(await rt.wait(c.id)).toBe(137);
     expect(rt.get(c.id).oomKilled).toBe(true);
-    expect(rt.logs(c.id)).not.toContain('survived');
+    expect(rt.io.logs(c.id)).not.toContain('survived');
     await rt.remove(c.id);
   });
 
@@ -130,11 +130,11 @@ describeKernel('the container runtime', () => {
     if (rt.cgroups.layout.kind === 'none') return ctx.skip('no pids cgroup controller on this machine');
     const c = await run('forky', ['/bin/sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done; echo started; wait'], { limits: { pids: 4 } });
     await rt.wait(c.id);
-    expect(rt.logs(c.id)).toMatch(/can't fork|Resource temporarily unavailable/u);
+    expect(rt.io.logs(c.id)).toMatch(/can't fork|Resource temporarily unavailable/u);
     await rt.remove(c.id);
     const u = await run('nobody', ['/bin/sh', '-c', 'id -u; id -g; pwd'], { uid: 65534, gid: 65534, cwd: '/tmp' });
     expect(await rt.wait(u.id)).toBe(0);
-    expect(rt.logs(u.id)).toBe('65534\n65534\n/tmp\n');
+    expect(rt.io.logs(u.id)).toBe('65534\n65534\n/tmp\n');
     await rt.remove(u.id);
   });
 
@@ -142,9 +142,9 @@ describeKernel('the container runtime', () => {
     const a = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-a', ...(await sandbox('ping-a', 'rtnet')) });
     const b = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-b', ...(await sandbox('ping-b', 'rtnet')) });
     await Promise.all([rt.start(a.id), rt.start(b.id)]);
-    const ping = await rt.exec('ping-a', ['ping', '-c', '1', '-W', '2', '10.60.0.3']);
+    const ping = await rt.io.exec('ping-a', ['ping', '-c', '1', '-W', '2', '10.60.0.3']);
     expect(ping.stdout).toContain('1 packets received');
-    const byName = await rt.exec('ping-b', ['ping', '-c', '1', '-W', '2', '10.60.0.2']);
+    const byName = await rt.io.exec('ping-b', ['ping', '-c', '1', '-W', '2', '10.60.0.2']);
     expect(byName.exitCode).toBe(0);
     await Promise.all([rt.remove(a.id, { force: true }), rt.remove(b.id, { force: true })]);
   });
@@ -180,7 +180,7 @@ describeKernel('the container runtime', () => {
     rt.close();
     rt = Runtime.open(root);
     expect(rt.get('survivor')).toMatchObject({ status: 'running', pid: c.pid });
-    expect((await rt.exec('survivor', ['hostname'])).stdout).toBe('survivor\n');
+    expect((await rt.io.exec('survivor', ['hostname'])).stdout).toBe('survivor\n');
     // A state that names a live PID with another start time is a dead container, not that process.
     const ghost = await run('ghost', ['/bin/sleep', '30']);
     await rt.remove(ghost.id, { force: true });

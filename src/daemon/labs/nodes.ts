@@ -103,7 +103,7 @@ export async function runExec(t: Topology, runtime: Runtime, nodes: readonly Lab
     PARALLEL,
     async (n) => {
       const results: LabExecResult[] = [];
-      for (const command of n.exec) results.push({ node: n.name, command, ...(await runtime.exec(containerName(t, n.name), ['sh', '-c', command])) });
+      for (const command of n.exec) results.push({ node: n.name, command, ...(await runtime.io.exec(containerName(t, n.name), ['sh', '-c', command])) });
       return results;
     },
   );

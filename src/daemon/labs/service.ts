@@ -179,7 +179,7 @@ export class LabService {
     if (targets.length === 0) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" has no linux node "${body.node}"`);
     const command = body.command;
     return Promise.all(
-      targets.map(async (n) => ({ node: n.name, command: command.join(' '), ...(await this.runtime.exec(containerName(t, n.name), command)) })),
+      targets.map(async (n) => ({ node: n.name, command: command.join(' '), ...(await this.runtime.io.exec(containerName(t, n.name), command)) })),
     );
   }
 

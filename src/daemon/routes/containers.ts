@@ -31,10 +31,10 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/containers/:ref/exec', { schema: { params: RefParams, body: ExecBody } }, async (req, reply): Promise<ExecResult | undefined> => {
     const { command, env, workdir, tty, stdin, ttySize, detach } = req.body;
     const common = { ...(env ? { env } : {}), ...(workdir ? { cwd: workdir } : {}) };
-    if (detach) return reply.status(204).send(await runtime.exec(req.params.ref, command, { ...common, detach }).then(() => undefined));
-    if (req.headers.upgrade === undefined) return runtime.exec(req.params.ref, command, common);
+    if (detach) return reply.status(204).send(await runtime.io.exec(req.params.ref, command, { ...common, detach }).then(() => undefined));
+    if (req.headers.upgrade === undefined) return runtime.io.exec(req.params.ref, command, common);
     requireUpgrade(req);
-    const child = runtime.execStream(req.params.ref, command, {
+    const child = runtime.io.execStream(req.params.ref, command, {
       ...common,
       ...(tty ? { tty } : {}),
       ...(stdin ? { stdin } : {}),
@@ -46,7 +46,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/containers/:ref/attach', { schema: { params: RefParams } }, async (req, reply) => {
     requireUpgrade(req);
-    const monitor = await runtime.attach(req.params.ref);
+    const monitor = await runtime.io.attach(req.params.ref);
     streams.join(req, reply, { input: monitor, output: monitor, close: () => monitor.destroy() });
   });
 };

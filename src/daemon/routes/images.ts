@@ -38,7 +38,9 @@ const commitRoute: FastifyPluginAsyncTypebox = async (app) => {
     return reply.status(201).send({ ...made[0]!, layers: [...runtime.images.layersOf(made[0]!)] });
   });
 
-  app.get('/containers/:ref/export', { schema: { params: RefParams } }, async (req, reply) => reply.type(TAR_MEDIA_TYPE).send(runtime.export(req.params.ref)));
+  app.get('/containers/:ref/export', { schema: { params: RefParams } }, async (req, reply) =>
+    reply.type(TAR_MEDIA_TYPE).send(runtime.io.export(req.params.ref)),
+  );
 };
 
 export const imageRoutes: FastifyPluginAsyncTypebox = async (app) => {
