@@ -7,6 +7,7 @@ import { NULL_NETWORK, type Controller, type SandboxCreateRequest } from '../cnm
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { addressOf } from '../ipam/subnet.js';
 import { parseExpose } from '../lib/port-syntax.js';
+import { parseByteSize } from '../lib/sizes.js';
 import { availableParallelism } from 'node:os';
 import { checkCpus, parseMemory } from '../runtime/cgroups.js';
 import { resolveUser } from '../runtime/users.js';
@@ -92,10 +93,9 @@ export function checkTmpfs(text: string): string {
 
 /** --shm-size: a size with an optional unit b, k, m or g. */
 function parseSize(text: string): number {
-  const m = /^(\d+)([bkmg]?)$/iu.exec(text.trim());
-  const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-  if (!m || Number(m[1]) === 0) throw new InvalidArgumentError(`invalid --shm-size "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
-  return Number(m[1]) * units[m[2]!.toLowerCase()]!;
+  const bytes = parseByteSize(text);
+  if (!bytes) throw new InvalidArgumentError(`invalid --shm-size "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
+  return bytes;
 }
 
 /** Everything a run can be refused for, before anything is made. */

@@ -1,7 +1,6 @@
 /** Docker's -v and --mount syntax, read into the API's mount specs (the CLI's, checked again by the daemon). */
 import type { MountSpec } from '../api/containers.js';
-
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+import { parseByteSize } from './sizes.js';
 
 /** -v /path (an anonymous volume), -v NAME:/path[:ro|rw], -v /host:/path[:ro|rw]. */
 export function parseVolumeFlag(text: string): MountSpec {
@@ -34,13 +33,13 @@ export function parseMountFlag(text: string): MountSpec {
     );
   }
   if (type === 'bind' && !source) throw new RangeError(`invalid --mount "${text}": a bind mount needs a source`);
-  const m = size === undefined ? undefined : /^(\d+)([bkmg]?)$/iu.exec(size);
-  if (size !== undefined && (!m || type !== 'tmpfs')) throw new RangeError(`invalid --mount "${text}": tmpfs-size is a size such as 64m, for type=tmpfs`);
+  const bytes = size === undefined ? undefined : parseByteSize(size);
+  if (size !== undefined && (!bytes || type !== 'tmpfs')) throw new RangeError(`invalid --mount "${text}": tmpfs-size is a size such as 64m, for type=tmpfs`);
   return {
     type,
     target,
     ...(source && type !== 'tmpfs' ? { source } : {}),
     ...(ro === 'true' || ro === '1' ? { readOnly: true } : {}),
-    ...(m ? { tmpfsSize: Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! } : {}),
+    ...(bytes ? { tmpfsSize: bytes } : {}),
   };
 }

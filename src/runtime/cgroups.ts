@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseByteSize } from '../lib/sizes.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 
 export interface Limits {
@@ -31,10 +32,8 @@ function write(dir: string, file: string, value: string): void {
 
 /** "64m", "1g", "512k", "1048576" -> bytes, as Docker's --memory. */
 export function parseMemory(text: string): number {
-  const m = /^(\d+)([bkmg]?)$/iu.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`invalid memory limit "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
-  const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-  const bytes = Number(m[1]) * units[m[2]!.toLowerCase()]!;
+  const bytes = parseByteSize(text);
+  if (bytes === undefined) throw new InvalidArgumentError(`invalid memory limit "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
   if (bytes < 6 * 1024 * 1024) throw new InvalidArgumentError(`memory limit "${text}" is too low: the minimum is 6m`);
   return bytes;
 }

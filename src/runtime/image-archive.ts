@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { create as tarCreate, extract } from 'tar';
 import { InvalidArgumentError } from '../errors.js';
-import type { Image, ImageStore } from './images.js';
+import { isGzip, type Image, type ImageStore } from './images.js';
 
 interface DockerManifestEntry {
   readonly Config: string;
@@ -33,8 +33,7 @@ function inside(dir: string, rel: string): string {
 
 /** An uncompressed copy of a gzip layer (OCI layouts compress theirs), or the file itself. */
 async function uncompressed(file: string, scratch: string): Promise<string> {
-  const head = readFileSync(file).subarray(0, 2);
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return file;
+  if (!isGzip(file)) return file;
   const out = join(scratch, `${randomBytes(8).toString('hex')}.tar`);
   await pipeline(createReadStream(file), createGunzip(), createWriteStream(out));
   return out;
@@ -68,9 +67,7 @@ export async function loadImages(store: ImageStore, file: string): Promise<Image
   const scratch = join(store.root, `load-${randomBytes(8).toString('hex')}`);
   mkdirSync(scratch, { recursive: true });
   try {
-    const unpacked = extract({ file, cwd: scratch, strict: true, ...((await isGzipFile(file)) ? { gzip: true } : {}) } as Parameters<
-      typeof extract
-    >[0]) as Promise<void>;
+    const unpacked = extract({ file, cwd: scratch, strict: true, ...(isGzip(file) ? { gzip: true } : {}) } as Parameters<typeof extract>[0]) as Promise<void>;
     await unpacked.catch((err: Error) => {
       throw new InvalidArgumentError(`cannot load "${file}": not an image archive (${err.message})`);
     });
@@ -98,11 +95,6 @@ export async function loadImages(store: ImageStore, file: string): Promise<Image
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-async function isGzipFile(file: string): Promise<boolean> {
-  const head = readFileSync(file).subarray(0, 2);
-  return head[0] === 0x1f && head[1] === 0x8b;
 }
 
 /** The config of an image that has none of its own (an imported root filesystem): its layer made a tar, as Docker's. */

@@ -4,7 +4,21 @@
  * pointing at a layer; metadata lives in ROOT/images.json, written atomically.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  openSync,
+  readSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -30,12 +44,15 @@ export interface Image {
 
 const NAME_RE = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/u;
 
-async function isGzip(file: string): Promise<boolean> {
-  const stream = createReadStream(file, { start: 0, end: 1 });
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  const head = Buffer.concat(chunks);
-  return head.length === 2 && head[0] === 0x1f && head[1] === 0x8b;
+/** Whether a file starts as gzip does (its first two bytes). */
+export function isGzip(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = openSync(file, 'r');
+  try {
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The shortest id prefix taken as a reference (Docker's short ids are 12). */
@@ -184,7 +201,7 @@ export class ImageStore {
       throw new InvalidArgumentError(`invalid image name "${nameInput}": use lower-case letters, digits, ".", "_", "-" and "/", and ":tag"`);
     if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`cannot import "${file}": no such file`);
     const config = changes.length ? applyChanges({}, changes) : undefined; // refused before anything is stored
-    const gz = await isGzip(file);
+    const gz = isGzip(file);
     const hash = createHash('sha256');
     let size = 0;
     const tarCopy = join(this.root, 'layer-tars', `import-${process.pid}-${Date.now()}.tar`);
