@@ -11,7 +11,7 @@ import type { ContainerView, RunBody, TtySize } from '../api/containers.js';
 import type { Controller } from '../cnm/controller.js';
 import type { JoinedEndpoint } from '../cnm/types.js';
 import { TsnetError } from '../errors.js';
-import type { ContainerConfig, ContainerState, Runtime, StartNetwork } from '../runtime/runtime.js';
+import type { ContainerState, Runtime, StartNetwork } from '../runtime/runtime.js';
 import { UndoStack } from '../cnm/undo.js';
 import { containerView } from './container-view.js';
 import { planOf, plannedNetworks, restartDelayMs, restartsAfterExit, restartsAtDaemonStart, type ContainerPlan, type JoinedLater } from './container-plan.js';
@@ -268,12 +268,10 @@ export class ContainerService {
     return release;
   }
 
-  /** The sandbox of a running container, for network connect/disconnect. */
-  sandboxOf(ref: string): string {
-    const state = this.runtime.get(ref);
+  /** The container's sandbox, when it has one now (it runs, or keeps its sandbox). */
+  private liveSandbox(state: ContainerState): string | undefined {
     const id = sandboxIdOf(state);
-    if (!id || !this.controller.hasSandbox(id)) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
-    return id;
+    return id !== undefined && this.controller.hasSandbox(id) ? id : undefined;
   }
 
   /**
@@ -284,9 +282,9 @@ export class ContainerService {
     const state = this.runtime.get(ref);
     const plan = planOf(state);
     const name = this.controller.network(network).name;
-    const live = sandboxIdOf(state) !== undefined && this.controller.hasSandbox(sandboxIdOf(state)!);
+    const live = this.liveSandbox(state);
     if (!live && !plan) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
-    const endpoint = live ? await this.controller.connect(network, sandboxIdOf(state)!, connectOptions({ network, ...options })) : undefined;
+    const endpoint = live ? await this.controller.connect(network, live, connectOptions({ network, ...options })) : undefined;
     if (plan && !plan.keepSandbox) {
       this.updatePlan(state, {
         ...plan,
@@ -301,8 +299,8 @@ export class ContainerService {
     const state = this.runtime.get(ref);
     const plan = planOf(state);
     const n = this.controller.network(network);
-    const live = sandboxIdOf(state) !== undefined && this.controller.hasSandbox(sandboxIdOf(state)!);
-    if (live) await this.controller.disconnect(network, sandboxIdOf(state)!);
+    const live = this.liveSandbox(state);
+    if (live) await this.controller.disconnect(network, live);
     else if (!plan) throw new TsnetError('TSNET_ERR_SANDBOX_NOT_FOUND', `container "${state.name}" has no network sandbox`);
     if (plan && !plan.keepSandbox) {
       const joined = (plan.joined ?? []).filter((j) => j.network !== n.name && j.network !== n.id && j.network !== network);
@@ -343,5 +341,3 @@ export class ContainerService {
 function connectOptions(j: JoinedLater): { ip?: string; ip6?: string; aliases?: readonly string[] } {
   return { ...(j.ip ? { ip: j.ip } : {}), ...(j.ip6 ? { ip6: j.ip6 } : {}), ...(j.aliases ? { aliases: j.aliases } : {}) };
 }
-
-export type { ContainerConfig };
