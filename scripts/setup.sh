@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # docker.io is for the end-to-end test of the Docker plugin (it runs its own dockerd, isolated).
 # libseccomp-dev: the launcher links libseccomp statically to load containers' seccomp filters.
 # tmux: the end-to-end tests of interactive containers type into a real terminal.
-packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io graphviz tmux)
+# docker-registry, apache2-utils (htpasswd), openssl, curl: the registry tests run their own registry, isolated.
+packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io graphviz tmux
+  docker-registry apache2-utils openssl curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

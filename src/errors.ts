@@ -25,6 +25,10 @@ export const ErrorCodes = {
   TSNET_ERR_NO_SPACE: 507,
   TSNET_ERR_ROLLBACK: 500,
   TSNET_ERR_INTERNAL: 500,
+  /** An image registry could not be reached, or answered with an error or with content that fails its digest. */
+  TSNET_ERR_REGISTRY: 502,
+  /** An image registry refused the credentials given (or asked for some and none were given). */
+  TSNET_ERR_UNAUTHORIZED: 401,
   /** Raised by the client, never answered by the API: no daemon listens on the socket. */
   TSNET_ERR_DAEMON_UNREACHABLE: 503,
   /** Raised by the client: the socket's mode does not let this user in. */

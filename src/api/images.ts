@@ -36,3 +36,35 @@ export const CommitBody = Type.Object(
   { additionalProperties: false },
 );
 export type CommitBody = Static<typeof CommitBody>;
+
+/** Credentials for a registry, as `tsnet login` saved them; sent with each pull and push, never stored by the daemon. */
+export const RegistryAuth = Type.Object({ username: Type.String({ minLength: 1 }), password: Type.String() }, { additionalProperties: false });
+export type RegistryAuth = Static<typeof RegistryAuth>;
+
+/** POST /v1/images/pull: an image from a registry; platform is OS/ARCH[/VARIANT], this machine's by default. */
+export const PullBody = Type.Object(
+  { reference: Type.String({ minLength: 1 }), platform: Type.Optional(Type.String({ minLength: 1 })), auth: Type.Optional(RegistryAuth) },
+  { additionalProperties: false },
+);
+export type PullBody = Static<typeof PullBody>;
+export const PullView = Type.Object({ image: ImageView, digest: Type.String(), layersFetched: Type.Integer(), layersReused: Type.Integer() });
+export type PullView = Static<typeof PullView>;
+
+/** POST /v1/images/push: a local image, by the name it has, to the registry that name names. */
+export const PushBody = Type.Object({ reference: Type.String({ minLength: 1 }), auth: Type.Optional(RegistryAuth) }, { additionalProperties: false });
+export type PushBody = Static<typeof PushBody>;
+export const PushView = Type.Object({
+  name: Type.String(),
+  digest: Type.String(),
+  size: Type.Integer(),
+  layersSent: Type.Integer(),
+  layersPresent: Type.Integer(),
+});
+export type PushView = Static<typeof PushView>;
+
+/** POST /v1/auth: checks credentials against a registry (host[:port]) as docker login does. */
+export const LoginBody = Type.Object(
+  { server: Type.String({ minLength: 1 }), username: Type.String({ minLength: 1 }), password: Type.String() },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;

@@ -14,6 +14,7 @@ import type { LabService } from './labs/service.js';
 import { containerRoutes } from './routes/containers.js';
 import { labRoutes } from './routes/labs.js';
 import { imageRoutes } from './routes/images.js';
+import { registryRoutes } from './routes/registry.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemRoutes } from './routes/system.js';
 import { volumeRoutes } from './routes/volumes.js';
@@ -67,6 +68,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(systemRoutes, { prefix: `/${API_VERSION}` });
   void app.register(networkRoutes, { prefix: `/${API_VERSION}` });
   void app.register(imageRoutes, { prefix: `/${API_VERSION}` });
+  void app.register(registryRoutes, { prefix: `/${API_VERSION}` });
   void app.register(containerRoutes, { prefix: `/${API_VERSION}` });
   void app.register(volumeRoutes, { prefix: `/${API_VERSION}` });
   if (deps.labs) void app.register(labRoutes(deps.labs), { prefix: `/${API_VERSION}` });

@@ -98,7 +98,7 @@ export async function loadImages(store: ImageStore, file: string): Promise<Image
 }
 
 /** The config of an image that has none of its own (an imported root filesystem): its layer made a tar, as Docker's. */
-async function configFor(store: ImageStore, image: Image, scratch: string): Promise<{ config: Buffer; layers: string[] }> {
+export async function configFor(store: ImageStore, image: Image, scratch: string): Promise<{ config: Buffer; layers: string[] }> {
   if (existsSync(store.configFile(image))) return { config: readFileSync(store.configFile(image)), layers: [...store.layersOf(image)] };
   const layers: string[] = [];
   for (const [i, d] of store.layersOf(image).entries()) {

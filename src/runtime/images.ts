@@ -26,6 +26,7 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar';
 import { InvalidArgumentError, NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 import { applyChanges } from './image-changes.js';
+import { localName, parseReference, tryLocalName } from '../lib/image-reference.js';
 
 export type { ImageConfig } from './types.js';
 import type { ImageConfig } from './types.js';
@@ -42,7 +43,8 @@ export interface Image {
   readonly config?: ImageConfig;
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/u;
+/** The local name for an image name given ("NAME" means "NAME:latest"); refused when it is not a reference. */
+const nameOf = (input: string): string => localName(parseReference(input));
 
 /** Whether a file starts as gzip does (its first two bytes). */
 export function isGzip(file: string): boolean {
@@ -91,6 +93,23 @@ export class ImageStore {
     return join(this.root, 'layer-tars', `${diffId.replace('sha256:', '')}.tar`);
   }
 
+  /** Whether a layer is stored whole: unpacked, and its archive kept. */
+  hasLayer(diffId: string): boolean {
+    return existsSync(join(this.root, 'layers', diffId.replace('sha256:', ''))) && existsSync(this.layerTar(diffId));
+  }
+
+  /** Bytes of a stored layer's uncompressed archive. */
+  layerSize(diffId: string): number {
+    return statSync(this.layerTar(diffId)).size;
+  }
+
+  /** Removes a layer no image names (one stored by a pull that then failed its check). */
+  dropLayerIfUnused(diffId: string): void {
+    if (this.list().some((i) => this.layersOf(i).includes(diffId))) return;
+    rmSync(join(this.root, 'layers', diffId.replace('sha256:', '')), { recursive: true, force: true });
+    rmSync(this.layerTar(diffId), { force: true });
+  }
+
   /** The config JSON of a loaded image, byte for byte (its id is its digest). */
   configFile(image: Image): string {
     return join(this.root, 'configs', `${image.id.replace('sha256:', '')}.json`);
@@ -133,8 +152,7 @@ export class ImageStore {
     const parsed = JSON.parse(configJson.toString()) as { config?: ImageConfig; created?: string };
     writeFileSync(join(this.root, 'configs', `${id.slice(7)}.json`), configJson);
     const made = (names.length ? names : [`<none>:${id.slice(7, 19)}`]).map((n): Image => {
-      const name = n.includes(':') ? n : `${n}:latest`;
-      if (!NAME_RE.test(name) && !name.startsWith('<none>')) throw new InvalidArgumentError(`invalid image name "${n}"`);
+      const name = n.startsWith('<none>') ? n : nameOf(n);
       return { name, id, created: parsed.created ?? new Date().toISOString(), size, layers: [...layers], ...(parsed.config ? { config: parsed.config } : {}) };
     });
     const names_ = new Set(made.map((i) => i.name));
@@ -145,8 +163,7 @@ export class ImageStore {
   /** Another name for an image (image tag). */
   tag(ref: string, nameInput: string): Image {
     const image = this.get(ref);
-    const name = nameInput.includes(':') ? nameInput : `${nameInput}:latest`;
-    if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid image name "${nameInput}"`);
+    const name = nameOf(nameInput);
     const tagged = { ...image, name };
     this.save([...this.list().filter((i) => i.name !== name), tagged]);
     return tagged;
@@ -173,7 +190,7 @@ export class ImageStore {
    */
   get(ref: string): Image {
     const images = this.list();
-    const name = ref.includes(':') && !ref.startsWith('sha256:') ? ref : `${ref}:latest`;
+    const name = tryLocalName(ref);
     const byName = images.find((i) => i.name === name || i.name === ref);
     if (byName) return byName;
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
@@ -196,9 +213,7 @@ export class ImageStore {
    * uncompressed archive is kept for image save. With changes (--change), the image gets a config of its own.
    */
   async import(file: string, nameInput: string, changes: readonly string[] = []): Promise<Image> {
-    const name = nameInput.includes(':') ? nameInput : `${nameInput}:latest`;
-    if (!NAME_RE.test(name))
-      throw new InvalidArgumentError(`invalid image name "${nameInput}": use lower-case letters, digits, ".", "_", "-" and "/", and ":tag"`);
+    const name = nameOf(nameInput);
     if (!existsSync(file) || !statSync(file).isFile()) throw new InvalidArgumentError(`cannot import "${file}": no such file`);
     const config = changes.length ? applyChanges({}, changes) : undefined; // refused before anything is stored
     const gz = isGzip(file);

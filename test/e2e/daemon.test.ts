@@ -145,7 +145,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect(missing.stderr).toBe(
       'tsnet: container "' + missing.stderr.split('"')[1] + '" failed to start: exec: ENOENT (No such file or directory) (TSNET_ERR_COMMAND_NOT_FOUND)\n',
     );
-    expect(await tsnet(d, 'run', 'nosuchimage', 'true')).toMatchObject({
+    expect(await tsnet(d, 'run', '--pull', 'never', 'nosuchimage', 'true')).toMatchObject({
       code: 125,
       stderr: 'tsnet: image "nosuchimage" not found (import one with "tsnet image import FILE NAME") (TSNET_ERR_NOT_FOUND)\n',
     });

@@ -2,6 +2,7 @@
 import type { ContainerView } from '../../api/containers.js';
 import { formatBinding } from '../../lib/port-syntax.js';
 import { ClientError } from '../../client/client.js';
+import { ensureImage } from '../image-pull.js';
 import { collect, type Cli } from '../context.js';
 import { addContainerOptions, runRequest, type RunFlags } from './run-options.js';
 import { registerLifecycle } from './lifecycle.js';
@@ -24,7 +25,7 @@ function registerRun(cli: Cli): void {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))
     .action(async (image: string, command: string[], o: RunFlags & { detach?: boolean }) => {
       const c = cli.client();
-      const created = await Promise.resolve()
+      const created = await ensureImage(c, image, o.pull)
         .then(() => c.call<ContainerView>('POST', '/v1/containers', { ...runRequest(image, command, o), ...(o.detach ? {} : { attach: true }) }))
         .catch((err: unknown) => {
           throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;

@@ -1,10 +1,11 @@
-/** `tsnet image import/busybox/ls/rm/load/save/tag/inspect/history`. */
+/** `tsnet image import/busybox/ls/rm/load/save/tag/inspect/history/pull/push`. */
 import { resolve } from 'node:path';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { TAR_MEDIA_TYPE } from '../../api/defaults.js';
 import type { BusyboxBody, CommitBody, HistoryEntry, ImageView, ImportBody, TagBody } from '../../api/images.js';
 import { downloadArchive } from '../archive-output.js';
+import { registerRegistryCommands } from './registry.js';
 import { collect, type Cli } from '../context.js';
 import { formatOption, inspectFormatOption, printInspected, printJson, printTable, shortId, withProgress } from '../format.js';
 
@@ -54,6 +55,7 @@ export function registerImageCommands(cli: Cli): void {
       for (const r of refs) await cli.client().call('DELETE', `/v1/images/${encodeURIComponent(r)}`);
     });
   registerArchives(cli, image);
+  registerRegistryCommands(cli, image);
 
   registerContainerImages(cli);
 }

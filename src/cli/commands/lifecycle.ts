@@ -6,6 +6,7 @@ import type { Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
 import { withProgress } from '../format.js';
 import { addConnectCommands } from './network.js';
+import { ensureImage } from '../image-pull.js';
 import { addContainerOptions, runRequest, type RunFlags } from './run-options.js';
 import { attachTo, containerPath } from './streams.js';
 
@@ -42,9 +43,9 @@ function registerCreateStart(cli: Cli): void {
     .passThroughOptions()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 125))
     .action(async (image: string, command: string[], o: RunFlags) => {
-      const created = await cli
-        .client()
-        .call<ContainerView>('POST', '/v1/containers/create', runRequest(image, command, o))
+      const c = cli.client();
+      const created = await ensureImage(c, image, o.pull)
+        .then(() => c.call<ContainerView>('POST', '/v1/containers/create', runRequest(image, command, o)))
         .catch((err: unknown) => {
           throw err instanceof ClientError ? new CliFailure(err, runExitStatus(err)) : err;
         });

@@ -57,6 +57,7 @@ export interface RunFlags {
   restart?: string;
   stopSignal?: string;
   stopTimeout?: number;
+  pull: string;
 }
 
 /** -p values into the API's specs; a malformed one fails as a usage error, before the daemon is asked. */
@@ -160,6 +161,7 @@ function readSeccompProfile(opt: string): string {
 export function addContainerOptions(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'container name')
+    .option('--pull <policy>', 'pull the image first: missing (when not here), always or never', 'missing')
     .option('--network <network>', 'network to join (repeatable)', collect)
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--ip6 <address>', 'IPv6 address on the network')
