@@ -140,7 +140,9 @@ function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { ts
           deployMs: m(r.tsnet, 'deployMs'),
           downMs: m(r.tsnet, 'downMs'),
           phasesMs: Object.fromEntries(
-            ['check', 'nodes', 'links', 'configure', 'exec', 'record'].map((k) => [k, round(median(r.tsnet.map((x) => x.phases?.[k] ?? 0)), 1)]),
+            ['check', 'nodes', 'links', 'configure', 'exec', 'record']
+              .flatMap((p) => [p, `${p}.cpu`])
+              .map((k) => [k, round(median(r.tsnet.map((x) => x.phases?.[k] ?? 0)), 1)]),
           ),
         },
         ...(mininet ? { mininet: { upMs: m(r.mininet, 'upMs'), downMs: m(r.mininet, 'downMs') } } : {}),

@@ -18,10 +18,16 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
-/** Starts `tsnet daemon` with its state in STATE/tsnet and its socket STATE/tsnet.sock, plus extra flags. */
+/**
+ * Starts `tsnet daemon` with its state in STATE/tsnet and its socket STATE/tsnet.sock, plus extra flags.
+ * TSNET_BENCH_DAEMON_NODE_ARGS gives node options for the daemon alone (say, --cpu-prof --cpu-prof-dir=DIR).
+ */
 export async function startBenchDaemon(state: string, extra: readonly string[] = []): Promise<BenchDaemon> {
   const socket = join(state, 'tsnet.sock');
-  const child = spawn(process.execPath, [CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeArgs = (process.env.TSNET_BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {

@@ -59,26 +59,28 @@ export function checkNodeSemantics(t: Topology, name: string, locate: Locate, fo
 export function checkLinks(t: Topology, locate: Locate, companionLocate?: Locate): string[] {
   const out: string[] = [];
   const used = new Map<string, number>();
+  const byName = new Map(t.nodes.map((n) => [n.name, n]));
   t.links.forEach((l, i) => {
     for (const [side, e] of [
       [0, l.a],
       [1, l.b],
     ] as const) {
-      const at = locate(['topology', 'links', i, 'endpoints', side]);
-      const node = t.nodes.find((n) => n.name === e.node);
+      // Located only for a problem: finding a line means reading the file again with positions.
+      const at = (): string => locate(['topology', 'links', i, 'endpoints', side]);
+      const node = byName.get(e.node);
       if (!node) {
-        out.push(`${at}: link to unknown node "${e.node}"`);
+        out.push(`${at()}: link to unknown node "${e.node}"`);
         continue;
       }
-      if (!IFNAME.test(e.iface)) out.push(`${at}: "${e.iface}" is not an interface name (1 to 15 letters, digits, "_", "-", ".")`);
-      if (e.iface === 'eth0' && node.kind === 'linux' && node.networkMode === 'bridge') out.push(`${at}: eth0 of "${e.node}" is its management interface`);
-      if (e.mac && !MAC.test(e.mac)) out.push(`${at}: "${e.mac}" is not a MAC address`);
+      if (!IFNAME.test(e.iface)) out.push(`${at()}: "${e.iface}" is not an interface name (1 to 15 letters, digits, "_", "-", ".")`);
+      if (e.iface === 'eth0' && node.kind === 'linux' && node.networkMode === 'bridge') out.push(`${at()}: eth0 of "${e.node}" is its management interface`);
+      if (e.mac && !MAC.test(e.mac)) out.push(`${at()}: "${e.mac}" is not a MAC address`);
       const key = `${e.node}:${e.iface}`;
-      if (used.has(key)) out.push(`${at}: interface ${key} is already used by link ${used.get(key)! + 1}`);
+      if (used.has(key)) out.push(`${at()}: interface ${key} is already used by link ${used.get(key)! + 1}`);
       used.set(key, i);
     }
     if (l.a.node === l.b.node && l.a.iface === l.b.iface) out.push(`${locate(['topology', 'links', i])}: a link cannot join an interface to itself`);
-    if (t.nodes.find((n) => n.name === l.a.node)?.kind === 'bridge' && t.nodes.find((n) => n.name === l.b.node)?.kind === 'bridge') {
+    if (byName.get(l.a.node)?.kind === 'bridge' && byName.get(l.b.node)?.kind === 'bridge') {
       out.push(`${locate(['topology', 'links', i])}: a link between two bridge nodes is not supported`);
     }
   });

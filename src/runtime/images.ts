@@ -61,6 +61,9 @@ export function isGzip(file: string): boolean {
 const MIN_PREFIX = 4;
 
 export class ImageStore {
+  /** images.json as last read or written. */
+  private known: Image[] | undefined;
+
   constructor(
     readonly root: string,
     /** Turns an extracted layer's ".wh." files into overlay's whiteouts (tsnet-launcher whiteouts). */
@@ -174,14 +177,16 @@ export class ImageStore {
   }
 
   list(): Image[] {
-    if (!existsSync(this.indexFile)) return [];
-    return JSON.parse(readFileSync(this.indexFile, 'utf8')) as Image[];
+    // The store is images.json's one writer: it is read once, then kept as saved.
+    this.known ??= existsSync(this.indexFile) ? (JSON.parse(readFileSync(this.indexFile, 'utf8')) as Image[]) : [];
+    return [...this.known];
   }
 
   private save(images: readonly Image[]): void {
     const tmp = `${this.indexFile}.tmp`;
     writeFileSync(tmp, JSON.stringify(images, null, 2));
     renameSync(tmp, this.indexFile);
+    this.known = [...images];
   }
 
   /**
@@ -190,7 +195,8 @@ export class ImageStore {
    */
   get(ref: string): Image {
     const images = this.list();
-    const name = tryLocalName(ref);
+    // An id is not a name: "sha256:HEX" goes straight to the ids.
+    const name = ref.startsWith('sha256:') ? undefined : tryLocalName(ref);
     const byName = images.find((i) => i.name === name || i.name === ref);
     if (byName) return byName;
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;

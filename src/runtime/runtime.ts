@@ -157,7 +157,8 @@ export class Runtime {
     for (const e of config.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl);
     const dir = this.dir(id);
-    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { mode: 0o755 });
     try {
       if (seccompRules !== null) writeFileSync(join(dir, SECCOMP_FILE), seccompRules);
       const cgroups = this.cgroups.create(id, config.limits ?? {}, confinement.deviceRules);
@@ -170,7 +171,11 @@ export class Runtime {
         created: new Date().toISOString(),
         status: 'created',
         cgroups,
-        confinement: { ...confinement, seccomp: seccompRules !== null },
+        confinement: {
+          ...confinement,
+          seccomp: seccompRules !== null,
+          ...(seccompRules !== null ? { seccompHash: SeccompPrograms.hashOf(seccompRules) } : {}),
+        },
         ...(daemon ? { daemon } : {}),
       };
       this.save(state);
@@ -184,7 +189,9 @@ export class Runtime {
 
   /** The container's seccomp program, compiled once per profile. */
   private seccompOf(state: ContainerState): SeccompProgram | null {
-    return state.confinement?.seccomp ? this.seccomp.programFor(seccompRulesFile(this.dir(state.id))) : null;
+    if (!state.confinement?.seccomp) return null;
+    const file = seccompRulesFile(this.dir(state.id));
+    return state.confinement.seccompHash ? this.seccomp.programFor(file, state.confinement.seccompHash) : this.seccomp.programFor(file);
   }
 
   /** Starts it (again, after it exited); resolves once the command has been exec'd (or rejects with the step that failed). */

@@ -18,7 +18,7 @@ export class StateFiles {
 
   save(state: ContainerState): void {
     const file = join(this.dirOf(state.id), 'state.json');
-    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
     renameSync(`${file}.tmp`, file);
   }
 

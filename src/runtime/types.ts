@@ -3,7 +3,10 @@ import type { ContainerCgroups, Limits } from './cgroups.js';
 import type { Confinement, SecurityRequest } from './security/confinement.js';
 
 /** The confinement as kept in a container's state: the seccomp rules are in a file beside it. */
-export type StoredConfinement = Omit<Confinement, 'seccompRules'> & { readonly seccomp: boolean };
+export type StoredConfinement = Omit<Confinement, 'seccompRules'> & {
+  readonly seccomp: boolean;
+  /** The rules' hash, naming the compiled program. */ readonly seccompHash?: string;
+};
 
 export interface ContainerConfig {
   readonly image: string;

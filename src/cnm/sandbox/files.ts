@@ -70,6 +70,9 @@ export function resolvConf(settings: DnsSettings, hostResolvConf = '/etc/resolv.
 }
 
 export class SandboxFiles {
+  /** What was last written for each sandbox this run: an unchanged file is not written again (each connect asks). */
+  private readonly written = new Map<string, { hosts?: string; resolv?: string }>();
+
   constructor(private readonly root: string) {}
 
   dir(id: string): string {
@@ -80,17 +83,25 @@ export class SandboxFiles {
     mkdirSync(this.dir(id), { recursive: true, mode: 0o755 });
     writeFileSync(join(this.dir(id), 'hosts'), hosts);
     writeFileSync(join(this.dir(id), 'resolv.conf'), resolv);
+    this.written.set(id, { hosts, resolv });
   }
 
   writeHosts(id: string, hosts: string): void {
+    const last = this.written.get(id);
+    if (last?.hosts === hosts) return;
     writeFileSync(join(this.dir(id), 'hosts'), hosts);
+    this.written.set(id, { ...last, hosts });
   }
 
   writeResolv(id: string, resolv: string): void {
+    const last = this.written.get(id);
+    if (last?.resolv === resolv) return;
     writeFileSync(join(this.dir(id), 'resolv.conf'), resolv);
+    this.written.set(id, { ...last, resolv });
   }
 
   remove(id: string): void {
+    this.written.delete(id);
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 }

@@ -20,9 +20,16 @@ export class SeccompPrograms {
     private readonly launcher: string,
   ) {}
 
-  /** The program for a rules file: compiled now if it is not yet; the rules themselves if compiling failed. */
-  programFor(rulesFile: string): SeccompProgram {
-    const hash = createHash('sha256').update(readFileSync(rulesFile)).digest('hex');
+  /** The hash that names a profile's program: of its rules' text. */
+  static hashOf(rules: string | Buffer): string {
+    return createHash('sha256').update(rules).digest('hex');
+  }
+
+  /**
+   * The program for a rules file (its hash given when known, saving a read): compiled now if it is not yet; the
+   * rules themselves if compiling failed.
+   */
+  programFor(rulesFile: string, hash = SeccompPrograms.hashOf(readFileSync(rulesFile))): SeccompProgram {
     const out = join(this.dir, `${hash}.bpf`);
     if (existsSync(out)) return { file: out, compiled: true };
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
