@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
+import { measureLabFloor, type LabFloor } from './lab-floor.js';
 import { median, round, table, timeMs } from './stats.js';
 import { startBenchDaemon, type BenchDaemon } from './tsnetd.js';
 
@@ -104,7 +105,8 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
   const results: Record<string, { tsnet: Run[]; mininet: Run[] }> = {};
   let memory = { idleMb: 0, with50Mb: 0 };
   try {
-    await tsnetd.cli('image', 'import', await busyboxRootfsTar(state), 'busybox');
+    const rootfs = await busyboxRootfsTar(state);
+    await tsnetd.cli('image', 'import', rootfs, 'busybox');
     memory.idleMb = round(rssMb(tsnetd.child.pid!), 1);
     const mininet = mininetInstalled();
     for (const n of SIZES) {
@@ -122,14 +124,22 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     await tsnetd.cli('lab', 'deploy', '-t', join(state, 'mem.clab.yml'));
     memory = { ...memory, with50Mb: round(rssMb(tsnetd.child.pid!), 1) };
     await tsnetd.cli('lab', 'destroy', '--name', 'mem');
+    progress('the floor: Node and CLI starts, 50 containers by the runtime alone');
+    const floor = await measureLabFloor(state, rootfs, opts.runs);
     progress('');
-    report(opts, results, memory, mininet);
+    report(opts, results, memory, mininet, floor);
   } finally {
     await tsnetd.stop();
   }
 }
 
-function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { tsnet: Run[]; mininet: Run[] }>, memory: object, mininet: boolean): void {
+function report(
+  opts: ReturnType<typeof parseArgs>,
+  results: Record<string, { tsnet: Run[]; mininet: Run[] }>,
+  memory: object,
+  mininet: boolean,
+  floor: LabFloor,
+): void {
   const m = (runs: Run[], k: 'upMs' | 'deployMs' | 'downMs'): number => round(median(runs.map((r) => r[k])), 1);
   const sizes = Object.fromEntries(
     Object.entries(results).map(([n, r]) => [
@@ -157,6 +167,7 @@ function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { ts
     runs: opts.runs,
     sizes,
     memory,
+    floor,
     ...(mininet ? {} : { skipped: ['mininet: not installed (apt-get install mininet) - no baseline in this run'] }),
     target: '50 nodes up <= 900 ms and down <= 500 ms; at least 2x Mininet up and 5x down',
   };
@@ -174,6 +185,10 @@ function report(opts: ReturnType<typeof parseArgs>, results: Record<string, { ts
   );
   for (const [n, s] of Object.entries(sizes)) console.log(`${n} nodes, the daemon's phases of a deploy (ms): ${JSON.stringify(s.tsnet.phasesMs)}`);
   console.log(`\ndaemon memory: ${JSON.stringify(memory)} (MB of RSS)`);
+  console.log(
+    `the floor here (${floor.cores} cores): node -e 0 starts in ${floor.nodeStartMs} ms, the tsnet CLI in ${floor.cliStartMs} ms (up runs two); ` +
+      `${floor.containers} containers started by the runtime alone, 16 at a time, take ${floor.runtimeStartMs} ms with the machine's CPU ${floor.cpuBusyPct}% busy`,
+  );
   if (!mininet) console.log('mininet is not installed: no baseline in this run (apt-get install mininet)');
 }
 
