@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -323,4 +325,31 @@ EXPORT int tsnl_sysctl_read(const char *ns_path, const char *key, char *buf, int
     err = n < 0 ? -errno : (int)n;
     close(fd);
     return err;
+}
+
+/*
+ * Loads an eBPF program (its instructions encoded by the caller) with bpf(BPF_PROG_LOAD): the program's fd, or
+ * -errno, with the verifier's words in log when it refuses. A TC filter that attaches the fd keeps the program.
+ */
+EXPORT int tsnl_bpf_prog_load(int prog_type, const void *insns, int insn_cnt, const char *license, char *log, int log_size)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = (__u32)prog_type;
+    attr.insns = (__u64)(uintptr_t)insns;
+    attr.insn_cnt = (__u32)insn_cnt;
+    attr.license = (__u64)(uintptr_t)license;
+    if (log && log_size > 0) {
+        log[0] = '\0';
+        attr.log_level = 1;
+        attr.log_buf = (__u64)(uintptr_t)log;
+        attr.log_size = (__u32)log_size;
+    }
+    long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    if (fd < 0 && errno == ENOSPC && log) {
+        /* The log was too small for the verifier's words: load again without them. */
+        attr.log_level = 0, attr.log_buf = 0, attr.log_size = 0;
+        fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    }
+    return fd < 0 ? -errno : (int)fd;
 }

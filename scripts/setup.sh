@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # libseccomp-dev: the launcher links libseccomp statically to load containers' seccomp filters.
 # tmux: the end-to-end tests of interactive containers type into a real terminal.
 # docker-registry, apache2-utils (htpasswd), openssl, curl: the registry tests run their own registry, isolated.
+# iperf3: the lab impairment tests measure a rate-limited link with it (run in the nodes' namespaces).
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io graphviz tmux
-  docker-registry apache2-utils openssl curl)
+  docker-registry apache2-utils openssl curl iperf3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,4 +1,4 @@
-/** The API contract of /v1/labs: deploy, list, inspect, destroy, exec, graph. */
+/** The API contract of /v1/labs: deploy, list, inspect, destroy, exec, graph, and links' impairments. */
 import { Type, type Static } from 'typebox';
 import { StringList, StringMap } from './common.js';
 
@@ -79,3 +79,58 @@ export const LabGraphBody = Type.Object(
 export type LabGraphBody = Static<typeof LabGraphBody>;
 export const LabGraphResult = Type.Object({ text: Type.String() });
 export type LabGraphResult = Static<typeof LabGraphResult>;
+
+const RateLike = Type.Union([Type.String({ minLength: 1 }), Type.Number()]);
+
+/**
+ * An impairment of the packets leaving one end of a link, in tc's and netem's words (rate "10mbit", burst "32kb",
+ * loss "5%"). delay, jitter, corrupt, duplicate and reorder are known and refused by name: tsnet cannot apply them yet.
+ */
+export const ImpairmentSchema = Type.Object(
+  {
+    rate: Type.Optional(RateLike),
+    burst: Type.Optional(RateLike),
+    loss: Type.Optional(RateLike),
+    mtu: Type.Optional(Type.Integer()),
+    down: Type.Optional(Type.Boolean()),
+    delay: Type.Optional(RateLike),
+    jitter: Type.Optional(RateLike),
+    corrupt: Type.Optional(RateLike),
+    duplicate: Type.Optional(RateLike),
+    reorder: Type.Optional(RateLike),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * POST /v1/labs/{name}/links: changes the impairment of an end, NODE:IFACE (and with peerToo, its peer's): the values
+ * given replace those set (rate 0 and loss 0 remove them); with clear, nothing set before is kept.
+ */
+export const LabLinkSetBody = Type.Object(
+  { endpoint: Type.String({ minLength: 3 }), peerToo: Type.Optional(Type.Boolean()), clear: Type.Optional(Type.Boolean()), impairment: ImpairmentSchema },
+  { additionalProperties: false },
+);
+export type LabLinkSetBody = Static<typeof LabLinkSetBody>;
+
+/** One end of a lab's link as `lab link show` shows it: what is set, by which engine, and the kernel's counters. */
+export const LabLinkEndView = Type.Object({
+  endpoint: Type.String(),
+  impairment: Type.String(),
+  engines: Type.Array(Type.String()),
+  up: Type.Boolean(),
+  txPackets: Type.Integer(),
+  rxPackets: Type.Integer(),
+  rateDrops: Type.Integer(),
+  lossDrops: Type.Integer(),
+});
+export type LabLinkEndView = Static<typeof LabLinkEndView>;
+export const LabLinkView = Type.Object({ link: Type.String(), ends: Type.Array(LabLinkEndView) });
+export type LabLinkView = Static<typeof LabLinkView>;
+
+/** GET /v1/labs/doctor: each impairment, whether this kernel can apply it, and by which engine. */
+export const ImpairmentSupportView = Type.Object({ impairment: Type.String(), supported: Type.Boolean(), engine: Type.String(), note: Type.String() });
+export type ImpairmentSupportView = Static<typeof ImpairmentSupportView>;
+
+/** POST /v1/labs/{name}/links/state: an end's link down (everything it sends is lost) or up again. */
+export const LabLinkStateBody = Type.Object({ endpoint: Type.String({ minLength: 3 }), up: Type.Boolean() }, { additionalProperties: false });
+export type LabLinkStateBody = Static<typeof LabLinkStateBody>;

@@ -23,6 +23,9 @@ import { servesDns } from './sandbox/hosts.js';
 import { addSandboxAddresses, addSandboxRoutes, setSandboxSysctls, type SandboxRoute } from './sandbox/tuning.js';
 import { ensureHostBridge, removeHostBridges } from './wires/host-bridges.js';
 import { createWires, deleteWires, type WireSpec } from './wires/wires.js';
+import { probeImpairmentSupport, type ImpairmentSupport } from './wires/impair-support.js';
+import { impairWireEnd, wireEndCounters, type WireEndCounters } from './wires/impair.js';
+import type { Impairment } from '../lib/impairment.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type {
@@ -241,6 +244,22 @@ export class Controller {
   }
   deleteWires(owner: string): Promise<number> {
     return this.run(() => deleteWires(this.core, owner));
+  }
+  /** An owner's wires, as recorded (with each end's impairment). */
+  wires(owner: string): WireRecord[] {
+    return this.core.state.wireList().filter((w) => w.owner === owner);
+  }
+  /** Sets what is done to the packets leaving one end of a wire (rate, loss, mtu, down); empty clears it. */
+  impairWireEnd(wireId: string, end: 0 | 1, impairment: Impairment): Promise<WireRecord> {
+    return this.run(() => impairWireEnd(this.core, wireId, end, impairment));
+  }
+  /** Which impairments this kernel can apply, and by which engine: found by trying, in a throwaway namespace. */
+  impairmentSupport(): Promise<ImpairmentSupport[]> {
+    return probeImpairmentSupport(this.core.deps.namespaces, (ns) => this.core.openHandle(ns));
+  }
+  /** The kernel's counters of one end of a wire: sent, received, dropped by its rate and by its loss. */
+  wireEndCounters(wireId: string, end: 0 | 1): Promise<WireEndCounters> {
+    return wireEndCounters(this.core, wireId, end);
   }
   /** A bridge in the host namespace for wires to plug into; whether it was made (false: it existed). */
   ensureHostBridge(name: string, owner: string): Promise<boolean> {

@@ -2,6 +2,7 @@
  * The records of the Container Network Model as tsnet stores them. Networks and endpoints are declared with the
  * driver interface (drivers read them); sandboxes and Docker's IPAM pools are the controller's alone.
  */
+import type { Impairment } from '../lib/impairment.js';
 export type {
   DetachedEndpoint,
   DriverName,
@@ -63,6 +64,8 @@ export interface WireEnd {
   readonly addresses: readonly string[];
   /** Host ends only: the bridge it is a port of (a lab's bridge node). */
   readonly bridge?: string;
+  /** What is done to the packets leaving this end (rate, loss, mtu, down), as last set. */
+  readonly impairment?: Impairment;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** What a topology's schema cannot say, checked with the file's lines: kinds, names, addresses, links. Pure. */
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseImpairment } from '../lib/impairment.js';
 import type { Locate, Topology } from './types.js';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/u;
@@ -42,6 +43,13 @@ export function checkNodeSemantics(t: Topology, name: string, locate: Locate, fo
   if (n.mgmtIpv6 && !isIPv6(n.mgmtIpv6)) out.push(`${at('mgmt-ipv6')}: "${n.mgmtIpv6}" is not an IPv6 address`);
   for (const key of Object.keys(n.sysctls)) {
     if (!/^net\.[A-Za-z0-9_.-]+$/u.test(key)) out.push(`${at('sysctls', key)}: only network sysctls (net.*) belong to a node's namespace`);
+  }
+  for (const [iface, input] of Object.entries(n.impair)) {
+    try {
+      parseImpairment(input, extra('interfaces', iface, 'impair'));
+    } catch (err) {
+      out.push((err as Error).message);
+    }
   }
   for (const [iface, addresses] of Object.entries(n.addresses)) {
     addresses.forEach((a, i) => {

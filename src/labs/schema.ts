@@ -4,6 +4,7 @@
  * file (NAME.tsnet.yml) with what containerlab has no place for: addresses and routes.
  */
 import { Type, type Static } from 'typebox';
+import { ImpairmentSchema } from '../api/labs.js';
 
 const StringMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const Strings = Type.Array(Type.String());
@@ -76,7 +77,7 @@ export type TopologyFile = Static<typeof TopologySchema>;
 
 const Route = Type.Object({ dst: Type.String(), via: Type.Optional(Type.String()), dev: Type.Optional(Type.String()) }, { additionalProperties: false });
 
-/** NAME.tsnet.yml: per node, interface addresses and routes. */
+/** NAME.tsnet.yml: per node, interface addresses and impairments (of what leaves the interface), and routes. */
 export const CompanionSchema = Type.Object(
   {
     nodes: Type.Optional(
@@ -84,7 +85,12 @@ export const CompanionSchema = Type.Object(
         Type.String(),
         Type.Object(
           {
-            interfaces: Type.Optional(Type.Record(Type.String(), Type.Object({ addresses: Strings }, { additionalProperties: false }))),
+            interfaces: Type.Optional(
+              Type.Record(
+                Type.String(),
+                Type.Object({ addresses: Type.Optional(Strings), impair: Type.Optional(ImpairmentSchema) }, { additionalProperties: false }),
+              ),
+            ),
             routes: Type.Optional(Type.Array(Route)),
           },
           { additionalProperties: false },

@@ -1,4 +1,5 @@
 /** A lab's topology as tsnet runs it, read from containerlab's file and tsnet's companion file. */
+import type { ImpairmentInput } from '../lib/impairment.js';
 
 export interface LabEndpoint {
   readonly node: string;
@@ -33,6 +34,8 @@ export interface LabNode {
   readonly group?: string;
   /** From the companion file: addresses per interface, and routes. */
   readonly addresses: Readonly<Record<string, readonly string[]>>;
+  /** From the companion file: what is done to the packets leaving an interface (checked, then applied at deploy). */
+  readonly impair: Readonly<Record<string, ImpairmentInput>>;
   readonly routes: readonly LabRoute[];
   /** Read to be refused: tsnet has no bind mounts yet. */
   readonly binds?: readonly string[];

@@ -40,6 +40,8 @@ export interface NativeNetlink {
   netnsDelete(path: string): number;
   sysctlWrite(nsPath: string | null, key: string, value: string): number;
   sysctlRead(nsPath: string | null, key: string): { result: number; value: string };
+  /** bpf(BPF_PROG_LOAD) of encoded instructions: the program's fd, or -errno with the verifier's words. */
+  bpfProgLoad(progType: number, insns: Buffer, license: string): { result: number; log: string };
 }
 
 // The one module-level state tsnet keeps: the loaded library, which the process can load only once anyway.
@@ -62,6 +64,7 @@ export function native(): NativeNetlink {
   const sysctlRead = lib.func('int tsnl_sysctl_read(const char *ns_path, const char *key, void *buf, int len)');
   const portBind = lib.func('int tsnl_port_bind(const char *ns_path, int family, int type, int protocol, const void *addr, int port)');
   const portOf = lib.func('int tsnl_port_of(int fd)');
+  const bpfProgLoad = lib.func('int tsnl_bpf_prog_load(int prog_type, const void *insns, int insn_cnt, const char *license, void *log, int log_size)');
   const text = Buffer.alloc(4096);
   loaded = {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
@@ -85,6 +88,11 @@ export function native(): NativeNetlink {
     },
     portBind: (nsPath, family, type, protocol, addr, port) => portBind(nsPath, family, type, protocol, addr, port) as number,
     portOf: (fd) => portOf(fd) as number,
+    bpfProgLoad: (progType, insns, license) => {
+      const log = Buffer.alloc(16384);
+      const result = bpfProgLoad(progType, insns, insns.length / 8, license, log, log.length) as number;
+      return { result, log: log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim() };
+    },
     netnsCreate: (path) => netnsCreate(path) as number,
     netnsDelete: (path) => netnsDelete(path) as number,
     sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,

@@ -9,6 +9,7 @@ import {
   AF_UNSPEC,
   IFLA_AF_SPEC,
   IFLA_INET6_ADDR_GEN_MODE,
+  IFLA_STATS64,
   IN6_ADDR_GEN_MODE_EUI64,
   IN6_ADDR_GEN_MODE_NONE,
   IN6_ADDR_GEN_MODE_RANDOM,
@@ -73,6 +74,24 @@ export interface Link extends LinkKindInfo {
   readonly linkNetnsId?: number;
   readonly txqlen?: number;
   readonly group?: number;
+  /** IFLA_STATS64: the link's packet counters. */
+  readonly stats?: LinkStats;
+}
+
+export interface LinkStats {
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxDropped: number;
+  readonly txDropped: number;
+}
+
+/** struct rtnl_link_stats64: u64 rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped... */
+function decodeStats(b: Buffer | undefined): { stats?: LinkStats } {
+  if (!b || b.length < 64) return {};
+  const at = (i: number): number => Number(b.readBigUInt64LE(i * 8));
+  return { stats: { rxPackets: at(0), txPackets: at(1), rxBytes: at(2), txBytes: at(3), rxDropped: at(6), txDropped: at(7) } };
 }
 
 export type LinkRef = number | string;
@@ -103,6 +122,7 @@ export function decodeLink(msg: NlMessage): Link {
     ...optional('linkNetnsId', attrs.s32(IFLA_LINK_NETNSID)),
     ...optional('txqlen', attrs.u32(IFLA_TXQLEN)),
     ...optional('group', attrs.u32(IFLA_GROUP)),
+    ...decodeStats(attrs.bytes(IFLA_STATS64)),
   };
   return {
     index: h.index,

@@ -1,5 +1,5 @@
 /**
- * `tsnet lab deploy/destroy/inspect/exec/ls/graph`: containerlab's topology files, run by the daemon. The CLI reads
+ * `tsnet lab deploy/destroy/inspect/exec/ls/graph` (and `lab link`, `lab doctor`: lab-links.ts): containerlab's topology files, run by the daemon. The CLI reads
  * the files (and the companion NAME.tsnet.yml beside them) and sends their text with the values of the variables
  * they name; the daemon parses, checks and deploys.
  */
@@ -11,6 +11,7 @@ import { Option } from 'commander';
 import type { LabDeployBody, LabExecResult, LabGraphResult, LabView } from '../../api/labs.js';
 import { ClientError } from '../../client/client.js';
 import type { Cli } from '../context.js';
+import { registerLabLinks } from './lab-links.js';
 import { formatOption, printJson, printTable, withProgress } from '../format.js';
 
 const read = (path: string, what: string): string => {
@@ -198,4 +199,5 @@ export function registerLabCommands(cli: Cli): void {
   registerLifecycle(cli, lab);
   registerExec(cli, lab);
   registerGraph(cli, lab);
+  registerLabLinks(cli, lab);
 }

@@ -8,7 +8,7 @@ import type { MountSpec } from '../../api/containers.js';
 import type { LabExecResult, LabView } from '../../api/labs.js';
 import type { Controller, WireSpec } from '../../cnm/controller.js';
 import { TsnetError } from '../../errors.js';
-import { containerName, type LabEndpoint, type LabNode, type Topology } from '../../labs/topology.js';
+import { containerName, type LabEndpoint, type LabLink, type LabNode, type Topology } from '../../labs/topology.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
 import type { LabRecord } from './records.js';
@@ -70,6 +70,9 @@ export async function startNodes(t: Topology, containers: ContainerService, prog
   return new Map(made);
 }
 
+/** A link's name on its wire: "link a:eth1 - b:eth1". */
+export const linkLabel = (l: LabLink): string => `link ${l.a.node}:${l.a.iface} - ${l.b.node}:${l.b.iface}`;
+
 /** The wires of the links: a linux node's end in its sandbox, a bridge node's end in the host, on that bridge. */
 export function wireSpecs(t: Topology, sandboxes: ReadonlyMap<string, string>): WireSpec[] {
   const end = (e: LabEndpoint): WireSpec['ends'][number] => {
@@ -80,7 +83,7 @@ export function wireSpecs(t: Topology, sandboxes: ReadonlyMap<string, string>): 
   };
   return t.links.map((l) => ({
     owner: labOwner(t.name),
-    label: `link ${l.a.node}:${l.a.iface} - ${l.b.node}:${l.b.iface}`,
+    label: linkLabel(l),
     ...(l.mtu ? { mtu: l.mtu } : {}),
     ends: [end(l.a), end(l.b)],
   }));

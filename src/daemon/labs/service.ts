@@ -3,7 +3,7 @@
  * and runs one lab operation at a time; a deploy that fails half way is removed whole, and the error names the node
  * or link that failed. A daemon that died during a deploy finds the lab "failed" at its next start, for destroy.
  */
-import type { LabDeployBody, LabExecBody, LabExecResult, LabGraphBody, LabView } from '../../api/labs.js';
+import type { LabDeployBody, LabExecBody, LabExecResult, LabGraphBody, LabLinkSetBody, LabLinkStateBody, LabLinkView, LabView } from '../../api/labs.js';
 import type { Controller } from '../../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import { renderGraph } from '../../labs/graph.js';
@@ -13,6 +13,9 @@ import type { Runtime } from '../../runtime/runtime.js';
 import type { ContainerService } from '../containers.js';
 import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
 import { LabRecords, type LabRecord } from './records.js';
+import { applyDeclaredImpairments, linkViews, setLinkImpairment } from './links.js';
+import type { ImpairmentInput } from '../../lib/impairment.js';
+import type { ImpairmentSupport } from '../../cnm/wires/impair-support.js';
 
 /**
  * Milliseconds of each phase of a deploy, for the deploy's answer (and benches): the time, and as NAME.cpu the
@@ -112,9 +115,12 @@ export class LabService {
     await this.ensureMgmtNetwork(t);
     const sandboxes = await startNodes(t, this.containers, progress);
     clock.lap('nodes');
-    await this.controller.createWires(wireSpecs(t, sandboxes));
+    const wires = await this.controller.createWires(wireSpecs(t, sandboxes));
     progress(`links: ${t.links.length} made`);
     clock.lap('links');
+    const impaired = await applyDeclaredImpairments(t, wires, this.controller);
+    if (impaired) progress(`impairments: ${impaired} link end(s) impaired`);
+    clock.lap('impair');
     await configureNodes(t, sandboxes, this.controller);
     clock.lap('configure');
     const exec = await runExec(t, this.runtime);
@@ -188,6 +194,37 @@ export class LabService {
     return Promise.all(
       targets.map(async (n) => ({ node: n.name, command: command.join(' '), ...(await this.runtime.io.exec(containerName(t, n.name), command)) })),
     );
+  }
+
+  /** lab link set: an end's impairment changed (see LabLinkSetBody); the lab's links as they are then. */
+  linkSet(name: string, body: LabLinkSetBody): Promise<LabLinkView[]> {
+    return this.queue.run(async () => {
+      const t = this.record(name).topology;
+      await setLinkImpairment(t, this.controller, body.endpoint, body.peerToo ?? false, (current) => {
+        const { rate, burst, ...rest } = { ...(body.clear ? {} : current), ...body.impairment } as ImpairmentInput;
+        // rate 0 takes the rate (and its burst) away
+        return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
+      });
+      return linkViews(t, this.controller);
+    });
+  }
+
+  /** lab link down|up: an end's link taken down (all it sends is lost) or up, its other impairments kept. */
+  linkState(name: string, body: LabLinkStateBody): Promise<LabLinkView[]> {
+    return this.queue.run(async () => {
+      const t = this.record(name).topology;
+      await setLinkImpairment(t, this.controller, body.endpoint, false, ({ down: _down, ...rest }) => (body.up ? rest : { ...rest, down: true }), false);
+      return linkViews(t, this.controller);
+    });
+  }
+
+  /** Which impairments this kernel can apply (lab doctor). */
+  impairmentSupport(): Promise<ImpairmentSupport[]> {
+    return this.controller.impairmentSupport();
+  }
+
+  linkShow(name: string): Promise<LabLinkView[]> {
+    return linkViews(this.record(name).topology, this.controller);
   }
 
   /** The topology drawn; a deployed lab's management addresses on its nodes. */

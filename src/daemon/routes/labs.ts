@@ -1,4 +1,4 @@
-/** /v1/labs: deploy, list, inspect, destroy, exec on nodes, and draw a topology. */
+/** /v1/labs: deploy, list, inspect, destroy, exec on nodes, draw a topology, impair links, and what this kernel can impair. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PassThrough } from 'node:stream';
@@ -9,6 +9,10 @@ import {
   LabDestroyQuery,
   LabExecBody,
   LabGraphBody,
+  LabLinkSetBody,
+  LabLinkStateBody,
+  type ImpairmentSupportView,
+  type LabLinkView,
   type LabExecResult,
   type LabGraphResult,
   type LabView,
@@ -40,6 +44,14 @@ export function labRoutes(labs: LabService): FastifyPluginAsyncTypebox {
       await labs.destroy(req.params.name, req.query.cleanup === 'true');
       return reply.status(204).send();
     });
+    app.get('/labs/doctor', async (): Promise<ImpairmentSupportView[]> => labs.impairmentSupport());
+    app.get('/labs/:name/links', { schema: { params: NameParams } }, async (req): Promise<LabLinkView[]> => labs.linkShow(req.params.name));
+    app.post('/labs/:name/links', { schema: { params: NameParams, body: LabLinkSetBody } }, async (req): Promise<LabLinkView[]> =>
+      labs.linkSet(req.params.name, req.body),
+    );
+    app.post('/labs/:name/links/state', { schema: { params: NameParams, body: LabLinkStateBody } }, async (req): Promise<LabLinkView[]> =>
+      labs.linkState(req.params.name, req.body),
+    );
     app.post('/labs/:name/exec', { schema: { params: NameParams, body: LabExecBody } }, async (req): Promise<LabExecResult[]> =>
       labs.exec(req.params.name, req.body),
     );

@@ -1,0 +1,85 @@
+/**
+ * Which impairments this kernel can apply, found by trying: in a throwaway namespace, a veth pair gets a TBF qdisc,
+ * a clsact qdisc with tsnet's loss program, and a netem qdisc (present on most kernels, missing on some). Nothing is
+ * assumed from the kernel's version or its module list.
+ */
+import { randomBytes } from 'node:crypto';
+import { randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
+import type { Handle } from '../../netlink/handle.js';
+import { attr } from '../../netlink/attributes.js';
+import { encodeMessage } from '../../netlink/message.js';
+import { NLM_F_CREATE } from '../../netlink/constants.js';
+import { bpfFilterReplaceRequest, clsactReplaceRequest, RTM_NEWQDISC, tbfReplaceRequest, TC_H_ROOT, tcmsg } from '../../netlink/tc.js';
+import type { NetlinkRequest } from '../../netlink/socket.js';
+import type { NetNs } from '../../netns/netns.js';
+
+export interface ImpairmentSupport {
+  readonly impairment: string;
+  readonly supported: boolean;
+  readonly engine: string;
+  readonly note: string;
+}
+
+/** `tc qdisc add dev DEV root netem` with netem's fixed options (tc_netem_qopt: limit 1000, nothing else). */
+function netemProbe(index: number): NetlinkRequest<void> {
+  const qopt = Buffer.alloc(24);
+  qopt.writeUInt32LE(1000, 4);
+  return {
+    type: RTM_NEWQDISC,
+    object: `netem on index ${index}`,
+    dump: false,
+    encode: (seq, f) =>
+      encodeMessage(RTM_NEWQDISC, f | NLM_F_CREATE, seq, tcmsg, { index, handle: 0x20000, parent: TC_H_ROOT, info: 0 }, [
+        attr.str(1, 'netem'),
+        attr.bytes(2, qopt),
+      ]),
+    parse: () => undefined,
+  };
+}
+
+const works = (p: Promise<unknown>): Promise<boolean> =>
+  p.then(
+    () => true,
+    () => false,
+  );
+
+/** Tries each engine on a veth pair in a namespace made for it (and removed, whatever happens). */
+export async function probeImpairmentSupport(
+  space: { create(id: string): NetNs; delete(id: string): void },
+  open: (ns: NetNs) => Handle,
+): Promise<ImpairmentSupport[]> {
+  const id = `impair-probe-${randomBytes(6).toString('hex')}`;
+  const ns = space.create(id);
+  const h = open(ns);
+  try {
+    await h.linkAdd({ name: 'probe0', kind: 'veth', peer: { name: 'probe1' } });
+    const [a, b] = await Promise.all([h.linkGet('probe0'), h.linkGet('probe1')]);
+    const tbf = await works(h.request(tbfReplaceRequest(a.index, { rate: 1e6, burst: 16384, limit: 32768 })));
+    const bpf = await works(
+      h
+        .request(clsactReplaceRequest(b.index))
+        .then(() => withClassifier(randomDropProgram(0.5), 'the loss probe', (fd) => h.request(bpfFilterReplaceRequest(b.index, 'ingress', fd, 'probe')))),
+    );
+    const netem = await works(h.request(netemProbe(b.index)));
+    const notYet = netem ? 'this kernel has netem, but tsnet does not drive it yet' : "this kernel has no netem, and tsnet's own delay engine is not built yet";
+    return [
+      { impairment: 'rate, burst', supported: tbf, engine: 'kernel: tbf qdisc on the end', note: tbf ? '' : 'this kernel has no tbf qdisc' },
+      {
+        impairment: 'loss',
+        supported: bpf,
+        engine: "kernel: cls_bpf program (bpf_get_prandom_u32) on the peer's clsact ingress",
+        note: bpf ? '' : 'this kernel refused clsact, cls_bpf or the bpf() program',
+      },
+      { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
+      ...['delay', 'jitter', 'corrupt', 'duplicate', 'reorder'].map((i) => ({
+        impairment: i,
+        supported: false,
+        engine: netem ? 'netem (not driven yet)' : '-',
+        note: notYet,
+      })),
+    ];
+  } finally {
+    h.close();
+    space.delete(id);
+  }
+}

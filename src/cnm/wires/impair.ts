@@ -1,0 +1,103 @@
+/**
+ * Impairments of a wire's ends, each about the packets that leave it. Rate: a TBF qdisc at the end's root. Loss: a
+ * cls_bpf program on the other end's ingress dropping that share at random, so that the sender is not told (as
+ * with netem; a drop on the way out would fail the sender's send). MTU and down: the end's link. Each setting
+ * replaces the one before it; it is recorded on the wire, so that `link show` and a restarted daemon know it.
+ */
+import { TsnetError } from '../../errors.js';
+import { defaultBurst, queueLimit, type Impairment } from '../../lib/impairment.js';
+import { randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
+import { NetlinkError } from '../../netlink/errors.js';
+import type { Handle } from '../../netlink/handle.js';
+import { linkSetRequest } from '../../netlink/link.js';
+import type { NetlinkRequest } from '../../netlink/socket.js';
+import {
+  bpfFilterReplaceRequest,
+  clsactDeleteRequest,
+  clsactReplaceRequest,
+  qdiscListRequest,
+  rootQdiscDeleteRequest,
+  tbfReplaceRequest,
+} from '../../netlink/tc.js';
+import { Errno } from '../../native/errno.js';
+import { ownerTag } from '../../drivers/records.js';
+import type { CnmCore } from '../core.js';
+import type { WireEnd, WireRecord } from '../types.js';
+
+/** The counters of one end: packets it sent, and the packets its rate and its loss dropped. */
+export interface WireEndCounters {
+  readonly txPackets: number;
+  readonly rxPackets: number;
+  readonly rateDrops: number;
+  readonly lossDrops: number;
+}
+
+const LOSS_FILTER = 'tsnet-loss';
+
+function handleOf(core: CnmCore, end: WireEnd): Handle {
+  return end.sandboxId ? core.sandbox(end.sandboxId).handle : core.driverCtx.host;
+}
+
+/** The wire and its two ends' link indexes, checked to be the wire's own (by their tag). */
+async function locate(core: CnmCore, wireId: string, endIndex: 0 | 1): Promise<{ wire: WireRecord; here: Handle; there: Handle; index: number; peer: number }> {
+  const wire = core.state.findWire(wireId);
+  if (!wire) throw new TsnetError('TSNET_ERR_NOT_FOUND', `wire ${wireId.slice(0, 12)} not found`);
+  const [end, other] = [wire.ends[endIndex], wire.ends[1 - endIndex]!];
+  const here = handleOf(core, end);
+  const there = handleOf(core, other);
+  const tag = ownerTag('wire', wire.id);
+  const [a, b] = await Promise.all([here.linkFind(end.ifname), there.linkFind(other.ifname)]);
+  if (a?.alias !== tag || b?.alias !== tag) throw new TsnetError('TSNET_ERR_CONFLICT', `${wire.label ?? 'wire'}: its interfaces are gone or not tsnet's`);
+  return { wire, here, there, index: a.index, peer: b.index };
+}
+
+/** Sends a removal; one of something that is not there counts as done. */
+async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Promise<void> {
+  try {
+    await handle.request(request);
+  } catch (err) {
+    if (!(err instanceof NetlinkError && (err.errno === Errno.ENOENT || err.errno === Errno.EINVAL))) throw err;
+  }
+}
+
+/** Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. */
+export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment): Promise<WireRecord> {
+  const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
+  if (impairment.rate) {
+    const burst = impairment.burst ?? defaultBurst(impairment.rate);
+    await here.request(tbfReplaceRequest(index, { rate: impairment.rate, burst, limit: queueLimit(impairment.rate, burst) }));
+  } else await removeIfThere(here, rootQdiscDeleteRequest(index));
+  if (impairment.loss) {
+    await there.request(clsactReplaceRequest(peer));
+    await withClassifier(randomDropProgram(impairment.loss / 100), `the loss of ${wire.label ?? 'a wire'}`, (fd) =>
+      there.request(bpfFilterReplaceRequest(peer, 'ingress', fd, LOSS_FILTER)),
+    );
+  } else await removeIfThere(there, clsactDeleteRequest(peer));
+  const mtu = impairment.mtu ?? wire.mtu;
+  await here.request(linkSetRequest(index, { up: !impairment.down, ...(mtu !== undefined ? { mtu } : {}) }));
+  const ends = wire.ends.map((e, i) => {
+    if (i !== endIndex) return e;
+    const { impairment: _old, ...rest } = e;
+    return Object.keys(impairment).length ? { ...rest, impairment } : rest;
+  }) as unknown as WireRecord['ends'];
+  const updated: WireRecord = { ...wire, ends };
+  core.deps.store.transaction(() => core.deps.store.putWire(updated), 'volatile');
+  core.state.putWire(updated);
+  return updated;
+}
+
+/** What end endIndex sent and what its impairments dropped, from the kernel's counters. */
+export async function wireEndCounters(core: CnmCore, wireId: string, endIndex: 0 | 1): Promise<WireEndCounters> {
+  const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
+  const [link, qdiscs, peerQdiscs] = await Promise.all([
+    here.linkGet(wire.ends[endIndex].ifname),
+    here.request(qdiscListRequest(index)),
+    there.request(qdiscListRequest(peer)),
+  ]);
+  return {
+    txPackets: link.stats?.txPackets ?? 0,
+    rxPackets: link.stats?.rxPackets ?? 0,
+    rateDrops: qdiscs.find((q) => q.kind === 'tbf')?.drops ?? 0,
+    lossDrops: peerQdiscs.find((q) => q.kind === 'clsact')?.drops ?? 0,
+  };
+}

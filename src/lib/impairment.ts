@@ -1,0 +1,109 @@
+/**
+ * Link impairments as people write them (tc's and netem's words: `rate: 10mbit`, `loss: 5%`, `burst: 32kb`) and as
+ * tsnet applies them to what leaves one end of a link. What tsnet cannot apply is refused by name, never ignored:
+ * delay, jitter, corrupt, duplicate and reorder need netem or tsnet's own delay engine, neither of which it has yet.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { parseByteSize } from './sizes.js';
+
+/** An impairment as given: in a companion file, on the command line, or in the API. */
+export interface ImpairmentInput {
+  readonly rate?: string | number;
+  readonly burst?: string | number;
+  readonly loss?: string | number;
+  readonly mtu?: number;
+  readonly down?: boolean;
+  readonly delay?: string | number;
+  readonly jitter?: string | number;
+  readonly corrupt?: string | number;
+  readonly duplicate?: string | number;
+  readonly reorder?: string | number;
+}
+
+/** What tsnet applies to the packets leaving one end. */
+export interface Impairment {
+  /** Bits per second. */
+  readonly rate?: number;
+  /** Bytes that may leave at once above the rate (TBF's bucket). */
+  readonly burst?: number;
+  /** Percent of the packets dropped, at random (0 < loss <= 100). */
+  readonly loss?: number;
+  readonly mtu?: number;
+  readonly down?: boolean;
+}
+
+export const NOT_YET = ['delay', 'jitter', 'corrupt', 'duplicate', 'reorder'] as const;
+
+const RATE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  bit: 1,
+  kbit: 1e3,
+  mbit: 1e6,
+  gbit: 1e9,
+  tbit: 1e12,
+  bps: 8,
+  kbps: 8e3,
+  mbps: 8e6,
+  gbps: 8e9,
+};
+
+/** tc's rates: "10mbit", "1gbit", "500kbit", "100kbps" (bytes), or bits per second as a number. */
+export function parseRate(v: string | number, where: string): number {
+  const m = typeof v === 'number' ? ['', String(v), ''] : /^(\d+(?:\.\d+)?)\s*([a-z]*)$/iu.exec(v.trim());
+  const unit = RATE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const rate = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!(rate >= 8 && rate <= 1e13))
+    throw new InvalidArgumentError(`${where}: invalid rate "${v}": expected a number and bit, kbit, mbit, gbit (or bps, kbps, mbps for bytes), from 8 bit/s`);
+  return rate;
+}
+
+/** A share in percent: "5%", "0.5%" or 5. */
+export function parsePercent(v: string | number, where: string, what: string): number {
+  const text = typeof v === 'number' ? String(v) : v.trim().replace(/%$/u, '');
+  const n = /^\d+(\.\d+)?$/u.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 100)) throw new InvalidArgumentError(`${where}: invalid ${what} "${v}": expected a percentage from 0 to 100, e.g. 5%`);
+  return n;
+}
+
+/** Checks an impairment as given and turns it into what tsnet applies; refuses what it cannot apply, by name. */
+export function parseImpairment(input: ImpairmentInput, where: string): Impairment {
+  const unsupported = NOT_YET.filter((k) => input[k] !== undefined);
+  if (unsupported.length) {
+    throw new InvalidArgumentError(
+      `${where}: ${unsupported.join(', ')} cannot be applied: they need the kernel's netem qdisc, which tsnet does not drive yet, ` +
+        "or tsnet's own delay engine, which is not built yet (rate, burst, loss, mtu and down can be: see tsnet lab doctor)",
+    );
+  }
+  const burst = input.burst === undefined ? undefined : typeof input.burst === 'number' ? input.burst : parseByteSize(input.burst.replace(/b$/iu, ''));
+  if (burst !== undefined && !(Number.isInteger(burst) && burst >= 1500 && burst <= 2 ** 31))
+    throw new InvalidArgumentError(`${where}: invalid burst "${input.burst}": expected bytes (at least one packet, 1500), e.g. 32kb`);
+  if (burst !== undefined && input.rate === undefined) throw new InvalidArgumentError(`${where}: burst is the rate's: give a rate too`);
+  if (input.mtu !== undefined && !(Number.isInteger(input.mtu) && input.mtu >= 68 && input.mtu <= 65535))
+    throw new InvalidArgumentError(`${where}: invalid mtu ${input.mtu}: expected 68 to 65535`);
+  const loss = input.loss === undefined ? undefined : parsePercent(input.loss, where, 'loss');
+  return {
+    ...(input.rate !== undefined ? { rate: parseRate(input.rate, where) } : {}),
+    ...(burst !== undefined ? { burst } : {}),
+    ...(loss ? { loss } : {}),
+    ...(input.mtu !== undefined ? { mtu: input.mtu } : {}),
+    ...(input.down ? { down: true } : {}),
+  };
+}
+
+/** TBF's bucket when none is given: 10 ms at the rate, and at least 16 KiB (a few full packets, and GSO's). */
+export const defaultBurst = (rate: number): number => Math.max(16384, Math.ceil(rate / 8 / 100));
+
+/** TBF's queue: 100 ms at the rate, and at least twice the bucket. */
+export const queueLimit = (rate: number, burst: number): number => Math.max(2 * burst, Math.ceil(rate / 8 / 10));
+
+/** An impairment in tc's words, for display: "rate 10mbit burst 16kb loss 5% down". */
+export function describeImpairment(i: Impairment): string {
+  const rate = (r: number): string => (r % 1e9 === 0 ? `${r / 1e9}gbit` : r % 1e6 === 0 ? `${r / 1e6}mbit` : r % 1e3 === 0 ? `${r / 1e3}kbit` : `${r}bit`);
+  const parts = [
+    ...(i.rate ? [`rate ${rate(i.rate)}`, `burst ${Math.round((i.burst ?? defaultBurst(i.rate)) / 1024)}kb`] : []),
+    ...(i.loss ? [`loss ${i.loss}%`] : []),
+    ...(i.mtu ? [`mtu ${i.mtu}`] : []),
+    ...(i.down ? ['down'] : []),
+  ];
+  return parts.join(' ') || 'none';
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { describeImpairment, parseImpairment, parseRate } from '../../../src/lib/impairment.js';
+
+describe('impairments as people write them', () => {
+  it("reads tc's rates and netem's percentages", () => {
+    expect(parseRate('10mbit', 'x')).toBe(10e6);
+    expect(parseRate('1.5gbit', 'x')).toBe(1.5e9);
+    expect(parseRate('100kbps', 'x')).toBe(800e3);
+    expect(parseImpairment({ rate: '10mbit', burst: '32kb', loss: '5%', mtu: 1400 }, 'n1:eth1')).toEqual({ rate: 10e6, burst: 32768, loss: 5, mtu: 1400 });
+    expect(parseImpairment({ loss: 0 }, 'x')).toEqual({});
+    expect(describeImpairment({ rate: 10e6, loss: 5, down: true })).toBe('rate 10mbit burst 16kb loss 5% down');
+  });
+
+  it('refuses what it cannot apply by name, and bad values with what was expected', () => {
+    expect(() => parseImpairment({ delay: '20ms', jitter: '2ms' }, 'n1:eth1')).toThrow(
+      /n1:eth1: delay, jitter cannot be applied: they need the kernel's netem qdisc/u,
+    );
+    expect(() => parseImpairment({ rate: 'fast' }, 'x')).toThrow(/invalid rate "fast"/u);
+    expect(() => parseImpairment({ loss: '120%' }, 'x')).toThrow(/invalid loss "120%"/u);
+    expect(() => parseImpairment({ burst: '32kb' }, 'x')).toThrow(/give a rate too/u);
+    expect(() => parseImpairment({ rate: '1mbit', burst: '100' }, 'x')).toThrow(/invalid burst/u);
+    expect(() => parseImpairment({ mtu: 10 }, 'x')).toThrow(/invalid mtu 10/u);
+  });
+});
