@@ -43,7 +43,7 @@ interface EndView {
 
 describeKernel('lab link impairments, measured', () => {
   const env = useBusyboxDaemon(['--bridge', 'none']);
-  let netns: Record<string, string> = {};
+  const netns: Record<string, string> = {};
   const ok = async (...args: string[]): Promise<string> => {
     const r = await tsnet(env.d, ...args);
     if (r.code !== 0) throw new Error(`tsnet ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
