@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   docker: () => import('./docker.js'),
   ports: () => import('./ports.js'),
   lab: () => import('./lab.js'),
+  impair: () => import('./impair.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
