@@ -293,6 +293,8 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     if (strcmp(mode, "spawner") == 0 && argc == 2)
         return cmd_spawner();
+    if (strcmp(mode, "delay-relay") == 0)
+        return cmd_delay_relay(argc, argv);
     if (strcmp(mode, "whiteouts") == 0 && argc == 3)
         return cmd_whiteouts(argv[2]);
     if (strcmp(mode, "opaque-marks") == 0 && argc == 4)

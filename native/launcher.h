@@ -68,6 +68,8 @@ int cmd_opaque_marks(const char *src, const char *dst);
 int cmd_export(const char *lowers, const char *dir);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
 int cmd_spawner(void);
+/* delay.c: `tsnet-launcher delay-relay ...`, tsnet's delay engine for a link end (see there). */
+int cmd_delay_relay(int argc, char **argv);
 void set_capabilities(struct config *c);
 
 /* streams.c: a process's standard streams, from before the fork to the end of the relay. */

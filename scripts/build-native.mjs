@@ -21,10 +21,11 @@ const targets = [
       'native/console.c',
       'native/whiteouts.c',
       'native/export.c',
+      'native/delay.c',
     ],
     output: 'native/build/tsnet-launcher',
     flags: ['-static'],
-    libs: ['-lseccomp'],
+    libs: ['-lseccomp', '-lm'],
   },
 ];
 

@@ -84,7 +84,7 @@ const RateLike = Type.Union([Type.String({ minLength: 1 }), Type.Number()]);
 
 /**
  * An impairment of the packets leaving one end of a link, in tc's and netem's words (rate "10mbit", burst "32kb",
- * loss "5%"). delay, jitter, corrupt, duplicate and reorder are known and refused by name: tsnet cannot apply them yet.
+ * loss "5%", delay "20ms"). corrupt, duplicate and reorder are known and refused by name: tsnet cannot apply them yet.
  */
 export const ImpairmentSchema = Type.Object(
   {
@@ -95,6 +95,7 @@ export const ImpairmentSchema = Type.Object(
     down: Type.Optional(Type.Boolean()),
     delay: Type.Optional(RateLike),
     jitter: Type.Optional(RateLike),
+    distribution: Type.Optional(Type.String()),
     corrupt: Type.Optional(RateLike),
     duplicate: Type.Optional(RateLike),
     reorder: Type.Optional(RateLike),

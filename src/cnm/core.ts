@@ -13,6 +13,7 @@ import type { NetNs } from '../netns/netns.js';
 import { kernelPortBinder, PortReservations, type HostPortBinder } from './ports/reservations.js';
 import { SandboxFiles } from './sandbox/files.js';
 import type { SandboxNamespaces } from './sandbox/namespaces.js';
+import type { DelayEngine } from './wires/delay.js';
 import { CnmState, type LiveSandbox } from './state.js';
 import type { Store } from './store.js';
 import type { NetworkRecord } from './types.js';
@@ -34,6 +35,8 @@ export interface ControllerDeps {
   readonly hostPorts?: HostPortBinder;
   /** Opens a netlink handle in a namespace (tests without root pass a fake). */
   readonly openHandle?: (ns: NetNs) => Handle;
+  /** Runs the relays of links' delays where the kernel has no netem (the daemon's launcher); absent, delay is refused. */
+  readonly delayEngine?: DelayEngine;
 }
 
 export const newId = (): string => randomBytes(32).toString('hex');

@@ -64,8 +64,10 @@ export interface WireEnd {
   readonly addresses: readonly string[];
   /** Host ends only: the bridge it is a port of (a lab's bridge node). */
   readonly bridge?: string;
-  /** What is done to the packets leaving this end (rate, loss, mtu, down), as last set. */
+  /** What is done to the packets leaving this end (rate, loss, delay, mtu, down), as last set. */
   readonly impairment?: Impairment;
+  /** The delay engine's relay process holding this end's packets, while it has a delay. */
+  readonly relayPid?: number;
 }
 
 /**

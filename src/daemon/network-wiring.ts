@@ -14,6 +14,8 @@ import { DualStackFirewaller, IptablesFirewaller } from '../iptables/firewaller.
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Ipam } from '../ipam/ipam.js';
 import { NetNs, NetnsDirectory } from '../netns/netns.js';
+import { DelayRelays } from '../runtime/delay-relays.js';
+import { launcherPath } from '../runtime/launcher-process.js';
 
 export interface ControllerOptions {
   /** The state folder: the store and the sandboxes' files. */
@@ -41,6 +43,11 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     sandboxFilesDir: join(options.root, 'sandboxes'),
     ...(options.resolvConf ? { hostResolvConf: options.resolvConf } : {}),
     firewall: options.iptables === false ? null : new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6)),
+    // The launcher is found when a delay is first set, so that a controller opens without it.
+    delayEngine: {
+      start: (spec) => new DelayRelays(launcherPath(), join(options.root, 'relays')).start(spec),
+      stop: (pid, inIf) => new DelayRelays('', '').stop(pid, inIf),
+    },
   };
 }
 

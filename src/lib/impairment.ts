@@ -1,7 +1,7 @@
 /**
- * Link impairments as people write them (tc's and netem's words: `rate: 10mbit`, `loss: 5%`, `burst: 32kb`) and as
+ * Link impairments as people write them (tc's and netem's words: `rate: 10mbit`, `loss: 5%`, `delay: 20ms`) and as
  * tsnet applies them to what leaves one end of a link. What tsnet cannot apply is refused by name, never ignored:
- * delay, jitter, corrupt, duplicate and reorder need netem or tsnet's own delay engine, neither of which it has yet.
+ * corrupt, duplicate and reorder need netem, which tsnet does not drive yet.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { parseByteSize } from './sizes.js';
@@ -15,6 +15,8 @@ export interface ImpairmentInput {
   readonly down?: boolean;
   readonly delay?: string | number;
   readonly jitter?: string | number;
+  /** The jitter's distribution: normal (jitter is its standard deviation; the default) or uniform (+/- jitter). */
+  readonly distribution?: string;
   readonly corrupt?: string | number;
   readonly duplicate?: string | number;
   readonly reorder?: string | number;
@@ -30,9 +32,24 @@ export interface Impairment {
   readonly loss?: number;
   readonly mtu?: number;
   readonly down?: boolean;
+  /** Nanoseconds each packet is held (tsnet's delay engine). */
+  readonly delay?: number;
+  /** Nanoseconds: the normal distribution's standard deviation, or the uniform one's half width. */
+  readonly jitter?: number;
+  readonly distribution?: 'normal' | 'uniform';
 }
 
-export const NOT_YET = ['delay', 'jitter', 'corrupt', 'duplicate', 'reorder'] as const;
+export const NOT_YET = ['corrupt', 'duplicate', 'reorder'] as const;
+
+const TIME_UNITS: Readonly<Record<string, number>> = { '': 1e6, ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
+
+/** netem's times: "20ms", "500us", "1.5s"; a bare number is milliseconds. In nanoseconds. */
+export function parseDuration(v: string | number, where: string, what: string): number {
+  const m = typeof v === 'number' ? ['', String(v), ''] : /^(\d+(?:\.\d+)?)\s*(ns|us|ms|s)?$/u.exec(v.trim());
+  const ns = m ? Math.round(Number(m[1]) * TIME_UNITS[m[2] ?? '']!) : NaN;
+  if (!(ns >= 0 && ns <= 60e9)) throw new InvalidArgumentError(`${where}: invalid ${what} "${v}": expected a time such as 20ms, 500us or 1s (at most 60 s)`);
+  return ns;
+}
 
 const RATE_UNITS: Readonly<Record<string, number>> = {
   '': 1,
@@ -70,8 +87,8 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   const unsupported = NOT_YET.filter((k) => input[k] !== undefined);
   if (unsupported.length) {
     throw new InvalidArgumentError(
-      `${where}: ${unsupported.join(', ')} cannot be applied: they need the kernel's netem qdisc, which tsnet does not drive yet, ` +
-        "or tsnet's own delay engine, which is not built yet (rate, burst, loss, mtu and down can be: see tsnet lab doctor)",
+      `${where}: ${unsupported.join(', ')} cannot be applied: they need the kernel's netem qdisc, which tsnet does not drive yet ` +
+        '(rate, burst, loss, delay, jitter, mtu and down can be: see tsnet lab doctor)',
     );
   }
   const burst = input.burst === undefined ? undefined : typeof input.burst === 'number' ? input.burst : parseByteSize(input.burst.replace(/b$/iu, ''));
@@ -81,12 +98,33 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   if (input.mtu !== undefined && !(Number.isInteger(input.mtu) && input.mtu >= 68 && input.mtu <= 65535))
     throw new InvalidArgumentError(`${where}: invalid mtu ${input.mtu}: expected 68 to 65535`);
   const loss = input.loss === undefined ? undefined : parsePercent(input.loss, where, 'loss');
+  const delay = input.delay === undefined ? undefined : parseDuration(input.delay, where, 'delay');
+  const jitter = input.jitter === undefined ? undefined : parseDuration(input.jitter, where, 'jitter');
+  if (jitter && !delay) throw new InvalidArgumentError(`${where}: jitter is the delay's: give a delay too`);
+  if (input.distribution !== undefined && input.distribution !== 'normal' && input.distribution !== 'uniform')
+    throw new InvalidArgumentError(`${where}: invalid distribution "${input.distribution}": normal or uniform`);
   return {
+    ...(delay ? { delay } : {}),
+    ...(delay && jitter ? { jitter, distribution: (input.distribution ?? 'normal') as 'normal' | 'uniform' } : {}),
     ...(input.rate !== undefined ? { rate: parseRate(input.rate, where) } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(loss ? { loss } : {}),
     ...(input.mtu !== undefined ? { mtu: input.mtu } : {}),
     ...(input.down ? { down: true } : {}),
+  };
+}
+
+/** An impairment as tsnet keeps it, given back in the words it is given in (to change some of its values). */
+export function toInput(i: Impairment): ImpairmentInput {
+  return {
+    ...(i.rate ? { rate: i.rate } : {}),
+    ...(i.burst ? { burst: i.burst } : {}),
+    ...(i.loss ? { loss: i.loss } : {}),
+    ...(i.mtu ? { mtu: i.mtu } : {}),
+    ...(i.down ? { down: true } : {}),
+    ...(i.delay ? { delay: `${i.delay}ns` } : {}),
+    ...(i.jitter ? { jitter: `${i.jitter}ns` } : {}),
+    ...(i.distribution ? { distribution: i.distribution } : {}),
   };
 }
 
@@ -99,7 +137,10 @@ export const queueLimit = (rate: number, burst: number): number => Math.max(2 * 
 /** An impairment in tc's words, for display: "rate 10mbit burst 16kb loss 5% down". */
 export function describeImpairment(i: Impairment): string {
   const rate = (r: number): string => (r % 1e9 === 0 ? `${r / 1e9}gbit` : r % 1e6 === 0 ? `${r / 1e6}mbit` : r % 1e3 === 0 ? `${r / 1e3}kbit` : `${r}bit`);
+  const ms = (ns: number): string => (ns % 1e6 === 0 ? `${ns / 1e6}ms` : `${ns / 1e3}us`);
   const parts = [
+    ...(i.delay ? [`delay ${ms(i.delay)}`] : []),
+    ...(i.jitter ? [`jitter ${ms(i.jitter)} ${i.distribution ?? 'normal'}`] : []),
     ...(i.rate ? [`rate ${rate(i.rate)}`, `burst ${Math.round((i.burst ?? defaultBurst(i.rate)) / 1024)}kb`] : []),
     ...(i.loss ? [`loss ${i.loss}%`] : []),
     ...(i.mtu ? [`mtu ${i.mtu}`] : []),

@@ -8,6 +8,7 @@ import { native } from '../native/library.js';
 
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
 const BPF_FUNC_GET_PRANDOM_U32 = 7;
+const BPF_FUNC_REDIRECT = 23;
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
 
@@ -60,3 +61,24 @@ export async function withClassifier<T>(program: Buffer, what: string, fn: (fd: 
     native().close(fd);
   }
 }
+
+/**
+ * Sends every packet not carrying `mark` to the egress of interface `ifindex` (the delay engine's hidden veth);
+ * packets with the mark (the engine's own, released after their delay) go on their way:
+ *   r0 = skb->mark; if r0 != mark goto redirect; r0 = OK; exit; redirect: return bpf_redirect(ifindex, 0)
+ */
+export function redirectUnlessMarkedProgram(mark: number, ifindex: number): Buffer {
+  return Buffer.concat([
+    insn(0x61, 0, 1, 8, 0), // ldxw r0, [r1 + offsetof(struct __sk_buff, mark)]
+    insn(0x55, 0, 0, 2, mark), // jne r0, mark, +2
+    insn(0xb7, 0, 0, 0, TC_ACT_OK),
+    insn(0x95, 0, 0, 0, 0),
+    insn(0xb7, 1, 0, 0, ifindex), // mov r1, ifindex
+    insn(0xb7, 2, 0, 0, 0), // mov r2, 0 (egress)
+    insn(0x85, 0, 0, 0, BPF_FUNC_REDIRECT),
+    insn(0x95, 0, 0, 0, 0),
+  ]);
+}
+
+/** Drops every packet (the hidden veth's own stack must never see what the delay engine reads there). */
+export const dropAllProgram = (): Buffer => Buffer.concat([insn(0xb7, 0, 0, 0, TC_ACT_SHOT), insn(0x95, 0, 0, 0, 0)]);

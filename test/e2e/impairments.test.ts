@@ -1,7 +1,8 @@
 /**
  * Lab link impairments with real packets between two real lab nodes (no netem on this kernel): a declared random
  * loss measured over 14,000 probes within 3 standard errors; a rate set live measured with iperf3 (TCP goodput within
- * 5% of the rate less the headers, UDP within 2%); down and up; delay refused by name; what lab doctor reports.
+ * 5% of the rate less the headers, UDP within 2%); delay and jitter held by tsnet's engine; down and up; corruption
+ * refused by name; what lab doctor reports.
  * These measure what the feature is, so they are the tests that assert on rates, with the tolerances above.
  */
 import { execFile } from 'node:child_process';
@@ -110,7 +111,32 @@ describeKernel('lab link impairments, measured', () => {
     await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
   });
 
-  it('takes an end down (all it sends is lost) and up again; refuses delay by name and changes nothing', async () => {
+  /** RTT statistics of n1 pinging n2 (ms): iputils' summary line. */
+  const rtts = async (count: number, interval: string): Promise<{ avg: number; mdev: number; received: number }> => {
+    const out = await inNode('n1', 'ping', ['-q', '-c', String(count), '-i', interval, '10.200.0.2'], 120_000);
+    const m = /rtt min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\/[\d.]+\/([\d.]+) ms/u.exec(out);
+    const r = /(\d+) received/u.exec(out);
+    expect(m, out).not.toBeNull();
+    return { avg: Number(m![1]), mdev: Number(m![2]), received: Number(r![1]) };
+  };
+
+  it("delays what leaves an end by 20 ms (+/- 5%) and draws jitter with the configured spread (+/- 10%), in tsnet's own engine", async () => {
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--delay', '20ms');
+    expect((await ends()).find((e) => e.endpoint === 'n1:eth1')).toMatchObject({ impairment: 'delay 20ms', engines: ['delay engine'] });
+    const plain = await rtts(200, '0.01');
+    expect(plain.received).toBe(200);
+    expect(Math.abs(plain.avg - 20) / 20, `RTT ${plain.avg} ms`).toBeLessThanOrEqual(0.05);
+
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--jitter', '5ms');
+    const jittered = await rtts(2000, '0.002');
+    expect(Math.abs(jittered.avg - 20) / 20, `RTT ${jittered.avg} ms`).toBeLessThanOrEqual(0.05);
+    expect(Math.abs(jittered.mdev - 5) / 5, `RTT spread ${jittered.mdev} ms`).toBeLessThanOrEqual(0.1);
+
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+    expect((await rtts(20, '0.01')).avg).toBeLessThan(2);
+  });
+
+  it('takes an end down (all it sends is lost) and up again; refuses corruption by name and changes nothing', async () => {
     const ping = (): Promise<boolean> =>
       inNode('n1', 'ping', ['-c', '1', '-W', '1', '10.200.0.2']).then(
         () => true,
@@ -125,9 +151,9 @@ describeKernel('lab link impairments, measured', () => {
     expect(back).toBe(true);
 
     const before = await ends();
-    const delay = await tsnet(env.d, 'lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--delay', '20ms', '--rate', '1mbit');
-    expect(delay.code).not.toBe(0);
-    expect(delay.stderr).toContain("n1:eth1: delay cannot be applied: they need the kernel's netem qdisc");
+    const corrupt = await tsnet(env.d, 'lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--corrupt', '1%', '--rate', '1mbit');
+    expect(corrupt.code).not.toBe(0);
+    expect(corrupt.stderr).toContain("n1:eth1: corrupt cannot be applied: they need the kernel's netem qdisc");
     expect(await ends()).toEqual(before);
     expect((await tsnet(env.d, 'lab', 'link', 'set', '--name', 'imp', 'n9:eth1', '--loss', '1%')).stderr).toContain('lab "imp" has no link on n9:eth1');
   });
@@ -136,6 +162,7 @@ describeKernel('lab link impairments, measured', () => {
     const support = JSON.parse(await ok('lab', 'doctor', '--format', 'json')) as { impairment: string; supported: boolean; engine: string }[];
     expect(support.find((s) => s.impairment === 'loss')).toMatchObject({ supported: true });
     expect(support.find((s) => s.impairment === 'rate, burst')).toMatchObject({ supported: true, engine: 'kernel: tbf qdisc on the end' });
-    expect(support.find((s) => s.impairment === 'delay')).toMatchObject({ supported: false });
+    expect(support.find((s) => s.impairment === 'delay, jitter')).toMatchObject({ supported: true });
+    expect(support.find((s) => s.impairment === 'corrupt')).toMatchObject({ supported: false });
   });
 });

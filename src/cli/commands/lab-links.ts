@@ -38,6 +38,7 @@ interface SetFlags {
   mtu?: string;
   delay?: string;
   jitter?: string;
+  distribution?: string;
   corrupt?: string;
   duplicate?: string;
   reorder?: string;
@@ -71,8 +72,9 @@ function registerSet(cli: Cli, link: Command): void {
     .option('--burst <bytes>', 'what may leave at once above the rate: 32kb')
     .option('--loss <percent>', 'random loss: 5% (0 removes it)')
     .option('--mtu <bytes>', "the end's MTU")
-    .option('--delay <time>', 'refused: tsnet cannot apply delay yet')
-    .option('--jitter <time>', 'refused: tsnet cannot apply jitter yet')
+    .option('--delay <time>', 'hold each packet: 20ms, 500us (0 removes it)')
+    .option('--jitter <time>', "the delay's spread: the standard deviation (normal) or +/- (uniform)")
+    .option('--distribution <name>', "the jitter's: normal (default) or uniform")
     .option('--corrupt <percent>', 'refused: tsnet cannot apply corruption yet')
     .option('--duplicate <percent>', 'refused: tsnet cannot apply duplication yet')
     .option('--reorder <percent>', 'refused: tsnet cannot apply reordering yet')

@@ -1,7 +1,7 @@
 /**
  * Which impairments this kernel can apply, found by trying: in a throwaway namespace, a veth pair gets a TBF qdisc,
- * a clsact qdisc with tsnet's loss program, and a netem qdisc (present on most kernels, missing on some). Nothing is
- * assumed from the kernel's version or its module list.
+ * a clsact qdisc with tsnet's loss program (which the delay engine's programs need too), and a netem qdisc (present
+ * on most kernels, missing on some). Nothing is assumed from the kernel's version or its module list.
  */
 import { randomBytes } from 'node:crypto';
 import { randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
@@ -61,7 +61,7 @@ export async function probeImpairmentSupport(
         .then(() => withClassifier(randomDropProgram(0.5), 'the loss probe', (fd) => h.request(bpfFilterReplaceRequest(b.index, 'ingress', fd, 'probe')))),
     );
     const netem = await works(h.request(netemProbe(b.index)));
-    const notYet = netem ? 'this kernel has netem, but tsnet does not drive it yet' : "this kernel has no netem, and tsnet's own delay engine is not built yet";
+    const notYet = netem ? 'this kernel has netem, but tsnet does not drive it yet' : 'this kernel has no netem';
     return [
       { impairment: 'rate, burst', supported: tbf, engine: 'kernel: tbf qdisc on the end', note: tbf ? '' : 'this kernel has no tbf qdisc' },
       {
@@ -71,12 +71,13 @@ export async function probeImpairmentSupport(
         note: bpf ? '' : 'this kernel refused clsact, cls_bpf or the bpf() program',
       },
       { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
-      ...['delay', 'jitter', 'corrupt', 'duplicate', 'reorder'].map((i) => ({
-        impairment: i,
-        supported: false,
-        engine: netem ? 'netem (not driven yet)' : '-',
-        note: notYet,
-      })),
+      {
+        impairment: 'delay, jitter',
+        supported: bpf,
+        engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
+        note: bpf ? (netem ? 'this kernel has netem too; tsnet uses its own engine' : '') : 'the engine needs clsact and cls_bpf',
+      },
+      ...['corrupt', 'duplicate', 'reorder'].map((i) => ({ impairment: i, supported: false, engine: netem ? 'netem (not driven yet)' : '-', note: notYet })),
     ];
   } finally {
     h.close();

@@ -1,5 +1,6 @@
 /**
- * Impairments of a wire's ends, each about the packets that leave it. Rate: a TBF qdisc at the end's root. Loss: a
+ * Impairments of a wire's ends, each about the packets that leave it. Delay and jitter: tsnet's delay engine
+ * (delay.ts). Rate: a TBF qdisc at the end's root. Loss: a
  * cls_bpf program on the other end's ingress dropping that share at random, so that the sender is not told (as
  * with netem; a drop on the way out would fail the sender's send). MTU and down: the end's link. Each setting
  * replaces the one before it; it is recorded on the wire, so that `link show` and a restarted daemon know it.
@@ -22,6 +23,7 @@ import {
 import { Errno } from '../../native/errno.js';
 import { ownerTag } from '../../drivers/records.js';
 import type { CnmCore } from '../core.js';
+import { applyDelay, clearDelay } from './delay.js';
 import type { WireEnd, WireRecord } from '../types.js';
 
 /** The counters of one end: packets it sent, and the packets its rate and its loss dropped. */
@@ -63,6 +65,12 @@ async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Pro
 /** Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. */
 export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment): Promise<WireRecord> {
   const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
+  let relayPid: number | undefined;
+  if (impairment.delay) {
+    const end = wire.ends[endIndex];
+    const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
+    relayPid = await applyDelay(core.deps.delayEngine, wire, endIndex, { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index }, impairment);
+  } else await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
   if (impairment.rate) {
     const burst = impairment.burst ?? defaultBurst(impairment.rate);
     await here.request(tbfReplaceRequest(index, { rate: impairment.rate, burst, limit: queueLimit(impairment.rate, burst) }));
@@ -77,8 +85,8 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   await here.request(linkSetRequest(index, { up: !impairment.down, ...(mtu !== undefined ? { mtu } : {}) }));
   const ends = wire.ends.map((e, i) => {
     if (i !== endIndex) return e;
-    const { impairment: _old, ...rest } = e;
-    return Object.keys(impairment).length ? { ...rest, impairment } : rest;
+    const { impairment: _old, relayPid: _oldPid, ...rest } = e;
+    return { ...rest, ...(Object.keys(impairment).length ? { impairment } : {}), ...(relayPid ? { relayPid } : {}) };
   }) as unknown as WireRecord['ends'];
   const updated: WireRecord = { ...wire, ends };
   core.deps.store.transaction(() => core.deps.store.putWire(updated), 'volatile');

@@ -16,6 +16,7 @@ import type { NetNs } from '../../netns/netns.js';
 import { newId, type CnmCore } from '../core.js';
 import type { WireEnd, WireRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
+import { hiddenPair } from './delay.js';
 
 export type WireSpec = Omit<WireRecord, 'id'>;
 
@@ -131,7 +132,10 @@ async function removeWireKernel(core: CnmCore, wire: WireRecord): Promise<void> 
 /** Removes an owner's wires: their pairs and their records. */
 export async function deleteWires(core: CnmCore, owner: string): Promise<number> {
   const wires = core.state.wireList().filter((w) => w.owner === owner);
-  for (const w of wires) await removeWireKernel(core, w);
+  for (const w of wires) {
+    w.ends.forEach((e, i) => e.relayPid && core.deps.delayEngine?.stop(e.relayPid, hiddenPair(w.id, i as 0 | 1)[1]));
+    await removeWireKernel(core, w);
+  }
   forgetWires(core, wires);
   return wires.length;
 }

@@ -14,7 +14,12 @@ import { labOwner, linkLabel } from './nodes.js';
 /** The engines an impairment uses here. */
 function engines(i: Impairment | undefined): string[] {
   if (!i) return [];
-  return [...(i.rate ? ['tbf'] : []), ...(i.loss ? ['cls_bpf (peer ingress)'] : []), ...(i.mtu || i.down ? ['link'] : [])];
+  return [
+    ...(i.delay ? ['delay engine'] : []),
+    ...(i.rate ? ['tbf'] : []),
+    ...(i.loss ? ['cls_bpf (peer ingress)'] : []),
+    ...(i.mtu || i.down ? ['link'] : []),
+  ];
 }
 
 /** Applies the companion file's impairments to the lab's new wires (in the order of its links). */

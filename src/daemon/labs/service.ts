@@ -14,7 +14,7 @@ import type { ContainerService } from '../containers.js';
 import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
 import { LabRecords, type LabRecord } from './records.js';
 import { applyDeclaredImpairments, linkViews, setLinkImpairment } from './links.js';
-import type { ImpairmentInput } from '../../lib/impairment.js';
+import { toInput, type ImpairmentInput } from '../../lib/impairment.js';
 import type { ImpairmentSupport } from '../../cnm/wires/impair-support.js';
 
 /**
@@ -201,7 +201,7 @@ export class LabService {
     return this.queue.run(async () => {
       const t = this.record(name).topology;
       await setLinkImpairment(t, this.controller, body.endpoint, body.peerToo ?? false, (current) => {
-        const { rate, burst, ...rest } = { ...(body.clear ? {} : current), ...body.impairment } as ImpairmentInput;
+        const { rate, burst, ...rest } = { ...(body.clear ? {} : toInput(current)), ...body.impairment } as ImpairmentInput;
         // rate 0 takes the rate (and its burst) away
         return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeImpairment, parseImpairment, parseRate } from '../../../src/lib/impairment.js';
+import { describeImpairment, parseImpairment, parseRate, toInput } from '../../../src/lib/impairment.js';
 
 describe('impairments as people write them', () => {
   it("reads tc's rates and netem's percentages", () => {
@@ -8,13 +8,26 @@ describe('impairments as people write them', () => {
     expect(parseRate('100kbps', 'x')).toBe(800e3);
     expect(parseImpairment({ rate: '10mbit', burst: '32kb', loss: '5%', mtu: 1400 }, 'n1:eth1')).toEqual({ rate: 10e6, burst: 32768, loss: 5, mtu: 1400 });
     expect(parseImpairment({ loss: 0 }, 'x')).toEqual({});
+    expect(parseImpairment({ delay: '20ms', jitter: '500us' }, 'x')).toEqual({ delay: 20e6, jitter: 500e3, distribution: 'normal' });
+    expect(parseImpairment({ delay: 20, jitter: 5, distribution: 'uniform' }, 'x')).toEqual({ delay: 20e6, jitter: 5e6, distribution: 'uniform' });
+    expect(parseImpairment(toInput({ delay: 20e6, jitter: 5e5, distribution: 'uniform', rate: 1e6, loss: 2 }), 'x')).toEqual({
+      delay: 20e6,
+      jitter: 5e5,
+      distribution: 'uniform',
+      rate: 1e6,
+      loss: 2,
+    });
+    expect(describeImpairment({ delay: 20e6, jitter: 5e5, distribution: 'normal' })).toBe('delay 20ms jitter 500us normal');
     expect(describeImpairment({ rate: 10e6, loss: 5, down: true })).toBe('rate 10mbit burst 16kb loss 5% down');
   });
 
   it('refuses what it cannot apply by name, and bad values with what was expected', () => {
-    expect(() => parseImpairment({ delay: '20ms', jitter: '2ms' }, 'n1:eth1')).toThrow(
-      /n1:eth1: delay, jitter cannot be applied: they need the kernel's netem qdisc/u,
+    expect(() => parseImpairment({ corrupt: '1%', reorder: '2%' }, 'n1:eth1')).toThrow(
+      /n1:eth1: corrupt, reorder cannot be applied: they need the kernel's netem qdisc/u,
     );
+    expect(() => parseImpairment({ jitter: '2ms' }, 'x')).toThrow(/give a delay too/u);
+    expect(() => parseImpairment({ delay: '2 weeks' }, 'x')).toThrow(/invalid delay "2 weeks"/u);
+    expect(() => parseImpairment({ delay: '2ms', jitter: '1ms', distribution: 'pareto' }, 'x')).toThrow(/invalid distribution "pareto"/u);
     expect(() => parseImpairment({ rate: 'fast' }, 'x')).toThrow(/invalid rate "fast"/u);
     expect(() => parseImpairment({ loss: '120%' }, 'x')).toThrow(/invalid loss "120%"/u);
     expect(() => parseImpairment({ burst: '32kb' }, 'x')).toThrow(/give a rate too/u);

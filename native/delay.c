@@ -1,0 +1,227 @@
+/*
+ * `tsnet-launcher delay-relay NETNS IN OUT MARK DELAY_NS JITTER_NS DIST LIMIT`: tsnet's delay engine for kernels
+ * without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
+ * the hidden veth whose other end is IN; this relay reads them there (AF_PACKET, with virtio-net headers so that
+ * GSO frames pass whole), holds each until its own arrival plus its own delay (DELAY_NS, plus a draw of JITTER_NS:
+ * DIST 1 normal with that standard deviation, 2 uniform within +/- it), and sends it on OUT marked MARK, which the
+ * TC program lets through to the link's other end. Without jitter the order is kept; with it, packets may pass one
+ * another, as with netem. At most LIMIT packets wait; more are dropped. It ends when its interfaces go (the node's
+ * namespace removed) or on SIGTERM.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <math.h>
+#include <net/ethernet.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+#define MAX_FRAME (65536 + sizeof(struct virtio_net_hdr))
+
+struct held {
+    uint64_t due;     /* CLOCK_MONOTONIC ns */
+    uint64_t seq;     /* arrival order: ties leave in it */
+    size_t len;
+    unsigned char data[];
+};
+
+static struct held **heap;
+static size_t heap_n, heap_cap;
+static volatile sig_atomic_t stopping;
+
+static int earlier(const struct held *a, const struct held *b)
+{
+    return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void heap_push(struct held *h)
+{
+    size_t i = heap_n++;
+    heap[i] = h;
+    while (i > 0 && earlier(heap[i], heap[(i - 1) / 2])) {
+        struct held *t = heap[i];
+        heap[i] = heap[(i - 1) / 2];
+        heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static struct held *heap_pop(void)
+{
+    struct held *top = heap[0];
+    heap[0] = heap[--heap_n];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < heap_n && earlier(heap[l], heap[m]))
+            m = l;
+        if (r < heap_n && earlier(heap[r], heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct held *t = heap[i];
+        heap[i] = heap[m];
+        heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* xorshift64*: fast, and good enough for drawing delays. */
+static uint64_t rng_state;
+static double uniform01(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+}
+
+static int64_t draw_jitter(int dist, int64_t jitter)
+{
+    if (jitter <= 0 || dist == 0)
+        return 0;
+    if (dist == 2)
+        return (int64_t)((uniform01() * 2.0 - 1.0) * (double)jitter);
+    double u1 = uniform01(), u2 = uniform01();
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return (int64_t)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2) * (double)jitter);
+}
+
+static int packet_socket(const char *ifname, int mark)
+{
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+    int one = 1;
+    unsigned idx = if_nametoindex(ifname);
+    if (fd < 0 || idx == 0)
+        return -1;
+    if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
+        return -1;
+    if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+        return -1;
+    if (!mark && setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
+        return -1;
+    int buf = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+    struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)idx};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -1;
+    return fd;
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+int cmd_delay_relay(int argc, char **argv)
+{
+    if (argc != 10) {
+        fprintf(stderr, "usage: tsnet-launcher delay-relay NETNS IN OUT MARK DELAY_NS JITTER_NS DIST LIMIT\n");
+        return 2;
+    }
+    const char *netns = argv[2], *in_if = argv[3], *out_if = argv[4];
+    int mark = atoi(argv[5]), dist = atoi(argv[8]);
+    int64_t delay = strtoll(argv[6], NULL, 10), jitter = strtoll(argv[7], NULL, 10);
+    size_t limit = (size_t)strtoul(argv[9], NULL, 10);
+    int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+        fprintf(stderr, "delay-relay: enter %s: %s\n", netns, strerror(errno));
+        return 1;
+    }
+    close(nsfd);
+    int in = packet_socket(in_if, 0), out = packet_socket(out_if, mark);
+    if (in < 0 || out < 0) {
+        fprintf(stderr, "delay-relay: packet sockets on %s and %s: %s\n", in_if, out_if, strerror(errno));
+        return 1;
+    }
+    heap_cap = limit ? limit : 1000;
+    heap = calloc(heap_cap, sizeof(*heap));
+    rng_state = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    unsigned char *buf = malloc(MAX_FRAME);
+    uint64_t seq = 0, dropped = 0;
+    if (!heap || !buf)
+        return 1;
+    printf("ready\n");
+    fflush(stdout);
+    while (!stopping) {
+        uint64_t t = now_ns();
+        while (heap_n > 0 && heap[0]->due <= t) {
+            struct held *h = heap_pop();
+            if (send(out, h->data, h->len, 0) < 0 && (errno == ENODEV || errno == ENXIO || errno == ENETDOWN)) {
+                free(h);
+                if (errno != ENETDOWN)
+                    return 0; /* the interface is gone: so is the link */
+                continue;
+            }
+            free(h);
+        }
+        struct timespec wait = {.tv_sec = 1, .tv_nsec = 0};
+        if (heap_n > 0) {
+            uint64_t d = heap[0]->due - t;
+            wait.tv_sec = (time_t)(d / 1000000000ull);
+            wait.tv_nsec = (long)(d % 1000000000ull);
+        }
+        struct pollfd p = {.fd = in, .events = POLLIN};
+        int r = ppoll(&p, 1, &wait, NULL);
+        if (r < 0 && errno != EINTR)
+            return 1;
+        if (r <= 0)
+            continue;
+        if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+            return 0;
+        for (;;) {
+            ssize_t n = recv(in, buf, MAX_FRAME, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    break;
+                return errno == ENETDOWN || errno == ENODEV ? 0 : 1;
+            }
+            uint64_t arrived = now_ns();
+            if (heap_n >= heap_cap) {
+                dropped++;
+                continue;
+            }
+            struct held *h = malloc(sizeof(*h) + (size_t)n);
+            if (!h) {
+                dropped++;
+                continue;
+            }
+            int64_t d = delay + draw_jitter(dist, jitter);
+            h->due = arrived + (uint64_t)(d > 0 ? d : 0);
+            /* Without jitter, a packet never leaves before the one ahead of it. */
+            h->seq = seq++;
+            h->len = (size_t)n;
+            memcpy(h->data, buf, (size_t)n);
+            heap_push(h);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+/**
+ * The delay engine's relays as processes of tsnet's launcher (`tsnet-launcher delay-relay`, native/delay.c): started
+ * detached, so that they hold their links' packets while the daemon restarts, each reported ready before its link
+ * is redirected to it; stopped by pid, only if that pid is still the relay of that link.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TsnetError } from '../errors.js';
+
+/** What a relay is started with (the shape the controller's DelayEngine gives). */
+export interface RelayStart {
+  readonly nsPath: string;
+  readonly inIf: string;
+  readonly outIf: string;
+  readonly mark: number;
+  readonly delayNs: number;
+  readonly jitterNs: number;
+  readonly distribution: 'none' | 'normal' | 'uniform';
+  readonly limit: number;
+}
+
+const DISTRIBUTIONS = { none: 0, normal: 1, uniform: 2 } as const;
+
+export class DelayRelays {
+  constructor(
+    private readonly launcher: string,
+    /** Where each relay's log goes (one file a hidden interface). */
+    private readonly logDir: string,
+  ) {}
+
+  start(spec: RelayStart): Promise<number> {
+    mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    const log = openSync(join(this.logDir, `${spec.inIf}.log`), 'a');
+    const args = [spec.nsPath, spec.inIf, spec.outIf, spec.mark, spec.delayNs, spec.jitterNs, DISTRIBUTIONS[spec.distribution], spec.limit].map(String);
+    const child = spawn(this.launcher, ['delay-relay', ...args], { detached: true, stdio: ['ignore', 'pipe', log] });
+    closeSync(log);
+    return new Promise((resolve, reject) => {
+      let said = '';
+      const timer = setTimeout(() => fail('it did not report ready in 5 s'), 5000);
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        if (child.exitCode === null && child.pid) child.kill('SIGTERM');
+        const logged = readFileSync(join(this.logDir, `${spec.inIf}.log`), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-2)
+          .join(' ');
+        reject(new TsnetError('TSNET_ERR_INTERNAL', `delay relay on ${spec.outIf}: ${why}${logged ? ` (${logged})` : ''}`));
+      };
+      child.once('error', (err) => fail(err.message));
+      child.once('exit', (code) => fail(`it exited (${code})`));
+      child.stdout!.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (!said.includes('ready')) return;
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stdout!.destroy();
+        child.unref();
+        resolve(child.pid!);
+      });
+    });
+  }
+
+  stop(pid: number, inIf: string): void {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return; // gone already
+    }
+    const args = cmdline.split('\0');
+    if (args[1] === 'delay-relay' && args[3] === inIf) process.kill(pid, 'SIGTERM');
+  }
+}
