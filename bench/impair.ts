@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- impair [--json]`: the fidelity of lab link impairments with real packets between two lab nodes:
- * random loss over 14,000 probes, and a 10 Mbit/s rate with TCP and UDP (iperf3), each as configured, measured and
- * the error, with the bound the tests hold it to. In the same run, Mininet's TCLink with the same parameters (Linux
- * bridge, no controller) when Debian's mininet is installed: on a kernel without netem it applies no loss at all.
+ * random loss over 14,000 probes, a 10 Mbit/s rate with TCP and UDP (iperf3), 20 ms of delay and 5 ms of jitter,
+ * each as configured, measured and the error, with the bound the tests hold it to; and what the delay engine carries
+ * through one delayed link (TCP, and 64-byte UDP packets per second) with its relay's CPU. In the same run, Mininet's TCLink with the same parameters (Linux
+ * bridge, no controller) when Debian's mininet is installed: on a kernel without netem it applies no loss or delay.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
@@ -27,37 +28,101 @@ interface Figures {
   lossPct: number;
   tcpMbit: number;
   udpMbit: number;
+  /** RTT with 20 ms on the way out (ms), and its spread with 5 ms of jitter (ms). */
+  delayRttMs?: number;
+  jitterMdevMs?: number;
+}
+
+interface Ceiling {
+  tcpMbit: number;
+  udpPps: number;
+  /** The relay's CPU time per second of traffic (%), TCP and small UDP. */
+  tcpCpuPct: number;
+  udpCpuPct: number;
+}
+
+const DELAY_MS = 20;
+const JITTER_MS = 5;
+
+/** A ping run's average RTT and its spread (iputils' mdev), in ms. */
+function rttStats(out: string): { avg: number; mdev: number } {
+  const m = /rtt min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\/[\d.]+\/([\d.]+) ms/u.exec(out);
+  return { avg: m ? Number(m[1]) : NaN, mdev: m ? Number(m[2]) : NaN };
 }
 
 const TOPOLOGY =
   'name: impair\ntopology:\n  nodes:\n    n1: { kind: linux, image: busybox, network-mode: none }\n    n2: { kind: linux, image: busybox, network-mode: none }\n  links:\n    - endpoints: ["n1:eth1", "n2:eth1"]\n';
 const COMPANION = `nodes:\n  n1:\n    interfaces:\n      eth1: { addresses: [10.201.0.1/30], impair: { loss: ${LOSS}% } }\n  n2:\n    interfaces:\n      eth1: { addresses: [10.201.0.2/30] }\n`;
 
-/** Flood-ping loss (percent) and iperf3 goodputs, with commands run through `run(node, argv)`. */
-async function measure(run: (node: 'a' | 'b', argv: string[]) => Promise<string>, target: string, setRate: () => Promise<void>): Promise<Figures> {
+type Run = (node: 'a' | 'b', argv: string[]) => Promise<string>;
+
+interface IperfEnd {
+  end: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number; packets?: number; lost_packets?: number; seconds?: number } };
+}
+
+/** iperf3 from a to b for 5 s: the receiver's goodput (Mbit/s), or with pps its packets per second (UDP). */
+function iperfWith(run: Run, target: string): (args: string[], pps?: boolean) => Promise<number> {
+  return async (args, pps = false) => {
+    const server = run('b', [IPERF3, '-s', '-1', '-B', target]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
+      throw new Error(`iperf3 server: ${(err.stdout ?? '').trim().split('\n').slice(-2).join(' ')} ${(err.stderr ?? '').trim()}`);
+    });
+    for (let i = 0; ; i++) {
+      try {
+        const r = JSON.parse(await run('a', [IPERF3, '-c', target, '-J', '-t', '5', ...args])) as IperfEnd;
+        await server;
+        if (pps) return ((r.end.sum?.packets ?? 0) - (r.end.sum?.lost_packets ?? 0)) / (r.end.sum?.seconds ?? 1);
+        return (r.end.sum_received ?? r.end.sum)!.bits_per_second / 1e6;
+      } catch (err) {
+        if (i > 30) throw err;
+        await new Promise((r) => setTimeout(r, 100)); // the server is not listening yet
+      }
+    }
+  };
+}
+
+/** Flood-ping loss (percent), then (after setRate) iperf3 goodputs, with commands run through `run(node, argv)`. */
+async function measure(run: Run, target: string, setRate: () => Promise<void>): Promise<Figures> {
   const ping = await run('a', ['ping', '-f', '-c', String(PROBES), '-q', target]).catch((err: { stdout?: string }) => err.stdout ?? '');
   const m = /(\d+) packets transmitted, (\d+) received/u.exec(ping);
   const lossPct = m ? (100 * (Number(m[1]) - Number(m[2]))) / Number(m[1]) : NaN;
   await setRate();
-  const iperf = async (args: string[]): Promise<number> => {
-    const server = run('b', [IPERF3, '-s', '-1', '-B', target]);
-    for (let i = 0; ; i++) {
-      try {
-        const r = JSON.parse(await run('a', [IPERF3, '-c', target, '-J', '-t', '5', ...args])) as {
-          end: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } };
-        };
-        await server;
-        return (r.end.sum_received ?? r.end.sum)!.bits_per_second / 1e6;
-      } catch (err) {
-        if (i > 30) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  };
+  const iperf = iperfWith(run, target);
   return { lossPct, tcpMbit: await iperf([]), udpMbit: await iperf(['-u', '-b', '20M', '-l', '1400']) };
 }
 
-async function tsnetFigures(state: string): Promise<Figures> {
+/** CPU time (ms) a process has used so far. */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+/** What one delayed link carries, TCP (4 streams) and 64-byte UDP, and the CPU its relay spends doing it. */
+async function engineCeiling(run: Run, relay: number): Promise<Ceiling> {
+  const iperf = iperfWith(run, '10.201.0.2');
+  let c0 = cpuMs(relay);
+  const tcpMbit = await iperf(['-P', '4']);
+  const tcpCpuPct = (cpuMs(relay) - c0) / 50; // of 5 s
+  c0 = cpuMs(relay);
+  const udpPps = await iperf(['-u', '-b', '0', '-l', '64'], true);
+  const udpCpuPct = (cpuMs(relay) - c0) / 50;
+  return { tcpMbit, udpPps, tcpCpuPct, udpCpuPct };
+}
+
+/** Delay, then jitter, on n1's end: the RTT and its spread; then the engine's ceiling. */
+async function delayFigures(
+  run: Run,
+  set: (...flags: string[]) => Promise<string>,
+  relayOf: () => Promise<number>,
+): Promise<{ delayRttMs: number; jitterMdevMs: number; ceiling: Ceiling }> {
+  await set('--clear', '--delay', `${DELAY_MS}ms`);
+  const delayRttMs = rttStats(await run('a', ['ping', '-q', '-c', '200', '-i', '0.01', '10.201.0.2'])).avg;
+  await set('--jitter', `${JITTER_MS}ms`);
+  const jitterMdevMs = rttStats(await run('a', ['ping', '-q', '-c', '2000', '-i', '0.002', '10.201.0.2'])).mdev;
+  await set('--clear', '--delay', `${DELAY_MS}ms`);
+  return { delayRttMs, jitterMdevMs, ceiling: await engineCeiling(run, await relayOf()) };
+}
+
+async function tsnetFigures(state: string): Promise<{ figures: Figures; ceiling: Ceiling }> {
   const d = await startBenchDaemon(state, ['--bridge', 'none']);
   try {
     await d.cli('image', 'import', await busyboxRootfsTar(state), 'busybox');
@@ -67,11 +132,17 @@ async function tsnetFigures(state: string): Promise<Figures> {
     const netns = async (node: string): Promise<string> =>
       join(state, 'netns', await d.cli('inspect', '-f', '{{.NetworkSettings.SandboxID}}', `clab-impair-${node}`));
     const ns = { a: await netns('n1'), b: await netns('n2') };
-    const run = async (node: 'a' | 'b', argv: string[]): Promise<string> =>
-      (await execFileAsync('nsenter', [`--net=${ns[node]}`, '--', ...argv], { timeout: 120_000 })).stdout;
-    return await measure(run, '10.201.0.2', () =>
-      d.cli('lab', 'link', 'set', '--name', 'impair', 'n1:eth1', '--rate', '10mbit', '--loss', '0').then(() => undefined),
-    );
+    const run: Run = async (node, argv) => (await execFileAsync('nsenter', [`--net=${ns[node]}`, '--', ...argv], { timeout: 120_000 })).stdout;
+    const set = (...flags: string[]): Promise<string> => d.cli('lab', 'link', 'set', '--name', 'impair', 'n1:eth1', ...flags);
+    const figures = await measure(run, '10.201.0.2', () => set('--rate', '10mbit', '--loss', '0').then(() => undefined));
+    const relayOf = async (): Promise<number> => {
+      const links = JSON.parse(await d.cli('lab', 'link', 'show', '--name', 'impair', '--format', 'json')) as {
+        ends: { endpoint: string; relayPid?: number }[];
+      }[];
+      return links[0]!.ends.find((e) => e.endpoint === 'n1:eth1')!.relayPid!;
+    };
+    const delayed = await delayFigures(run, set, relayOf);
+    return { figures: { ...figures, delayRttMs: delayed.delayRttMs, jitterMdevMs: delayed.jitterMdevMs }, ceiling: delayed.ceiling };
   } finally {
     await d.cli('lab', 'destroy', '--name', 'impair').catch(() => undefined);
     await d.stop();
@@ -94,9 +165,13 @@ net.start()
 out = {}
 ping = h1.cmd('ping -f -c ${PROBES} -q %s' % h2.IP())
 out['ping'] = ping
-for l in net.links:
-    if h1 in (l.intf1.node, l.intf2.node):
-        l.intf1.config(bw=${RATE / 1e6}, loss=0)
+link1 = [l for l in net.links if h1 in (l.intf1.node, l.intf2.node)][0]
+intf = link1.intf1 if link1.intf1.node == h1 else link1.intf2
+intf.config(delay='${DELAY_MS}ms')
+out['delay'] = h1.cmd('ping -q -c 200 -i 0.01 %s' % h2.IP())
+intf.config(delay='${DELAY_MS}ms', jitter='${JITTER_MS}ms')
+out['jitter'] = h1.cmd('ping -q -c 2000 -i 0.002 %s' % h2.IP())
+intf.config(bw=${RATE / 1e6}, loss=0)
 for name, args in (('tcp', ''), ('udp', '-u -b 20M -l 1400')):
     h2.cmd('${IPERF3} -s -1 -D')
     time.sleep(0.5)
@@ -109,51 +184,60 @@ function mininetFigures(): Figures | undefined {
   if (spawnSync(PYTHON, ['-c', 'import mininet.net'], { stdio: 'ignore' }).status !== 0) return undefined;
   const r = spawnSync(PYTHON, ['-c', MININET], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`mininet: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ping: string; tcp: string; udp: string };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ping: string; tcp: string; udp: string; delay: string; jitter: string };
   const m = /(\d+) packets transmitted, (\d+) received/u.exec(out.ping);
   const bps = (text: string): number => {
     const j = JSON.parse(text.slice(text.indexOf('{'))) as { end: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } } };
     return (j.end.sum_received ?? j.end.sum)!.bits_per_second / 1e6;
   };
-  return { lossPct: m ? (100 * (Number(m[1]) - Number(m[2]))) / Number(m[1]) : NaN, tcpMbit: bps(out.tcp), udpMbit: bps(out.udp) };
+  return {
+    lossPct: m ? (100 * (Number(m[1]) - Number(m[2]))) / Number(m[1]) : NaN,
+    tcpMbit: bps(out.tcp),
+    udpMbit: bps(out.udp),
+    delayRttMs: rttStats(out.delay).avg,
+    jitterMdevMs: rttStats(out.jitter).mdev,
+  };
+}
+
+/** The fidelity rows: configured, bound, and each tool's measure and error. */
+function fidelityRows(ts: Figures, mn: Figures | undefined) {
+  const row = (what: string, configured: number, unit: string, bound: number, pick: (f: Figures) => number | undefined) => {
+    const t = pick(ts) ?? NaN;
+    const m = mn ? pick(mn) : undefined;
+    return {
+      what,
+      configured: round(configured, 3),
+      unit,
+      bound: round(bound, 3),
+      ts: round(t, 3),
+      tsError: round(t - configured, 3),
+      ...(m !== undefined ? { mn: round(m, 3), mnError: round(m - configured, 3) } : {}),
+    };
+  };
+  return [
+    row(`loss (${PROBES} probes)`, LOSS, '%', LOSS_BOUND, (f) => f.lossPct),
+    row(`delay ${DELAY_MS} ms one way: RTT`, DELAY_MS, 'ms', DELAY_MS * 0.05, (f) => f.delayRttMs),
+    row(`jitter ${JITTER_MS} ms normal: RTT spread`, JITTER_MS, 'ms', JITTER_MS * 0.1, (f) => f.jitterMdevMs),
+    row('rate, TCP goodput', TCP_EXPECTED / 1e6, 'Mbit/s', (TCP_EXPECTED / 1e6) * 0.05, (f) => f.tcpMbit),
+    row('rate, UDP goodput', UDP_EXPECTED / 1e6, 'Mbit/s', (UDP_EXPECTED / 1e6) * 0.02, (f) => f.udpMbit),
+  ];
 }
 
 export async function main(argv: string[]): Promise<void> {
   const opts = parseBenchArgs(argv, {});
   if (!existsSync(IPERF3)) throw new Error('iperf3 is not installed: scripts/setup.sh installs it');
   await inThrowawayLab(async (state) => {
-    const ts = await tsnetFigures(state);
+    const { figures: ts, ceiling } = await tsnetFigures(state);
     const mn = mininetFigures();
-    const rows = [
-      { what: `loss (${PROBES} probes)`, configured: LOSS, unit: '%', bound: round(LOSS_BOUND, 2), ts: ts.lossPct, mn: mn?.lossPct },
-      {
-        what: 'rate, TCP goodput',
-        configured: round(TCP_EXPECTED / 1e6, 3),
-        unit: 'Mbit/s',
-        bound: round((TCP_EXPECTED / 1e6) * 0.05, 3),
-        ts: ts.tcpMbit,
-        mn: mn?.tcpMbit,
-      },
-      {
-        what: 'rate, UDP goodput',
-        configured: round(UDP_EXPECTED / 1e6, 3),
-        unit: 'Mbit/s',
-        bound: round((UDP_EXPECTED / 1e6) * 0.02, 3),
-        ts: ts.udpMbit,
-        mn: mn?.udpMbit,
-      },
-    ].map((r) => ({
-      ...r,
-      ts: round(r.ts, 3),
-      tsError: round(r.ts - r.configured, 3),
-      ...(r.mn !== undefined ? { mn: round(r.mn, 3), mnError: round(r.mn - r.configured, 3) } : {}),
-    }));
-    const result = {
-      bench: 'impair',
-      rows,
-      delayEngine: 'not built: delay, jitter, corrupt, duplicate and reorder are refused (no netem on this kernel)',
-      ...(mn ? {} : { skipped: ['mininet: not installed (apt-get install mininet)'] }),
+    const rows = fidelityRows(ts, mn);
+    const engine = {
+      tcpMbit: round(ceiling.tcpMbit, 1),
+      udp64Pps: Math.round(ceiling.udpPps),
+      relayCpuPctTcp: round(ceiling.tcpCpuPct, 1),
+      relayCpuPctUdp: round(ceiling.udpCpuPct, 1),
+      target: 'at least 100 Mbit/s of TCP through one delayed link',
     };
+    const result = { bench: 'impair', rows, delayEngine: engine, ...(mn ? {} : { skipped: ['mininet: not installed (apt-get install mininet)'] }) };
     if (opts.json) return console.log(JSON.stringify(result));
     console.log('lab link impairments, two lab nodes, real packets (rate: the expected goodput is the rate less the frame headers)\n');
     console.log(
@@ -162,6 +246,9 @@ export async function main(argv: string[]): Promise<void> {
         rows.map((r) => [r.what, r.configured, r.unit, r.bound, r.ts, r.tsError, r.mn ?? '-', r.mnError ?? '-']),
       ),
     );
-    console.log(`\ndelay engine: ${result.delayEngine}`);
+    console.log(
+      `\ndelay engine, one link delayed ${DELAY_MS} ms: TCP ${engine.tcpMbit} Mbit/s (4 streams; the relay ${engine.relayCpuPctTcp}% of a core), ` +
+        `64-byte UDP ${engine.udp64Pps} packets/s (the relay ${engine.relayCpuPctUdp}% of a core); target: ${engine.target}`,
+    );
   });
 }

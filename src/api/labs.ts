@@ -123,6 +123,8 @@ export const LabLinkEndView = Type.Object({
   rxPackets: Type.Integer(),
   rateDrops: Type.Integer(),
   lossDrops: Type.Integer(),
+  /** The delay engine's relay process for this end, while it has a delay. */
+  relayPid: Type.Optional(Type.Integer()),
 });
 export type LabLinkEndView = Static<typeof LabLinkEndView>;
 export const LabLinkView = Type.Object({ link: Type.String(), ends: Type.Array(LabLinkEndView) });

@@ -117,9 +117,10 @@ function qdiscRequest(
     type,
     object,
     dump: false,
+    // A deletion names no kind: one that differs from the qdisc's own is refused (EINVAL).
     encode: (seq, f) =>
       encodeMessage(type, f | flags, seq, tcmsg, { index, handle, parent, info: 0 }, [
-        attr.str(TCA_KIND, kind),
+        ...(kind ? [attr.str(TCA_KIND, kind)] : []),
         ...(options ? [attr.nested(TCA_OPTIONS, options)] : []),
       ]),
     parse: () => undefined,
@@ -178,7 +179,7 @@ export function clsactReplaceRequest(index: number): NetlinkRequest<void> {
 
 /** Equivalent to: `tc qdisc del dev DEV clsact` (its filters go with it) */
 export function clsactDeleteRequest(index: number): NetlinkRequest<void> {
-  return qdiscRequest(RTM_DELQDISC, 0, index, TC_H_CLSACT, CLSACT_HANDLE, 'clsact', undefined, `clsact of index ${index}`);
+  return qdiscRequest(RTM_DELQDISC, 0, index, TC_H_CLSACT, CLSACT_HANDLE, '', undefined, `clsact of index ${index}`);
 }
 
 /** Equivalent to: `tc filter replace dev DEV ingress|egress prio PRIO handle 1 bpf direct-action fd FD name NAME` */

@@ -109,6 +109,7 @@ describeKernel('lab link impairments, measured', () => {
     expect(Math.abs(udp - udpExpected) / udpExpected, `UDP ${(udp / 1e6).toFixed(3)} Mbit/s`).toBeLessThanOrEqual(0.02);
     expect((await ends()).find((e) => e.endpoint === 'n1:eth1')!.rateDrops).toBeGreaterThan(0); // the UDP above the rate
     await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+    expect(await inNode('n1', 'tc', ['qdisc', 'show', 'dev', 'eth1'])).not.toContain('tbf'); // the kernel's word, not tsnet's record
   });
 
   /** RTT statistics of n1 pinging n2 (ms): iputils' summary line. */

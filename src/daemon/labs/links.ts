@@ -84,6 +84,7 @@ export async function linkViews(t: Topology, controller: Controller): Promise<La
             rxPackets: counters?.rxPackets ?? 0,
             rateDrops: counters?.rateDrops ?? 0,
             lossDrops: counters?.lossDrops ?? 0,
+            ...(wire?.ends[side]?.relayPid ? { relayPid: wire.ends[side]!.relayPid } : {}),
           };
         }),
       );
