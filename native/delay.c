@@ -1,12 +1,13 @@
 /*
- * `tsnet-launcher delay-relay NETNS IN OUT MARK DELAY_NS JITTER_NS DIST LIMIT`: tsnet's delay engine for kernels
- * without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
+ * `tsnet-launcher delay-relay NETNS IN OUT MARK [--delay NS] [--jitter NS] [--dist 0|1|2] [--limit N]
+ * [--duplicate PPM] [--reorder PPM]`: tsnet's delay engine for kernels without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
  * the hidden veth whose other end is IN; this relay reads them there (AF_PACKET, with virtio-net headers so that
  * GSO frames pass whole), holds each until its own arrival plus its own delay (DELAY_NS, plus a draw of JITTER_NS:
  * DIST 1 normal with that standard deviation, 2 uniform within +/- it), and sends it on OUT marked MARK, which the
  * TC program lets through to the link's other end. Without jitter the order is kept; with it, packets may pass one
- * another, as with netem. At most LIMIT packets wait; more are dropped. It ends when its interfaces go (the node's
- * namespace removed) or on SIGTERM.
+ * another, as with netem. DUPLICATE (parts per million) of the packets are sent twice, each copy with its own
+ * delay; REORDER of them are sent at once, ahead of those delayed (netem's reorder). At most LIMIT packets wait; more
+ * are dropped. It ends when its interfaces go (the node's namespace removed) or on SIGTERM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -137,16 +138,52 @@ static void on_term(int sig)
     stopping = 1;
 }
 
+/* A share in parts per million, drawn. */
+static int chance(uint32_t ppm)
+{
+    return ppm > 0 && uniform01() * 1e6 < (double)ppm;
+}
+
+static int enqueue(const unsigned char *frame, size_t n, uint64_t due, uint64_t *seq)
+{
+    if (heap_n >= heap_cap)
+        return -1;
+    struct held *h = malloc(sizeof(*h) + n);
+    if (!h)
+        return -1;
+    h->due = due;
+    h->seq = (*seq)++; /* arrival order: without jitter, nothing passes the packet ahead of it */
+    h->len = n;
+    memcpy(h->data, frame, n);
+    heap_push(h);
+    return 0;
+}
+
 int cmd_delay_relay(int argc, char **argv)
 {
-    if (argc != 10) {
-        fprintf(stderr, "usage: tsnet-launcher delay-relay NETNS IN OUT MARK DELAY_NS JITTER_NS DIST LIMIT\n");
+    if (argc < 6) {
+        fprintf(stderr, "usage: tsnet-launcher delay-relay NETNS IN OUT MARK [--delay NS] [--jitter NS] [--dist 0|1|2] [--limit N] "
+                        "[--duplicate PPM] [--reorder PPM]\n");
         return 2;
     }
     const char *netns = argv[2], *in_if = argv[3], *out_if = argv[4];
-    int mark = atoi(argv[5]), dist = atoi(argv[8]);
-    int64_t delay = strtoll(argv[6], NULL, 10), jitter = strtoll(argv[7], NULL, 10);
-    size_t limit = (size_t)strtoul(argv[9], NULL, 10);
+    int mark = atoi(argv[5]), dist = 0;
+    int64_t delay = 0, jitter = 0;
+    size_t limit = 1000;
+    uint32_t duplicate = 0, reorder = 0;
+    for (int i = 6; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--delay") == 0) delay = strtoll(v, NULL, 10);
+        else if (strcmp(k, "--jitter") == 0) jitter = strtoll(v, NULL, 10);
+        else if (strcmp(k, "--dist") == 0) dist = atoi(v);
+        else if (strcmp(k, "--limit") == 0) limit = (size_t)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--duplicate") == 0) duplicate = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--reorder") == 0) reorder = (uint32_t)strtoul(v, NULL, 10);
+        else {
+            fprintf(stderr, "delay-relay: unknown option %s\n", k);
+            return 2;
+        }
+    }
     int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
     if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
         fprintf(stderr, "delay-relay: enter %s: %s\n", netns, strerror(errno));
@@ -205,22 +242,12 @@ int cmd_delay_relay(int argc, char **argv)
                 return errno == ENETDOWN || errno == ENODEV ? 0 : 1;
             }
             uint64_t arrived = now_ns();
-            if (heap_n >= heap_cap) {
-                dropped++;
-                continue;
+            int copies = chance(duplicate) ? 2 : 1;
+            for (int c = 0; c < copies; c++) {
+                int64_t d = chance(reorder) ? 0 : delay + draw_jitter(dist, jitter);
+                if (enqueue(buf, (size_t)n, arrived + (uint64_t)(d > 0 ? d : 0), &seq) < 0)
+                    dropped++;
             }
-            struct held *h = malloc(sizeof(*h) + (size_t)n);
-            if (!h) {
-                dropped++;
-                continue;
-            }
-            int64_t d = delay + draw_jitter(dist, jitter);
-            h->due = arrived + (uint64_t)(d > 0 ? d : 0);
-            /* Without jitter, a packet never leaves before the one ahead of it. */
-            h->seq = seq++;
-            h->len = (size_t)n;
-            memcpy(h->data, buf, (size_t)n);
-            heap_push(h);
         }
     }
     return 0;

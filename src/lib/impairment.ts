@@ -1,7 +1,7 @@
 /**
  * Link impairments as people write them (tc's and netem's words: `rate: 10mbit`, `loss: 5%`, `delay: 20ms`) and as
  * tsnet applies them to what leaves one end of a link. What tsnet cannot apply is refused by name, never ignored:
- * corrupt, duplicate and reorder need netem, which tsnet does not drive yet.
+ * corrupt needs netem, which tsnet does not drive yet.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { parseByteSize } from './sizes.js';
@@ -37,9 +37,13 @@ export interface Impairment {
   /** Nanoseconds: the normal distribution's standard deviation, or the uniform one's half width. */
   readonly jitter?: number;
   readonly distribution?: 'normal' | 'uniform';
+  /** Percent of the packets sent twice (tsnet's delay engine). */
+  readonly duplicate?: number;
+  /** Percent of the packets sent at once, ahead of those delayed (netem's reorder; needs a delay). */
+  readonly reorder?: number;
 }
 
-export const NOT_YET = ['corrupt', 'duplicate', 'reorder'] as const;
+export const NOT_YET = ['corrupt'] as const;
 
 const TIME_UNITS: Readonly<Record<string, number>> = { '': 1e6, ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
 
@@ -88,7 +92,7 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   if (unsupported.length) {
     throw new InvalidArgumentError(
       `${where}: ${unsupported.join(', ')} cannot be applied: they need the kernel's netem qdisc, which tsnet does not drive yet ` +
-        '(rate, burst, loss, delay, jitter, mtu and down can be: see tsnet lab doctor)',
+        '(rate, burst, loss, delay, jitter, duplicate, reorder, mtu and down can be: see tsnet lab doctor)',
     );
   }
   const burst = input.burst === undefined ? undefined : typeof input.burst === 'number' ? input.burst : parseByteSize(input.burst.replace(/b$/iu, ''));
@@ -101,11 +105,16 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   const delay = input.delay === undefined ? undefined : parseDuration(input.delay, where, 'delay');
   const jitter = input.jitter === undefined ? undefined : parseDuration(input.jitter, where, 'jitter');
   if (jitter && !delay) throw new InvalidArgumentError(`${where}: jitter is the delay's: give a delay too`);
+  const duplicate = input.duplicate === undefined ? undefined : parsePercent(input.duplicate, where, 'duplicate');
+  const reorder = input.reorder === undefined ? undefined : parsePercent(input.reorder, where, 'reorder');
+  if (reorder && !delay) throw new InvalidArgumentError(`${where}: reorder sends some packets ahead of the delayed ones: give a delay too`);
   if (input.distribution !== undefined && input.distribution !== 'normal' && input.distribution !== 'uniform')
     throw new InvalidArgumentError(`${where}: invalid distribution "${input.distribution}": normal or uniform`);
   return {
     ...(delay ? { delay } : {}),
     ...(delay && jitter ? { jitter, distribution: (input.distribution ?? 'normal') as 'normal' | 'uniform' } : {}),
+    ...(duplicate ? { duplicate } : {}),
+    ...(reorder ? { reorder } : {}),
     ...(input.rate !== undefined ? { rate: parseRate(input.rate, where) } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(loss ? { loss } : {}),
@@ -125,6 +134,8 @@ export function toInput(i: Impairment): ImpairmentInput {
     ...(i.delay ? { delay: `${i.delay}ns` } : {}),
     ...(i.jitter ? { jitter: `${i.jitter}ns` } : {}),
     ...(i.distribution ? { distribution: i.distribution } : {}),
+    ...(i.duplicate ? { duplicate: i.duplicate } : {}),
+    ...(i.reorder ? { reorder: i.reorder } : {}),
   };
 }
 
@@ -143,6 +154,8 @@ export function describeImpairment(i: Impairment): string {
     ...(i.jitter ? [`jitter ${ms(i.jitter)} ${i.distribution ?? 'normal'}`] : []),
     ...(i.rate ? [`rate ${rate(i.rate)}`, `burst ${Math.round((i.burst ?? defaultBurst(i.rate)) / 1024)}kb`] : []),
     ...(i.loss ? [`loss ${i.loss}%`] : []),
+    ...(i.duplicate ? [`duplicate ${i.duplicate}%`] : []),
+    ...(i.reorder ? [`reorder ${i.reorder}%`] : []),
     ...(i.mtu ? [`mtu ${i.mtu}`] : []),
     ...(i.down ? ['down'] : []),
   ];

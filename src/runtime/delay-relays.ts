@@ -18,6 +18,8 @@ export interface RelayStart {
   readonly jitterNs: number;
   readonly distribution: 'none' | 'normal' | 'uniform';
   readonly limit: number;
+  readonly duplicatePpm: number;
+  readonly reorderPpm: number;
 }
 
 const DISTRIBUTIONS = { none: 0, normal: 1, uniform: 2 } as const;
@@ -32,7 +34,15 @@ export class DelayRelays {
   start(spec: RelayStart): Promise<number> {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
     const log = openSync(join(this.logDir, `${spec.inIf}.log`), 'a');
-    const args = [spec.nsPath, spec.inIf, spec.outIf, spec.mark, spec.delayNs, spec.jitterNs, DISTRIBUTIONS[spec.distribution], spec.limit].map(String);
+    const options = {
+      '--delay': spec.delayNs,
+      '--jitter': spec.jitterNs,
+      '--dist': DISTRIBUTIONS[spec.distribution],
+      '--limit': spec.limit,
+      '--duplicate': spec.duplicatePpm,
+      '--reorder': spec.reorderPpm,
+    };
+    const args = [spec.nsPath, spec.inIf, spec.outIf, String(spec.mark), ...Object.entries(options).flatMap(([k, v]) => [k, String(v)])];
     const child = spawn(this.launcher, ['delay-relay', ...args], { detached: true, stdio: ['ignore', 'pipe', log] });
     closeSync(log);
     return new Promise((resolve, reject) => {

@@ -137,6 +137,24 @@ describeKernel('lab link impairments, measured', () => {
     expect((await rtts(20, '0.01')).avg).toBeLessThan(2);
   });
 
+  it('sends the configured share twice, and sends the configured share of a delayed link at once (reorder), within 3 standard errors', async () => {
+    const sent = 2000;
+    const within3Se = (measured: number, p: number): void => {
+      const bound = 300 * Math.sqrt((p * (1 - p)) / sent);
+      expect(Math.abs(measured - 100 * p), `measured ${measured.toFixed(2)}%`).toBeLessThanOrEqual(bound);
+    };
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--duplicate', '5%');
+    const dup = await inNode('n1', 'ping', ['-q', '-c', String(sent), '-i', '0.002', '10.200.0.2'], 120_000);
+    within3Se((100 * Number(/\+(\d+) duplicates/u.exec(dup)?.[1] ?? 0)) / sent, 0.05);
+
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--delay', '20ms', '--reorder', '25%');
+    const lines = await inNode('n1', 'ping', ['-c', String(sent), '-i', '0.002', '10.200.0.2'], 120_000);
+    const times = [...lines.matchAll(/time=([\d.]+) ms/gu)].map((m) => Number(m[1]));
+    expect(times.length).toBe(sent);
+    within3Se((100 * times.filter((t) => t < 10).length) / sent, 0.25);
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+  });
+
   it('takes an end down (all it sends is lost) and up again; refuses corruption by name and changes nothing', async () => {
     const ping = (): Promise<boolean> =>
       inNode('n1', 'ping', ['-c', '1', '-W', '1', '10.200.0.2']).then(
@@ -163,7 +181,7 @@ describeKernel('lab link impairments, measured', () => {
     const support = JSON.parse(await ok('lab', 'doctor', '--format', 'json')) as { impairment: string; supported: boolean; engine: string }[];
     expect(support.find((s) => s.impairment === 'loss')).toMatchObject({ supported: true });
     expect(support.find((s) => s.impairment === 'rate, burst')).toMatchObject({ supported: true, engine: 'kernel: tbf qdisc on the end' });
-    expect(support.find((s) => s.impairment === 'delay, jitter')).toMatchObject({ supported: true });
+    expect(support.find((s) => s.impairment === 'delay, jitter, duplicate, reorder')).toMatchObject({ supported: true });
     expect(support.find((s) => s.impairment === 'corrupt')).toMatchObject({ supported: false });
   });
 });

@@ -33,7 +33,13 @@ export interface RelaySpec {
   readonly distribution: 'none' | 'normal' | 'uniform';
   /** Packets that may wait at once (netem's default limit). */
   readonly limit: number;
+  /** Parts per million sent twice, and sent at once (ahead of the delayed ones). */
+  readonly duplicatePpm: number;
+  readonly reorderPpm: number;
 }
+
+/** Whether an impairment needs the delay engine (rate, loss, mtu and down are the kernel's own). */
+export const needsEngine = (i: Impairment): boolean => !!(i.delay || i.duplicate);
 
 /** The mark the relay's released frames carry ("tsnd"): the redirect lets them through. */
 export const DELAY_MARK = 0x74736e64;
@@ -68,6 +74,8 @@ export async function applyDelay(
     jitterNs: impairment.jitter ?? 0,
     distribution: impairment.jitter ? (impairment.distribution ?? 'normal') : 'none',
     limit: RELAY_LIMIT,
+    duplicatePpm: Math.round((impairment.duplicate ?? 0) * 1e4),
+    reorderPpm: Math.round((impairment.reorder ?? 0) * 1e4),
   });
   try {
     await h.request(clsactReplaceRequest(at.index));

@@ -72,12 +72,12 @@ export async function probeImpairmentSupport(
       },
       { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
       {
-        impairment: 'delay, jitter',
+        impairment: 'delay, jitter, duplicate, reorder',
         supported: bpf,
         engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
         note: bpf ? (netem ? 'this kernel has netem too; tsnet uses its own engine' : '') : 'the engine needs clsact and cls_bpf',
       },
-      ...['corrupt', 'duplicate', 'reorder'].map((i) => ({ impairment: i, supported: false, engine: netem ? 'netem (not driven yet)' : '-', note: notYet })),
+      ...['corrupt'].map((i) => ({ impairment: i, supported: false, engine: netem ? 'netem (not driven yet)' : '-', note: notYet })),
     ];
   } finally {
     h.close();

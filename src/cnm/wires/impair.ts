@@ -23,7 +23,7 @@ import {
 import { Errno } from '../../native/errno.js';
 import { ownerTag } from '../../drivers/records.js';
 import type { CnmCore } from '../core.js';
-import { applyDelay, clearDelay } from './delay.js';
+import { applyDelay, clearDelay, needsEngine } from './delay.js';
 import type { WireEnd, WireRecord } from '../types.js';
 
 /** The counters of one end: packets it sent, and the packets its rate and its loss dropped. */
@@ -66,7 +66,7 @@ async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Pro
 export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment): Promise<WireRecord> {
   const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
   let relayPid: number | undefined;
-  if (impairment.delay) {
+  if (needsEngine(impairment)) {
     const end = wire.ends[endIndex];
     const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
     relayPid = await applyDelay(core.deps.delayEngine, wire, endIndex, { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index }, impairment);

@@ -92,11 +92,11 @@ topology:
     expect(t.nodes[0]!.impair).toEqual({ eth1: { rate: '10mbit', loss: '5%' } });
     let problems: readonly string[] = [];
     try {
-      parseTopology({ text, companion: 'nodes:\n  a:\n    interfaces:\n      eth1: { impair: { duplicate: 1% } }\n      eth2: { impair: { rate: fast } }\n' });
+      parseTopology({ text, companion: 'nodes:\n  a:\n    interfaces:\n      eth1: { impair: { corrupt: 1% } }\n      eth2: { impair: { rate: fast } }\n' });
     } catch (err) {
       problems = (err as { problems: string[] }).problems;
     }
-    expect(problems[0]).toMatch(/^companion line 4: nodes\.a\.interfaces\.eth1\.impair: duplicate cannot be applied/u);
+    expect(problems[0]).toMatch(/^companion line 4: nodes\.a\.interfaces\.eth1\.impair: corrupt cannot be applied/u);
     expect(problems[1]).toMatch(/^companion line 5: nodes\.a\.interfaces\.eth2\.impair: invalid rate "fast"/u);
     expect(problems[2]).toMatch(/no link gives a an interface eth2/u);
   });

@@ -23,9 +23,11 @@ describe('impairments as people write them', () => {
 
   it('refuses what it cannot apply by name, and bad values with what was expected', () => {
     expect(() => parseImpairment({ corrupt: '1%', reorder: '2%' }, 'n1:eth1')).toThrow(
-      /n1:eth1: corrupt, reorder cannot be applied: they need the kernel's netem qdisc/u,
+      /n1:eth1: corrupt cannot be applied: they need the kernel's netem qdisc/u,
     );
     expect(() => parseImpairment({ jitter: '2ms' }, 'x')).toThrow(/give a delay too/u);
+    expect(() => parseImpairment({ reorder: '25%' }, 'x')).toThrow(/reorder sends some packets ahead of the delayed ones: give a delay too/u);
+    expect(parseImpairment({ duplicate: '1%', reorder: '25%', delay: '10ms' }, 'x')).toEqual({ delay: 10e6, duplicate: 1, reorder: 25 });
     expect(() => parseImpairment({ delay: '2 weeks' }, 'x')).toThrow(/invalid delay "2 weeks"/u);
     expect(() => parseImpairment({ delay: '2ms', jitter: '1ms', distribution: 'pareto' }, 'x')).toThrow(/invalid distribution "pareto"/u);
     expect(() => parseImpairment({ rate: 'fast' }, 'x')).toThrow(/invalid rate "fast"/u);
