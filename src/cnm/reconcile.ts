@@ -10,7 +10,7 @@ import { sandboxView, type CnmCore } from './core.js';
 import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
 import { gatewayEndpoint } from './endpoint/gateway.js';
 import { rehold } from './ports/publish.js';
-import { forgetWires, makeWire, wiresOf } from './wires/wires.js';
+import { forgetWires, makeWire, stopRelays, wiresOf } from './wires/wires.js';
 import { restorePool } from './pools.js';
 import type { LiveSandbox } from './state.js';
 import { parseOwnerTag } from '../drivers/records.js';
@@ -128,7 +128,9 @@ function adoptOrDropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileRe
 /** Forgets a sandbox whose namespace is gone, with its endpoints. */
 function dropSandbox(core: CnmCore, s: SandboxRecord, report: ReconcileReport): void {
   const gone = core.state.joinedTo(s.id);
-  forgetWires(core, wiresOf(core, new Set([s.id])));
+  const wires = wiresOf(core, new Set([s.id]));
+  void stopRelays(core, wires); // a relay would hold the namespace that is gone from tsnet's folder
+  forgetWires(core, wires);
   core.deps.store.transaction(() => {
     for (const e of gone) forgetEndpoint(core, e);
     core.deps.store.delete('sandboxes', s.id);

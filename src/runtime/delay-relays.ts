@@ -72,14 +72,21 @@ export class DelayRelays {
     });
   }
 
-  stop(pid: number, inIf: string): void {
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      return; // gone already
-    }
-    const args = cmdline.split('\0');
-    if (args[1] === 'delay-relay' && args[3] === inIf) process.kill(pid, 'SIGTERM');
+  /** Ends the relay (if pid is still the relay reading inIf) and resolves once it is gone: two would both read. */
+  async stop(pid: number, inIf: string): Promise<void> {
+    if (!isRelay(pid, inIf)) return;
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 400 && isRelay(pid, inIf); i++) await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Whether pid is a live (not zombie) relay reading inIf. */
+function isRelay(pid: number, inIf: string): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return args[1] === 'delay-relay' && args[3] === inIf && state !== 'Z';
+  } catch {
+    return false; // gone already
   }
 }

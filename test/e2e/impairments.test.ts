@@ -6,14 +6,23 @@
  * These measure what the feature is, so they are the tests that assert on rates, with the tolerances above.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
-import { tsnet, useBusyboxDaemon } from '../helpers/daemon.js';
+import { startDaemon, tsnet, useBusyboxDaemon } from '../helpers/daemon.js';
 import { describeKernel } from '../helpers/lab.js';
 
 const execFileAsync = promisify(execFile);
+
+/** Whether a process runs (a zombie, ended but not yet reaped, does not). */
+function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 const IPERF3 = '/usr/bin/iperf3';
 
 const TOPOLOGY = `name: imp
@@ -40,6 +49,7 @@ interface EndView {
   up: boolean;
   lossDrops: number;
   rateDrops: number;
+  relayPid?: number;
 }
 
 describeKernel('lab link impairments, measured', () => {
@@ -123,6 +133,8 @@ describeKernel('lab link impairments, measured', () => {
 
   it("delays what leaves an end by 20 ms (+/- 5%) and draws jitter with the configured spread (+/- 10%), in tsnet's own engine", async () => {
     await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--delay', '20ms');
+    // In effect once the command returns: the very next packet is held.
+    expect((await rtts(1, '0.01')).avg).toBeGreaterThan(19);
     expect((await ends()).find((e) => e.endpoint === 'n1:eth1')).toMatchObject({ impairment: 'delay 20ms', engines: ['delay engine'] });
     const plain = await rtts(200, '0.01');
     expect(plain.received).toBe(200);
@@ -175,6 +187,25 @@ describeKernel('lab link impairments, measured', () => {
     expect(corrupt.stderr).toContain("n1:eth1: corrupt cannot be applied: they need the kernel's netem qdisc");
     expect(await ends()).toEqual(before);
     expect((await tsnet(env.d, 'lab', 'link', 'set', '--name', 'imp', 'n9:eth1', '--loss', '1%')).stderr).toContain('lab "imp" has no link on n9:eth1');
+  });
+
+  it('keeps a delay across a daemon restart (its relay goes on), replaces the relay on a change, and ends it with the lab', async () => {
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--delay', '20ms');
+    const relay = (): Promise<number | undefined> => ends().then((e) => e.find((x) => x.endpoint === 'n1:eth1')!.relayPid);
+    const first = (await relay())!;
+    expect(alive(first)).toBe(true);
+    await env.d.stop();
+    env.d = await startDaemon(env.lab, 'daemon', ['--bridge', 'none']);
+    expect(await relay()).toBe(first);
+    expect((await rtts(20, '0.01')).avg).toBeGreaterThan(19);
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--delay', '5ms');
+    const second = (await relay())!;
+    expect(second).not.toBe(first);
+    expect(alive(first)).toBe(false);
+    expect((await rtts(20, '0.01')).avg).toBeLessThan(10);
+    await ok('lab', 'destroy', '--name', 'imp');
+    for (let i = 0; i < 40 && alive(second); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(second)).toBe(false);
   });
 
   it('lab doctor says what this kernel can apply and how', async () => {

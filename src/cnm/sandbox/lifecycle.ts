@@ -10,7 +10,7 @@ import { newId, type CnmCore } from '../core.js';
 import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
 import { leaveAll } from '../endpoint/leave.js';
 import { refreshPorts } from '../ports/publish.js';
-import { forgetWires, wiresOf } from '../wires/wires.js';
+import { forgetWires, stopRelays, wiresOf } from '../wires/wires.js';
 import { checkPortSpecs } from '../ports/specs.js';
 import type { LiveSandbox } from '../state.js';
 import type { PortSpec, SandboxRecord } from '../types.js';
@@ -108,6 +108,7 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
   const endpoints = live.flatMap((s) => core.state.joinedTo(s.record.id));
   const wires = wiresOf(core, new Set(live.map((s) => s.record.id)));
   await leaveAll(core, endpoints);
+  await stopRelays(core, wires);
   for (const s of live) closeSandbox(core, s);
   // Their wires went with the namespaces (deleting one end of a veth pair takes the other).
   forgetWires(core, wires);

@@ -19,8 +19,8 @@ import type { WireRecord } from '../types.js';
 export interface DelayEngine {
   /** A relay in the namespace at nsPath; resolves with its pid once it reads. */
   start(spec: RelaySpec): Promise<number>;
-  /** Ends the relay, if that pid is still the relay reading inIf. */
-  stop(pid: number, inIf: string): void;
+  /** Ends the relay, if that pid is still the relay reading inIf; resolves once it is gone. */
+  stop(pid: number, inIf: string): Promise<void>;
 }
 
 export interface RelaySpec {
@@ -58,7 +58,7 @@ export async function applyDelay(
   if (!engine) throw new TsnetError('TSNET_ERR_INVALID_ARGUMENT', 'delay cannot be applied: this controller has no delay engine');
   const [a, b] = hiddenPair(wire.id, end);
   const old = wire.ends[end].relayPid;
-  if (old) engine.stop(old, b);
+  if (old) await engine.stop(old, b);
   const h = at.handle;
   if (!(await h.linkFind(a))) await h.linkAdd({ name: a, kind: 'veth', peer: { name: b } });
   const [la, lb] = await Promise.all([h.linkGet(a), h.linkGet(b)]);
@@ -83,7 +83,7 @@ export async function applyDelay(
       h.request(bpfFilterReplaceRequest(at.index, 'egress', fd, 'tsnet-delay')),
     );
   } catch (err) {
-    engine.stop(pid, b);
+    await engine.stop(pid, b);
     throw err;
   }
   return pid;
@@ -95,6 +95,6 @@ export async function clearDelay(engine: DelayEngine | undefined, wire: WireReco
   const hidden = await at.handle.linkFind(a);
   if (!hidden && !wire.ends[end].relayPid) return;
   await at.handle.request(clsactDeleteRequest(at.index)).catch(() => undefined);
-  if (wire.ends[end].relayPid) engine?.stop(wire.ends[end].relayPid!, b);
+  if (wire.ends[end].relayPid) await engine?.stop(wire.ends[end].relayPid!, b);
   if (hidden?.alias === ownerTag('wire', wire.id)) await at.handle.linkDelete(hidden.index);
 }

@@ -132,12 +132,18 @@ async function removeWireKernel(core: CnmCore, wire: WireRecord): Promise<void> 
 /** Removes an owner's wires: their pairs and their records. */
 export async function deleteWires(core: CnmCore, owner: string): Promise<number> {
   const wires = core.state.wireList().filter((w) => w.owner === owner);
-  for (const w of wires) {
-    w.ends.forEach((e, i) => e.relayPid && core.deps.delayEngine?.stop(e.relayPid, hiddenPair(w.id, i as 0 | 1)[1]));
-    await removeWireKernel(core, w);
-  }
+  await stopRelays(core, wires);
+  for (const w of wires) await removeWireKernel(core, w);
   forgetWires(core, wires);
   return wires.length;
+}
+
+/**
+ * Ends the delay engine's relays of these wires. Before a sandbox's namespace goes: a relay holds the namespace (it
+ * entered it), so it would keep it, and its interfaces, alive and never notice.
+ */
+export async function stopRelays(core: CnmCore, wires: readonly WireRecord[]): Promise<void> {
+  for (const w of wires) for (const [i, e] of w.ends.entries()) if (e.relayPid) await core.deps.delayEngine?.stop(e.relayPid, hiddenPair(w.id, i as 0 | 1)[1]);
 }
 
 /** Drops records whose pairs are gone already (with a sandbox's namespace); the caller may be inside a transaction. */
