@@ -1,13 +1,15 @@
 /*
  * `tsnet-launcher delay-relay NETNS IN OUT MARK [--delay NS] [--jitter NS] [--dist 0|1|2] [--limit N]
- * [--duplicate PPM] [--reorder PPM]`: tsnet's delay engine for kernels without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
+ * [--duplicate PPM] [--reorder PPM] [--ge P R BADLOSS GOODLOSS]`: tsnet's delay engine for kernels without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
  * the hidden veth whose other end is IN; this relay reads them there (AF_PACKET, with virtio-net headers so that
  * GSO frames pass whole), holds each until its own arrival plus its own delay (DELAY_NS, plus a draw of JITTER_NS:
  * DIST 1 normal with that standard deviation, 2 uniform within +/- it), and sends it on OUT marked MARK, which the
  * TC program lets through to the link's other end. Without jitter the order is kept; with it, packets may pass one
  * another, as with netem. DUPLICATE (parts per million) of the packets are sent twice, each copy with its own
  * delay; REORDER of them are sent at once, ahead of those delayed (netem's reorder). At most LIMIT packets wait; more
- * are dropped. It ends when its interfaces go (the node's namespace removed) or on SIGTERM.
+ * are dropped. With --ge (parts per million each), packets are lost as Gilbert-Elliott's two-state chain says (netem's
+ * gemodel): from good to bad with P, back with R, lost with BADLOSS in bad and GOODLOSS in good: losses in bursts. It
+ * ends when its interfaces go (the node's namespace removed) or on SIGTERM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -170,9 +172,17 @@ int cmd_delay_relay(int argc, char **argv)
     int mark = atoi(argv[5]), dist = 0;
     int64_t delay = 0, jitter = 0;
     size_t limit = 1000;
-    uint32_t duplicate = 0, reorder = 0;
+    uint32_t duplicate = 0, reorder = 0, ge[4] = {0, 0, 0, 0};
+    int ge_on = 0, ge_bad = 0;
     for (int i = 6; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--ge") == 0 && i + 4 < argc) {
+            for (int j = 0; j < 4; j++)
+                ge[j] = (uint32_t)strtoul(argv[i + 1 + j], NULL, 10);
+            ge_on = 1;
+            i += 3; /* with the loop's 2: past the option and its four values */
+            continue;
+        }
         if (strcmp(k, "--delay") == 0) delay = strtoll(v, NULL, 10);
         else if (strcmp(k, "--jitter") == 0) jitter = strtoll(v, NULL, 10);
         else if (strcmp(k, "--dist") == 0) dist = atoi(v);
@@ -242,6 +252,15 @@ int cmd_delay_relay(int argc, char **argv)
                 return errno == ENETDOWN || errno == ENODEV ? 0 : 1;
             }
             uint64_t arrived = now_ns();
+            if (ge_on) {
+                /* The chain moves first, then the state decides (netem's order). */
+                if (ge_bad ? chance(ge[1]) : chance(ge[0]))
+                    ge_bad = !ge_bad;
+                if (chance(ge_bad ? ge[2] : ge[3])) {
+                    dropped++;
+                    continue;
+                }
+            }
             int copies = chance(duplicate) ? 2 : 1;
             for (int c = 0; c < copies; c++) {
                 int64_t d = chance(reorder) ? 0 : delay + draw_jitter(dist, jitter);

@@ -96,6 +96,9 @@ export const ImpairmentSchema = Type.Object(
     delay: Type.Optional(RateLike),
     jitter: Type.Optional(RateLike),
     distribution: Type.Optional(Type.String()),
+    'loss-model': Type.Optional(
+      Type.Object({ p: RateLike, r: RateLike, 'bad-loss': Type.Optional(RateLike), 'good-loss': Type.Optional(RateLike) }, { additionalProperties: false }),
+    ),
     corrupt: Type.Optional(RateLike),
     duplicate: Type.Optional(RateLike),
     reorder: Type.Optional(RateLike),

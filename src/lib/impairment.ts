@@ -17,6 +17,13 @@ export interface ImpairmentInput {
   readonly jitter?: string | number;
   /** The jitter's distribution: normal (jitter is its standard deviation; the default) or uniform (+/- jitter). */
   readonly distribution?: string;
+  /** Bursty loss (netem's gemodel): good to bad with p, back with r, lost with bad-loss in bad, good-loss in good. */
+  readonly 'loss-model'?: {
+    readonly p: string | number;
+    readonly r: string | number;
+    readonly 'bad-loss'?: string | number;
+    readonly 'good-loss'?: string | number;
+  };
   readonly corrupt?: string | number;
   readonly duplicate?: string | number;
   readonly reorder?: string | number;
@@ -41,7 +48,19 @@ export interface Impairment {
   readonly duplicate?: number;
   /** Percent of the packets sent at once, ahead of those delayed (netem's reorder; needs a delay). */
   readonly reorder?: number;
+  /** Gilbert-Elliott loss, percentages (tsnet's delay engine). */
+  readonly lossModel?: GilbertElliott;
 }
+
+export interface GilbertElliott {
+  readonly p: number;
+  readonly r: number;
+  readonly badLoss: number;
+  readonly goodLoss: number;
+}
+
+/** The share of packets a Gilbert-Elliott chain loses in the long run (percent). */
+export const gilbertElliottLoss = (g: GilbertElliott): number => (g.p * g.badLoss + g.r * g.goodLoss) / (g.p + g.r);
 
 export const NOT_YET = ['corrupt'] as const;
 
@@ -108,6 +127,16 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   const duplicate = input.duplicate === undefined ? undefined : parsePercent(input.duplicate, where, 'duplicate');
   const reorder = input.reorder === undefined ? undefined : parsePercent(input.reorder, where, 'reorder');
   if (reorder && !delay) throw new InvalidArgumentError(`${where}: reorder sends some packets ahead of the delayed ones: give a delay too`);
+  const model = input['loss-model'];
+  const lossModel = model
+    ? {
+        p: parsePercent(model.p, where, 'loss-model p'),
+        r: parsePercent(model.r, where, 'loss-model r'),
+        badLoss: model['bad-loss'] === undefined ? 100 : parsePercent(model['bad-loss'], where, 'loss-model bad-loss'),
+        goodLoss: model['good-loss'] === undefined ? 0 : parsePercent(model['good-loss'], where, 'loss-model good-loss'),
+      }
+    : undefined;
+  if (lossModel && lossModel.p + lossModel.r === 0) throw new InvalidArgumentError(`${where}: loss-model: p and r cannot both be 0`);
   if (input.distribution !== undefined && input.distribution !== 'normal' && input.distribution !== 'uniform')
     throw new InvalidArgumentError(`${where}: invalid distribution "${input.distribution}": normal or uniform`);
   return {
@@ -115,6 +144,7 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
     ...(delay && jitter ? { jitter, distribution: (input.distribution ?? 'normal') as 'normal' | 'uniform' } : {}),
     ...(duplicate ? { duplicate } : {}),
     ...(reorder ? { reorder } : {}),
+    ...(lossModel ? { lossModel } : {}),
     ...(input.rate !== undefined ? { rate: parseRate(input.rate, where) } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(loss ? { loss } : {}),
@@ -136,6 +166,7 @@ export function toInput(i: Impairment): ImpairmentInput {
     ...(i.distribution ? { distribution: i.distribution } : {}),
     ...(i.duplicate ? { duplicate: i.duplicate } : {}),
     ...(i.reorder ? { reorder: i.reorder } : {}),
+    ...(i.lossModel ? { 'loss-model': { p: i.lossModel.p, r: i.lossModel.r, 'bad-loss': i.lossModel.badLoss, 'good-loss': i.lossModel.goodLoss } } : {}),
   };
 }
 
@@ -154,6 +185,7 @@ export function describeImpairment(i: Impairment): string {
     ...(i.jitter ? [`jitter ${ms(i.jitter)} ${i.distribution ?? 'normal'}`] : []),
     ...(i.rate ? [`rate ${rate(i.rate)}`, `burst ${Math.round((i.burst ?? defaultBurst(i.rate)) / 1024)}kb`] : []),
     ...(i.loss ? [`loss ${i.loss}%`] : []),
+    ...(i.lossModel ? [`loss gemodel p ${i.lossModel.p}% r ${i.lossModel.r}% bad ${i.lossModel.badLoss}% good ${i.lossModel.goodLoss}%`] : []),
     ...(i.duplicate ? [`duplicate ${i.duplicate}%`] : []),
     ...(i.reorder ? [`reorder ${i.reorder}%`] : []),
     ...(i.mtu ? [`mtu ${i.mtu}`] : []),

@@ -20,6 +20,7 @@ export interface RelayStart {
   readonly limit: number;
   readonly duplicatePpm: number;
   readonly reorderPpm: number;
+  readonly gilbertElliottPpm?: readonly [number, number, number, number];
 }
 
 const DISTRIBUTIONS = { none: 0, normal: 1, uniform: 2 } as const;
@@ -42,7 +43,8 @@ export class DelayRelays {
       '--duplicate': spec.duplicatePpm,
       '--reorder': spec.reorderPpm,
     };
-    const args = [spec.nsPath, spec.inIf, spec.outIf, String(spec.mark), ...Object.entries(options).flatMap(([k, v]) => [k, String(v)])];
+    const ge = spec.gilbertElliottPpm ? ['--ge', ...spec.gilbertElliottPpm.map(String)] : [];
+    const args = [spec.nsPath, spec.inIf, spec.outIf, String(spec.mark), ...Object.entries(options).flatMap(([k, v]) => [k, String(v)]), ...ge];
     const child = spawn(this.launcher, ['delay-relay', ...args], { detached: true, stdio: ['ignore', 'pipe', log] });
     closeSync(log);
     return new Promise((resolve, reject) => {

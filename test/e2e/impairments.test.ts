@@ -167,6 +167,37 @@ describeKernel('lab link impairments, measured', () => {
     await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
   });
 
+  it('loses in bursts as a Gilbert-Elliott chain says: the long-run share and the mean burst within 3 standard errors', async () => {
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear', '--loss-model', '1%,10%');
+    expect((await ends()).find((e) => e.endpoint === 'n1:eth1')!.impairment).toBe('loss gemodel p 1% r 10% bad 100% good 0%');
+    const sent = 14000;
+    const out = await inNode('n1', 'ping', ['-c', String(sent), '-i', '0.001', '-W', '0.2', '10.200.0.2'], 120_000).catch(
+      (err: { stdout?: string }) => err.stdout ?? '',
+    );
+    const got = new Set([...out.matchAll(/icmp_seq=(\d+)/gu)].map((m) => Number(m[1])));
+    const bursts: number[] = [];
+    let run = 0;
+    for (let seq = 1; seq <= sent + 1; seq++) {
+      if (seq <= sent && !got.has(seq)) {
+        run++;
+      } else if (run) {
+        bursts.push(run);
+        run = 0;
+      }
+    }
+    const [p, r] = [0.01, 0.1];
+    const loss = (sent - got.size) / sent;
+    // Losses come in runs, so they are not independent: the variance grows by (1 + lambda) / (1 - lambda), lambda = 1 - p - r.
+    const lambda = 1 - p - r;
+    const expected = p / (p + r);
+    const lossBound = 3 * Math.sqrt(((expected * (1 - expected)) / sent) * ((1 + lambda) / (1 - lambda)));
+    expect(Math.abs(loss - expected), `loss ${(100 * loss).toFixed(2)}%`).toBeLessThanOrEqual(lossBound);
+    const meanBurst = bursts.reduce((a, b) => a + b, 0) / bursts.length;
+    const burstBound = (3 * Math.sqrt(1 - r)) / r / Math.sqrt(bursts.length); // runs are geometric, mean 1/r
+    expect(Math.abs(meanBurst - 1 / r), `mean burst ${meanBurst.toFixed(2)} over ${bursts.length}`).toBeLessThanOrEqual(burstBound);
+    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+  });
+
   it('takes an end down (all it sends is lost) and up again; refuses corruption by name and changes nothing', async () => {
     const ping = (): Promise<boolean> =>
       inNode('n1', 'ping', ['-c', '1', '-W', '1', '10.200.0.2']).then(
@@ -212,7 +243,7 @@ describeKernel('lab link impairments, measured', () => {
     const support = JSON.parse(await ok('lab', 'doctor', '--format', 'json')) as { impairment: string; supported: boolean; engine: string }[];
     expect(support.find((s) => s.impairment === 'loss')).toMatchObject({ supported: true });
     expect(support.find((s) => s.impairment === 'rate, burst')).toMatchObject({ supported: true, engine: 'kernel: tbf qdisc on the end' });
-    expect(support.find((s) => s.impairment === 'delay, jitter, duplicate, reorder')).toMatchObject({ supported: true });
+    expect(support.find((s) => s.impairment === 'delay, jitter, duplicate, reorder, loss-model')).toMatchObject({ supported: true });
     expect(support.find((s) => s.impairment === 'corrupt')).toMatchObject({ supported: false });
   });
 });

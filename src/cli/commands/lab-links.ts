@@ -39,6 +39,7 @@ interface SetFlags {
   delay?: string;
   jitter?: string;
   distribution?: string;
+  lossModel?: string;
   corrupt?: string;
   duplicate?: string;
   reorder?: string;
@@ -57,7 +58,11 @@ function impairmentOf(o: SetFlags): LabLinkSetBody['impairment'] {
     duplicate: o.duplicate,
     reorder: o.reorder,
   };
-  return { ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)), ...(mtu !== undefined ? { mtu } : {}) };
+  const [p, r, bad, good] = (o.lossModel ?? '').split(',');
+  if (o.lossModel !== undefined && (!p || !r))
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `invalid --loss-model "${o.lossModel}": expected p,r[,bad[,good]], e.g. 1%,10%`);
+  const lossModel = o.lossModel ? { 'loss-model': { p: p!, r: r!, ...(bad ? { 'bad-loss': bad } : {}), ...(good ? { 'good-loss': good } : {}) } } : {};
+  return { ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)), ...(mtu !== undefined ? { mtu } : {}), ...lossModel };
 }
 
 function registerSet(cli: Cli, link: Command): void {
@@ -71,6 +76,7 @@ function registerSet(cli: Cli, link: Command): void {
     .option('--rate <rate>', 'rate limit, as tc writes it: 10mbit, 500kbit (0 removes it)')
     .option('--burst <bytes>', 'what may leave at once above the rate: 32kb')
     .option('--loss <percent>', 'random loss: 5% (0 removes it)')
+    .option('--loss-model <p,r[,bad[,good]]>', 'bursty loss, Gilbert-Elliott: to bad with p, back with r, lost with bad (100%) and good (0%)')
     .option('--mtu <bytes>', "the end's MTU")
     .option('--delay <time>', 'hold each packet: 20ms, 500us (0 removes it)')
     .option('--jitter <time>', "the delay's spread: the standard deviation (normal) or +/- (uniform)")

@@ -36,10 +36,12 @@ export interface RelaySpec {
   /** Parts per million sent twice, and sent at once (ahead of the delayed ones). */
   readonly duplicatePpm: number;
   readonly reorderPpm: number;
+  /** Gilbert-Elliott loss in parts per million: p, r, loss in bad, loss in good. */
+  readonly gilbertElliottPpm?: readonly [number, number, number, number];
 }
 
 /** Whether an impairment needs the delay engine (rate, loss, mtu and down are the kernel's own). */
-export const needsEngine = (i: Impairment): boolean => !!(i.delay || i.duplicate);
+export const needsEngine = (i: Impairment): boolean => !!(i.delay || i.duplicate || i.lossModel);
 
 /** The mark the relay's released frames carry ("tsnd"): the redirect lets them through. */
 export const DELAY_MARK = 0x74736e64;
@@ -76,6 +78,13 @@ export async function applyDelay(
     limit: RELAY_LIMIT,
     duplicatePpm: Math.round((impairment.duplicate ?? 0) * 1e4),
     reorderPpm: Math.round((impairment.reorder ?? 0) * 1e4),
+    ...(impairment.lossModel
+      ? {
+          gilbertElliottPpm: [impairment.lossModel.p, impairment.lossModel.r, impairment.lossModel.badLoss, impairment.lossModel.goodLoss].map((v) =>
+            Math.round(v * 1e4),
+          ) as [number, number, number, number],
+        }
+      : {}),
   });
   try {
     await h.request(clsactReplaceRequest(at.index));

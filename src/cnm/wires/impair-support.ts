@@ -72,7 +72,7 @@ export async function probeImpairmentSupport(
       },
       { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
       {
-        impairment: 'delay, jitter, duplicate, reorder',
+        impairment: 'delay, jitter, duplicate, reorder, loss-model',
         supported: bpf,
         engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
         note: bpf ? (netem ? 'this kernel has netem too; tsnet uses its own engine' : '') : 'the engine needs clsact and cls_bpf',

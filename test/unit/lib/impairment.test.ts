@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeImpairment, parseImpairment, parseRate, toInput } from '../../../src/lib/impairment.js';
+import { describeImpairment, gilbertElliottLoss, parseImpairment, parseRate, toInput } from '../../../src/lib/impairment.js';
 
 describe('impairments as people write them', () => {
   it("reads tc's rates and netem's percentages", () => {
@@ -18,6 +18,11 @@ describe('impairments as people write them', () => {
       loss: 2,
     });
     expect(describeImpairment({ delay: 20e6, jitter: 5e5, distribution: 'normal' })).toBe('delay 20ms jitter 500us normal');
+    const ge = parseImpairment({ 'loss-model': { p: '1%', r: '10%' } }, 'x');
+    expect(ge).toEqual({ lossModel: { p: 1, r: 10, badLoss: 100, goodLoss: 0 } });
+    expect(gilbertElliottLoss(ge.lossModel!)).toBeCloseTo(100 / 11, 6);
+    expect(parseImpairment(toInput(ge), 'x')).toEqual(ge);
+    expect(() => parseImpairment({ 'loss-model': { p: 0, r: 0 } }, 'x')).toThrow(/p and r cannot both be 0/u);
     expect(describeImpairment({ rate: 10e6, loss: 5, down: true })).toBe('rate 10mbit burst 16kb loss 5% down');
   });
 
