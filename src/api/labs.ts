@@ -15,6 +15,8 @@ export const LabDeployBody = Type.Object(
     /** The client's environment values of the variables the files name (${VAR}). */
     env: Type.Optional(StringMap),
     reconfigure: Type.Optional(Type.Boolean()),
+    /** Start the companion file's `events` once the lab is up. */
+    events: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -140,3 +142,29 @@ export type ImpairmentSupportView = Static<typeof ImpairmentSupportView>;
 /** POST /v1/labs/{name}/links/state: an end's link down (everything it sends is lost) or up again. */
 export const LabLinkStateBody = Type.Object({ endpoint: Type.String({ minLength: 3 }), up: Type.Boolean() }, { additionalProperties: false });
 export type LabLinkStateBody = Static<typeof LabLinkStateBody>;
+
+/** A scheduled change of a link end (the companion file's `events`), at a time from the schedule's start. */
+export const LabEventSchema = Type.Object(
+  {
+    at: RateLike,
+    endpoint: Type.String({ minLength: 3 }),
+    'peer-too': Type.Optional(Type.Boolean()),
+    clear: Type.Optional(Type.Boolean()),
+    set: Type.Optional(ImpairmentSchema),
+    state: Type.Optional(Type.Union([Type.Literal('down'), Type.Literal('up')])),
+  },
+  { additionalProperties: false },
+);
+
+/** What the schedule did: each event's time, when it was applied (ms from the start), how late, and any error. */
+export const LabEventResult = Type.Object({
+  at: Type.Number(),
+  endpoint: Type.String(),
+  change: Type.String(),
+  appliedMs: Type.Optional(Type.Number()),
+  lateMs: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String()),
+});
+export type LabEventResult = Static<typeof LabEventResult>;
+export const LabScheduleView = Type.Object({ startedAt: Type.String(), events: Type.Array(LabEventResult) });
+export type LabScheduleView = Static<typeof LabScheduleView>;

@@ -1,6 +1,6 @@
 /** What a topology's schema cannot say, checked with the file's lines: kinds, names, addresses, links. Pure. */
 import { isIPv4, isIPv6 } from 'node:net';
-import { parseImpairment } from '../lib/impairment.js';
+import { parseDuration, parseImpairment, type ImpairmentInput } from '../lib/impairment.js';
 import type { Locate, Topology } from './types.js';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/u;
@@ -101,5 +101,33 @@ export function checkLinks(t: Topology, locate: Locate, companionLocate?: Locate
       }
     }
   }
+  return out;
+}
+
+/** The companion file's events: a time, an end of a link, and a change that can be applied. */
+export function checkEvents(
+  t: Topology,
+  events: readonly { at: string | number; set?: ImpairmentInput; clear?: boolean; state?: string }[],
+  locate?: Locate,
+): string[] {
+  const out: string[] = [];
+  const ends = new Set(t.links.flatMap((l) => [`${l.a.node}:${l.a.iface}`, `${l.b.node}:${l.b.iface}`]));
+  t.events.forEach((e, i) => {
+    const at = `companion ${locate ? locate(['events', i]) : `events.${i}`}`;
+    try {
+      parseDuration(events[i]!.at, at, 'at');
+    } catch (err) {
+      out.push((err as Error).message);
+    }
+    if (!ends.has(e.endpoint)) out.push(`${at}: ${e.endpoint} is not an end of a link (NODE:IFACE)`);
+    if (!e.set && !e.clear && !e.state) out.push(`${at}: an event sets, clears or changes the state of an end (set, clear, state)`);
+    if (e.set) {
+      try {
+        parseImpairment(e.set, at);
+      } catch (err) {
+        out.push((err as Error).message);
+      }
+    }
+  });
   return out;
 }

@@ -4,7 +4,7 @@
  * file (NAME.tsnet.yml) with what containerlab has no place for: addresses and routes.
  */
 import { Type, type Static } from 'typebox';
-import { ImpairmentSchema } from '../api/labs.js';
+import { ImpairmentSchema, LabEventSchema } from '../api/labs.js';
 
 const StringMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const Strings = Type.Array(Type.String());
@@ -77,7 +77,7 @@ export type TopologyFile = Static<typeof TopologySchema>;
 
 const Route = Type.Object({ dst: Type.String(), via: Type.Optional(Type.String()), dev: Type.Optional(Type.String()) }, { additionalProperties: false });
 
-/** NAME.tsnet.yml: per node, interface addresses and impairments (of what leaves the interface), and routes. */
+/** NAME.tsnet.yml: per node, interface addresses and impairments (of what leaves the interface), routes; scheduled events. */
 export const CompanionSchema = Type.Object(
   {
     nodes: Type.Optional(
@@ -97,6 +97,7 @@ export const CompanionSchema = Type.Object(
         ),
       ),
     ),
+    events: Type.Optional(Type.Array(LabEventSchema)),
   },
   { additionalProperties: false },
 );

@@ -11,11 +11,12 @@ import { Value } from 'typebox/value';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
+import { parseDuration } from '../lib/impairment.js';
 import { CompanionSchema, TopologySchema, UNSUPPORTED_CONTAINERLAB_KEYS, type CompanionFile, type NodeFile, type TopologyFile } from './schema.js';
-import { checkNodeSemantics, checkLinks } from './checks.js';
+import { checkEvents, checkNodeSemantics, checkLinks } from './checks.js';
 import type { LabEndpoint, LabNode, Locate, Topology } from './types.js';
 
-export type { LabEndpoint, LabLink, LabNode, LabRoute, Locate, Topology } from './types.js';
+export type { LabEndpoint, LabEvent, LabLink, LabNode, LabRoute, Locate, Topology } from './types.js';
 
 /** containerlab's defaults: the management network `clab` on 172.20.20.0/24, names prefixed `clab`. */
 export const DEFAULT_MGMT = { network: 'clab', ipv4Subnet: '172.20.20.0/24' } as const;
@@ -182,6 +183,7 @@ export function parseTopology(input: ParseInput): Topology {
   const semantic = [
     ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate, input.forDrawing ?? false, extra?.locate)),
     ...checkLinks(topology, main.locate, extra?.locate),
+    ...checkEvents(topology, companion.events ?? [], extra?.locate),
   ];
   if (semantic.length) throw new TopologyError(file, semantic);
   return input.dir ? { ...topology, dir: input.dir } : topology;
@@ -225,7 +227,24 @@ function build(data: TopologyFile, companion: CompanionFile): Topology {
     },
     nodes,
     links: (data.topology.links ?? []).map((l) => ({ a: endpoint(l.endpoints[0]!), b: endpoint(l.endpoints[1]!), ...(l.mtu ? { mtu: l.mtu } : {}) })),
+    events: (companion.events ?? []).map((e) => ({
+      atNs: eventTime(e.at),
+      endpoint: e.endpoint,
+      peerToo: e['peer-too'] ?? false,
+      clear: e.clear ?? false,
+      ...(e.set ? { set: e.set } : {}),
+      ...(e.state ? { state: e.state } : {}),
+    })),
   };
+}
+
+/** An event's time in ns; one that is not a time is NaN here, and a problem with its line in checkEvents. */
+function eventTime(at: string | number): number {
+  try {
+    return parseDuration(at, '', '');
+  } catch {
+    return NaN;
+  }
 }
 
 /** The container of a node, named as containerlab names it: PREFIX-LAB-NODE, LAB-NODE for "__lab-name", NODE for "". */

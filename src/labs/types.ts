@@ -42,6 +42,16 @@ export interface LabNode {
   readonly type?: string;
 }
 
+/** A scheduled change of a link end: at atNs from the schedule's start, an impairment set (or cleared), or its state. */
+export interface LabEvent {
+  readonly atNs: number;
+  readonly endpoint: string;
+  readonly peerToo: boolean;
+  readonly clear: boolean;
+  readonly set?: ImpairmentInput;
+  readonly state?: 'down' | 'up';
+}
+
 export interface Topology {
   readonly name: string;
   /** The topology file's folder (absolute), against which relative bind paths are read, as containerlab reads them. */
@@ -59,6 +69,8 @@ export interface Topology {
   };
   readonly nodes: readonly LabNode[];
   readonly links: readonly LabLink[];
+  /** From the companion file, in time order. */
+  readonly events: readonly LabEvent[];
 }
 
 /** Where a path of keys is in the file: "line N: a.b.c". */

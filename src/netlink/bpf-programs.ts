@@ -10,6 +10,8 @@ export const BPF_PROG_TYPE_SCHED_CLS = 3;
 const BPF_FUNC_GET_PRANDOM_U32 = 7;
 const BPF_FUNC_REDIRECT = 23;
 const TC_ACT_OK = 0;
+/** No verdict: the next filter decides (and with none, the packet passes). */
+const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
 
 function insn(code: number, dst: number, src: number, off: number, imm: number): Buffer {
@@ -22,8 +24,8 @@ function insn(code: number, dst: number, src: number, off: number, imm: number):
 }
 
 /**
- * Drops each packet with probability `share` (0..1):
- *   r0 = get_prandom_u32(); r1 = threshold; if r0 >= r1 goto pass; r0 = SHOT; exit; pass: r0 = OK; exit
+ * Drops each packet with probability `share` (0..1), and leaves the others to the next filter (a link down):
+ *   r0 = get_prandom_u32(); r1 = threshold; if r0 >= r1 goto pass; r0 = SHOT; exit; pass: r0 = UNSPEC; exit
  */
 export function randomDropProgram(share: number): Buffer {
   if (!(share >= 0 && share <= 1)) throw new RangeError(`drop share ${share} is not within 0..1`);
@@ -37,7 +39,7 @@ export function randomDropProgram(share: number): Buffer {
     insn(0x3d, 0, 1, 2, 0), // jge r0, r1, +2
     insn(0xb7, 0, 0, 0, TC_ACT_SHOT), // mov r0, SHOT
     insn(0x95, 0, 0, 0, 0), // exit
-    insn(0xb7, 0, 0, 0, TC_ACT_OK), // mov r0, OK
+    insn(0xb7, 0, 0, 0, TC_ACT_UNSPEC), // mov r0, UNSPEC
     insn(0x95, 0, 0, 0, 0), // exit
   ]);
 }

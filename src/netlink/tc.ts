@@ -177,11 +177,6 @@ export function clsactReplaceRequest(index: number): NetlinkRequest<void> {
   return qdiscRequest(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, index, TC_H_CLSACT, CLSACT_HANDLE, 'clsact', undefined, `clsact on index ${index}`);
 }
 
-/** Equivalent to: `tc qdisc del dev DEV clsact` (its filters go with it) */
-export function clsactDeleteRequest(index: number): NetlinkRequest<void> {
-  return qdiscRequest(RTM_DELQDISC, 0, index, TC_H_CLSACT, CLSACT_HANDLE, '', undefined, `clsact of index ${index}`);
-}
-
 /** Equivalent to: `tc filter replace dev DEV ingress|egress prio PRIO handle 1 bpf direct-action fd FD name NAME` */
 export function bpfFilterReplaceRequest(index: number, hook: 'ingress' | 'egress', fd: number, name: string, prio = 1): NetlinkRequest<void> {
   checkIndex(index, 'filter interface index');
@@ -202,6 +197,19 @@ export function bpfFilterReplaceRequest(index: number, hook: 'ingress' | 'egress
           attr.nested(TCA_OPTIONS, [attr.u32(TCA_BPF_FD, fd), attr.str(TCA_BPF_NAME, name), attr.u32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT)]),
         ],
       ),
+    parse: () => undefined,
+  };
+}
+
+/** Equivalent to: `tc filter del dev DEV ingress|egress prio PRIO` (every filter of that priority on the hook) */
+export function filterDeleteRequest(index: number, hook: 'ingress' | 'egress', prio: number): NetlinkRequest<void> {
+  checkIndex(index, 'filter interface index');
+  const info = ((prio & 0xffff) << 16) | ((ETH_P_ALL >> 8) | ((ETH_P_ALL & 0xff) << 8));
+  return {
+    type: RTM_DELTFILTER,
+    object: `${hook} filters of priority ${prio} on index ${index}`,
+    dump: false,
+    encode: (seq, f) => encodeMessage(RTM_DELTFILTER, f, seq, tcmsg, { index, handle: 0, parent: hook === 'ingress' ? CLSACT_INGRESS : CLSACT_EGRESS, info }),
     parse: () => undefined,
   };
 }

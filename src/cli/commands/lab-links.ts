@@ -3,7 +3,7 @@
  * the kernel's counters; and which impairments this kernel can apply, by which engine.
  */
 import type { Command } from 'commander';
-import type { ImpairmentSupportView, LabLinkSetBody, LabLinkStateBody, LabLinkView } from '../../api/labs.js';
+import type { ImpairmentSupportView, LabLinkSetBody, LabLinkStateBody, LabLinkView, LabScheduleView } from '../../api/labs.js';
 import { ClientError } from '../../client/client.js';
 import type { Cli } from '../context.js';
 import { formatOption, printJson, printTable } from '../format.js';
@@ -121,6 +121,7 @@ export function registerLabLinks(cli: Cli, lab: Command): void {
       printLinks(links);
     });
 
+  registerEvents(cli, lab);
   lab
     .command('doctor')
     .description('which impairments this kernel can apply, and by which engine (found by trying)')
@@ -131,6 +132,31 @@ export function registerLabLinks(cli: Cli, lab: Command): void {
       printTable(
         ['IMPAIRMENT', 'SUPPORTED', 'ENGINE', 'NOTE'],
         support.map((s) => [s.impairment, s.supported ? 'yes' : 'no', s.engine, s.note]),
+      );
+    });
+}
+
+/** `tsnet lab events`: what a lab's schedule has done. */
+function registerEvents(cli: Cli, lab: Command): void {
+  lab
+    .command('events')
+    .description("what a lab's schedule (deploy --events) has done: each event, when it was applied, how late")
+    .requiredOption('--name <lab>', 'the lab')
+    .addOption(formatOption())
+    .action(async (o: { name: string; format?: string }) => {
+      const s = await cli.client().call<LabScheduleView>('GET', `/v1/labs/${encodeURIComponent(o.name)}/events`);
+      if (o.format === 'json') return printJson(s);
+      console.log(`schedule started ${s.startedAt}`);
+      printTable(
+        ['AT (ms)', 'END', 'CHANGE', 'APPLIED (ms)', 'LATE (ms)', 'ERROR'],
+        s.events.map((e) => [
+          String(e.at),
+          e.endpoint,
+          e.change,
+          e.appliedMs === undefined ? '-' : String(e.appliedMs),
+          e.lateMs === undefined ? '-' : String(e.lateMs),
+          e.error ?? '',
+        ]),
       );
     });
 }

@@ -75,9 +75,10 @@ function registerDeploy(cli: Cli, lab: Command): void {
     .requiredOption('-t, --topo <file>', 'the topology file (containerlab format)')
     .option('--with <file>', "tsnet's additions (addresses, routes); default: NAME.tsnet.yml beside the file")
     .option('--reconfigure', 'destroy the lab first if it is deployed')
+    .option('--events', "start the companion file's scheduled events once the lab is up (see lab events)")
     .addOption(formatOption())
-    .action(async (o: { topo: string; with?: string; reconfigure?: boolean; format?: string }) => {
-      const body: LabDeployBody = { ...filesBody(o.topo, o.with), ...(o.reconfigure ? { reconfigure: true } : {}) };
+    .action(async (o: { topo: string; with?: string; reconfigure?: boolean; events?: boolean; format?: string }) => {
+      const body: LabDeployBody = { ...filesBody(o.topo, o.with), ...(o.reconfigure ? { reconfigure: true } : {}), ...(o.events ? { events: true } : {}) };
       const view =
         process.stderr.isTTY && o.format !== 'json' ? await deployWithProgress(cli, body) : await cli.client().call<LabView>('POST', '/v1/labs', body);
       if (o.format === 'json') return printJson(view);

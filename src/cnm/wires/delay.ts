@@ -11,7 +11,7 @@ import type { Impairment } from '../../lib/impairment.js';
 import { dropAllProgram, redirectUnlessMarkedProgram, withClassifier } from '../../netlink/bpf-programs.js';
 import type { Handle } from '../../netlink/handle.js';
 import { linkSetRequest } from '../../netlink/link.js';
-import { bpfFilterReplaceRequest, clsactDeleteRequest, clsactReplaceRequest } from '../../netlink/tc.js';
+import { bpfFilterReplaceRequest, clsactReplaceRequest, filterDeleteRequest } from '../../netlink/tc.js';
 import { ownerTag } from '../../drivers/records.js';
 import type { WireRecord } from '../types.js';
 
@@ -103,7 +103,7 @@ export async function clearDelay(engine: DelayEngine | undefined, wire: WireReco
   const [a, b] = hiddenPair(wire.id, end);
   const hidden = await at.handle.linkFind(a);
   if (!hidden && !wire.ends[end].relayPid) return;
-  await at.handle.request(clsactDeleteRequest(at.index)).catch(() => undefined);
+  await at.handle.request(filterDeleteRequest(at.index, 'egress', 1)).catch(() => undefined); // the redirect (a link down's filters stay)
   if (wire.ends[end].relayPid) await engine?.stop(wire.ends[end].relayPid!, b);
   if (hidden?.alias === ownerTag('wire', wire.id)) await at.handle.linkDelete(hidden.index);
 }

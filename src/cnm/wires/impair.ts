@@ -2,19 +2,20 @@
  * Impairments of a wire's ends, each about the packets that leave it. Delay and jitter: tsnet's delay engine
  * (delay.ts). Rate: a TBF qdisc at the end's root. Loss: a
  * cls_bpf program on the other end's ingress dropping that share at random, so that the sender is not told (as
- * with netem; a drop on the way out would fail the sender's send). MTU and down: the end's link. Each setting
+ * with netem; a drop on the way out would fail the sender's send). Down: drop-all programs on both ends. MTU: the
+ * end's link. Each setting
  * replaces the one before it; it is recorded on the wire, so that `link show` and a restarted daemon know it.
  */
 import { TsnetError } from '../../errors.js';
 import { defaultBurst, queueLimit, type Impairment } from '../../lib/impairment.js';
-import { randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
+import { dropAllProgram, randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
 import { NetlinkError } from '../../netlink/errors.js';
 import type { Handle } from '../../netlink/handle.js';
 import { linkSetRequest } from '../../netlink/link.js';
 import type { NetlinkRequest } from '../../netlink/socket.js';
 import {
   bpfFilterReplaceRequest,
-  clsactDeleteRequest,
+  filterDeleteRequest,
   clsactReplaceRequest,
   qdiscListRequest,
   rootQdiscDeleteRequest,
@@ -35,6 +36,31 @@ export interface WireEndCounters {
 }
 
 const LOSS_FILTER = 'tsnet-loss';
+const LOSS_PRIO = 1;
+/** A link down: a drop-all program on both ends' ingress, after the loss program (which leaves others to it). */
+const DOWN_FILTER = 'tsnet-down';
+const DOWN_PRIO = 2;
+
+/**
+ * A link down (or up again): nothing either end sends arrives. Done with drop-all programs on both ends' ingress
+ * rather than the links' admin state, which the kernel turns on again only when its link watch gets to it (up to
+ * a second later): a schedule's up must land on time.
+ */
+async function setDown(wire: WireRecord, a: { here: Handle; index: number }, b: { handle: Handle; index: number }, down: boolean): Promise<void> {
+  for (const [h, index] of [
+    [a.here, a.index],
+    [b.handle, b.index],
+  ] as const) {
+    if (!down) {
+      await removeIfThere(h, filterDeleteRequest(index, 'ingress', DOWN_PRIO));
+      continue;
+    }
+    await h.request(clsactReplaceRequest(index));
+    await withClassifier(dropAllProgram(), `${wire.label ?? 'a wire'} down`, (fd) =>
+      h.request(bpfFilterReplaceRequest(index, 'ingress', fd, DOWN_FILTER, DOWN_PRIO)),
+    );
+  }
+}
 
 function handleOf(core: CnmCore, end: WireEnd): Handle {
   return end.sandboxId ? core.sandbox(end.sandboxId).handle : core.driverCtx.host;
@@ -78,11 +104,12 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   if (impairment.loss) {
     await there.request(clsactReplaceRequest(peer));
     await withClassifier(randomDropProgram(impairment.loss / 100), `the loss of ${wire.label ?? 'a wire'}`, (fd) =>
-      there.request(bpfFilterReplaceRequest(peer, 'ingress', fd, LOSS_FILTER)),
+      there.request(bpfFilterReplaceRequest(peer, 'ingress', fd, LOSS_FILTER, LOSS_PRIO)),
     );
-  } else await removeIfThere(there, clsactDeleteRequest(peer));
+  } else await removeIfThere(there, filterDeleteRequest(peer, 'ingress', LOSS_PRIO));
+  await setDown(wire, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
   const mtu = impairment.mtu ?? wire.mtu;
-  await here.request(linkSetRequest(index, { up: !impairment.down, ...(mtu !== undefined ? { mtu } : {}) }));
+  if (mtu !== undefined) await here.request(linkSetRequest(index, { mtu }));
   const ends = wire.ends.map((e, i) => {
     if (i !== endIndex) return e;
     const { impairment: _old, relayPid: _oldPid, ...rest } = e;
@@ -106,6 +133,6 @@ export async function wireEndCounters(core: CnmCore, wireId: string, endIndex: 0
     txPackets: link.stats?.txPackets ?? 0,
     rxPackets: link.stats?.rxPackets ?? 0,
     rateDrops: qdiscs.find((q) => q.kind === 'tbf')?.drops ?? 0,
-    lossDrops: peerQdiscs.find((q) => q.kind === 'clsact')?.drops ?? 0,
+    lossDrops: peerQdiscs.find((q) => q.kind === 'clsact')?.drops ?? 0, // a link down's drops count here too
   };
 }

@@ -3,7 +3,17 @@
  * and runs one lab operation at a time; a deploy that fails half way is removed whole, and the error names the node
  * or link that failed. A daemon that died during a deploy finds the lab "failed" at its next start, for destroy.
  */
-import type { LabDeployBody, LabExecBody, LabExecResult, LabGraphBody, LabLinkSetBody, LabLinkStateBody, LabLinkView, LabView } from '../../api/labs.js';
+import type {
+  LabDeployBody,
+  LabExecBody,
+  LabExecResult,
+  LabGraphBody,
+  LabLinkSetBody,
+  LabLinkStateBody,
+  LabLinkView,
+  LabScheduleView,
+  LabView,
+} from '../../api/labs.js';
 import type { Controller } from '../../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import { renderGraph } from '../../labs/graph.js';
@@ -14,6 +24,7 @@ import type { ContainerService } from '../containers.js';
 import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
 import { LabRecords, type LabRecord } from './records.js';
 import { applyDeclaredImpairments, linkViews, setLinkImpairment } from './links.js';
+import { LabSchedule } from './schedule.js';
 import { toInput, type ImpairmentInput } from '../../lib/impairment.js';
 import type { ImpairmentSupport } from '../../cnm/wires/impair-support.js';
 
@@ -40,6 +51,8 @@ function phaseClock(): { lap(name: string): void; laps: Record<string, number> }
 
 export class LabService {
   private readonly queue = new SerialQueue();
+  /** The running schedules of labs' events, by lab. */
+  private readonly schedules = new Map<string, LabSchedule>();
 
   private constructor(
     private readonly controller: Controller,
@@ -90,7 +103,9 @@ export class LabService {
       this.records.put(record, body.topology);
       clock.lap('check');
       try {
-        return await this.make(record, progress, clock);
+        const view = await this.make(record, progress, clock);
+        if (body.events && record.topology.events.length) this.startSchedule(record.topology);
+        return view;
       } catch (err) {
         await this.sweep(record).catch(() => undefined);
         this.records.remove(topology.name, false);
@@ -167,6 +182,8 @@ export class LabService {
   /** Destroys a lab; its management network goes too when the lab made it and nothing else uses it (as containerlab's). */
   destroy(name: string, cleanup = false): Promise<void> {
     return this.queue.run(async () => {
+      this.schedules.get(name)?.cancel();
+      this.schedules.delete(name);
       const record = this.records.find(name);
       const swept = await this.sweep({ name });
       if (!record && swept === 0) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" not found`);
@@ -200,12 +217,16 @@ export class LabService {
   linkSet(name: string, body: LabLinkSetBody): Promise<LabLinkView[]> {
     return this.queue.run(async () => {
       const t = this.record(name).topology;
-      await setLinkImpairment(t, this.controller, body.endpoint, body.peerToo ?? false, (current) => {
-        const { rate, burst, ...rest } = { ...(body.clear ? {} : toInput(current)), ...body.impairment } as ImpairmentInput;
-        // rate 0 takes the rate (and its burst) away
-        return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
-      });
+      await this.applyLinkSet(t, body);
       return linkViews(t, this.controller);
+    });
+  }
+
+  private applyLinkSet(t: Topology, body: LabLinkSetBody): Promise<void> {
+    return setLinkImpairment(t, this.controller, body.endpoint, body.peerToo ?? false, (current) => {
+      const { rate, burst, ...rest } = { ...(body.clear ? {} : toInput(current)), ...body.impairment } as ImpairmentInput;
+      // rate 0 takes the rate (and its burst) away
+      return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
     });
   }
 
@@ -213,9 +234,32 @@ export class LabService {
   linkState(name: string, body: LabLinkStateBody): Promise<LabLinkView[]> {
     return this.queue.run(async () => {
       const t = this.record(name).topology;
-      await setLinkImpairment(t, this.controller, body.endpoint, false, ({ down: _down, ...rest }) => (body.up ? rest : { ...rest, down: true }), false);
+      await this.applyLinkState(t, body);
       return linkViews(t, this.controller);
     });
+  }
+
+  private applyLinkState(t: Topology, body: LabLinkStateBody): Promise<void> {
+    return setLinkImpairment(t, this.controller, body.endpoint, false, ({ down: _down, ...rest }) => (body.up ? rest : { ...rest, down: true }), false);
+  }
+
+  /** Starts the lab's events (replacing a schedule running); they are applied outside the queue, on time. */
+  private startSchedule(t: Topology): void {
+    this.schedules.get(t.name)?.cancel();
+    this.schedules.set(
+      t.name,
+      new LabSchedule(t.events, async (e) => {
+        if (e.set || e.clear) await this.applyLinkSet(t, { endpoint: e.endpoint, peerToo: e.peerToo, clear: e.clear, impairment: e.set ?? {} });
+        if (e.state) await this.applyLinkState(t, { endpoint: e.endpoint, up: e.state === 'up' });
+      }),
+    );
+  }
+
+  /** What the lab's schedule has done so far. */
+  schedule(name: string): LabScheduleView {
+    const s = this.schedules.get(name);
+    if (!s) throw new TsnetError('TSNET_ERR_NOT_FOUND', `lab "${name}" has no schedule running (deploy it with --events)`);
+    return s.view();
   }
 
   /** Which impairments this kernel can apply (lab doctor). */

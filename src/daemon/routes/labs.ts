@@ -13,6 +13,7 @@ import {
   LabLinkStateBody,
   type ImpairmentSupportView,
   type LabLinkView,
+  type LabScheduleView,
   type LabExecResult,
   type LabGraphResult,
   type LabView,
@@ -45,6 +46,7 @@ export function labRoutes(labs: LabService): FastifyPluginAsyncTypebox {
       return reply.status(204).send();
     });
     app.get('/labs/doctor', async (): Promise<ImpairmentSupportView[]> => labs.impairmentSupport());
+    app.get('/labs/:name/events', { schema: { params: NameParams } }, async (req): Promise<LabScheduleView> => labs.schedule(req.params.name));
     app.get('/labs/:name/links', { schema: { params: NameParams } }, async (req): Promise<LabLinkView[]> => labs.linkShow(req.params.name));
     app.post('/labs/:name/links', { schema: { params: NameParams, body: LabLinkSetBody } }, async (req): Promise<LabLinkView[]> =>
       labs.linkSet(req.params.name, req.body),
