@@ -163,8 +163,72 @@ export const LabEventResult = Type.Object({
   change: Type.String(),
   appliedMs: Type.Optional(Type.Number()),
   lateMs: Type.Optional(Type.Number()),
+  /** How late the daemon got to it (its timer, on a busy machine), of lateMs. */
+  firedLateMs: Type.Optional(Type.Number()),
   error: Type.Optional(Type.String()),
 });
 export type LabEventResult = Static<typeof LabEventResult>;
 export const LabScheduleView = Type.Object({ startedAt: Type.String(), events: Type.Array(LabEventResult) });
 export type LabScheduleView = Static<typeof LabScheduleView>;
+
+const Bounds = Type.Object({ min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()) }, { additionalProperties: false });
+
+/**
+ * One experiment of the companion file's `experiments`: a ping from a node to an address (rtt_ms, loss_pct), or an
+ * iperf3 run from a node to another's address (throughput_mbit, one sample a second); expect bounds its statistics.
+ */
+export const ExperimentSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    ping: Type.Optional(
+      Type.Object(
+        { from: Type.String(), to: Type.String(), count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })), interval: Type.Optional(RateLike) },
+        { additionalProperties: false },
+      ),
+    ),
+    iperf3: Type.Optional(
+      Type.Object(
+        {
+          from: Type.String(),
+          to: Type.String(),
+          address: Type.String(),
+          seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+          udp: Type.Optional(Type.Boolean()),
+          bitrate: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    expect: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Bounds))),
+  },
+  { additionalProperties: false },
+);
+export type ExperimentSpec = Static<typeof ExperimentSchema>;
+
+const Sample = Type.Object({ t: Type.Number(), v: Type.Number() });
+const SummaryView = Type.Record(Type.String(), Type.Number());
+export const ExperimentReport = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  startedMs: Type.Number(),
+  metrics: Type.Record(Type.String(), Type.Object({ unit: Type.String(), samples: Type.Array(Sample), summary: SummaryView })),
+  assertions: Type.Array(
+    Type.Object({ metric: Type.String(), statistic: Type.String(), bound: Type.String(), limit: Type.Number(), value: Type.Number(), pass: Type.Boolean() }),
+  ),
+  error: Type.Optional(Type.String()),
+});
+export type ExperimentReport = Static<typeof ExperimentReport>;
+
+/** POST /v1/labs/{name}/experiments: the report (exit: 0 every assertion holds, 1 one failed, 2 an experiment could not run). */
+export const LabRunReport = Type.Object({
+  lab: Type.String(),
+  startedAt: Type.String(),
+  finishedAt: Type.String(),
+  kernel: Type.String(),
+  links: Type.Array(LabLinkView),
+  schedule: Type.Optional(LabScheduleView),
+  experiments: Type.Array(ExperimentReport),
+  status: Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('error')]),
+  exitCode: Type.Integer(),
+});
+export type LabRunReport = Static<typeof LabRunReport>;

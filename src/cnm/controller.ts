@@ -24,7 +24,7 @@ import { addSandboxAddresses, addSandboxRoutes, setSandboxSysctls, type SandboxR
 import { ensureHostBridge, removeHostBridges } from './wires/host-bridges.js';
 import { createWires, deleteWires, type WireSpec } from './wires/wires.js';
 import { probeImpairmentSupport, type ImpairmentSupport } from './wires/impair-support.js';
-import { impairWireEnd, wireEndCounters, type WireEndCounters } from './wires/impair.js';
+import { downProgram, impairWireEnd, wireEndCounters, type WireEndCounters } from './wires/impair.js';
 import type { Impairment } from '../lib/impairment.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
@@ -252,6 +252,10 @@ export class Controller {
   /** Sets what is done to the packets leaving one end of a wire (rate, loss, mtu, down); empty clears it. */
   impairWireEnd(wireId: string, end: 0 | 1, impairment: Impairment): Promise<WireRecord> {
     return this.run(() => impairWireEnd(this.core, wireId, end, impairment));
+  }
+  /** Loads ahead what a scheduled impairment needs at once (the link-down program), so that it lands on time. */
+  prepareImpairments(): void {
+    downProgram(this.core);
   }
   /** Which impairments this kernel can apply, and by which engine: found by trying, in a throwaway namespace. */
   impairmentSupport(): Promise<ImpairmentSupport[]> {

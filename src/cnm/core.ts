@@ -49,6 +49,8 @@ export class CnmCore {
   readonly driverCtx: DriverContext;
   /** The networks tsnet made by itself at start-up (`none`, the default `bridge`): never removed by a user. */
   readonly predefined = new Set<string>();
+  /** eBPF programs loaded once and kept (their fds), by name: a link down's drop-all, attached in a hurry by schedules. */
+  readonly programs = new Map<string, number>();
   private readonly drivers: ReadonlyMap<string, NetworkDriver>;
 
   constructor(readonly deps: ControllerDeps) {

@@ -1,5 +1,6 @@
 /** What a topology's schema cannot say, checked with the file's lines: kinds, names, addresses, links. Pure. */
 import { isIPv4, isIPv6 } from 'node:net';
+import { checkExpectation } from '../lib/experiment-stats.js';
 import { parseDuration, parseImpairment, type ImpairmentInput } from '../lib/impairment.js';
 import type { Locate, Topology } from './types.js';
 
@@ -129,5 +130,35 @@ export function checkEvents(
       }
     }
   });
+  return out;
+}
+
+/** The metrics each kind of experiment measures. */
+export const EXPERIMENT_METRICS: Readonly<Record<string, readonly string[]>> = { ping: ['rtt_ms', 'loss_pct'], iperf3: ['throughput_mbit'] };
+
+/** The companion file's experiments: one kind each, nodes that are linux nodes, expectations on their metrics. */
+export function checkExperiments(t: Topology, locate?: Locate): string[] {
+  const out: string[] = [];
+  const linux = new Set(t.nodes.filter((n) => n.kind === 'linux').map((n) => n.name));
+  t.experiments.forEach((x, i) => {
+    const at = `companion ${locate ? locate(['experiments', i]) : `experiments.${i}`}`;
+    const kinds = (['ping', 'iperf3'] as const).filter((k) => x[k]);
+    if (kinds.length !== 1) return void out.push(`${at}: an experiment is one of ping or iperf3`);
+    const nodes = x.ping ? [x.ping.from] : [x.iperf3!.from, x.iperf3!.to];
+    for (const n of nodes) if (!linux.has(n)) out.push(`${at}: "${n}" is not a linux node of the lab`);
+    if (x.ping?.interval !== undefined) {
+      try {
+        parseDuration(x.ping.interval, at, 'interval');
+      } catch (err) {
+        out.push((err as Error).message);
+      }
+    }
+    try {
+      checkExpectation(x.expect ?? {}, EXPERIMENT_METRICS[kinds[0]!]!, at);
+    } catch (err) {
+      out.push((err as Error).message);
+    }
+  });
+  if (new Set(t.experiments.map((x) => x.name)).size !== t.experiments.length) out.push('companion experiments: names must be unique');
   return out;
 }

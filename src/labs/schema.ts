@@ -4,7 +4,7 @@
  * file (NAME.tsnet.yml) with what containerlab has no place for: addresses and routes.
  */
 import { Type, type Static } from 'typebox';
-import { ImpairmentSchema, LabEventSchema } from '../api/labs.js';
+import { ExperimentSchema, ImpairmentSchema, LabEventSchema } from '../api/labs.js';
 
 const StringMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const Strings = Type.Array(Type.String());
@@ -98,6 +98,7 @@ export const CompanionSchema = Type.Object(
       ),
     ),
     events: Type.Optional(Type.Array(LabEventSchema)),
+    experiments: Type.Optional(Type.Array(ExperimentSchema)),
   },
   { additionalProperties: false },
 );

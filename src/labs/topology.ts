@@ -13,7 +13,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
 import { parseDuration } from '../lib/impairment.js';
 import { CompanionSchema, TopologySchema, UNSUPPORTED_CONTAINERLAB_KEYS, type CompanionFile, type NodeFile, type TopologyFile } from './schema.js';
-import { checkEvents, checkNodeSemantics, checkLinks } from './checks.js';
+import { checkEvents, checkExperiments, checkNodeSemantics, checkLinks } from './checks.js';
 import type { LabEndpoint, LabNode, Locate, Topology } from './types.js';
 
 export type { LabEndpoint, LabEvent, LabLink, LabNode, LabRoute, Locate, Topology } from './types.js';
@@ -184,6 +184,7 @@ export function parseTopology(input: ParseInput): Topology {
     ...Object.keys(data.topology.nodes).flatMap((n) => checkNodeSemantics(topology, n, main.locate, input.forDrawing ?? false, extra?.locate)),
     ...checkLinks(topology, main.locate, extra?.locate),
     ...checkEvents(topology, companion.events ?? [], extra?.locate),
+    ...checkExperiments(topology, extra?.locate),
   ];
   if (semantic.length) throw new TopologyError(file, semantic);
   return input.dir ? { ...topology, dir: input.dir } : topology;
@@ -235,6 +236,7 @@ function build(data: TopologyFile, companion: CompanionFile): Topology {
       ...(e.set ? { set: e.set } : {}),
       ...(e.state ? { state: e.state } : {}),
     })),
+    experiments: companion.experiments ?? [],
   };
 }
 

@@ -1,4 +1,5 @@
 /** A lab's topology as tsnet runs it, read from containerlab's file and tsnet's companion file. */
+import type { ExperimentSpec } from '../api/labs.js';
 import type { ImpairmentInput } from '../lib/impairment.js';
 
 export interface LabEndpoint {
@@ -69,8 +70,10 @@ export interface Topology {
   };
   readonly nodes: readonly LabNode[];
   readonly links: readonly LabLink[];
-  /** From the companion file, in time order. */
+  /** From the companion file, in the file's order. */
   readonly events: readonly LabEvent[];
+  /** From the companion file: what `lab run` measures. */
+  readonly experiments: readonly ExperimentSpec[];
 }
 
 /** Where a path of keys is in the file: "line N: a.b.c". */

@@ -274,6 +274,53 @@ describeKernel('lab link impairments, measured', () => {
     await ok('lab', 'destroy', '--name', 'sched');
   });
 
+  it('lab run: deploys, measures its experiments, writes the report, destroys, and exits 0, 1 or 2 as the report says', async () => {
+    const file = join(env.lab.dir, 'exp.clab.yml');
+    writeFileSync(file, TOPOLOGY.replace('name: imp', 'name: exp'));
+    const companion = (experiments: string): string =>
+      COMPANION.replace('impair: { loss: 5% }', 'impair: { delay: 10ms }').replace(/10\.200\./gu, '10.202.') + `experiments:\n${experiments}`;
+    const rtt =
+      '  - { name: rtt, ping: { from: n1, to: 10.202.0.2, count: 100, interval: 10ms }, expect: { rtt_ms: { p95: { max: 50 }, p50: { min: 9 } }, loss_pct: { mean: { max: 1 } } } }\n';
+    const run = async (
+      experiments: string,
+    ): Promise<{
+      code: number;
+      report: {
+        status: string;
+        exitCode: number;
+        experiments: {
+          name: string;
+          error?: string;
+          metrics: Record<string, { samples: unknown[]; summary: Record<string, number> }>;
+          assertions: { pass: boolean }[];
+        }[];
+      };
+    }> => {
+      writeFileSync(join(env.lab.dir, 'exp.tsnet.yml'), companion(experiments));
+      const r = await tsnet(env.d, 'lab', 'run', '-t', file, '--out', join(env.lab.dir, 'exp-out'));
+      return { code: r.code, report: JSON.parse(readFileSync(join(env.lab.dir, 'exp-out', 'report.json'), 'utf8')) as never };
+    };
+
+    const passed = await run(rtt);
+    expect(passed.code).toBe(0);
+    expect(passed.report).toMatchObject({ status: 'passed', exitCode: 0 });
+    const rttMetrics = passed.report.experiments[0]!.metrics;
+    expect(rttMetrics['rtt_ms']!.samples.length).toBe(100);
+    expect(rttMetrics['rtt_ms']!.summary['p50']).toBeGreaterThan(9);
+    expect(passed.report.experiments[0]!.assertions.every((a) => a.pass)).toBe(true);
+    expect((await ok('lab', 'ls')).includes('exp')).toBe(false); // destroyed
+
+    const failed = await run(`${rtt}  - { name: tight, ping: { from: n1, to: 10.202.0.2, count: 20 }, expect: { rtt_ms: { p50: { max: 5 } } } }\n`);
+    expect(failed.code).toBe(1);
+    expect(failed.report.status).toBe('failed');
+    expect(failed.report.experiments[1]!.assertions[0]).toMatchObject({ pass: false });
+
+    const broken = await run('  - { name: nowhere, iperf3: { from: n1, to: n2, address: 10.202.0.1, seconds: 1 } }\n');
+    expect(broken.code).toBe(2);
+    expect(broken.report.status).toBe('error');
+    expect(broken.report.experiments[0]!.error).toBeTruthy();
+  });
+
   it('lab doctor says what this kernel can apply and how', async () => {
     const support = JSON.parse(await ok('lab', 'doctor', '--format', 'json')) as { impairment: string; supported: boolean; engine: string }[];
     expect(support.find((s) => s.impairment === 'loss')).toMatchObject({ supported: true });

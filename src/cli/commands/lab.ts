@@ -1,39 +1,21 @@
 /**
- * `tsnet lab deploy/destroy/inspect/exec/ls/graph` (and `lab link`, `lab doctor`: lab-links.ts): containerlab's topology files, run by the daemon. The CLI reads
- * the files (and the companion NAME.tsnet.yml beside them) and sends their text with the values of the variables
- * they name; the daemon parses, checks and deploys.
+ * `tsnet lab deploy/destroy/inspect/exec/ls/graph` (and `lab link`, `lab events`, `lab doctor`: lab-links.ts; `lab run`:
+ * lab-run.ts): containerlab's topology files, run by the daemon. The CLI reads the files (and the companion
+ * NAME.tsnet.yml beside them) and sends their text with the values of the variables they name; the daemon parses,
+ * checks and deploys.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { LabDeployBody, LabExecResult, LabGraphResult, LabView } from '../../api/labs.js';
 import { ClientError } from '../../client/client.js';
 import type { Cli } from '../context.js';
 import { registerLabLinks } from './lab-links.js';
+import { registerLabRun } from './lab-run.js';
+import { deploy, filesBody, read } from './lab-common.js';
 import { formatOption, printJson, printTable, withProgress } from '../format.js';
-
-const read = (path: string, what: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-};
-
-/** NAME.tsnet.yml beside NAME.clab.yml (or NAME.yml). */
-export const companionPath = (file: string): string => join(dirname(file), `${basename(file).replace(/(\.clab)?\.ya?ml$/u, '')}.tsnet.yml`);
-
-/** The topology and its companion as the API takes them, with the client's values of the variables they name. */
-function filesBody(file: string, withFile: string | undefined): Pick<LabDeployBody, 'topology' | 'file' | 'dir' | 'companion' | 'env'> {
-  const topology = read(file, 'topology file');
-  const companionFile = withFile ?? (existsSync(companionPath(file)) ? companionPath(file) : undefined);
-  const companion = companionFile ? read(companionFile, 'companion file') : undefined;
-  const names = new Set([...`${topology}\n${companion ?? ''}`.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/gu)].map((m) => m[1]!));
-  const env = Object.fromEntries([...names].flatMap((n) => (process.env[n] !== undefined ? [[n, process.env[n]!]] : [])));
-  return { topology, file, dir: dirname(resolve(file)), ...(companion !== undefined ? { companion } : {}), env };
-}
 
 function printLab(lab: LabView): void {
   printTable(
@@ -45,29 +27,6 @@ function printLab(lab: LabView): void {
 }
 
 /** A deploy on a terminal: each step on one line of stderr as the daemon reports it, then the lab. */
-async function deployWithProgress(cli: Cli, body: LabDeployBody): Promise<LabView> {
-  let pending = '';
-  let result: LabView | undefined;
-  let failure: ClientError | undefined;
-  await cli.client().stream(
-    '/v1/labs?progress=true',
-    (chunk) => {
-      pending += chunk.toString();
-      for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
-        const event = JSON.parse(pending.slice(0, nl)) as { progress?: string; lab?: LabView; error?: { code: string; message: string } };
-        pending = pending.slice(nl + 1);
-        if (event.progress) process.stderr.write(`\r\x1b[K${event.progress}`);
-        if (event.lab) result = event.lab;
-        if (event.error) failure = new ClientError(event.error.code, event.error.message);
-      }
-    },
-    { method: 'POST', body },
-  );
-  process.stderr.write('\r\x1b[K');
-  if (failure || !result) throw failure ?? new ClientError('TSNET_ERR_INTERNAL', 'the daemon ended the deploy without an answer');
-  return result;
-}
-
 function registerDeploy(cli: Cli, lab: Command): void {
   lab
     .command('deploy')
@@ -79,8 +38,7 @@ function registerDeploy(cli: Cli, lab: Command): void {
     .addOption(formatOption())
     .action(async (o: { topo: string; with?: string; reconfigure?: boolean; events?: boolean; format?: string }) => {
       const body: LabDeployBody = { ...filesBody(o.topo, o.with), ...(o.reconfigure ? { reconfigure: true } : {}), ...(o.events ? { events: true } : {}) };
-      const view =
-        process.stderr.isTTY && o.format !== 'json' ? await deployWithProgress(cli, body) : await cli.client().call<LabView>('POST', '/v1/labs', body);
+      const view = await deploy(cli, body, o.format === 'json');
       if (o.format === 'json') return printJson(view);
       printLab(view);
     });
@@ -201,4 +159,5 @@ export function registerLabCommands(cli: Cli): void {
   registerExec(cli, lab);
   registerGraph(cli, lab);
   registerLabLinks(cli, lab);
+  registerLabRun(cli, lab);
 }

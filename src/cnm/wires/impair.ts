@@ -8,7 +8,7 @@
  */
 import { TsnetError } from '../../errors.js';
 import { defaultBurst, queueLimit, type Impairment } from '../../lib/impairment.js';
-import { dropAllProgram, randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
+import { dropAllProgram, loadClassifier, randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
 import { NetlinkError } from '../../netlink/errors.js';
 import type { Handle } from '../../netlink/handle.js';
 import { linkSetRequest } from '../../netlink/link.js';
@@ -46,20 +46,26 @@ const DOWN_PRIO = 2;
  * rather than the links' admin state, which the kernel turns on again only when its link watch gets to it (up to
  * a second later): a schedule's up must land on time.
  */
-async function setDown(wire: WireRecord, a: { here: Handle; index: number }, b: { handle: Handle; index: number }, down: boolean): Promise<void> {
-  for (const [h, index] of [
+async function setDown(core: CnmCore, a: { here: Handle; index: number }, b: { handle: Handle; index: number }, down: boolean): Promise<void> {
+  const ends = [
     [a.here, a.index],
     [b.handle, b.index],
-  ] as const) {
-    if (!down) {
-      await removeIfThere(h, filterDeleteRequest(index, 'ingress', DOWN_PRIO));
-      continue;
-    }
-    await h.request(clsactReplaceRequest(index));
-    await withClassifier(dropAllProgram(), `${wire.label ?? 'a wire'} down`, (fd) =>
-      h.request(bpfFilterReplaceRequest(index, 'ingress', fd, DOWN_FILTER, DOWN_PRIO)),
-    );
-  }
+  ] as const;
+  const fd = down ? downProgram(core) : -1;
+  // Both ends at once (two namespaces, two sockets), each in one send: clsact and the filter.
+  await Promise.all(
+    ends.map(([h, index]) =>
+      down
+        ? h.pipeline([clsactReplaceRequest(index), bpfFilterReplaceRequest(index, 'ingress', fd, DOWN_FILTER, DOWN_PRIO)])
+        : removeIfThere(h, filterDeleteRequest(index, 'ingress', DOWN_PRIO)),
+    ),
+  );
+}
+
+/** The link-down program, loaded once and kept: loading it again each time would make a scheduled down late. */
+export function downProgram(core: CnmCore): number {
+  if (!core.programs.has(DOWN_FILTER)) core.programs.set(DOWN_FILTER, loadClassifier(dropAllProgram(), 'the link-down program'));
+  return core.programs.get(DOWN_FILTER)!;
 }
 
 function handleOf(core: CnmCore, end: WireEnd): Handle {
@@ -88,28 +94,48 @@ async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Pro
   }
 }
 
-/** Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. */
+/** Whether two impairments differ in these keys. */
+const differ = (a: Impairment, b: Impairment, keys: readonly (keyof Impairment)[]): boolean => keys.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribution', 'duplicate', 'reorder', 'lossModel'];
+
+/**
+ * Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. Only
+ * what differs from the end's recorded impairment is sent to the kernel, so that a scheduled down or up is a few
+ * requests and lands on time.
+ */
 export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment): Promise<WireRecord> {
   const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
-  let relayPid: number | undefined;
-  if (needsEngine(impairment)) {
-    const end = wire.ends[endIndex];
-    const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
-    relayPid = await applyDelay(core.deps.delayEngine, wire, endIndex, { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index }, impairment);
-  } else await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
-  if (impairment.rate) {
-    const burst = impairment.burst ?? defaultBurst(impairment.rate);
-    await here.request(tbfReplaceRequest(index, { rate: impairment.rate, burst, limit: queueLimit(impairment.rate, burst) }));
-  } else await removeIfThere(here, rootQdiscDeleteRequest(index));
-  if (impairment.loss) {
-    await there.request(clsactReplaceRequest(peer));
-    await withClassifier(randomDropProgram(impairment.loss / 100), `the loss of ${wire.label ?? 'a wire'}`, (fd) =>
-      there.request(bpfFilterReplaceRequest(peer, 'ingress', fd, LOSS_FILTER, LOSS_PRIO)),
-    );
-  } else await removeIfThere(there, filterDeleteRequest(peer, 'ingress', LOSS_PRIO));
-  await setDown(wire, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
-  const mtu = impairment.mtu ?? wire.mtu;
-  if (mtu !== undefined) await here.request(linkSetRequest(index, { mtu }));
+  const old = wire.ends[endIndex].impairment ?? {};
+  let relayPid = wire.ends[endIndex].relayPid;
+  if (differ(old, impairment, ['down'])) await setDown(core, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
+  if (differ(old, impairment, ENGINE_KEYS) || (needsEngine(impairment) && !relayPid)) {
+    if (needsEngine(impairment)) {
+      const end = wire.ends[endIndex];
+      const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
+      relayPid = await applyDelay(core.deps.delayEngine, wire, endIndex, { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index }, impairment);
+    } else {
+      await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
+      relayPid = undefined;
+    }
+  }
+  if (differ(old, impairment, ['rate', 'burst'])) {
+    if (impairment.rate) {
+      const burst = impairment.burst ?? defaultBurst(impairment.rate);
+      await here.request(tbfReplaceRequest(index, { rate: impairment.rate, burst, limit: queueLimit(impairment.rate, burst) }));
+    } else await removeIfThere(here, rootQdiscDeleteRequest(index));
+  }
+  if (differ(old, impairment, ['loss'])) {
+    if (impairment.loss) {
+      await there.request(clsactReplaceRequest(peer));
+      await withClassifier(randomDropProgram(impairment.loss / 100), `the loss of ${wire.label ?? 'a wire'}`, (fd) =>
+        there.request(bpfFilterReplaceRequest(peer, 'ingress', fd, LOSS_FILTER, LOSS_PRIO)),
+      );
+    } else await removeIfThere(there, filterDeleteRequest(peer, 'ingress', LOSS_PRIO));
+  }
+  if (differ(old, impairment, ['mtu'])) {
+    const mtu = impairment.mtu ?? wire.mtu;
+    if (mtu !== undefined) await here.request(linkSetRequest(index, { mtu }));
+  }
   const ends = wire.ends.map((e, i) => {
     if (i !== endIndex) return e;
     const { impairment: _old, relayPid: _oldPid, ...rest } = e;

@@ -36,7 +36,8 @@ export class LabSchedule {
       const due = this.start + BigInt(e.atNs);
       const fire = async (): Promise<void> => {
         while (process.hrtime.bigint() < due); // at most SPIN_MS
-        const result = this.results[i]!;
+        const fired = Number(process.hrtime.bigint() - this.start) / 1e6;
+        const result = { ...this.results[i]!, firedLateMs: round(fired - e.atNs / 1e6) };
         try {
           await apply(e);
           const done = Number(process.hrtime.bigint() - this.start) / 1e6;

@@ -11,6 +11,7 @@ import type {
   LabLinkSetBody,
   LabLinkStateBody,
   LabLinkView,
+  LabRunReport,
   LabScheduleView,
   LabView,
 } from '../../api/labs.js';
@@ -20,11 +21,12 @@ import { renderGraph } from '../../labs/graph.js';
 import { containerName, parseTopology, type Topology } from '../../labs/topology.js';
 import { SerialQueue } from '../../lib/serial-queue.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import type { ContainerService } from '../containers.js';
+import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
 import { configureNodes, LAB_LABEL, labOwner, labView, runExec, startNodes, wireSpecs } from './nodes.js';
 import { LabRecords, type LabRecord } from './records.js';
 import { applyDeclaredImpairments, linkViews, setLinkImpairment } from './links.js';
 import { LabSchedule } from './schedule.js';
+import { runExperiments } from './experiments.js';
 import { toInput, type ImpairmentInput } from '../../lib/impairment.js';
 import type { ImpairmentSupport } from '../../cnm/wires/impair-support.js';
 
@@ -246,6 +248,7 @@ export class LabService {
   /** Starts the lab's events (replacing a schedule running); they are applied outside the queue, on time. */
   private startSchedule(t: Topology): void {
     this.schedules.get(t.name)?.cancel();
+    this.controller.prepareImpairments();
     this.schedules.set(
       t.name,
       new LabSchedule(t.events, async (e) => {
@@ -253,6 +256,19 @@ export class LabService {
         if (e.state) await this.applyLinkState(t, { endpoint: e.endpoint, up: e.state === 'up' });
       }),
     );
+  }
+
+  /** lab run's measuring: the lab's experiments, one after another, and the report (with its exit status). */
+  async runExperiments(name: string, progress: (text: string) => void = () => undefined): Promise<LabRunReport> {
+    const t = this.record(name).topology;
+    const netns = (node: string): string => {
+      const sandbox = this.runtime.get(containerName(t, node)).config.labels?.[SANDBOX_LABEL];
+      const path = sandbox ? this.controller.sandbox(sandbox).ns.path : null;
+      if (!path) throw new TsnetError('TSNET_ERR_CONFLICT', `node ${node} of lab "${name}" has no network namespace (is it running?)`);
+      return path;
+    };
+    const schedule = (): LabScheduleView | undefined => this.schedules.get(name)?.view();
+    return runExperiments(t, { netns, links: () => linkViews(t, this.controller), schedule }, progress);
   }
 
   /** What the lab's schedule has done so far. */

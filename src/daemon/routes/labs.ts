@@ -46,6 +46,20 @@ export function labRoutes(labs: LabService): FastifyPluginAsyncTypebox {
       return reply.status(204).send();
     });
     app.get('/labs/doctor', async (): Promise<ImpairmentSupportView[]> => labs.impairmentSupport());
+    // The experiments' report; with progress, one JSON object a line (each experiment as it starts), the report last.
+    app.post('/labs/:name/experiments', { schema: { params: NameParams, querystring: LabDeployQuery } }, async (req, reply) => {
+      if (req.query.progress !== 'true') return labs.runExperiments(req.params.name);
+      const out = new PassThrough();
+      const line = (o: object): boolean => out.write(`${JSON.stringify(o)}\n`);
+      void labs
+        .runExperiments(req.params.name, (progress) => line({ progress }))
+        .then(
+          (report) => line({ report }),
+          (err: unknown) => line({ error: { code: err instanceof TsnetError ? err.code : 'TSNET_ERR_INTERNAL', message: (err as Error).message } }),
+        )
+        .finally(() => out.end());
+      return reply.type('application/x-ndjson').send(out);
+    });
     app.get('/labs/:name/events', { schema: { params: NameParams } }, async (req): Promise<LabScheduleView> => labs.schedule(req.params.name));
     app.get('/labs/:name/links', { schema: { params: NameParams } }, async (req): Promise<LabLinkView[]> => labs.linkShow(req.params.name));
     app.post('/labs/:name/links', { schema: { params: NameParams, body: LabLinkSetBody } }, async (req): Promise<LabLinkView[]> =>
