@@ -193,3 +193,21 @@ export function describeImpairment(i: Impairment): string {
   ];
   return parts.join(' ') || 'none';
 }
+
+/** A delay engine relay as the controller asks for it and the daemon's launcher runs it. */
+export interface RelaySpec {
+  readonly nsPath: string;
+  readonly inIf: string;
+  readonly outIf: string;
+  readonly mark: number;
+  readonly delayNs: number;
+  readonly jitterNs: number;
+  readonly distribution: 'none' | 'normal' | 'uniform';
+  /** Packets that may wait at once (netem's default limit). */
+  readonly limit: number;
+  /** Parts per million sent twice, and sent at once (ahead of the delayed ones). */
+  readonly duplicatePpm: number;
+  readonly reorderPpm: number;
+  /** Gilbert-Elliott loss in parts per million: p, r, loss in bad, loss in good. */
+  readonly gilbertElliottPpm?: readonly [number, number, number, number];
+}

@@ -7,21 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsnetError } from '../errors.js';
-
-/** What a relay is started with (the shape the controller's DelayEngine gives). */
-export interface RelayStart {
-  readonly nsPath: string;
-  readonly inIf: string;
-  readonly outIf: string;
-  readonly mark: number;
-  readonly delayNs: number;
-  readonly jitterNs: number;
-  readonly distribution: 'none' | 'normal' | 'uniform';
-  readonly limit: number;
-  readonly duplicatePpm: number;
-  readonly reorderPpm: number;
-  readonly gilbertElliottPpm?: readonly [number, number, number, number];
-}
+import type { RelaySpec } from '../lib/impairment.js';
 
 const DISTRIBUTIONS = { none: 0, normal: 1, uniform: 2 } as const;
 
@@ -32,7 +18,7 @@ export class DelayRelays {
     private readonly logDir: string,
   ) {}
 
-  start(spec: RelayStart): Promise<number> {
+  start(spec: RelaySpec): Promise<number> {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
     const log = openSync(join(this.logDir, `${spec.inIf}.log`), 'a');
     const options = {

@@ -7,7 +7,7 @@
  * the delay: the relay's frames pass the end's root qdisc.
  */
 import { TsnetError } from '../../errors.js';
-import type { Impairment } from '../../lib/impairment.js';
+import type { Impairment, RelaySpec } from '../../lib/impairment.js';
 import { dropAllProgram, redirectUnlessMarkedProgram, withClassifier } from '../../netlink/bpf-programs.js';
 import type { Handle } from '../../netlink/handle.js';
 import { linkSetRequest } from '../../netlink/link.js';
@@ -21,23 +21,6 @@ export interface DelayEngine {
   start(spec: RelaySpec): Promise<number>;
   /** Ends the relay, if that pid is still the relay reading inIf; resolves once it is gone. */
   stop(pid: number, inIf: string): Promise<void>;
-}
-
-export interface RelaySpec {
-  readonly nsPath: string;
-  readonly inIf: string;
-  readonly outIf: string;
-  readonly mark: number;
-  readonly delayNs: number;
-  readonly jitterNs: number;
-  readonly distribution: 'none' | 'normal' | 'uniform';
-  /** Packets that may wait at once (netem's default limit). */
-  readonly limit: number;
-  /** Parts per million sent twice, and sent at once (ahead of the delayed ones). */
-  readonly duplicatePpm: number;
-  readonly reorderPpm: number;
-  /** Gilbert-Elliott loss in parts per million: p, r, loss in bad, loss in good. */
-  readonly gilbertElliottPpm?: readonly [number, number, number, number];
 }
 
 /** Whether an impairment needs the delay engine (rate, loss, mtu and down are the kernel's own). */
