@@ -9,7 +9,8 @@
  * delay; REORDER of them are sent at once, ahead of those delayed (netem's reorder). At most LIMIT packets wait; more
  * are dropped. With --ge (parts per million each), packets are lost as Gilbert-Elliott's two-state chain says (netem's
  * gemodel): from good to bad with P, back with R, lost with BADLOSS in bad and GOODLOSS in good: losses in bursts. It
- * ends when its interfaces go (the node's namespace removed) or on SIGTERM.
+ * ends when its interfaces go (the node's namespace removed), on SIGTERM, or on SIGUSR1 once what it holds is sent
+ * (the link was switched to a new relay: nothing is lost on a change).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +45,7 @@ struct held {
 
 static struct held **heap;
 static size_t heap_n, heap_cap;
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, draining;
 
 static int earlier(const struct held *a, const struct held *b)
 {
@@ -140,6 +141,13 @@ static void on_term(int sig)
     stopping = 1;
 }
 
+/* SIGUSR1: nothing more will come (the link was switched to another relay): release what is held, then end. */
+static void on_drain(int sig)
+{
+    (void)sig;
+    draining = 1;
+}
+
 /* A share in parts per million, drawn. */
 static int chance(uint32_t ppm)
 {
@@ -211,15 +219,20 @@ int cmd_delay_relay(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_term};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    struct sigaction sd = {.sa_handler = on_drain};
+    sigaction(SIGUSR1, &sd, NULL);
     signal(SIGPIPE, SIG_IGN);
     unsigned char *buf = malloc(MAX_FRAME);
-    uint64_t seq = 0, dropped = 0;
+    uint64_t seq = 0, dropped = 0, last_rx = 0;
     if (!heap || !buf)
         return 1;
     printf("ready\n");
     fflush(stdout);
     while (!stopping) {
         uint64_t t = now_ns();
+        /* Draining: done once nothing is held and nothing has come for 20 ms (frames in flight when the link switched). */
+        if (draining && heap_n == 0 && t - last_rx > 20000000ull)
+            break;
         while (heap_n > 0 && heap[0]->due <= t) {
             struct held *h = heap_pop();
             if (send(out, h->data, h->len, 0) < 0 && (errno == ENODEV || errno == ENXIO || errno == ENETDOWN)) {
@@ -230,7 +243,7 @@ int cmd_delay_relay(int argc, char **argv)
             }
             free(h);
         }
-        struct timespec wait = {.tv_sec = 1, .tv_nsec = 0};
+        struct timespec wait = {.tv_sec = draining ? 0 : 1, .tv_nsec = draining ? 20000000 : 0};
         if (heap_n > 0) {
             uint64_t d = heap[0]->due - t;
             wait.tv_sec = (time_t)(d / 1000000000ull);
@@ -252,6 +265,7 @@ int cmd_delay_relay(int argc, char **argv)
                 return errno == ENETDOWN || errno == ENODEV ? 0 : 1;
             }
             uint64_t arrived = now_ns();
+            last_rx = arrived;
             if (ge_on) {
                 /* The chain moves first, then the state decides (netem's order). */
                 if (ge_bad ? chance(ge[1]) : chance(ge[0]))

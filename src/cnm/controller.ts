@@ -249,9 +249,12 @@ export class Controller {
   wires(owner: string): WireRecord[] {
     return this.core.state.wireList().filter((w) => w.owner === owner);
   }
-  /** Sets what is done to the packets leaving one end of a wire (rate, loss, mtu, down); empty clears it. */
-  impairWireEnd(wireId: string, end: 0 | 1, impairment: Impairment): Promise<WireRecord> {
-    return this.run(() => impairWireEnd(this.core, wireId, end, impairment));
+  /**
+   * Sets what is done to the packets leaving one end of a wire (rate, loss, delay, mtu, down); empty clears it. With
+   * due (a monotonic time), what can be made ahead is, and the change lands at due.
+   */
+  impairWireEnd(wireId: string, end: 0 | 1, impairment: Impairment, due?: bigint): Promise<WireRecord> {
+    return this.run(() => impairWireEnd(this.core, wireId, end, impairment, due));
   }
   /** Loads ahead what a scheduled impairment needs at once (the link-down program), so that it lands on time. */
   prepareImpairments(): void {

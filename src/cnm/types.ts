@@ -68,6 +68,8 @@ export interface WireEnd {
   readonly impairment?: Impairment;
   /** The delay engine's relay process holding this end's packets, while it has a delay. */
   readonly relayPid?: number;
+  /** Which of the end's two hidden pairs the relay reads. */
+  readonly relayBank?: 0 | 1;
 }
 
 /**

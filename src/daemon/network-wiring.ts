@@ -47,6 +47,7 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     delayEngine: {
       start: (spec) => new DelayRelays(launcherPath(), join(options.root, 'relays')).start(spec),
       stop: (pid, inIf) => new DelayRelays('', '').stop(pid, inIf),
+      drain: (pid, inIf) => new DelayRelays('', '').drain(pid, inIf),
     },
   };
 }

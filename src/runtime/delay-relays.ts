@@ -60,6 +60,11 @@ export class DelayRelays {
     });
   }
 
+  /** Tells the relay (if pid is still the one reading inIf) to send what it holds and end. */
+  drain(pid: number, inIf: string): void {
+    if (isRelay(pid, inIf)) process.kill(pid, 'SIGUSR1');
+  }
+
   /** Ends the relay (if pid is still the relay reading inIf) and resolves once it is gone: two would both read. */
   async stop(pid: number, inIf: string): Promise<void> {
     if (!isRelay(pid, inIf)) return;

@@ -24,7 +24,7 @@ import {
 import { Errno } from '../../native/errno.js';
 import { ownerTag } from '../../drivers/records.js';
 import type { CnmCore } from '../core.js';
-import { applyDelay, clearDelay, needsEngine } from './delay.js';
+import { applyDelay, clearDelay, needsEngine, waitUntil } from './delay.js';
 import type { WireEnd, WireRecord } from '../types.js';
 
 /** The counters of one end: packets it sent, and the packets its rate and its loss dropped. */
@@ -103,20 +103,27 @@ const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribu
  * what differs from the end's recorded impairment is sent to the kernel, so that a scheduled down or up is a few
  * requests and lands on time.
  */
-export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment): Promise<WireRecord> {
+export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment, due?: bigint): Promise<WireRecord> {
   const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
   const old = wire.ends[endIndex].impairment ?? {};
-  let relayPid = wire.ends[endIndex].relayPid;
+  let relay = wire.ends[endIndex].relayPid ? { pid: wire.ends[endIndex].relayPid!, bank: wire.ends[endIndex].relayBank ?? 0 } : undefined;
+  // A new relay is started ahead and switched to at due; the rest is a few requests, sent at due.
+  if (needsEngine(impairment) && (differ(old, impairment, ENGINE_KEYS) || !relay)) {
+    const end = wire.ends[endIndex];
+    const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
+    relay = await applyDelay(
+      core.deps.delayEngine,
+      wire,
+      endIndex,
+      { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index, ...(due ? { due } : {}) },
+      impairment,
+    );
+  }
+  await waitUntil(due);
   if (differ(old, impairment, ['down'])) await setDown(core, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
-  if (differ(old, impairment, ENGINE_KEYS) || (needsEngine(impairment) && !relayPid)) {
-    if (needsEngine(impairment)) {
-      const end = wire.ends[endIndex];
-      const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
-      relayPid = await applyDelay(core.deps.delayEngine, wire, endIndex, { handle: here, nsPath: ns.path ?? '/proc/self/ns/net', index }, impairment);
-    } else {
-      await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
-      relayPid = undefined;
-    }
+  if (!needsEngine(impairment) && differ(old, impairment, ENGINE_KEYS)) {
+    await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
+    relay = undefined;
   }
   if (differ(old, impairment, ['rate', 'burst'])) {
     if (impairment.rate) {
@@ -138,8 +145,8 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   }
   const ends = wire.ends.map((e, i) => {
     if (i !== endIndex) return e;
-    const { impairment: _old, relayPid: _oldPid, ...rest } = e;
-    return { ...rest, ...(Object.keys(impairment).length ? { impairment } : {}), ...(relayPid ? { relayPid } : {}) };
+    const { impairment: _old, relayPid: _oldPid, relayBank: _oldBank, ...rest } = e;
+    return { ...rest, ...(Object.keys(impairment).length ? { impairment } : {}), ...(relay ? { relayPid: relay.pid, relayBank: relay.bank } : {}) };
   }) as unknown as WireRecord['ends'];
   const updated: WireRecord = { ...wire, ends };
   core.deps.store.transaction(() => core.deps.store.putWire(updated), 'volatile');

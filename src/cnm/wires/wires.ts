@@ -143,7 +143,8 @@ export async function deleteWires(core: CnmCore, owner: string): Promise<number>
  * entered it), so it would keep it, and its interfaces, alive and never notice.
  */
 export async function stopRelays(core: CnmCore, wires: readonly WireRecord[]): Promise<void> {
-  for (const w of wires) for (const [i, e] of w.ends.entries()) if (e.relayPid) await core.deps.delayEngine?.stop(e.relayPid, hiddenPair(w.id, i as 0 | 1)[1]);
+  for (const w of wires)
+    for (const [i, e] of w.ends.entries()) if (e.relayPid) await core.deps.delayEngine?.stop(e.relayPid, hiddenPair(w.id, i as 0 | 1, e.relayBank ?? 0)[1]);
 }
 
 /** Drops records whose pairs are gone already (with a sandbox's namespace); the caller may be inside a transaction. */

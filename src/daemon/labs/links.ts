@@ -54,6 +54,7 @@ export async function setLinkImpairment(
   peerToo: boolean,
   change: (current: Impairment) => ImpairmentInput | Impairment,
   parse = true,
+  due?: bigint,
 ): Promise<void> {
   const { link, wire, side } = findEnd(t, controller, endpoint);
   const sides: (0 | 1)[] = peerToo ? [side, (1 - side) as 0 | 1] : [side];
@@ -61,7 +62,7 @@ export async function setLinkImpairment(
     const current = controller.wires(labOwner(t.name)).find((w) => w.id === wire.id)!.ends[s].impairment ?? {};
     const wanted = change(current);
     const end = s === 0 ? link.a : link.b;
-    await controller.impairWireEnd(wire.id, s, parse ? parseImpairment(wanted as ImpairmentInput, `${end.node}:${end.iface}`) : (wanted as Impairment));
+    await controller.impairWireEnd(wire.id, s, parse ? parseImpairment(wanted as ImpairmentInput, `${end.node}:${end.iface}`) : (wanted as Impairment), due);
   }
 }
 

@@ -224,12 +224,20 @@ export class LabService {
     });
   }
 
-  private applyLinkSet(t: Topology, body: LabLinkSetBody): Promise<void> {
-    return setLinkImpairment(t, this.controller, body.endpoint, body.peerToo ?? false, (current) => {
-      const { rate, burst, ...rest } = { ...(body.clear ? {} : toInput(current)), ...body.impairment } as ImpairmentInput;
-      // rate 0 takes the rate (and its burst) away
-      return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
-    });
+  private applyLinkSet(t: Topology, body: LabLinkSetBody, due?: bigint): Promise<void> {
+    return setLinkImpairment(
+      t,
+      this.controller,
+      body.endpoint,
+      body.peerToo ?? false,
+      (current) => {
+        const { rate, burst, ...rest } = { ...(body.clear ? {} : toInput(current)), ...body.impairment } as ImpairmentInput;
+        // rate 0 takes the rate (and its burst) away
+        return rate === 0 || rate === '0' ? rest : { ...rest, ...(rate !== undefined ? { rate } : {}), ...(burst !== undefined ? { burst } : {}) };
+      },
+      true,
+      due,
+    );
   }
 
   /** lab link down|up: an end's link taken down (all it sends is lost) or up, its other impairments kept. */
@@ -241,8 +249,8 @@ export class LabService {
     });
   }
 
-  private applyLinkState(t: Topology, body: LabLinkStateBody): Promise<void> {
-    return setLinkImpairment(t, this.controller, body.endpoint, false, ({ down: _down, ...rest }) => (body.up ? rest : { ...rest, down: true }), false);
+  private applyLinkState(t: Topology, body: LabLinkStateBody, due?: bigint): Promise<void> {
+    return setLinkImpairment(t, this.controller, body.endpoint, false, ({ down: _down, ...rest }) => (body.up ? rest : { ...rest, down: true }), false, due);
   }
 
   /** Starts the lab's events (replacing a schedule running); they are applied outside the queue, on time. */
@@ -251,9 +259,9 @@ export class LabService {
     this.controller.prepareImpairments();
     this.schedules.set(
       t.name,
-      new LabSchedule(t.events, async (e) => {
-        if (e.set || e.clear) await this.applyLinkSet(t, { endpoint: e.endpoint, peerToo: e.peerToo, clear: e.clear, impairment: e.set ?? {} });
-        if (e.state) await this.applyLinkState(t, { endpoint: e.endpoint, up: e.state === 'up' });
+      new LabSchedule(t.events, async (e, due) => {
+        if (e.set || e.clear) await this.applyLinkSet(t, { endpoint: e.endpoint, peerToo: e.peerToo, clear: e.clear, impairment: e.set ?? {} }, due);
+        if (e.state) await this.applyLinkState(t, { endpoint: e.endpoint, up: e.state === 'up' }, due);
       }),
     );
   }
