@@ -31,6 +31,10 @@ interface Figures {
   /** RTT with 20 ms on the way out (ms), and its spread with 5 ms of jitter (ms). */
   delayRttMs?: number;
   jitterMdevMs?: number;
+  /** Shares (%) over 2,000 probes: duplicated at 5%, sent at once at 25% reorder of a delayed link; Gilbert-Elliott p 1% r 10% over 14,000. */
+  duplicatePct?: number;
+  reorderPct?: number;
+  gilbertElliottPct?: number;
 }
 
 interface Ceiling {
@@ -113,13 +117,23 @@ async function delayFigures(
   run: Run,
   set: (...flags: string[]) => Promise<string>,
   relayOf: () => Promise<number>,
-): Promise<{ delayRttMs: number; jitterMdevMs: number; ceiling: Ceiling }> {
+): Promise<{ figures: Partial<Figures>; ceiling: Ceiling }> {
   await set('--clear', '--delay', `${DELAY_MS}ms`);
   const delayRttMs = rttStats(await run('a', ['ping', '-q', '-c', '200', '-i', '0.01', '10.201.0.2'])).avg;
   await set('--jitter', `${JITTER_MS}ms`);
   const jitterMdevMs = rttStats(await run('a', ['ping', '-q', '-c', '2000', '-i', '0.002', '10.201.0.2'])).mdev;
+  await set('--clear', '--duplicate', '5%');
+  const dup = await run('a', ['ping', '-q', '-c', '2000', '-i', '0.002', '10.201.0.2']);
+  const duplicatePct = (100 * Number(/\+(\d+) duplicates/u.exec(dup)?.[1] ?? 0)) / 2000;
+  await set('--clear', '--delay', `${DELAY_MS}ms`, '--reorder', '25%');
+  const lines = await run('a', ['ping', '-c', '2000', '-i', '0.002', '10.201.0.2']);
+  const reorderPct = (100 * [...lines.matchAll(/time=([\d.]+) ms/gu)].filter((m) => Number(m[1]) < DELAY_MS / 2).length) / 2000;
+  await set('--clear', '--loss-model', '1%,10%');
+  const ge = await run('a', ['ping', '-f', '-q', '-c', String(PROBES), '10.201.0.2']).catch((err: { stdout?: string }) => err.stdout ?? '');
+  const m = /(\d+) packets transmitted, (\d+) received/u.exec(ge);
+  const gilbertElliottPct = m ? (100 * (Number(m[1]) - Number(m[2]))) / Number(m[1]) : NaN;
   await set('--clear', '--delay', `${DELAY_MS}ms`);
-  return { delayRttMs, jitterMdevMs, ceiling: await engineCeiling(run, await relayOf()) };
+  return { figures: { delayRttMs, jitterMdevMs, duplicatePct, reorderPct, gilbertElliottPct }, ceiling: await engineCeiling(run, await relayOf()) };
 }
 
 async function tsnetFigures(state: string): Promise<{ figures: Figures; ceiling: Ceiling }> {
@@ -142,7 +156,7 @@ async function tsnetFigures(state: string): Promise<{ figures: Figures; ceiling:
       return links[0]!.ends.find((e) => e.endpoint === 'n1:eth1')!.relayPid!;
     };
     const delayed = await delayFigures(run, set, relayOf);
-    return { figures: { ...figures, delayRttMs: delayed.delayRttMs, jitterMdevMs: delayed.jitterMdevMs }, ceiling: delayed.ceiling };
+    return { figures: { ...figures, ...delayed.figures }, ceiling: delayed.ceiling };
   } finally {
     await d.cli('lab', 'destroy', '--name', 'impair').catch(() => undefined);
     await d.stop();
@@ -218,6 +232,10 @@ function fidelityRows(ts: Figures, mn: Figures | undefined) {
     row(`loss (${PROBES} probes)`, LOSS, '%', LOSS_BOUND, (f) => f.lossPct),
     row(`delay ${DELAY_MS} ms one way: RTT`, DELAY_MS, 'ms', DELAY_MS * 0.05, (f) => f.delayRttMs),
     row(`jitter ${JITTER_MS} ms normal: RTT spread`, JITTER_MS, 'ms', JITTER_MS * 0.1, (f) => f.jitterMdevMs),
+    row('duplicate 5% (2,000 probes)', 5, '%', 300 * Math.sqrt((0.05 * 0.95) / 2000), (f) => f.duplicatePct),
+    row('reorder 25% of a delayed link (2,000)', 25, '%', 300 * Math.sqrt((0.25 * 0.75) / 2000), (f) => f.reorderPct),
+    // Correlated losses: the binomial variance grows by (1 + lambda) / (1 - lambda), lambda = 1 - p - r.
+    row(`Gilbert-Elliott p 1% r 10% (${PROBES})`, 100 / 11, '%', 300 * Math.sqrt(((1 / 11) * (10 / 11) * (1.89 / 0.11)) / PROBES), (f) => f.gilbertElliottPct),
     row('rate, TCP goodput', TCP_EXPECTED / 1e6, 'Mbit/s', (TCP_EXPECTED / 1e6) * 0.05, (f) => f.tcpMbit),
     row('rate, UDP goodput', UDP_EXPECTED / 1e6, 'Mbit/s', (UDP_EXPECTED / 1e6) * 0.02, (f) => f.udpMbit),
   ];
