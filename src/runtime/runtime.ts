@@ -16,6 +16,7 @@ import { commitLayer } from './commit.js';
 import { ContainerIo } from './container-io.js';
 import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
 import { ImageStore, type Image } from './images.js';
+import { ContainerEnds } from './container-ends.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
 import { CONTAINER_LOG, ENV_RE, SECCOMP_FILE, checkNoNul, runArgs, seccompRulesFile } from './launcher-args.js';
@@ -37,10 +38,9 @@ export class Runtime {
   /** Commands exec'd in its containers, their streams, logs and exported files. */
   readonly io: ContainerIo;
   private readonly containers = new Map<string, ContainerState>();
-  /** Exit statuses awaited; null when the status is unknown. */
-  private readonly exits = new Map<string, { promise: Promise<number | null>; resolve: (code: number | null) => void }>();
+  /** Exit statuses awaited (null when the status is unknown), and re-adopted containers watched. */
+  private readonly ends = new ContainerEnds();
   private readonly states: StateFiles;
-  private readonly pollers = new Map<string, NodeJS.Timeout>();
   /** Containers being removed: their end is not saved, and their groups go with the removal (without blocking). */
   private readonly removing = new Set<string>();
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
@@ -90,7 +90,7 @@ export class Runtime {
       const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
       rt.containers.set(id, state);
       if (state.status === 'running' || state.status === 'paused') {
-        if (state.pid && processStartTime(state.pid) === state.startTime) rt.watchByPolling(state);
+        if (state.pid && processStartTime(state.pid) === state.startTime) rt.ends.watchByPolling(state, () => rt.finish(state));
         else rt.finish(state);
       }
     }
@@ -100,8 +100,7 @@ export class Runtime {
   /** Stops watching (the containers go on; a runtime opened later re-adopts them). Lets the process exit. */
   close(): void {
     this.states.close();
-    for (const t of this.pollers.values()) clearInterval(t);
-    this.pollers.clear();
+    this.ends.close();
     this.monitored.clear();
     this.spawner?.close();
   }
@@ -238,36 +237,14 @@ export class Runtime {
     state.cgroups = this.cgroups.create(state.id, state.config.limits ?? {}, confinement?.deviceRules ?? 'all');
     delete state.exitCode;
     delete state.oomKilled;
-    this.exits.delete(state.id);
-  }
-
-  private exitPromise(id: string): Promise<number | null> {
-    let entry = this.exits.get(id);
-    if (!entry) {
-      let resolve!: (code: number | null) => void;
-      const promise = new Promise<number | null>((r) => (resolve = r));
-      entry = { promise, resolve };
-      this.exits.set(id, entry);
-    }
-    return entry.promise;
+    this.ends.forget(state.id);
   }
 
   /** Resolves with the exit code when the container has exited (null: its status is unknown). */
   wait(ref: string): Promise<number | null> {
     const state = this.get(ref);
     if (state.status === 'exited') return Promise.resolve(state.exitCode ?? null);
-    return this.exitPromise(state.id);
-  }
-
-  /** For a re-adopted container (its monitor is not our child): notice its end by polling. */
-  private watchByPolling(state: ContainerState): void {
-    const timer = setInterval(() => {
-      if (state.pid && processStartTime(state.pid) === state.startTime) return;
-      clearInterval(timer);
-      this.pollers.delete(state.id);
-      this.finish(state);
-    }, 250);
-    this.pollers.set(state.id, timer);
+    return this.ends.waitFor(state.id);
   }
 
   /**
@@ -284,7 +261,7 @@ export class Runtime {
     state.status = 'exited';
     state.finishedAt = new Date().toISOString();
     if (this.removing.has(state.id)) {
-      this.exits.get(state.id)?.resolve(state.exitCode ?? null);
+      this.ends.settle(state.id, state.exitCode ?? null);
       return;
     }
     if (state.cgroups) {
@@ -296,7 +273,7 @@ export class Runtime {
       }
     }
     this.states.saveOrRetry(state, () => this.containers.has(state.id));
-    this.exits.get(state.id)?.resolve(state.exitCode ?? null);
+    this.ends.settle(state.id, state.exitCode ?? null);
     if (state.config.autoRemove) this.removeFiles(state, true);
   }
 
