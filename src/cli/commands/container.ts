@@ -8,7 +8,7 @@ import { addContainerOptions, runRequest, type RunFlags } from './run-options.js
 import { registerLifecycle } from './lifecycle.js';
 import { attachTo, containerPath, registerStreamCommands } from './streams.js';
 import { CliFailure, runExitStatus } from '../errors.js';
-import { parseFilters, passes } from '../filters.js';
+import { labelMatches, parseFilters, passes } from '../filters.js';
 import { dockerContainer } from '../docker-shape.js';
 import { formatOption, inspectFormatOption, printInspected, printTable, shortId } from '../format.js';
 
@@ -41,17 +41,20 @@ function registerPs(cli: Cli): void {
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')
-    .option('-f, --filter <key=value>', 'name, id, status or network (repeatable)', collect)
+    .option('-f, --filter <key=value>', 'name, id, status, network or label (repeatable)', collect)
     .option('--no-trunc', 'whole ids and commands')
     .addOption(formatOption())
     .action(async (o: { all?: boolean; quiet?: boolean; format?: string; filter?: string[]; trunc: boolean }) => {
-      const filters = parseFilters(o.filter, ['name', 'id', 'status', 'network']);
+      const filters = parseFilters(o.filter, ['name', 'id', 'status', 'network', 'label']);
       // As docker ps: a status filter looks at every container, not only the running ones.
       const all = o.all || filters.has('status');
-      const list = (await cli.client().call<ContainerView[]>('GET', `/v1/containers${all ? '?all=true' : ''}`)).filter((c) =>
-        passes(filters, (key, v) =>
-          key === 'name' ? c.name.includes(v) : key === 'id' ? c.id.startsWith(v) : key === 'status' ? c.status === v : v in c.networks,
-        ),
+      const list = (await cli.client().call<ContainerView[]>('GET', `/v1/containers${all ? '?all=true' : ''}`)).filter(
+        (c) =>
+          passes(filters, (key, v) =>
+            key === 'name' ? c.name.includes(v) : key === 'id' ? c.id.startsWith(v) : key === 'status' ? c.status === v : key === 'label' || v in c.networks,
+          ) &&
+          // As docker ps: every label filter must match, where other keys' values are alternatives.
+          (filters.get('label') ?? []).every((v) => labelMatches(c.labels ?? {}, v)),
       );
       const id = (full: string): string => (o.trunc ? shortId(full) : full);
       // As docker ps --format json: one JSON object per line, for line-by-line tools.
