@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # tmux: the end-to-end tests of interactive containers type into a real terminal.
 # docker-registry, apache2-utils (htpasswd), openssl, curl: the registry tests run their own registry, isolated.
 # iperf3: the lab impairment tests measure a rate-limited link with it (run in the nodes' namespaces).
+# fonts-dejavu-core: the text of a lab report's pictures; chromium: the report's test opens its page headless.
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io graphviz tmux
-  docker-registry apache2-utils openssl curl iperf3)
+  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

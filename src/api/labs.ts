@@ -174,8 +174,10 @@ export type LabScheduleView = Static<typeof LabScheduleView>;
 const Bounds = Type.Object({ min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()) }, { additionalProperties: false });
 
 /**
- * One experiment of the companion file's `experiments`: a ping from a node to an address (rtt_ms, loss_pct), or an
- * iperf3 run from a node to another's address (throughput_mbit, one sample a second); expect bounds its statistics.
+ * One experiment of the companion file's `experiments`: a ping from a node to an address (rtt_ms, loss_pct), an
+ * iperf3 run from a node to another's address (throughput_mbit, one sample a second), or a ping matrix (every node to
+ * every other's first address, or the targets named: rtt_ms and loss_pct over all pairs, and each pair's figures);
+ * expect bounds its statistics.
  */
 export const ExperimentSchema = Type.Object(
   {
@@ -199,6 +201,17 @@ export const ExperimentSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    matrix: Type.Optional(
+      Type.Object(
+        {
+          nodes: Type.Optional(Type.Array(Type.String(), { minItems: 2 })),
+          targets: Type.Optional(Type.Record(Type.String(), Type.String())),
+          count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+          interval: Type.Optional(RateLike),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     expect: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Bounds))),
   },
   { additionalProperties: false },
@@ -214,6 +227,20 @@ export const ExperimentReport = Type.Object({
   metrics: Type.Record(Type.String(), Type.Object({ unit: Type.String(), samples: Type.Array(Sample), summary: SummaryView })),
   assertions: Type.Array(
     Type.Object({ metric: Type.String(), statistic: Type.String(), bound: Type.String(), limit: Type.Number(), value: Type.Number(), pass: Type.Boolean() }),
+  ),
+  /** A ping matrix's pairs: probes sent and answered, the loss, and the median RTT of the answered. */
+  matrix: Type.Optional(
+    Type.Array(
+      Type.Object({
+        from: Type.String(),
+        to: Type.String(),
+        address: Type.String(),
+        sent: Type.Integer(),
+        received: Type.Integer(),
+        lossPct: Type.Number(),
+        rttMs: Type.Optional(Type.Number()),
+      }),
+    ),
   ),
   error: Type.Optional(Type.String()),
 });

@@ -134,7 +134,11 @@ export function checkEvents(
 }
 
 /** The metrics each kind of experiment measures. */
-export const EXPERIMENT_METRICS: Readonly<Record<string, readonly string[]>> = { ping: ['rtt_ms', 'loss_pct'], iperf3: ['throughput_mbit'] };
+export const EXPERIMENT_METRICS: Readonly<Record<string, readonly string[]>> = {
+  ping: ['rtt_ms', 'loss_pct'],
+  iperf3: ['throughput_mbit'],
+  matrix: ['rtt_ms', 'loss_pct'],
+};
 
 /** The companion file's experiments: one kind each, nodes that are linux nodes, expectations on their metrics. */
 export function checkExperiments(t: Topology, locate?: Locate): string[] {
@@ -142,13 +146,14 @@ export function checkExperiments(t: Topology, locate?: Locate): string[] {
   const linux = new Set(t.nodes.filter((n) => n.kind === 'linux').map((n) => n.name));
   t.experiments.forEach((x, i) => {
     const at = `companion ${locate ? locate(['experiments', i]) : `experiments.${i}`}`;
-    const kinds = (['ping', 'iperf3'] as const).filter((k) => x[k]);
-    if (kinds.length !== 1) return void out.push(`${at}: an experiment is one of ping or iperf3`);
-    const nodes = x.ping ? [x.ping.from] : [x.iperf3!.from, x.iperf3!.to];
+    const kinds = (['ping', 'iperf3', 'matrix'] as const).filter((k) => x[k]);
+    if (kinds.length !== 1) return void out.push(`${at}: an experiment is one of ping, iperf3 or matrix`);
+    const nodes = x.ping ? [x.ping.from] : x.iperf3 ? [x.iperf3.from, x.iperf3.to] : [...(x.matrix!.nodes ?? []), ...Object.keys(x.matrix!.targets ?? {})];
     for (const n of nodes) if (!linux.has(n)) out.push(`${at}: "${n}" is not a linux node of the lab`);
-    if (x.ping?.interval !== undefined) {
+    const interval = x.ping?.interval ?? x.matrix?.interval;
+    if (interval !== undefined) {
       try {
-        parseDuration(x.ping.interval, at, 'interval');
+        parseDuration(interval, at, 'interval');
       } catch (err) {
         out.push((err as Error).message);
       }

@@ -1,15 +1,15 @@
 /**
  * `tsnet lab run -t FILE`: deploys the lab with its scheduled events, runs its experiments, writes the report
- * (OUT/report.json), destroys the lab (unless --keep), and exits as the report says: 0 every assertion holds, 1 one
+ * (OUT/report.json, the charts as SVG and PNG, OUT/index.html), destroys the lab (unless --keep), and exits as the report says: 0 every assertion holds, 1 one
  * failed, 2 the experiment could not run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { LabRunReport } from '../../api/labs.js';
+import type { LabGraphResult, LabRunReport } from '../../api/labs.js';
 import type { Cli } from '../context.js';
 import { CliFailure } from '../errors.js';
 import { formatOption, printJson, printTable } from '../format.js';
+import { writeReport } from '../report/write.js';
 import { deploy, filesBody, withProgressLines } from './lab-common.js';
 
 function printReport(report: LabRunReport, file: string): void {
@@ -63,10 +63,13 @@ export function registerLabRun(cli: Cli, lab: Command): void {
             ? await withProgressLines<LabRunReport>(cli, `${path}?progress=true`, {}, 'report')
             : await cli.client().call<LabRunReport>('POST', path, {});
         const out = resolve(o.out ?? join(dirname(o.topo), `${basename(o.topo).replace(/(\.clab)?\.ya?ml$/u, '')}-report`));
-        mkdirSync(out, { recursive: true });
-        writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+        const dot = (await cli.client().call<LabGraphResult>('POST', '/v1/labs/graph', { ...files, format: 'dot' })).text;
+        if (process.stderr.isTTY && !json) process.stderr.write('writing the report...');
+        const written = await writeReport(out, report, dot);
+        if (process.stderr.isTTY && !json) process.stderr.write('\r\x1b[K');
+        for (const w of written.warnings) console.error(`tsnet: ${w}`);
         if (json) printJson(report);
-        else printReport(report, join(out, 'report.json'));
+        else printReport(report, join(out, 'index.html'));
         process.exitCode = report.exitCode;
       } catch (err) {
         throw new CliFailure(err, 2);
