@@ -1,12 +1,13 @@
 /*
  * `tsnet-launcher delay-relay NETNS IN OUT MARK [--delay NS] [--jitter NS] [--dist 0|1|2] [--limit N]
- * [--duplicate PPM] [--reorder PPM] [--ge P R BADLOSS GOODLOSS]`: tsnet's delay engine for kernels without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
+ * [--duplicate PPM] [--reorder PPM] [--corrupt PPM] [--ge P R BADLOSS GOODLOSS]`: tsnet's delay engine for kernels without netem. Inside the namespace NETNS, the frames a lab node sends on OUT are redirected by a TC program to
  * the hidden veth whose other end is IN; this relay reads them there (AF_PACKET, with virtio-net headers so that
  * GSO frames pass whole), holds each until its own arrival plus its own delay (DELAY_NS, plus a draw of JITTER_NS:
  * DIST 1 normal with that standard deviation, 2 uniform within +/- it), and sends it on OUT marked MARK, which the
  * TC program lets through to the link's other end. Without jitter the order is kept; with it, packets may pass one
  * another, as with netem. DUPLICATE (parts per million) of the packets are sent twice, each copy with its own
- * delay; REORDER of them are sent at once, ahead of those delayed (netem's reorder). At most LIMIT packets wait; more
+ * delay; REORDER of them are sent at once, ahead of those delayed (netem's reorder); CORRUPT of them have a bit
+ * flipped (corrupt_frame). At most LIMIT packets wait; more
  * are dropped. With --ge (parts per million each), packets are lost as Gilbert-Elliott's two-state chain says (netem's
  * gemodel): from good to bad with P, back with R, lost with BADLOSS in bad and GOODLOSS in good: losses in bursts. It
  * ends when its interfaces go (the node's namespace removed), on SIGTERM, or on SIGUSR1 once what it holds is sent
@@ -154,6 +155,47 @@ static int chance(uint32_t ppm)
     return ppm > 0 && uniform01() * 1e6 < (double)ppm;
 }
 
+/* The internet checksum's ones' complement sum of n bytes, folded. */
+static uint16_t csum_fold(const unsigned char *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)(p[n - 1] << 8);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/*
+ * netem's corrupt: one random bit of the frame flipped, after its checksum is complete, so that the receiver finds
+ * it wrong as it would on a wire (a checksum left to the kernel would be computed over the flipped bit and pass).
+ * A GSO frame is many packets whose checksums the kernel makes when it splits them: it is dropped instead (what the
+ * receiver of a corrupted segment does), and the sender retransmits. Returns 0 when the frame is to be dropped.
+ */
+static int corrupt_frame(unsigned char *buf, size_t n)
+{
+    struct virtio_net_hdr *vh = (struct virtio_net_hdr *)buf;
+    unsigned char *frame = buf + sizeof(*vh);
+    size_t len = n - sizeof(*vh);
+    if (n <= sizeof(*vh) || vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+        return 0;
+    if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        size_t start = vh->csum_start, at = start + vh->csum_offset;
+        if (at + 2 > len)
+            return 0;
+        /* The field holds the pseudo-header's sum already: the sum from start, complemented, completes it. */
+        uint16_t c = (uint16_t)~csum_fold(frame + start, len - start);
+        frame[at] = (unsigned char)(c >> 8);
+        frame[at + 1] = (unsigned char)c;
+    }
+    vh->flags = 0; /* nothing complete to finish, and nothing for the receiver to take as checked */
+    size_t byte = (size_t)(uniform01() * (double)len);
+    frame[byte < len ? byte : len - 1] ^= (unsigned char)(1u << (int)(uniform01() * 8.0));
+    return 1;
+}
+
 static int enqueue(const unsigned char *frame, size_t n, uint64_t due, uint64_t *seq)
 {
     if (heap_n >= heap_cap)
@@ -173,14 +215,14 @@ int cmd_delay_relay(int argc, char **argv)
 {
     if (argc < 6) {
         fprintf(stderr, "usage: tsnet-launcher delay-relay NETNS IN OUT MARK [--delay NS] [--jitter NS] [--dist 0|1|2] [--limit N] "
-                        "[--duplicate PPM] [--reorder PPM]\n");
+                        "[--duplicate PPM] [--reorder PPM] [--corrupt PPM]\n");
         return 2;
     }
     const char *netns = argv[2], *in_if = argv[3], *out_if = argv[4];
     int mark = atoi(argv[5]), dist = 0;
     int64_t delay = 0, jitter = 0;
     size_t limit = 1000;
-    uint32_t duplicate = 0, reorder = 0, ge[4] = {0, 0, 0, 0};
+    uint32_t duplicate = 0, reorder = 0, corrupt = 0, ge[4] = {0, 0, 0, 0};
     int ge_on = 0, ge_bad = 0;
     for (int i = 6; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -197,6 +239,7 @@ int cmd_delay_relay(int argc, char **argv)
         else if (strcmp(k, "--limit") == 0) limit = (size_t)strtoul(v, NULL, 10);
         else if (strcmp(k, "--duplicate") == 0) duplicate = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(k, "--reorder") == 0) reorder = (uint32_t)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--corrupt") == 0) corrupt = (uint32_t)strtoul(v, NULL, 10);
         else {
             fprintf(stderr, "delay-relay: unknown option %s\n", k);
             return 2;
@@ -274,6 +317,10 @@ int cmd_delay_relay(int argc, char **argv)
                     dropped++;
                     continue;
                 }
+            }
+            if (chance(corrupt) && !corrupt_frame(buf, (size_t)n)) {
+                dropped++;
+                continue;
             }
             int copies = chance(duplicate) ? 2 : 1;
             for (int c = 0; c < copies; c++) {

@@ -86,7 +86,7 @@ const RateLike = Type.Union([Type.String({ minLength: 1 }), Type.Number()]);
 
 /**
  * An impairment of the packets leaving one end of a link, in tc's and netem's words (rate "10mbit", burst "32kb",
- * loss "5%", delay "20ms"). corrupt, duplicate and reorder are known and refused by name: tsnet cannot apply them yet.
+ * loss "5%", delay "20ms", corrupt "1%"). What this kernel cannot apply is refused by name (lab doctor lists what it can).
  */
 export const ImpairmentSchema = Type.Object(
   {

@@ -1,7 +1,6 @@
 /**
  * Link impairments as people write them (tc's and netem's words: `rate: 10mbit`, `loss: 5%`, `delay: 20ms`) and as
- * tsnet applies them to what leaves one end of a link. What tsnet cannot apply is refused by name, never ignored:
- * corrupt needs netem, which tsnet does not drive yet.
+ * tsnet applies them to what leaves one end of a link. What tsnet cannot apply is refused by name, never ignored.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { parseByteSize } from './sizes.js';
@@ -50,6 +49,8 @@ export interface Impairment {
   readonly reorder?: number;
   /** Gilbert-Elliott loss, percentages (tsnet's delay engine). */
   readonly lossModel?: GilbertElliott;
+  /** Percent of the packets with one bit flipped (tsnet's delay engine). */
+  readonly corrupt?: number;
 }
 
 export interface GilbertElliott {
@@ -61,8 +62,6 @@ export interface GilbertElliott {
 
 /** The share of packets a Gilbert-Elliott chain loses in the long run (percent). */
 export const gilbertElliottLoss = (g: GilbertElliott): number => (g.p * g.badLoss + g.r * g.goodLoss) / (g.p + g.r);
-
-export const NOT_YET = ['corrupt'] as const;
 
 const TIME_UNITS: Readonly<Record<string, number>> = { '': 1e6, ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
 
@@ -107,13 +106,6 @@ export function parsePercent(v: string | number, where: string, what: string): n
 
 /** Checks an impairment as given and turns it into what tsnet applies; refuses what it cannot apply, by name. */
 export function parseImpairment(input: ImpairmentInput, where: string): Impairment {
-  const unsupported = NOT_YET.filter((k) => input[k] !== undefined);
-  if (unsupported.length) {
-    throw new InvalidArgumentError(
-      `${where}: ${unsupported.join(', ')} cannot be applied: they need the kernel's netem qdisc, which tsnet does not drive yet ` +
-        '(rate, burst, loss, delay, jitter, duplicate, reorder, mtu and down can be: see tsnet lab doctor)',
-    );
-  }
   const burst = input.burst === undefined ? undefined : typeof input.burst === 'number' ? input.burst : parseByteSize(input.burst.replace(/b$/iu, ''));
   if (burst !== undefined && !(Number.isInteger(burst) && burst >= 1500 && burst <= 2 ** 31))
     throw new InvalidArgumentError(`${where}: invalid burst "${input.burst}": expected bytes (at least one packet, 1500), e.g. 32kb`);
@@ -126,6 +118,7 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
   if (jitter && !delay) throw new InvalidArgumentError(`${where}: jitter is the delay's: give a delay too`);
   const duplicate = input.duplicate === undefined ? undefined : parsePercent(input.duplicate, where, 'duplicate');
   const reorder = input.reorder === undefined ? undefined : parsePercent(input.reorder, where, 'reorder');
+  const corrupt = input.corrupt === undefined ? undefined : parsePercent(input.corrupt, where, 'corrupt');
   if (reorder && !delay) throw new InvalidArgumentError(`${where}: reorder sends some packets ahead of the delayed ones: give a delay too`);
   const model = input['loss-model'];
   const lossModel = model
@@ -144,6 +137,7 @@ export function parseImpairment(input: ImpairmentInput, where: string): Impairme
     ...(delay && jitter ? { jitter, distribution: (input.distribution ?? 'normal') as 'normal' | 'uniform' } : {}),
     ...(duplicate ? { duplicate } : {}),
     ...(reorder ? { reorder } : {}),
+    ...(corrupt ? { corrupt } : {}),
     ...(lossModel ? { lossModel } : {}),
     ...(input.rate !== undefined ? { rate: parseRate(input.rate, where) } : {}),
     ...(burst !== undefined ? { burst } : {}),
@@ -166,6 +160,7 @@ export function toInput(i: Impairment): ImpairmentInput {
     ...(i.distribution ? { distribution: i.distribution } : {}),
     ...(i.duplicate ? { duplicate: i.duplicate } : {}),
     ...(i.reorder ? { reorder: i.reorder } : {}),
+    ...(i.corrupt ? { corrupt: i.corrupt } : {}),
     ...(i.lossModel ? { 'loss-model': { p: i.lossModel.p, r: i.lossModel.r, 'bad-loss': i.lossModel.badLoss, 'good-loss': i.lossModel.goodLoss } } : {}),
   };
 }
@@ -188,6 +183,7 @@ export function describeImpairment(i: Impairment): string {
     ...(i.lossModel ? [`loss gemodel p ${i.lossModel.p}% r ${i.lossModel.r}% bad ${i.lossModel.badLoss}% good ${i.lossModel.goodLoss}%`] : []),
     ...(i.duplicate ? [`duplicate ${i.duplicate}%`] : []),
     ...(i.reorder ? [`reorder ${i.reorder}%`] : []),
+    ...(i.corrupt ? [`corrupt ${i.corrupt}%`] : []),
     ...(i.mtu ? [`mtu ${i.mtu}`] : []),
     ...(i.down ? ['down'] : []),
   ];
@@ -208,6 +204,8 @@ export interface RelaySpec {
   /** Parts per million sent twice, and sent at once (ahead of the delayed ones). */
   readonly duplicatePpm: number;
   readonly reorderPpm: number;
+  /** Parts per million with a bit flipped. */
+  readonly corruptPpm: number;
   /** Gilbert-Elliott loss in parts per million: p, r, loss in bad, loss in good. */
   readonly gilbertElliottPpm?: readonly [number, number, number, number];
 }

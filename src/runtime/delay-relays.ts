@@ -28,6 +28,7 @@ export class DelayRelays {
       '--limit': spec.limit,
       '--duplicate': spec.duplicatePpm,
       '--reorder': spec.reorderPpm,
+      '--corrupt': spec.corruptPpm,
     };
     const ge = spec.gilbertElliottPpm ? ['--ge', ...spec.gilbertElliottPpm.map(String)] : [];
     const args = [spec.nsPath, spec.inIf, spec.outIf, String(spec.mark), ...Object.entries(options).flatMap(([k, v]) => [k, String(v)]), ...ge];

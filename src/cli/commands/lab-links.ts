@@ -81,9 +81,9 @@ function registerSet(cli: Cli, link: Command): void {
     .option('--delay <time>', 'hold each packet: 20ms, 500us (0 removes it)')
     .option('--jitter <time>', "the delay's spread: the standard deviation (normal) or +/- (uniform)")
     .option('--distribution <name>', "the jitter's: normal (default) or uniform")
-    .option('--corrupt <percent>', 'refused: tsnet cannot apply corruption yet')
-    .option('--duplicate <percent>', 'refused: tsnet cannot apply duplication yet')
-    .option('--reorder <percent>', 'refused: tsnet cannot apply reordering yet')
+    .option('--corrupt <percent>', 'flip a bit of this share of the packets: 1% (the receiver finds their checksums wrong)')
+    .option('--duplicate <percent>', 'send this share of the packets twice: 1%')
+    .option('--reorder <percent>', 'send this share of a delayed link at once, ahead of the others: 25%')
     .addOption(formatOption())
     .action(async (endpoint: string, o: SetFlags & { format?: string }) => {
       const body: LabLinkSetBody = { endpoint, impairment: impairmentOf(o), ...(o.peerToo ? { peerToo: true } : {}), ...(o.clear ? { clear: true } : {}) };

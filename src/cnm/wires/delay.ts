@@ -26,7 +26,7 @@ export interface DelayEngine {
 }
 
 /** Whether an impairment needs the delay engine (rate, loss, mtu and down are the kernel's own). */
-export const needsEngine = (i: Impairment): boolean => !!(i.delay || i.duplicate || i.lossModel);
+export const needsEngine = (i: Impairment): boolean => !!(i.delay || i.duplicate || i.lossModel || i.corrupt);
 
 /** The mark the relay's released frames carry ("tsnd"): the redirect lets them through. */
 export const DELAY_MARK = 0x74736e64;
@@ -96,6 +96,7 @@ function relaySpec(nsPath: string, inIf: string, outIf: string, impairment: Impa
     limit: RELAY_LIMIT,
     duplicatePpm: Math.round((impairment.duplicate ?? 0) * 1e4),
     reorderPpm: Math.round((impairment.reorder ?? 0) * 1e4),
+    corruptPpm: Math.round((impairment.corrupt ?? 0) * 1e4),
     ...(ge ? { gilbertElliottPpm: [ge.p, ge.r, ge.badLoss, ge.goodLoss].map((v) => Math.round(v * 1e4)) as [number, number, number, number] } : {}),
   };
 }

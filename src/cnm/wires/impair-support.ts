@@ -61,7 +61,6 @@ export async function probeImpairmentSupport(
         .then(() => withClassifier(randomDropProgram(0.5), 'the loss probe', (fd) => h.request(bpfFilterReplaceRequest(b.index, 'ingress', fd, 'probe')))),
     );
     const netem = await works(h.request(netemProbe(b.index)));
-    const notYet = netem ? 'this kernel has netem, but tsnet does not drive it yet' : 'this kernel has no netem';
     return [
       { impairment: 'rate, burst', supported: tbf, engine: 'kernel: tbf qdisc on the end', note: tbf ? '' : 'this kernel has no tbf qdisc' },
       {
@@ -72,12 +71,11 @@ export async function probeImpairmentSupport(
       },
       { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
       {
-        impairment: 'delay, jitter, duplicate, reorder, loss-model',
+        impairment: 'delay, jitter, duplicate, reorder, corrupt, loss-model',
         supported: bpf,
         engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
         note: bpf ? (netem ? 'this kernel has netem too; tsnet uses its own engine' : '') : 'the engine needs clsact and cls_bpf',
       },
-      ...['corrupt'].map((i) => ({ impairment: i, supported: false, engine: netem ? 'netem (not driven yet)' : '-', note: notYet })),
     ];
   } finally {
     h.close();

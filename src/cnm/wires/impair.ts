@@ -96,7 +96,7 @@ async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Pro
 
 /** Whether two impairments differ in these keys. */
 const differ = (a: Impairment, b: Impairment, keys: readonly (keyof Impairment)[]): boolean => keys.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribution', 'duplicate', 'reorder', 'lossModel'];
+const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribution', 'duplicate', 'reorder', 'lossModel', 'corrupt'];
 
 /**
  * Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. Only

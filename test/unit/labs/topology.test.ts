@@ -85,18 +85,18 @@ topology:
     expect(() => parseTopology({ text: 'name: x\ntopology:\n  nodes:\n    a: {kind: linux\n' })).toThrow(/line \d+:/u);
   });
 
-  it('reads impairments from the companion file, and refuses those tsnet cannot apply with the line', () => {
+  it('reads impairments from the companion file, and refuses bad ones with the line', () => {
     const text =
       'name: i\ntopology:\n  nodes:\n    a: { kind: linux, image: busybox }\n    b: { kind: linux, image: busybox }\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n';
     const t = parseTopology({ text, companion: 'nodes:\n  a:\n    interfaces:\n      eth1: { impair: { rate: 10mbit, loss: 5% } }\n' });
     expect(t.nodes[0]!.impair).toEqual({ eth1: { rate: '10mbit', loss: '5%' } });
     let problems: readonly string[] = [];
     try {
-      parseTopology({ text, companion: 'nodes:\n  a:\n    interfaces:\n      eth1: { impair: { corrupt: 1% } }\n      eth2: { impair: { rate: fast } }\n' });
+      parseTopology({ text, companion: 'nodes:\n  a:\n    interfaces:\n      eth1: { impair: { corrupt: 150% } }\n      eth2: { impair: { rate: fast } }\n' });
     } catch (err) {
       problems = (err as { problems: string[] }).problems;
     }
-    expect(problems[0]).toMatch(/^companion line 4: nodes\.a\.interfaces\.eth1\.impair: corrupt cannot be applied/u);
+    expect(problems[0]).toMatch(/^companion line 4: nodes\.a\.interfaces\.eth1\.impair: invalid corrupt "150%"/u);
     expect(problems[1]).toMatch(/^companion line 5: nodes\.a\.interfaces\.eth2\.impair: invalid rate "fast"/u);
     expect(problems[2]).toMatch(/no link gives a an interface eth2/u);
   });

@@ -26,10 +26,11 @@ describe('impairments as people write them', () => {
     expect(describeImpairment({ rate: 10e6, loss: 5, down: true })).toBe('rate 10mbit burst 16kb loss 5% down');
   });
 
-  it('refuses what it cannot apply by name, and bad values with what was expected', () => {
-    expect(() => parseImpairment({ corrupt: '1%', reorder: '2%' }, 'n1:eth1')).toThrow(
-      /n1:eth1: corrupt cannot be applied: they need the kernel's netem qdisc/u,
-    );
+  it('refuses bad values with what was expected, and what needs a delay without one', () => {
+    expect(parseImpairment({ corrupt: '1%' }, 'n1:eth1')).toEqual({ corrupt: 1 });
+    expect(parseImpairment(toInput({ corrupt: 0.5 }), 'x')).toEqual({ corrupt: 0.5 });
+    expect(describeImpairment({ corrupt: 2 })).toBe('corrupt 2%');
+    expect(() => parseImpairment({ corrupt: '150%' }, 'n1:eth1')).toThrow(/n1:eth1: invalid corrupt "150%": expected a percentage/u);
     expect(() => parseImpairment({ jitter: '2ms' }, 'x')).toThrow(/give a delay too/u);
     expect(() => parseImpairment({ reorder: '25%' }, 'x')).toThrow(/reorder sends some packets ahead of the delayed ones: give a delay too/u);
     expect(parseImpairment({ duplicate: '1%', reorder: '25%', delay: '10ms' }, 'x')).toEqual({ delay: 10e6, duplicate: 1, reorder: 25 });
