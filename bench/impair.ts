@@ -68,20 +68,31 @@ interface IperfEnd {
 
 /** iperf3 from a to b for 5 s: the receiver's goodput (Mbit/s), or with pps its packets per second (UDP). */
 function iperfWith(run: Run, target: string): (args: string[], pps?: boolean) => Promise<number> {
+  const why = (err: { stderr?: string; stdout?: string; message: string }): string =>
+    [(err.stdout ?? '').trim().split('\n').slice(-2).join(' '), (err.stderr ?? '').trim()].filter(Boolean).join(' ') || err.message;
   return async (args, pps = false) => {
-    const server = run('b', [IPERF3, '-s', '-1', '-B', target]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
-      throw new Error(`iperf3 server: ${(err.stdout ?? '').trim().split('\n').slice(-2).join(' ')} ${(err.stderr ?? '').trim()}`);
-    });
+    // A one-off server, settled at once so that one that fails is reported with its reason, never left unhandled; a
+    // new one only once the last has ended (a client that came too early leaves it waiting).
+    let server: Promise<Error | undefined> | undefined;
+    let ended = true;
     for (let i = 0; ; i++) {
-      try {
-        const r = JSON.parse(await run('a', [IPERF3, '-c', target, '-J', '-t', '5', ...args])) as IperfEnd;
-        await server;
+      if (ended) {
+        ended = false;
+        server = run('b', [IPERF3, '-s', '-1', '-B', target]).then(
+          () => void (ended = true),
+          (err: { stderr?: string; stdout?: string; message: string }) => ((ended = true), new Error(`iperf3 server: ${why(err)}`)),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100)); // until it listens
+      const client = await run('a', [IPERF3, '-c', target, '-J', '-t', '5', ...args]).catch((err: { stdout?: string; message: string }) => err);
+      if (typeof client === 'string') {
+        const failed = await server;
+        if (failed) throw failed;
+        const r = JSON.parse(client) as IperfEnd;
         if (pps) return ((r.end.sum?.packets ?? 0) - (r.end.sum?.lost_packets ?? 0)) / (r.end.sum?.seconds ?? 1);
         return (r.end.sum_received ?? r.end.sum)!.bits_per_second / 1e6;
-      } catch (err) {
-        if (i > 30) throw err;
-        await new Promise((r) => setTimeout(r, 100)); // the server is not listening yet
       }
+      if (i > 30) throw new Error(`iperf3 client: ${why(client as { stdout?: string; message: string })}`);
     }
   };
 }
