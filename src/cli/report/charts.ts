@@ -110,7 +110,7 @@ function throughputChart(x: ExperimentReport, markers: readonly Marker[]): Chart
   if (!tp?.samples.length) return undefined;
   const base = {
     data: { values: tp.samples.map((s) => ({ t: s.t / 1000, v: s.v })) },
-    mark: { type: 'line', point: true, color: '#2ca02c' },
+    mark: { type: 'line', color: '#2ca02c', point: { color: '#2ca02c' } },
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'time since the run started (s)' },
       y: { field: 'v', type: 'quantitative', title: 'throughput (Mbit/s)', scale: { domainMin: 0 } },

@@ -90,6 +90,7 @@ export async function iperf3(spec: NonNullable<ExperimentSpec['iperf3']>, netns:
     '-c',
     spec.address,
     '-J',
+    '--get-server-output',
     '-t',
     String(seconds),
     ...(spec.udp ? ['-u', '-b', spec.bitrate ?? '10M'] : spec.bitrate ? ['-b', spec.bitrate] : []),
@@ -107,8 +108,12 @@ export async function iperf3(spec: NonNullable<ExperimentSpec['iperf3']>, netns:
   }
   const failed = await server;
   if (failed) throw new Error(`the iperf3 server on ${spec.to} failed: ${failed.message}`);
-  const r = JSON.parse(out) as { intervals: { sum: { start: number; bits_per_second: number } }[] };
+  type Intervals = { sum: { start: number; bits_per_second: number } }[];
+  const r = JSON.parse(out) as { intervals: Intervals; server_output_json?: { intervals?: Intervals } };
+  // The receiver's seconds (the server's, which --get-server-output brings back): the sender's first ones count
+  // what the socket buffers took in, not what arrived.
+  const intervals = r.server_output_json?.intervals?.length ? r.server_output_json.intervals : r.intervals;
   return {
-    throughput_mbit: { unit: 'Mbit/s', samples: r.intervals.map((x) => ({ t: Math.round(launched + x.sum.start * 1000), v: x.sum.bits_per_second / 1e6 })) },
+    throughput_mbit: { unit: 'Mbit/s', samples: intervals.map((x) => ({ t: Math.round(launched + x.sum.start * 1000), v: x.sum.bits_per_second / 1e6 })) },
   };
 }
