@@ -90,8 +90,13 @@ export class Runtime {
       const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
       rt.containers.set(id, state);
       if (state.status === 'running' || state.status === 'paused') {
-        if (state.pid && processStartTime(state.pid) === state.startTime) rt.ends.watchByPolling(state, () => rt.finish(state));
-        else rt.finish(state);
+        if (state.pid && processStartTime(state.pid) === state.startTime) {
+          rt.ends.watchByPolling(
+            state,
+            () => rt.finish(state),
+            () => existsSync(join(rt.dir(state.id), 'exit')),
+          );
+        } else rt.finish(state);
       }
     }
     return rt;
@@ -106,13 +111,17 @@ export class Runtime {
   }
 
   list(): ContainerState[] {
+    this.ends.checkNow();
     return [...this.containers.values()].sort((a, b) => a.created.localeCompare(b.created));
   }
 
   /** By id, unique id prefix, or name. */
   get(ref: string): ContainerState {
     const byId = this.containers.get(ref);
-    if (byId) return byId;
+    if (byId) {
+      this.ends.checkNow(byId.id);
+      return byId;
+    }
     const all = this.list();
     const byName = all.find((c) => c.name === ref);
     if (byName) return byName;

@@ -291,7 +291,8 @@ describeKernel('lab link impairments, measured', () => {
       events: { at: number; lateMs?: number; error?: string }[];
     };
     // The target is 10 ms, and a quiet machine meets it (2-7 ms measured). The suite runs test files side by side on
-    // 2 cores, and under that load the daemon has been measured 15 ms late: the bound here is that load's.
+    // 2 cores: with three busy loops beside it, 14 of 15 events landed within 10 ms and the latest at 19 ms (the
+    // daemon raises its priority while an event is due; without that, 8 of 15 and 27 ms). The bound is that load's.
     const LATE = 25;
     const [down, up, delay] = schedule.events;
     expect(down!.lateMs, down!.error).toBeLessThanOrEqual(LATE);
