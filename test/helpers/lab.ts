@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { Handle } from '../../src/netlink/handle.js';
 import { NetnsDirectory, type NetNs } from '../../src/netns/netns.js';
+import { endLabContainers } from './lab-containers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -128,6 +129,11 @@ export class Lab {
       } catch (err) {
         errors.push(err);
       }
+    }
+    try {
+      endLabContainers(this.dir);
+    } catch (err) {
+      errors.push(err);
     }
     for (const name of this.names.splice(0).reverse()) {
       try {
