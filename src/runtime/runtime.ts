@@ -112,17 +112,24 @@ export class Runtime {
 
   list(): ContainerState[] {
     this.ends.checkNow();
+    return this.sorted();
+  }
+
+  private sorted(): ContainerState[] {
     return [...this.containers.values()].sort((a, b) => a.created.localeCompare(b.created));
   }
 
   /** By id, unique id prefix, or name. */
   get(ref: string): ContainerState {
+    const found = this.find(ref);
+    this.ends.checkNow(found.id); // only the one read: a name's lookup need not check every re-adopted container
+    return found;
+  }
+
+  private find(ref: string): ContainerState {
     const byId = this.containers.get(ref);
-    if (byId) {
-      this.ends.checkNow(byId.id);
-      return byId;
-    }
-    const all = this.list();
+    if (byId) return byId;
+    const all = this.sorted();
     const byName = all.find((c) => c.name === ref);
     if (byName) return byName;
     const byPrefix = ref ? all.filter((c) => c.id.startsWith(ref)) : [];

@@ -48,13 +48,13 @@ function registerPs(cli: Cli): void {
       const filters = parseFilters(o.filter, ['name', 'id', 'status', 'network', 'label']);
       // As docker ps: a status filter looks at every container, not only the running ones.
       const all = o.all || filters.has('status');
+      // As docker ps: values of one key are alternatives, except labels, which must all match.
+      const { label: labels = [], ...others } = Object.fromEntries(filters);
       const list = (await cli.client().call<ContainerView[]>('GET', `/v1/containers${all ? '?all=true' : ''}`)).filter(
         (c) =>
-          passes(filters, (key, v) =>
-            key === 'name' ? c.name.includes(v) : key === 'id' ? c.id.startsWith(v) : key === 'status' ? c.status === v : key === 'label' || v in c.networks,
-          ) &&
-          // As docker ps: every label filter must match, where other keys' values are alternatives.
-          (filters.get('label') ?? []).every((v) => labelMatches(c.labels ?? {}, v)),
+          passes(new Map(Object.entries(others)), (key, v) =>
+            key === 'name' ? c.name.includes(v) : key === 'id' ? c.id.startsWith(v) : key === 'status' ? c.status === v : v in c.networks,
+          ) && labels.every((v) => labelMatches(c.labels ?? {}, v)),
       );
       const id = (full: string): string => (o.trunc ? shortId(full) : full);
       // As docker ps --format json: one JSON object per line, for line-by-line tools.

@@ -46,17 +46,23 @@ export async function pingRun(nsPath: string, address: string, count: number, in
  * neighbours (ping's interval stretches on a busy machine, so counting intervals drifts).
  */
 function probeTimes(run: PingRun, firstProbeMs: number): number[] {
-  const sent = new Map(run.replies.map((r) => [r.seq, r.at - r.rtt]));
-  const known = [...sent.keys()].sort((a, b) => a - b);
+  const sent: (number | undefined)[] = new Array<number | undefined>(run.sent + 2);
+  for (const r of run.replies) sent[r.seq] = r.at - r.rtt;
+  // The nearest answered probe after each one, found in one pass from the end (losses come in long runs on a link down).
+  const after: (number | undefined)[] = new Array<number | undefined>(run.sent + 2);
+  for (let seq = run.sent; seq >= 1; seq--) after[seq] = sent[seq + 1] !== undefined ? seq + 1 : after[seq + 1];
+  let before: number | undefined;
   return Array.from({ length: run.sent }, (_, i) => {
     const seq = i + 1;
-    const at = sent.get(seq);
-    if (at !== undefined) return at;
-    const before = known.filter((k) => k < seq).pop();
-    const after = known.find((k) => k > seq);
-    if (before !== undefined && after !== undefined) return sent.get(before)! + ((seq - before) * (sent.get(after)! - sent.get(before)!)) / (after - before);
-    if (before !== undefined) return sent.get(before)! + (seq - before) * run.intervalMs;
-    if (after !== undefined) return sent.get(after)! - (after - seq) * run.intervalMs;
+    const at = sent[seq];
+    if (at !== undefined) {
+      before = seq;
+      return at;
+    }
+    const next = after[seq];
+    if (before !== undefined && next !== undefined) return sent[before]! + ((seq - before) * (sent[next]! - sent[before]!)) / (next - before);
+    if (before !== undefined) return sent[before]! + (seq - before) * run.intervalMs;
+    if (next !== undefined) return sent[next]! - (next - seq) * run.intervalMs;
     return firstProbeMs + i * run.intervalMs;
   });
 }

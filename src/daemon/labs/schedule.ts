@@ -37,7 +37,8 @@ export class LabSchedule {
   private readonly results: LabEventResult[];
   private readonly start = process.hrtime.bigint();
   private readonly startedAt = new Date().toISOString();
-  private due = 0;
+  /** Events being applied now: the priority goes back when none is. */
+  private applying = 0;
   private nice: number | undefined;
 
   constructor(events: readonly LabEvent[], apply: (e: LabEvent, due: bigint) => Promise<void>) {
@@ -65,7 +66,7 @@ export class LabSchedule {
   }
 
   private raisePriority(): void {
-    if (this.due++ > 0) return;
+    if (this.applying++ > 0) return;
     try {
       this.nice = getPriority();
       setThreadsPriority(Math.min(this.nice, EVENT_NICE));
@@ -75,7 +76,7 @@ export class LabSchedule {
   }
 
   private restorePriority(): void {
-    if (--this.due > 0 || this.nice === undefined) return;
+    if (--this.applying > 0 || this.nice === undefined) return;
     setThreadsPriority(this.nice);
     this.nice = undefined;
   }
