@@ -52,12 +52,14 @@ describeKernel('container streams, end to end', () => {
     const t = terminal('it', 'run', '-it', '--rm', '--name', 'tty1', 'busybox', 'sh');
     await t.waitFor(/^\/ # ?$/mu);
     t.keys('stty size; tty', 'Enter');
-    await t.waitFor(/^33 101$/mu);
-    expect(t.screen()).toMatch(/^\/dev\/pts\/0$/mu);
-    t.keys('sleep 30; echo after-sleep', 'Enter');
+    // tty's line comes after stty's: wait for both, not for the first alone.
+    await t.waitFor(/^33 101\n\/dev\/pts\/0$/mu);
+    t.keys('echo sleep""ing; sleep 30; echo after-sleep', 'Enter');
+    await t.waitFor(/^sleeping$/mu);
     await new Promise((r) => setTimeout(r, 300));
     t.keys('C-c');
-    await t.waitFor(/after-sleep\n(?:.*\n)?\/ # ?$/mu);
+    // Ctrl-C ends the whole command list: a new prompt, and no after-sleep line.
+    await t.waitFor(/after-sleep\nsleeping\n(?:.*\n)?\/ # ?$/mu);
     expect(t.screen()).not.toMatch(/^after-sleep$/mu);
     t.keys('exit 7', 'Enter');
     expect(await t.status()).toBe(7);
