@@ -1,31 +1,34 @@
 /**
  * `npm run bench -- netlink [--json] [--count N] [--baseline N]`: the full setup of one container endpoint (a veth
  * pair with its peer created inside the container's namespace as eth0, on a bridge, an address, both ends and lo
- * up, a default route), done by tsnet over netlink and by the equivalent `ip` commands, in the same run, inside a
- * throwaway namespace. Prints median and p95 per endpoint for both, their ratio, and whether tsnet's cost stays flat
- * from the first endpoint to the last.
+ * up, a default route), by tsnet over netlink, by the kernel's floor (bench/floor.c: one C process, raw rtnetlink,
+ * synchronous requests) and by the equivalent `ip` commands. Each contender works in a fresh namespace of its own
+ * holding the same bridge, and they take turns endpoint by endpoint (in a rotating order) so that the machine's
+ * noise falls on all of them. Prints medians and p95s, tsnet/floor and ip/tsnet, and how each one's cost grows from
+ * the first endpoint on a bridge to the last.
  */
 import { spawnSync } from 'node:child_process';
 import { attachVethEndpoint } from '../src/drivers/bridge/veth-endpoint.js';
 import { Handle } from '../src/netlink/handle.js';
-import type { Link } from '../src/netlink/link.js';
 import { parseBenchArgs } from './args.js';
 import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory, type NetNs } from '../src/netns/netns.js';
-import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
+import { Floor } from './floor.js';
+import { median, round, summarise, timeMs, type Summary } from './stats.js';
+import { printNetlinkReport } from './netlink-report.js';
 
 function parseArgs(argv: string[]) {
   return parseBenchArgs(argv, { count: { default: 1000, min: 10, max: 1000 }, baseline: { default: 200, min: 10, max: 1000 } });
 }
 
-/** tsnet's endpoints live in 10.88.0.0/16, the baseline's in 10.89.0.0/16: two bridges, no overlap. */
-const GATEWAY = { ts: '10.88.0.1', ip: '10.89.0.1' } as const;
-type Who = keyof typeof GATEWAY;
-const addressOf = (who: Who, n: number): string => `10.${who === 'ts' ? 88 : 89}.${(n + 2) >> 8}.${(n + 2) & 255}/16`;
+const GATEWAY = '10.88.0.1';
+const addressOf = (n: number): string => `10.88.${(n + 2) >> 8}.${(n + 2) & 255}/16`;
+const CONTENDERS = ['tsnet', 'floor', 'ip'] as const;
+type Who = (typeof CONTENDERS)[number];
 
 /**
  * A container's sandbox as tsnet makes one, before any endpoint joins: a fresh namespace with IPv6 disabled (the
- * network is IPv4-only, as Docker does for such containers). Both contenders get the same sandboxes.
+ * network is IPv4-only, as Docker does for such containers). Every contender gets the same sandboxes.
  */
 function createSandbox(dir: NetnsDirectory, name: string): NetNs {
   const ns = dir.create(name);
@@ -34,168 +37,209 @@ function createSandbox(dir: NetnsDirectory, name: string): NetNs {
   return ns;
 }
 
-/**
- * tsnet's endpoint setup (attachVethEndpoint): one pipelined send on the host, one in the sandbox. The sandbox's
- * handle is opened with the sandbox, as the daemon keeps it, so it is not counted here.
- */
-async function tsnetEndpoint(host: Handle, bridge: Link, sandbox: NetNs, inner: Handle, n: number): Promise<void> {
-  await attachVethEndpoint(host, {
-    hostName: `vt${n}`,
-    containerName: 'eth0',
-    bridgeIndex: bridge.index,
-    sandbox,
-    sandboxHandle: inner,
-    address: addressOf('ts', n),
-    gateway: GATEWAY.ts,
-  });
+/** A contender's own "host": a fresh namespace with one bridge br0 holding the gateway address. */
+interface Host {
+  readonly ns: NetNs;
+  readonly bridgeIndex: number;
+}
+
+async function createHost(dir: NetnsDirectory, who: Who): Promise<Host> {
+  const ns = dir.create(`host-${who}`);
+  const handle = Handle.open(ns);
+  try {
+    await handle.linkSet('lo', { up: true });
+    const bridge = await handle.linkAdd({ kind: 'bridge', name: 'br0', up: true });
+    await handle.addrAdd(bridge.index, `${GATEWAY}/16`);
+    return { ns, bridgeIndex: bridge.index };
+  } finally {
+    handle.close();
+  }
 }
 
 /** The same with iproute2: the commands a person or a shell-script plugin would run. */
-function ipEndpoint(bridgeName: string, sandbox: string, n: number): void {
+function ipEndpoint(sandbox: string, n: number): void {
   const script = [
-    `ip link add vi${n} type veth peer name eth0 netns ${sandbox}`,
-    `ip link set vi${n} master ${bridgeName} up`,
+    `ip -n host-ip link add vi${n} type veth peer name eth0 netns ${sandbox}`,
+    `ip -n host-ip link set vi${n} master br0 up`,
     `ip -n ${sandbox} link set lo up`,
-    `ip -n ${sandbox} addr add ${addressOf('ip', n)} dev eth0`,
+    `ip -n ${sandbox} addr add ${addressOf(n)} dev eth0`,
     `ip -n ${sandbox} link set eth0 up`,
-    `ip -n ${sandbox} route add default via ${GATEWAY.ip}`,
+    `ip -n ${sandbox} route add default via ${GATEWAY}`,
   ].join(' && ');
   const r = spawnSync('sh', ['-ec', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip baseline failed for endpoint ${n}: ${r.stderr.trim()}`);
 }
 
-function checkEndpoint(who: Who, sandbox: string, n: number): void {
+function checkEndpoint(sandbox: string, n: number): void {
   const addr = spawnSync('ip', ['-n', sandbox, '-j', 'addr', 'show', 'eth0'], { encoding: 'utf8' });
   const route = spawnSync('ip', ['-n', sandbox, '-j', 'route', 'show', 'default'], { encoding: 'utf8' });
   const info = JSON.parse(addr.stdout) as { operstate: string; addr_info: { local: string }[] }[];
   const routes = JSON.parse(route.stdout) as { gateway: string }[];
-  const want = addressOf(who, n).split('/')[0];
-  if (info[0]?.addr_info[0]?.local !== want || routes[0]?.gateway !== GATEWAY[who] || info[0]?.operstate !== 'UP') {
+  const want = addressOf(n).split('/')[0];
+  if (info[0]?.addr_info[0]?.local !== want || routes[0]?.gateway !== GATEWAY || info[0]?.operstate !== 'UP') {
     throw new Error(`endpoint ${n} in ${sandbox} is not set up right: ${addr.stdout} ${route.stdout}`);
   }
+  const ping = spawnSync('ip', ['netns', 'exec', sandbox, 'ping', '-c', '1', '-W', '1', '-q', GATEWAY]);
+  if (ping.status !== 0) throw new Error(`endpoint ${n} in ${sandbox} cannot reach its gateway`);
 }
 
 type Options = ReturnType<typeof parseArgs>;
 
-interface NetlinkResult {
-  readonly bench: 'netlink';
-  readonly scenario: string;
-  readonly tsnet: Summary;
-  readonly ip: Summary;
-  readonly tsnetAll: Summary;
-  readonly ratio: { median: number; p95: number };
-  readonly flatness: {
-    firstTenthMedianMs: number;
-    lastTenthMedianMs: number;
-    lastOverFirst: number;
-    inKernelMedianMs: number;
-    outsideKernelFirstTenthMedianMs: number;
-    outsideKernelLastTenthMedianMs: number;
-  };
-  readonly target: { ratioAtLeast: number; met: boolean };
+interface Samples {
+  readonly tsnet: number[];
+  readonly floor: number[];
+  readonly ip: number[];
+  /** tsnet's time inside the kernel's send and receive calls, per endpoint. */
+  readonly tsnetKernel: number[];
 }
 
-/** Both contenders' samples: per-endpoint times, and tsnet's time inside the kernel's calls. */
-async function sample(opts: Options): Promise<{ ipSamples: number[]; tsSamples: number[]; tsKernel: number[] }> {
-  const dir = new NetnsDirectory('/run/netns');
-  const host = Handle.open();
-  const progress = (text: string): void => {
-    if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
-  };
-
-  // Both contenders run interleaved, one endpoint each in turn, so that they share the machine's conditions;
-  // tsnet then goes on alone up to --count endpoints, to show whether its cost stays flat.
-  const ipBridge = await host.linkAdd({ kind: 'bridge', name: 'br-ip', up: true });
-  await host.addrAdd(ipBridge.index, `${GATEWAY.ip}/16`);
-  const bridge = await host.linkAdd({ kind: 'bridge', name: 'br-ts', up: true });
-  await host.addrAdd(bridge.index, `${GATEWAY.ts}/16`);
-  const ipSamples: number[] = [];
-  const tsSamples: number[] = [];
-  const tsKernel: number[] = [];
-  for (let n = 0; n < Math.max(opts.count, opts.baseline); n++) {
-    if (n < opts.count) {
-      const sandbox = createSandbox(dir, `ts${n}`);
-      const inner = Handle.open(sandbox);
-      const kernelBefore = host.stats.kernelMs;
-      tsSamples.push(await timeMs(() => tsnetEndpoint(host, bridge, sandbox, inner, n)));
-      tsKernel.push(host.stats.kernelMs - kernelBefore + inner.stats.kernelMs);
-      inner.close();
+/** One endpoint by each contender due at step n, in an order that rotates with n. */
+async function step(n: number, opts: Options, ctx: Context, s: Samples): Promise<void> {
+  for (let k = 0; k < CONTENDERS.length; k++) {
+    const who = CONTENDERS[(n + k) % CONTENDERS.length]!;
+    if (who === 'ip') {
+      if (n >= opts.baseline) continue;
+      createSandbox(ctx.dir, `ip${n}`);
+      s.ip.push(await timeMs(() => ipEndpoint(`ip${n}`, n)));
+    } else if (who === 'floor') {
+      if (n >= opts.count) continue;
+      const sandbox = createSandbox(ctx.dir, `fl${n}`);
+      s.floor.push(
+        await ctx.floor.endpoint({
+          sandboxPath: sandbox.path!,
+          bridgeIndex: ctx.hosts.floor.bridgeIndex,
+          hostName: `vf${n}`,
+          address: addressOf(n),
+          gateway: GATEWAY,
+        }),
+      );
+    } else {
+      if (n >= opts.count) continue;
+      await tsnetStep(n, ctx, s);
     }
-    if (n < opts.baseline) {
-      createSandbox(dir, `ip${n}`);
-      ipSamples.push(await timeMs(() => ipEndpoint('br-ip', `ip${n}`, n)));
-    }
-    if (n % 20 === 0) progress(`endpoints: ${n + 1}/${Math.max(opts.count, opts.baseline)}`);
   }
-  progress('');
-  for (const n of [0, opts.baseline - 1]) checkEndpoint('ip', `ip${n}`, n);
-  for (const n of [0, opts.count - 1]) checkEndpoint('ts', `ts${n}`, n);
-  const ping = spawnSync('ip', ['netns', 'exec', `ts${opts.count - 1}`, 'ping', '-c', '1', '-W', '1', '-q', GATEWAY.ts]);
-  if (ping.status !== 0) throw new Error('the last tsnet endpoint cannot reach its gateway');
-  host.close();
-  return { ipSamples, tsSamples, tsKernel };
+}
+
+/** tsnet's endpoint (attachVethEndpoint): the sandbox's handle is opened with the sandbox, as the daemon keeps it. */
+async function tsnetStep(n: number, ctx: Context, s: Samples): Promise<void> {
+  const sandbox = createSandbox(ctx.dir, `ts${n}`);
+  const inner = Handle.open(sandbox);
+  const kernelBefore = ctx.tsHost.stats.kernelMs;
+  const spec = {
+    hostName: `vt${n}`,
+    containerName: 'eth0',
+    bridgeIndex: ctx.hosts.tsnet.bridgeIndex,
+    sandbox,
+    sandboxHandle: inner,
+    address: addressOf(n),
+    gateway: GATEWAY,
+  };
+  s.tsnet.push(await timeMs(() => attachVethEndpoint(ctx.tsHost, spec)));
+  s.tsnetKernel.push(ctx.tsHost.stats.kernelMs - kernelBefore + inner.stats.kernelMs);
+  inner.close();
+}
+
+interface Context {
+  readonly dir: NetnsDirectory;
+  readonly hosts: Record<Who, Host>;
+  readonly tsHost: Handle;
+  readonly floor: Floor;
+}
+
+async function sample(opts: Options): Promise<Samples> {
+  const dir = new NetnsDirectory('/run/netns');
+  const hosts = { tsnet: await createHost(dir, 'tsnet'), floor: await createHost(dir, 'floor'), ip: await createHost(dir, 'ip') };
+  const ctx: Context = { dir, hosts, tsHost: Handle.open(hosts.tsnet.ns), floor: Floor.start(hosts.floor.ns.path!) };
+  const s: Samples = { tsnet: [], floor: [], ip: [], tsnetKernel: [] };
+  const total = Math.max(opts.count, opts.baseline);
+  try {
+    for (let n = 0; n < total; n++) {
+      await step(n, opts, ctx, s);
+      if (n % 20 === 0 && !opts.json && process.stderr.isTTY) process.stderr.write(`\rendpoints: ${n + 1}/${total}`.padEnd(60));
+    }
+    if (!opts.json && process.stderr.isTTY) process.stderr.write('\r'.padEnd(60) + '\r');
+  } finally {
+    ctx.floor.close();
+    ctx.tsHost.close();
+  }
+  for (const n of [0, opts.baseline - 1]) checkEndpoint(`ip${n}`, n);
+  for (const n of [0, opts.count - 1]) checkEndpoint(`fl${n}`, n);
+  for (const n of [0, opts.count - 1]) checkEndpoint(`ts${n}`, n);
+  return s;
+}
+
+/** How a contender's cost grows on one bridge: the median of its first tenth of endpoints against its last. */
+export interface Growth {
+  readonly firstTenthMedianMs: number;
+  readonly lastTenthMedianMs: number;
+  readonly lastOverFirst: number;
+}
+
+function growth(samples: readonly number[], tenth: number): Growth {
+  const first = median(samples.slice(0, tenth));
+  const last = median(samples.slice(-tenth));
+  return { firstTenthMedianMs: round(first), lastTenthMedianMs: round(last), lastOverFirst: round(last / first, 2) };
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: number;
+  readonly atMost?: number;
+  readonly atLeast?: number;
+  readonly met: boolean;
+}
+
+export interface NetlinkResult {
+  readonly bench: 'netlink';
+  readonly scenario: string;
+  /** Over the endpoints every contender made in turn (the first --baseline of them). */
+  readonly paired: Record<Who, Summary>;
+  /** Over all --count endpoints (tsnet and the floor). */
+  readonly all: { tsnet: Summary; floor: Summary };
+  readonly ratios: { tsnetOverFloor: { median: number; p95: number }; ipOverTsnet: { median: number; p95: number } };
+  readonly growth: { tsnet: Growth; floor: Growth; tsnetOverFloor: number };
+  /** tsnet's time inside the kernel's calls, and outside them (its own cost), per endpoint. */
+  readonly tsnetKernel: { insideMedianMs: number; outsideMedianMs: number };
+  readonly targets: Target[];
+}
+
+function evaluate(s: Samples, opts: Options): NetlinkResult {
+  const paired = Math.min(opts.count, opts.baseline);
+  const tenth = Math.max(1, Math.floor(opts.count / 10));
+  const ts = summarise(s.tsnet);
+  const floor = summarise(s.floor);
+  const ip = summarise(s.ip.slice(0, paired));
+  const tsPaired = summarise(s.tsnet.slice(0, paired));
+  const g = { tsnet: growth(s.tsnet, tenth), floor: growth(s.floor, tenth) };
+  const growthRatio = round(g.tsnet.lastOverFirst / g.floor.lastOverFirst, 2);
+  const overFloor = { median: round(ts.medianMs / floor.medianMs, 2), p95: round(ts.p95Ms / floor.p95Ms, 2) };
+  const check = (name: string, value: number, limit: { atMost?: number; atLeast?: number }): Target => ({
+    name,
+    value,
+    ...limit,
+    met: (limit.atMost === undefined || value <= limit.atMost) && (limit.atLeast === undefined || value >= limit.atLeast),
+  });
+  return {
+    bench: 'netlink',
+    scenario: 'veth pair with peer in the sandbox as eth0, on a bridge, address, links up, default route',
+    paired: { tsnet: tsPaired, floor: summarise(s.floor.slice(0, paired)), ip },
+    all: { tsnet: ts, floor },
+    ratios: { tsnetOverFloor: overFloor, ipOverTsnet: { median: round(ip.medianMs / tsPaired.medianMs, 1), p95: round(ip.p95Ms / tsPaired.p95Ms, 1) } },
+    growth: { ...g, tsnetOverFloor: growthRatio },
+    tsnetKernel: { insideMedianMs: round(median(s.tsnetKernel)), outsideMedianMs: round(median(s.tsnet.map((t, i) => t - s.tsnetKernel[i]!))) },
+    targets: [
+      check('tsnet/floor, median', overFloor.median, { atMost: 1.3 }),
+      check('tsnet/floor, p95', overFloor.p95, { atMost: 1.5 }),
+      check("growth: tsnet's last/first tenth over the floor's", growthRatio, { atMost: 1.2 }),
+      check('ip/tsnet, median', round(ip.medianMs / tsPaired.medianMs, 1), { atLeast: 20 }),
+    ],
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {
   const opts = parseArgs(argv);
   ensureIsolated();
-  const { ipSamples, tsSamples, tsKernel } = await sample(opts);
-
-  // The comparison uses the endpoints both made under the same conditions; the flatness uses all of tsnet's.
-  const paired = Math.min(opts.count, opts.baseline);
-  const ts = summarise(tsSamples.slice(0, paired));
-  const tsAll = summarise(tsSamples);
-  const ip = summarise(ipSamples.slice(0, paired));
-  const tenth = Math.max(1, Math.floor(opts.count / 10));
-  const first = median(tsSamples.slice(0, tenth));
-  const last = median(tsSamples.slice(-tenth));
-  // Time outside the kernel's calls: what tsnet itself costs per endpoint.
-  const own = tsSamples.map((t, i) => t - tsKernel[i]!);
-  const ownFirst = median(own.slice(0, tenth));
-  const ownLast = median(own.slice(-tenth));
-  const result: NetlinkResult = {
-    bench: 'netlink',
-    scenario: 'veth pair with peer in the sandbox as eth0, on a bridge, address, links up, default route',
-    tsnet: ts,
-    ip,
-    tsnetAll: tsAll,
-    ratio: { median: round(ip.medianMs / ts.medianMs, 1), p95: round(ip.p95Ms / ts.p95Ms, 1) },
-    flatness: {
-      firstTenthMedianMs: round(first),
-      lastTenthMedianMs: round(last),
-      lastOverFirst: round(last / first, 2),
-      inKernelMedianMs: round(median(tsKernel)),
-      outsideKernelFirstTenthMedianMs: round(ownFirst),
-      outsideKernelLastTenthMedianMs: round(ownLast),
-    },
-    target: { ratioAtLeast: 20, met: ip.medianMs / ts.medianMs >= 20 },
-  };
+  const result = evaluate(await sample(opts), opts);
   if (opts.json) console.log(JSON.stringify(result));
-  else printReport(result, paired, tenth);
-}
-
-function printReport(result: NetlinkResult, paired: number, tenth: number): void {
-  const { tsnet: ts, ip, tsnetAll: tsAll } = result;
-  console.log(`endpoint setup: ${result.scenario}\n`);
-  console.log(
-    table(
-      ['who', 'endpoints', 'median ms', 'p95 ms'],
-      [
-        ['tsnet (netlink)', ts.count, ts.medianMs, ts.p95Ms],
-        ['ip commands', ip.count, ip.medianMs, ip.p95Ms],
-        ['tsnet, all endpoints', tsAll.count, tsAll.medianMs, tsAll.p95Ms],
-      ],
-    ),
-  );
-  console.log(
-    `\nip / tsnet over the ${paired} endpoints each made in turn: ${result.ratio.median}x at the median, ${result.ratio.p95}x at p95 (target: at least 20x)`,
-  );
-  console.log(
-    `tsnet, first ${tenth} endpoints: ${result.flatness.firstTenthMedianMs} ms median; last ${tenth}: ` +
-      `${result.flatness.lastTenthMedianMs} ms (x${result.flatness.lastOverFirst})`,
-  );
-  console.log(
-    `of which inside the kernel's calls: ${result.flatness.inKernelMedianMs} ms median; tsnet's own time outside ` +
-      `them: ${result.flatness.outsideKernelFirstTenthMedianMs} ms first, ${result.flatness.outsideKernelLastTenthMedianMs} ms last`,
-  );
+  else printNetlinkReport(result);
 }

@@ -27,6 +27,8 @@ const targets = [
     flags: ['-static'],
     libs: ['-lseccomp', '-lm'],
   },
+  // The kernel's floor for an endpoint, a baseline of `npm run bench -- netlink`.
+  { sources: ['bench/floor.c'], output: 'native/build/tsnet-floor', flags: [], libs: [] },
 ];
 
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
