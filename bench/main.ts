@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   ports: () => import('./ports.js'),
   lab: () => import('./lab.js'),
   impair: () => import('./impair.js'),
+  many: () => import('./many.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -26,6 +26,7 @@ import { createWires, deleteWires, type WireSpec } from './wires/wires.js';
 import { probeImpairmentSupport, type ImpairmentSupport } from './wires/impair-support.js';
 import { downProgram, impairWireEnd, wireEndCounters, type WireEndCounters } from './wires/impair.js';
 import type { Impairment } from '../lib/impairment.js';
+import { SandboxDeleteBatch } from './sandbox/delete-batch.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
 import type {
@@ -62,6 +63,15 @@ export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 export class Controller {
   private readonly core: CnmCore;
   private readonly queue = new SerialQueue();
+  private readonly sandboxDeletes = new SandboxDeleteBatch(
+    (op) => this.run(op),
+    (ids) =>
+      deleteSandboxes(
+        this.core,
+        ids.map((id) => this.core.sandbox(id)),
+      ),
+    (id) => this.hasSandbox(id),
+  );
   /** Counts finished operations: readers that cache what they derive from the state (the resolver) compare it. */
   private changes = 0;
   /** Told after networks came or went (the embedded resolver listens on their gateways). */
@@ -224,8 +234,9 @@ export class Controller {
       ),
     );
   }
+  /** Removes a sandbox; deletions asked for while others run are done together (see SandboxDeleteBatch). */
   deleteSandbox(id: string): Promise<void> {
-    return this.deleteSandboxes([id]);
+    return this.sandboxDeletes.delete(id);
   }
   /** Creates an endpoint on the network and joins it to the sandbox. Equivalent to `docker network connect`. */
   connect(networkRef: string, sandboxId: string, req: ConnectRequest = {}): Promise<JoinedEndpoint> {

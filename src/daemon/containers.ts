@@ -241,18 +241,13 @@ export class ContainerService {
   }
 
   /**
-   * Removes many containers: all killed and removed side by side, then their sandboxes in one controller operation
-   * (one store transaction, the host ends of all their veths in one request).
+   * Removes many containers side by side: their sandboxes, released at about the same time, are deleted together
+   * by the controller (one store transaction, the host ends of all their veths in one request).
    */
   async removeMany(refs: readonly string[]): Promise<void> {
-    const states = refs.map((r) => this.runtime.get(r));
-    for (const s of states) this.clearRestart(s.id);
-    await Promise.all(states.map((s) => this.runtime.remove(s.id, { force: true })));
-    const gone = new Set(states.map((s) => s.id));
-    const left = this.runtime.list().filter((c) => !gone.has(c.id));
-    const sandboxes = new Set(states.flatMap((s) => sandboxIdOf(s) ?? []));
-    const unshared = [...sandboxes].filter((id) => this.controller.hasSandbox(id) && !left.some((c) => sandboxIdOf(c) === id));
-    if (unshared.length) await this.controller.deleteSandboxes(unshared);
+    const outcomes = await Promise.allSettled(refs.map((r) => this.remove(r, true)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Removes the container's sandbox, unless another running container still shares it (once, however many ask). */

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
@@ -54,7 +55,7 @@ export class Runtime {
     readonly root: string,
     readonly cgroups: Cgroups,
     /** Where failures of background work go (the daemon's log). */
-    onBackgroundError: (what: string, err: unknown) => void,
+    private readonly onBackgroundError: (what: string, err: unknown) => void,
     useSpawner: boolean,
   ) {
     this.images = new ImageStore(join(root, 'images'), (dir) => runLauncher(this.launcher, ['whiteouts', dir]));
@@ -290,7 +291,8 @@ export class Runtime {
     }
     this.states.saveOrRetry(state, () => this.containers.has(state.id));
     this.ends.settle(state.id, state.exitCode ?? null);
-    if (state.config.autoRemove) this.removeFiles(state, true);
+    if (state.config.autoRemove)
+      void this.removeFiles(state, true).catch((err: unknown) => this.onBackgroundError(`container ${state.name}: removing its files`, err));
   }
 
   /** Sends a signal to the container's first process (a paused one is thawed first, so that the signal acts). */
@@ -384,17 +386,18 @@ export class Runtime {
       }
     }
     if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
-    this.removeFiles(state, options.volumes ?? false);
+    await this.removeFiles(state, options.volumes ?? false);
   }
 
-  private removeFiles(state: ContainerState, anonymousVolumes: boolean): void {
-    rmSync(this.dir(state.id), { recursive: true, force: true });
+  /** Forgets the container at once; its folder goes off the event loop, so that many containers' go side by side. */
+  private async removeFiles(state: ContainerState, anonymousVolumes: boolean): Promise<void> {
     this.containers.delete(state.id);
     // Docker's rm -v and --rm: the anonymous volumes no other container mounts go with it.
     for (const m of anonymousVolumes ? (state.config.mounts ?? []) : []) {
       if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)
         this.volumes.remove(m.source);
     }
+    await rm(this.dir(state.id), { recursive: true, force: true });
   }
 
   /** Whether any container uses the image (images in use cannot be removed). */

@@ -48,6 +48,22 @@ describeKernel('the container lifecycle, end to end', () => {
     expect((await tsnet(env.d, 'rm', '-f', 'c1')).code).toBe(0);
   });
 
+  it('stop and rm -f of many containers at once: names in the order given, a missing one said, its sandboxes gone, addresses free', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `many${i}`);
+    for (const n of names) expect((await tsnet(env.d, 'run', '-d', '--name', n, '--network', 'life', 'busybox', 'sleep', '300')).code).toBe(0);
+    const stop = await tsnet(env.d, 'stop', '-t', '0', ...names.slice(0, 6));
+    expect(stop).toMatchObject({ code: 0, stdout: names.slice(0, 6).join('\n') + '\n' });
+    expect(await inspect(names[0]!, '{{.State.Status}}')).toBe('exited');
+    const rm = await tsnet(env.d, 'rm', '-f', ...names.slice(0, 6), 'no-such-one', ...names.slice(6));
+    expect(rm.code).toBe(1);
+    expect(rm.stdout).toBe(names.join('\n') + '\n');
+    expect(rm.stderr).toMatch(/no-such-one/u);
+    expect((await tsnet(env.d, 'ps', '-aq')).stdout).toBe('');
+    expect((await tsnet(env.d, 'network', 'inspect', '-f', '{{len .Containers}}', 'life')).stdout.trim()).toBe('0');
+    // Every address is free again: a container takes the network's first one.
+    expect((await tsnet(env.d, 'run', '--rm', '--network', 'life', '--ip', '10.77.0.2', 'busybox', 'true')).code).toBe(0);
+  });
+
   it('kill -s sends the signal, --stop-signal and --stop-timeout shape stop, and wait prints the status', async () => {
     const trap = (sig: string, code: number): string => `trap "echo got-${sig}; exit ${code}" ${sig}; echo ready; while :; do sleep 0.05; done`;
     expect((await tsnet(env.d, 'run', '-d', '--name', 'k1', 'busybox', 'sh', '-c', trap('USR1', 3))).code).toBe(0);

@@ -221,6 +221,22 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(deps.ipam.pool(net.pools.v4!.id).addresses).toEqual([]);
   });
 
+  it('deletes sandboxes asked for one by one at the same time together: few sends, each caller its own outcome', async () => {
+    const { ctl, lab: l, sandbox, deps } = world();
+    const net = await ctl.createNetwork({ name: 'net-batch', subnet: '10.35.0.0/24' });
+    const boxes = await Promise.all(Array.from({ length: 30 }, (_, i) => sandbox(`b${i}`)));
+    for (const b of boxes) await ctl.connect('net-batch', b.id);
+    const sendsBefore = ctl.hostNetlinkStats().sends;
+    const outcomes = await Promise.allSettled([...boxes.map((b) => ctl.deleteSandbox(b.id)), ctl.deleteSandbox('no-such-sandbox')]);
+    // One request would remove each veth alone; together, the first alone and the rest in one go.
+    expect(ctl.hostNetlinkStats().sends - sendsBefore).toBeLessThanOrEqual(6);
+    expect(outcomes.slice(0, 30).every((o) => o.status === 'fulfilled')).toBe(true);
+    expect(outcomes[30]).toMatchObject({ status: 'rejected', reason: { code: 'TSNET_ERR_SANDBOX_NOT_FOUND' } });
+    expect(ctl.sandboxes().filter((s) => boxes.some((b) => b.id === s.record.id))).toEqual([]);
+    expect((await l.ip(l.host, 'link')).filter((x) => x.master === bridgeName(net))).toEqual([]);
+    expect(deps.ipam.pool(net.pools.v4!.id).addresses).toEqual([]);
+  });
+
   it('refuses to delete a network with endpoints, naming them; deleting it removes exactly its rules', async () => {
     const { ctl, lab: l, sandbox } = world();
     await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });

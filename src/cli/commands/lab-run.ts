@@ -9,7 +9,6 @@ import type { LabGraphResult, LabRunReport } from '../../api/labs.js';
 import type { Cli } from '../context.js';
 import { CliFailure } from '../errors.js';
 import { formatOption, printJson, printTable } from '../format.js';
-import { writeReport } from '../report/write.js';
 import { deploy, filesBody, withProgressLines } from './lab-common.js';
 
 function printReport(report: LabRunReport, file: string): void {
@@ -65,6 +64,8 @@ export function registerLabRun(cli: Cli, lab: Command): void {
         const out = resolve(o.out ?? join(dirname(o.topo), `${basename(o.topo).replace(/(\.clab)?\.ya?ml$/u, '')}-report`));
         const dot = (await cli.client().call<LabGraphResult>('POST', '/v1/labs/graph', { ...files, format: 'dot' })).text;
         if (process.stderr.isTTY && !json) process.stderr.write('writing the report...');
+        // The charts' libraries take a quarter of a second to load: only this command loads them, and only now.
+        const { writeReport } = await import('../report/write.js');
         const written = await writeReport(out, report, dot);
         if (process.stderr.isTTY && !json) process.stderr.write('\r\x1b[K');
         for (const w of written.warnings) console.error(`tsnet: ${w}`);

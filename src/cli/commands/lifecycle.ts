@@ -2,6 +2,7 @@
 import { constants } from 'node:os';
 import type { ContainerView, KillBody, StartBody, StopBody, WaitResult } from '../../api/containers.js';
 import { ClientError } from '../../client/client.js';
+import { mapLimit } from '../../lib/map-limit.js';
 import type { Cli } from '../context.js';
 import { CliFailure, runExitStatus } from '../errors.js';
 import { withProgress } from '../format.js';
@@ -22,17 +23,36 @@ function signalName(value: string): string {
   return name;
 }
 
-/** Runs fn for each container, as Docker's CLI: each name printed when done, the failures said and the status 1. */
-async function eachContainer(refs: readonly string[], fn: (ref: string) => Promise<unknown>, print = true): Promise<void> {
+/** Containers acted on at once by one command (as Docker's CLI does for stop, kill and rm). */
+const PARALLEL = 50;
+
+/**
+ * Runs fn for each container, as Docker's CLI: side by side (the daemon then removes or stops them together), each
+ * name printed when it and those before it are done, in the order given; the failures said and the status 1.
+ */
+async function eachContainer(
+  refs: readonly string[],
+  fn: (ref: string) => Promise<unknown>,
+  options: { print?: boolean; parallel?: boolean } = {},
+): Promise<void> {
+  const { print = true, parallel = true } = options;
+  const done: (unknown[] | undefined)[] = [];
+  let printed = 0;
   const failures: unknown[] = [];
-  for (const r of refs) {
-    try {
-      await fn(r);
-      if (print) console.log(r);
-    } catch (err) {
-      failures.push(err);
+  const flush = (): void => {
+    for (; printed < refs.length && done[printed]; printed++) {
+      const [err] = done[printed]!;
+      if (err !== undefined) failures.push(err);
+      else if (print) console.log(refs[printed]);
     }
-  }
+  };
+  await mapLimit(refs, parallel ? PARALLEL : 1, async (r, i) => {
+    done[i] = await fn(r).then(
+      () => [undefined],
+      (err: unknown) => [err ?? new Error(`${r}: failed`)],
+    );
+    flush();
+  });
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', failures.map((e) => (e as Error).message).join('; '));
 }
@@ -71,25 +91,24 @@ function registerCreateStart(cli: Cli): void {
 }
 
 function registerStopKill(cli: Cli): void {
-  cli.program
-    .command('stop')
-    .description('stop containers: their stop signal (SIGTERM), then SIGKILL after the timeout')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, or 10)", (v) => Number(v))
-    .action(async (refs: string[], o: { time?: number }) => {
-      const body: StopBody = o.time !== undefined ? { timeout: o.time } : {};
-      await eachContainer(refs, (r) => withProgress(`stopping ${r}`, cli.client().call('POST', containerPath(r, '/stop'), body)));
-    });
-
-  cli.program
-    .command('restart')
-    .description('stop and start containers again')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', (v) => Number(v))
-    .action(async (refs: string[], o: { time?: number }) => {
-      const body: StopBody = o.time !== undefined ? { timeout: o.time } : {};
-      await eachContainer(refs, (r) => withProgress(`restarting ${r}`, cli.client().call('POST', containerPath(r, '/restart'), body)));
-    });
+  for (const [name, what] of [
+    ['stop', 'stop containers: their stop signal (SIGTERM), then SIGKILL after the timeout'],
+    ['restart', 'stop and start containers again'],
+  ] as const) {
+    cli.program
+      .command(name)
+      .description(what)
+      .argument('<container...>')
+      .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, or 10)", (v) => Number(v))
+      .action(async (refs: string[], o: { time?: number }) => {
+        const body: StopBody = o.time !== undefined ? { timeout: o.time } : {};
+        const doing = `${name === 'stop' ? 'stopping' : 'restarting'} ${refs.length === 1 ? refs[0] : `${refs.length} containers`}`;
+        await withProgress(
+          doing,
+          eachContainer(refs, (r) => cli.client().call('POST', containerPath(r, `/${name}`), body)),
+        );
+      });
+  }
 
   cli.program
     .command('kill')
@@ -106,7 +125,10 @@ function registerStopKill(cli: Cli): void {
     .description('wait for containers to end and print their exit statuses')
     .argument('<container...>')
     .action(async (refs: string[]) => {
-      await eachContainer(refs, async (r) => console.log((await cli.client().call<WaitResult>('POST', containerPath(r, '/wait'))).exitCode ?? -1), false);
+      await eachContainer(refs, async (r) => console.log((await cli.client().call<WaitResult>('POST', containerPath(r, '/wait'))).exitCode ?? -1), {
+        print: false,
+        parallel: false,
+      });
     });
 
   for (const [name, what] of [

@@ -118,12 +118,12 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
   }, 'volatile');
   for (const e of endpoints) releaseEndpoint(core, e);
   for (const s of live) core.state.dropSandbox(s.record.id);
+  await Promise.all(live.map((s) => core.files.removeAsync(s.record.id)));
   await refreshPorts(core, endpoints);
 }
 
-/** Closes the sandbox's handle, deletes its namespace (unless it is the host's) and its files. */
-export function closeSandbox(core: CnmCore, s: LiveSandbox): void {
+/** Closes the sandbox's handle and deletes its namespace (unless it is the host's); its files go after. */
+function closeSandbox(core: CnmCore, s: LiveSandbox): void {
   s.handle.close();
   if (!core.inHostNamespace(s)) core.deps.namespaces.delete(s.record.id);
-  core.files.remove(s.record.id);
 }

@@ -1,0 +1,63 @@
+/**
+ * Sandbox deletions asked for at about the same time go in one operation: the requests that arrive while the
+ * controller's queue is busy wait together, and the first of them to reach the queue takes them all, so that the
+ * kernel's cost of removing veths (an RCU grace period per request) and the store's transaction are paid once for
+ * the lot. Each caller still gets its own outcome: if the batch fails, its sandboxes are deleted one by one.
+ */
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class SandboxDeleteBatch {
+  private readonly waiting = new Map<string, Waiter[]>();
+
+  constructor(
+    /** Runs an operation on the controller's queue. */
+    private readonly enqueue: (op: () => Promise<void>) => Promise<void>,
+    /** Deletes the sandboxes of these ids in one operation (on the queue); throws if any is unknown. */
+    private readonly deleteMany: (ids: readonly string[]) => Promise<void>,
+    /** Whether a sandbox of this id exists now (read on the queue). */
+    private readonly exists: (id: string) => boolean,
+  ) {}
+
+  /** Resolves once the sandbox is deleted, together with whatever other deletions were asked meanwhile. */
+  delete(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const same = this.waiting.get(id);
+      if (same) return void same.push({ resolve, reject });
+      this.waiting.set(id, [{ resolve, reject }]);
+      // The first request of a batch queues its flush; later ones ride along until it starts.
+      if (this.waiting.size === 1) void this.enqueue(() => this.flush()).catch(() => undefined);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = [...this.waiting];
+    this.waiting.clear();
+    const known = batch.filter(([id]) => this.exists(id));
+    // An unknown id gets its own error (deleteMany names it), and does not fail the others.
+    for (const [id, waiters] of batch.filter(([id]) => !this.exists(id))) await this.settle(waiters, this.attempt([id]));
+    if (known.length === 0) return;
+    try {
+      await this.attempt(known.map(([id]) => id));
+      for (const [, waiters] of known) for (const w of waiters) w.resolve();
+    } catch {
+      for (const [id, waiters] of known) await this.settle(waiters, this.exists(id) ? this.attempt([id]) : Promise.resolve());
+    }
+  }
+
+  /** deleteMany, its synchronous throws (an unknown id) turned into a rejection. */
+  private async attempt(ids: readonly string[]): Promise<void> {
+    await this.deleteMany(ids);
+  }
+
+  private async settle(waiters: readonly Waiter[], outcome: Promise<void>): Promise<void> {
+    try {
+      await outcome;
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+    }
+  }
+}
