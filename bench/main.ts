@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   lab: () => import('./lab.js'),
   impair: () => import('./impair.js'),
   many: () => import('./many.js'),
+  cli: () => import('./cli.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

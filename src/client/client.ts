@@ -2,7 +2,7 @@
  * The daemon's client: JSON over HTTP on the daemon's unix socket. Light on purpose (node:http only, and the API
  * contract's types, which the build erases), since every CLI command loads it.
  */
-import { request } from 'node:http';
+import type { request as HttpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ErrorBody } from '../api/common.js';
@@ -68,7 +68,8 @@ export class TsnetClient {
    * Asks for an upgraded connection (attach, streamed exec): resolves with the socket once the daemon has answered
    * 101, whose bytes are then frames both ways (see api/containers.ts); an error answer rejects with ApiError.
    */
-  upgrade(method: string, path: string, body?: unknown): Promise<Socket> {
+  async upgrade(method: string, path: string, body?: unknown): Promise<Socket> {
+    const request = await httpRequest();
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? '' : JSON.stringify(body);
       const headers = {
@@ -94,7 +95,8 @@ export class TsnetClient {
   }
 
   /** Sends a stream as the request body (a volume's archive); resolves with the parsed JSON answer. */
-  upload<T>(method: string, path: string, body: Readable, contentType: string): Promise<T> {
+  async upload<T>(method: string, path: string, body: Readable, contentType: string): Promise<T> {
+    const request = await httpRequest();
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, path, method, headers: { 'content-type': contentType } }, (res) => {
         let text = '';
@@ -111,7 +113,8 @@ export class TsnetClient {
   }
 
   /** Streams a response body (logs --follow) to onData. */
-  stream(path: string, onData: (chunk: Buffer) => void, options: { method?: string; body?: unknown } = {}): Promise<void> {
+  async stream(path: string, onData: (chunk: Buffer) => void, options: { method?: string; body?: unknown } = {}): Promise<void> {
+    const request = await httpRequest();
     return new Promise((resolve, reject) => {
       const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
       const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
@@ -131,7 +134,8 @@ export class TsnetClient {
     });
   }
 
-  private raw(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  private async raw(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const request = await httpRequest();
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
@@ -152,6 +156,11 @@ export class TsnetClient {
       req.end(payload);
     });
   }
+}
+
+/** node:http, loaded by the first request: a command that asks the daemon nothing (--help) does without it. */
+async function httpRequest(): Promise<typeof HttpRequest> {
+  return (await import('node:http')).request;
 }
 
 function apiError(status: number, text: string): ApiError {

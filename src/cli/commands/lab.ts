@@ -4,7 +4,6 @@
  * NAME.tsnet.yml beside them) and sends their text with the values of the variables they name; the daemon parses,
  * checks and deploys.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -141,6 +140,7 @@ function registerGraph(cli: Cli, lab: Command): void {
         return;
       }
       const out = o.output ?? join(dirname(o.topo), `${basename(o.topo).replace(/(\.clab)?\.ya?ml$/u, '')}.${o.format}`);
+      const { spawnSync } = await import('node:child_process');
       const r = spawnSync('dot', [`-T${o.format}`, '-o', out], { input: text });
       if (r.error || r.status !== 0) {
         throw new ClientError(
