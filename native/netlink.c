@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -114,6 +116,14 @@ EXPORT int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)
         return err;
     }
     return fd;
+}
+
+/* A new descriptor of the network namespace the socket lives in (SIOCGSKNS): what IFLA_NET_NS_FD takes, without a
+ * walk of the namespace's path. Returns the fd (close-on-exec), or -errno. */
+EXPORT int tsnl_socket_netns(int fd)
+{
+    int ns = ioctl(fd, SIOCGSKNS);
+    return ns < 0 ? -errno : ns;
 }
 
 /* Sends len bytes (one or many netlink messages) to the kernel. */

@@ -23,6 +23,8 @@ type AsyncCallback = (err: unknown, result: number) => void;
 
 export interface NativeNetlink {
   socketOpen(nsPath: string | null, protocol: number, rcvbuf: number): number;
+  /** A new fd of the network namespace the socket lives in (SIOCGSKNS), or -errno. */
+  socketNetns(fd: number): number;
   send(fd: number, buf: Buffer, len: number): number;
   /** The same on a worker thread: for requests the kernel answers slowly (deletions wait for RCU). */
   sendAsync(fd: number, buf: Buffer, len: number): Promise<number>;
@@ -53,6 +55,7 @@ export function native(): NativeNetlink {
   if (loaded) return loaded;
   const lib = koffi.load(libraryPath());
   const socketOpen = lib.func('int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)');
+  const socketNetns = lib.func('int tsnl_socket_netns(int fd)');
   const send = lib.func('int tsnl_send(int fd, const void *buf, int len)');
   const recv = lib.func('int tsnl_recv(int fd, void *buf, int len, int timeout_ms)');
   const close = lib.func('int tsnl_close(int fd)');
@@ -68,6 +71,7 @@ export function native(): NativeNetlink {
   const text = Buffer.alloc(4096);
   loaded = {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
+    socketNetns: (fd) => socketNetns(fd) as number,
     send: (fd, buf, len) => send(fd, buf, len) as number,
     sendAsync: (fd, buf, len) =>
       new Promise((resolve, reject) => {

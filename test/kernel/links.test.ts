@@ -1,5 +1,7 @@
 import { expect, it } from 'vitest';
+import { addBridgePort } from '../../src/drivers/bridge/veth-endpoint.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
+import { linkAddRequest, linkSetRequest } from '../../src/netlink/link.js';
 import { describeKernel, isRoot, useLab, type IpJson } from '../helpers/lab.js';
 
 const byName = (links: IpJson[], name: string): IpJson | undefined => links.find((l) => l.ifname === name);
@@ -22,6 +24,32 @@ describeKernel('links', () => {
     await h.linkDelete('vethA');
     expect(byName(await l.ip(l.host, 'link'), 'vethA')).toBeUndefined();
     expect(await l.ip(c1, 'link')).toHaveLength(1); // only lo: the peer went with its pair
+  });
+
+  it('makes a bridge port in one send (the pair, then its tag and up by its name), and removes the pair when the finish fails', async () => {
+    const l = lab();
+    const c1 = l.ns('links-port');
+    const h = l.handle();
+    const br = await h.linkAdd({ kind: 'bridge', name: 'br-port', up: true });
+    const sends = h.stats.sends;
+    const created = await c1.withFd((fd) =>
+      addBridgePort(h, { hostName: 'vethport1', peerName: 'eth0', peerNetnsFd: fd, bridgeIndex: br.index, alias: 'tsnet:endpoint:p1', hairpin: true }),
+    );
+    expect(h.stats.sends - sends).toBe(1);
+    const port = byName(await l.ip(l.host, '-d', 'link', 'show'), 'vethport1');
+    expect(port).toMatchObject({ ifindex: created!.index, ifalias: 'tsnet:endpoint:p1', master: 'br-port' });
+    expect(port?.flags).toContain('UP');
+    expect((await l.ip(c1, 'link', 'show', 'eth0'))[0]?.ifindex).toBe(created!.linkIndex);
+    // A finish the kernel refuses (a veth as a master): the pair this call made goes again, and the error is said.
+    const refused = await h
+      .linkCreateUnique(
+        linkAddRequest({ kind: 'veth', name: 'vethport2', peer: { name: 'vethport2p' } }),
+        [linkSetRequest('vethport2', { masterIndex: created!.index })],
+        'vethport2',
+      )
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(NetlinkError);
+    expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('vethport2'))).toEqual([]);
   });
 
   it('creates a bridge with an alias, enslaves a veth, sets MTU, MAC and up/down', async () => {

@@ -52,8 +52,9 @@ export interface BridgePortSpec {
 
 /**
  * Makes a veth pair whose host end is a bridge port, in one send: the pair on the bridge, then the host end tagged,
- * hairpin set, IPv6 address generation off and up. If a step after the creation fails, the pair is removed.
- * Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
+ * hairpin set, IPv6 address generation off and up, addressed by its name. hostName must be a name nobody else can
+ * hold (the bridge driver's are derived from the endpoint's fresh random id). If a step after the creation fails,
+ * the pair is removed. Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
  */
 export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link | undefined> {
   const create = linkAddRequest({
@@ -68,20 +69,18 @@ export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise
       ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     },
   });
-  const finish = (index: number) => [
-    linkSetRequest(index, {
-      ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
-      ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
-      ipv6AddrGenMode: 'none',
-      up: true,
-    }),
-  ];
-  return host.linkCreate(create, finish, spec.hostName);
+  const finish = linkSetRequest(spec.hostName, {
+    ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+    ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
+    ipv6AddrGenMode: 'none',
+    up: true,
+  });
+  return host.linkCreateUnique(create, [finish], spec.hostName);
 }
 
 /** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
 export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
-  const created = await spec.sandbox.withFd((fd) =>
+  const created = await spec.sandboxHandle.withNetnsFd((fd) =>
     addBridgePort(host, {
       hostName: spec.hostName,
       peerName: spec.containerName,
