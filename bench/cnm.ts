@@ -1,13 +1,15 @@
 /**
  * `npm run bench -- cnm [--json] [--networks N] [--containers N]`: tsnet's CNM operations inside a throwaway
- * namespace: create 50 networks; attach 200 sandboxes to one network one after another, then 200 more 8 at a time;
- * tear everything down. In the same run, the same attach done by the CNI bridge plugin and by netavark, when their
- * Debian packages (containernetworking-plugins, netavark) are installed; the bench installs neither and says what
- * it skipped.
+ * namespace: create 50 networks and delete them; attach 200 sandboxes to one network one after another, then 200
+ * more 8 at a time; tear every sandbox down. The one-at-a-time attach is done in turn by tsnet, the CNI bridge
+ * plugin and netavark (when their Debian packages, containernetworking-plugins and netavark, are installed; the
+ * bench installs neither and says what it skipped), each in a fresh namespace of its own holding the same network,
+ * so that none of them works among what another left behind.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Controller } from '../src/cnm/controller.js';
 import { openController } from '../src/daemon/network-wiring.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
@@ -20,26 +22,17 @@ function parseArgs(argv: string[]) {
 const CNI_BIN = '/usr/lib/cni';
 const NETAVARK_BIN = '/usr/lib/podman/netavark';
 
-/** Time for each of n runs of one external command per container. */
-function runTool(
-  n: number,
-  dir: NetnsDirectory,
-  prefix: string,
-  command: (ns: string, i: number) => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; input: string },
-): number[] {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ns = dir.create(`${prefix}${i}`);
-    const c = command(ns.path!, i);
-    const start = process.hrtime.bigint();
-    const r = spawnSync(c.cmd, c.args, { input: c.input, env: { ...process.env, ...c.env }, encoding: 'utf8' });
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (r.status !== 0) throw new Error(`${prefix} attach ${i} failed: ${r.stderr || r.stdout}`);
-  }
-  return samples;
+/** One external command, started inside the contender's namespace (nsenter --net): its time in ms. */
+function runIn(hostNsPath: string, what: string, c: { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; input: string }): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('nsenter', [`--net=${hostNsPath}`, '--', c.cmd, ...c.args], { input: c.input, env: { ...process.env, ...c.env }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr || r.stdout}`);
+  return ms;
 }
 
-function cniAttach(n: number, dir: NetnsDirectory, state: string): number[] {
+/** CNI's bridge plugin attaching the sandbox at nsPath (its bridge and NAT made by its first attach). */
+function cniAttach(hostNsPath: string, nsPath: string, i: number, state: string): number {
   const config = JSON.stringify({
     cniVersion: '1.0.0',
     name: 'benchcni',
@@ -47,33 +40,33 @@ function cniAttach(n: number, dir: NetnsDirectory, state: string): number[] {
     bridge: 'cni-bench0',
     isGateway: true,
     ipMasq: true,
-    ipam: { type: 'host-local', subnet: '10.91.0.0/16', dataDir: join(state, 'cni-ipam') },
+    ipam: { type: 'host-local', subnet: '10.90.0.0/16', dataDir: join(state, 'cni-ipam') },
   });
-  return runTool(n, dir, 'cni', (ns, i) => ({
+  return runIn(hostNsPath, `CNI attach ${i}`, {
     cmd: join(CNI_BIN, 'bridge'),
     args: [],
-    env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `cni${i}`, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN },
+    env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `cni${i}`, CNI_NETNS: nsPath, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN },
     input: config,
-  }));
+  });
 }
 
-function netavarkAttach(n: number, dir: NetnsDirectory, state: string): number[] {
-  const id = 'ab'.repeat(32);
-  return runTool(n, dir, 'nv', (ns, i) => ({
+/** netavark attaching the sandbox at nsPath, with the same network (its bridge and rules made by its first attach). */
+function netavarkAttach(hostNsPath: string, nsPath: string, i: number, state: string): number {
+  return runIn(hostNsPath, `netavark attach ${i}`, {
     cmd: NETAVARK_BIN,
-    args: ['--config', join(state, 'netavark'), 'setup', ns],
+    args: ['--config', join(state, 'netavark'), 'setup', nsPath],
     env: { NETAVARK_FW: 'iptables' },
     input: JSON.stringify({
       container_id: `${i}`.padStart(64, '0'),
       container_name: `nv${i}`,
-      networks: { benchnv: { interface_name: 'eth0', static_ips: [`10.92.${(i + 2) >> 8}.${(i + 2) & 255}`] } },
+      networks: { benchnv: { interface_name: 'eth0', static_ips: [`10.90.${(i + 2) >> 8}.${(i + 2) & 255}`] } },
       network_info: {
         benchnv: {
           name: 'benchnv',
-          id,
+          id: 'ab'.repeat(32),
           driver: 'bridge',
           network_interface: 'nv-bench0',
-          subnets: [{ subnet: '10.92.0.0/16', gateway: '10.92.0.1' }],
+          subnets: [{ subnet: '10.90.0.0/16', gateway: '10.90.0.1' }],
           ipv6_enabled: false,
           internal: false,
           dns_enabled: false,
@@ -82,7 +75,7 @@ function netavarkAttach(n: number, dir: NetnsDirectory, state: string): number[]
       },
       port_mappings: [],
     }),
-  }));
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -104,84 +97,115 @@ interface CnmResult {
   readonly teardown: { sandboxes: number; totalMs: number; perSandboxMs: number; netlinkSends: number };
   readonly cniBridge: Summary | null;
   readonly netavark: Summary | null;
+  /** nsenter's own start, taken off each baseline's samples (they run through it, in their own namespace). */
+  readonly nsenterMedianMs: number;
   readonly ratio: { cniOverTsnet: number | null; netavarkOverTsnet: number | null };
   readonly skipped: string[];
 }
 type Progress = (text: string) => void;
 
-/** tsnet's own operations: networks, attaches one and eight at a time, teardown. */
-async function measureTsnet(opts: Options, state: string, progress: Progress) {
-  const { controller: ctl } = await openController({ root: join(state, 'tsnet'), netnsDir: '/run/netns/tsnet' });
-
-  // Networks.
+/** Network create and delete, in the bench's own namespace. */
+async function measureNetworks(opts: Options, state: string, progress: Progress) {
+  const { controller: ctl } = await openController({ root: join(state, 'tsnet-networks'), netnsDir: '/run/netns/tsnet-networks' });
   const netCreate: number[] = [];
   for (let i = 0; i < opts.networks; i++) {
     netCreate.push(await timeMs(() => ctl.createNetwork({ name: `n${i}`, subnet: `10.${100 + (i >> 8)}.${i & 255}.0/24` })));
     progress(`networks: ${i + 1}/${opts.networks}`);
   }
-  const big = await ctl.createNetwork({ name: 'big', subnet: '10.90.0.0/16' });
+  const netDelete: number[] = [];
+  for (const n of [...ctl.networks()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
+  await ctl.close();
+  return { netCreate, netDelete };
+}
 
-  // Attach, sequential.
-  const sequential: number[] = [];
+/** A contender's own host: a fresh namespace with lo up, holding nothing else before the contender starts. */
+function freshHost(dir: NetnsDirectory, name: string): string {
+  const ns = dir.create(name);
+  const r = spawnSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  if (r.status !== 0) throw new Error(`cannot set lo up in ${name}`);
+  return ns.path!;
+}
+
+interface AttachSamples {
+  tsnet: number[];
+  cni?: number[];
+  netavark?: number[];
+  /** nsenter's own start (nsenter -- true), paid by each baseline's run and taken off its figures. */
+  nsenter: number[];
+}
+
+/**
+ * Attach, one sandbox at a time, by tsnet, CNI's bridge plugin and netavark, each in a fresh namespace of its own
+ * with one network of the same subnet (its bridge and NAT rules), taking turns in a rotating order; every sandbox
+ * is made just before its attach, untimed.
+ */
+async function measureAttach(opts: Options, state: string, progress: Progress, skipped: string[]) {
+  const dir = new NetnsDirectory('/run/netns');
+  const hostTs = dir.create('host-tsnet');
+  const { controller: ctl } = await openController({ root: join(state, 'tsnet'), netnsDir: '/run/netns/tsnet', hostNs: hostTs });
+  const big = await ctl.createNetwork({ name: 'big', subnet: '10.90.0.0/16' });
+  const hasCni = existsSync(join(CNI_BIN, 'bridge'));
+  const hasNetavark = existsSync(NETAVARK_BIN);
+  if (!hasCni) skipped.push('CNI bridge plugin: not installed (apt-get install containernetworking-plugins)');
+  if (!hasNetavark) skipped.push('netavark: not installed (apt-get install netavark)');
+  const cniHost = hasCni ? freshHost(dir, 'host-cni') : '';
+  const nvHost = hasNetavark ? freshHost(dir, 'host-netavark') : '';
+  const samples: AttachSamples = { tsnet: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
   const boxes: string[] = [];
+  const turns: (() => Promise<void>)[] = [
+    async () => {
+      const s = await ctl.createSandbox({ containerId: `seq${boxes.length}` });
+      boxes.push(s.id);
+      samples.tsnet.push(await timeMs(() => ctl.connect(big.id, s.id)));
+    },
+    async () => void samples.nsenter.push(runIn(cniHost || nvHost || hostTs.path!, 'nsenter', { cmd: 'true', args: [], input: '' })),
+  ];
+  if (hasCni) turns.push(async () => void samples.cni!.push(cniAttach(cniHost, dir.create(`cni${samples.cni!.length}`).path!, samples.cni!.length, state)));
+  if (hasNetavark)
+    turns.push(
+      async () => void samples.netavark!.push(netavarkAttach(nvHost, dir.create(`nv${samples.netavark!.length}`).path!, samples.netavark!.length, state)),
+    );
   for (let i = 0; i < opts.containers; i++) {
-    const s = await ctl.createSandbox({ containerId: `seq${i}` });
-    boxes.push(s.id);
-    sequential.push(await timeMs(() => ctl.connect(big.id, s.id)));
-    if (i % 20 === 0) progress(`attach, one at a time: ${i + 1}/${opts.containers}`);
+    for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
+    if (i % 20 === 0) progress(`attach, one at a time, each contender in turn: ${i + 1}/${opts.containers}`);
   }
-  // Attach, 8 at a time.
+  return { ctl, big, boxes, samples };
+}
+
+/** tsnet alone: 8 attaches at a time, then every sandbox torn down in one go (their veths in one request). */
+async function measureConcurrentAndTeardown(opts: Options, ctl: Controller, bigId: string, boxes: string[], progress: Progress) {
   const concurrent: number[] = [];
   let concurrentWallMs = 0;
   for (let i = 0; i < opts.containers; i += 8) {
     const batch = await Promise.all(Array.from({ length: Math.min(8, opts.containers - i) }, (_, j) => ctl.createSandbox({ containerId: `par${i + j}` })));
     boxes.push(...batch.map((s) => s.id));
     // Only the attaches are timed: 8 requests in flight at once, as 8 clients would send them.
-    concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(big.id, s.id)))))));
+    concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(bigId, s.id)))))));
     if (i % 40 === 0) progress(`attach, 8 at a time: ${i + 8}/${opts.containers}`);
   }
-
-  // Teardown: all sandboxes in one go (their veths in one request), then the networks.
-  const kernelBefore = ctl.hostNetlinkStats().sends;
+  const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
-  const teardownSends = ctl.hostNetlinkStats().sends - kernelBefore;
-  const netDelete: number[] = [];
-  for (const n of [...ctl.networks()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
+  const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;
   await ctl.close();
   progress('');
-  return { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes };
-}
-
-/** The same attach by CNI's bridge plugin and netavark, when installed, in the same run. */
-function measureBaselines(opts: Options, state: string, progress: Progress) {
-  const skipped: string[] = [];
-  const baselineDir = new NetnsDirectory('/run/netns');
-  let cni: number[] | undefined;
-  let netavark: number[] | undefined;
-  if (existsSync(join(CNI_BIN, 'bridge'))) {
-    progress('CNI bridge plugin...');
-    cni = cniAttach(opts.containers, baselineDir, state);
-  } else skipped.push('CNI bridge plugin: not installed (apt-get install containernetworking-plugins)');
-  if (existsSync(NETAVARK_BIN)) {
-    progress('netavark...');
-    netavark = netavarkAttach(opts.containers, baselineDir, state);
-  } else skipped.push('netavark: not installed (apt-get install netavark)');
-  progress('');
-  return { cni, netavark, skipped };
+  return { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends };
 }
 
 async function measure(opts: Options, state: string): Promise<void> {
   const progress: Progress = (text) => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
   };
-  const { netCreate, netDelete, sequential, concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, boxes } = await measureTsnet(
-    opts,
-    state,
-    progress,
-  );
-  const { cni, netavark, skipped } = measureBaselines(opts, state, progress);
+  const skipped: string[] = [];
+  const { netCreate, netDelete } = await measureNetworks(opts, state, progress);
+  const { ctl, big, boxes, samples } = await measureAttach(opts, state, progress, skipped);
+  const sequential = samples.tsnet;
+  const { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends } = await measureConcurrentAndTeardown(opts, ctl, big.id, boxes, progress);
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
+  const nsenter = median(samples.nsenter);
+  const net = (other: number[] | undefined): number[] | undefined => other?.map((t) => t - nsenter);
+  const cni = net(samples.cni);
+  const netavark = net(samples.netavark);
   const ratio = (other: number[] | undefined): number | null => (other ? round(median(other) / attach.medianMs, 1) : null);
   const result: CnmResult = {
     bench: 'cnm',
@@ -204,6 +228,7 @@ async function measure(opts: Options, state: string): Promise<void> {
     },
     cniBridge: cni ? summarise(cni) : null,
     netavark: netavark ? summarise(netavark) : null,
+    nsenterMedianMs: round(nsenter),
     ratio: { cniOverTsnet: ratio(cni), netavarkOverTsnet: ratio(netavark) },
     skipped,
   };
@@ -229,7 +254,8 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
       ],
     ),
   );
-  console.log(`\nCNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
+  console.log(`\nbaselines net of nsenter's own start (${result.nsenterMedianMs} ms): each contender attaches in a fresh namespace of its own, in turn`);
+  console.log(`CNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
   console.log(
     `attach, last ${tenth} vs first ${tenth}: ${result.attachGrowth.lastTenthMedianMs} ms vs ${result.attachGrowth.firstTenthMedianMs} ms (x${result.attachGrowth.lastOverFirst})`,
   );
