@@ -99,6 +99,8 @@ interface CnmResult {
   readonly netavark: Summary | null;
   /** nsenter's own start, taken off each baseline's samples (they run through it, in their own namespace). */
   readonly nsenterMedianMs: number;
+  /** The controller's process (the daemon's network side) before the attaches and with every endpoint. */
+  readonly memory: { rssBeforeMb: number; rssWithAllMb: number; endpoints: number; growthPerEndpointKb: number };
   readonly ratio: { cniOverTsnet: number | null; netavarkOverTsnet: number | null };
   readonly skipped: string[];
 }
@@ -152,6 +154,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   const nvHost = hasNetavark ? freshHost(dir, 'host-netavark') : '';
   const samples: AttachSamples = { tsnet: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
   const boxes: string[] = [];
+  const rssBefore = process.memoryUsage().rss;
   const turns: (() => Promise<void>)[] = [
     async () => {
       const s = await ctl.createSandbox({ containerId: `seq${boxes.length}` });
@@ -169,7 +172,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
     for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
     if (i % 20 === 0) progress(`attach, one at a time, each contender in turn: ${i + 1}/${opts.containers}`);
   }
-  return { ctl, big, boxes, samples };
+  return { ctl, big, boxes, samples, rssBefore };
 }
 
 /** tsnet alone: 8 attaches at a time, then every sandbox torn down in one go (their veths in one request). */
@@ -183,12 +186,13 @@ async function measureConcurrentAndTeardown(opts: Options, ctl: Controller, bigI
     concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(bigId, s.id)))))));
     if (i % 40 === 0) progress(`attach, 8 at a time: ${i + 8}/${opts.containers}`);
   }
+  const rssWithAll = process.memoryUsage().rss;
   const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
   const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;
   await ctl.close();
   progress('');
-  return { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends };
+  return { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, rssWithAll };
 }
 
 async function measure(opts: Options, state: string): Promise<void> {
@@ -197,9 +201,15 @@ async function measure(opts: Options, state: string): Promise<void> {
   };
   const skipped: string[] = [];
   const { netCreate, netDelete } = await measureNetworks(opts, state, progress);
-  const { ctl, big, boxes, samples } = await measureAttach(opts, state, progress, skipped);
+  const { ctl, big, boxes, samples, rssBefore } = await measureAttach(opts, state, progress, skipped);
   const sequential = samples.tsnet;
-  const { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends } = await measureConcurrentAndTeardown(opts, ctl, big.id, boxes, progress);
+  const { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, rssWithAll } = await measureConcurrentAndTeardown(
+    opts,
+    ctl,
+    big.id,
+    boxes,
+    progress,
+  );
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
   const nsenter = median(samples.nsenter);
@@ -229,6 +239,12 @@ async function measure(opts: Options, state: string): Promise<void> {
     cniBridge: cni ? summarise(cni) : null,
     netavark: netavark ? summarise(netavark) : null,
     nsenterMedianMs: round(nsenter),
+    memory: {
+      rssBeforeMb: round(rssBefore / 2 ** 20, 1),
+      rssWithAllMb: round(rssWithAll / 2 ** 20, 1),
+      endpoints: boxes.length,
+      growthPerEndpointKb: round((rssWithAll - rssBefore) / 1024 / boxes.length, 1),
+    },
     ratio: { cniOverTsnet: ratio(cni), netavarkOverTsnet: ratio(netavark) },
     skipped,
   };
@@ -262,6 +278,10 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
   console.log(`8 at a time: ${result.attachConcurrent8.perAttachThroughputMs} ms per attach of wall time`);
   console.log(
     `teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host)`,
+  );
+  const m = result.memory;
+  console.log(
+    `memory (RSS of the controller's process): ${m.rssBeforeMb} MB before, ${m.rssWithAllMb} MB with ${m.endpoints} endpoints (${m.growthPerEndpointKb} KB each)`,
   );
   for (const s of skipped) console.log(`skipped: ${s}`);
 }

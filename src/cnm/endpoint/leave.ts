@@ -7,7 +7,9 @@ export async function leaveAll(core: CnmCore, endpoints: readonly EndpointRecord
   const byDriver = new Map<NetworkDriver, EndpointRecord[]>();
   for (const e of endpoints) {
     const driver = core.driver(core.network(e.networkId).driver);
-    byDriver.set(driver, [...(byDriver.get(driver) ?? []), e]);
+    const list = byDriver.get(driver);
+    if (list) list.push(e);
+    else byDriver.set(driver, [e]);
   }
   for (const [driver, eps] of byDriver) {
     await driver.leave(

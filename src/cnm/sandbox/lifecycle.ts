@@ -118,7 +118,7 @@ export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[
   }, 'volatile');
   for (const e of endpoints) releaseEndpoint(core, e);
   for (const s of live) core.state.dropSandbox(s.record.id);
-  await Promise.all(live.map((s) => core.files.removeAsync(s.record.id)));
+  core.files.retire(live.map((s) => s.record.id));
   await refreshPorts(core, endpoints);
 }
 
