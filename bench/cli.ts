@@ -4,18 +4,11 @@
  * beside a bare `node -e 0` and Node's HTTP client asking the daemon once (the floor of a round trip), run after run in turn so that the machine's noise falls on all of them; prints the
  * medians, p95s and each one's ratio to Node's. The target: at most 1.1x.
  */
-import { execFileSync } from 'node:child_process';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { percentile, round, summarise, table, type Summary } from './stats.js';
-import { CLI, startBenchDaemon } from './tsnetd.js';
+import { CLI, nodeRunMs, startBenchDaemon } from './tsnetd.js';
 
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { runs: { default: 40, min: 5, max: 500 } });
-
-function timeRun(args: readonly string[]): number {
-  const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
 
 export interface CliResult {
   readonly bench: 'cli';
@@ -43,12 +36,12 @@ export async function main(argv: string[]): Promise<void> {
         ['tsnet --help', [CLI, '--help']],
       ];
       const samples = contenders.map((): number[] => []);
-      for (const [, args] of contenders) timeRun(args); // warm the page cache
+      for (const [, args] of contenders) nodeRunMs(args); // warm the page cache
       for (let r = 0; r < opts.runs; r++) {
         // A rotating order: none of them always runs right after another.
         for (let k = 0; k < contenders.length; k++) {
           const i = (r + k) % contenders.length;
-          samples[i]!.push(timeRun(contenders[i]![1]));
+          samples[i]!.push(nodeRunMs(contenders[i]![1]));
         }
         if (!opts.json && process.stderr.isTTY) process.stderr.write(`\rruns: ${r + 1}/${opts.runs}`);
       }

@@ -4,14 +4,13 @@
  * no sandbox, no links: 50 namespaces, then create + start 16 at a time, as a lab's nodes are), with the share of
  * the machine's CPU they keep busy.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { median, round } from './stats.js';
-import { CLI } from './tsnetd.js';
+import { CLI, nodeRunMs } from './tsnetd.js';
 
 export interface LabFloor {
   readonly nodeStartMs: number;
@@ -29,12 +28,6 @@ function machineCpu(): { busy: number; total: number } {
   const total = f.reduce((a, b) => a + b, 0) * 10;
   return { busy: total - (f[3]! + f[4]!) * 10, total };
 }
-
-const startMs = (args: readonly string[]): number => {
-  const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-};
 
 async function runtimeStarts(state: string, image: string, rt: Runtime, n: number, run: number): Promise<{ ms: number; busyPct: number }> {
   const dir = new NetnsDirectory(join(state, `floor-netns-${run}`));
@@ -62,8 +55,8 @@ async function runtimeStarts(state: string, image: string, rt: Runtime, n: numbe
 }
 
 export async function measureLabFloor(state: string, image: string, runs: number): Promise<LabFloor> {
-  const nodeStarts = Array.from({ length: 5 }, () => startMs(['-e', '0']));
-  const cliStarts = Array.from({ length: 5 }, () => startMs([CLI, '--help']));
+  const nodeStarts = Array.from({ length: 5 }, () => nodeRunMs(['-e', '0']));
+  const cliStarts = Array.from({ length: 5 }, () => nodeRunMs([CLI, '--help']));
   const rt = Runtime.open(join(state, 'floor-runtime'));
   try {
     await rt.images.import(image, 'busybox');

@@ -4,7 +4,6 @@
  * concurrent API calls (as N scripts would send them), then N started and stopped by one `tsnet stop`. Prints each
  * wall time and the time per container; the target is N=100 removed by one command in at most 0.5 s.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsnetClient } from '../src/client/client.js';
@@ -14,7 +13,7 @@ import { busyboxRootfsTar } from '../src/runtime/busybox.js';
 import { mapLimit } from '../src/lib/map-limit.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { median, round, table, timeMs } from './stats.js';
-import { CLI, startBenchDaemon, type BenchDaemon } from './tsnetd.js';
+import { CLI, nodeRunMs, startBenchDaemon, type BenchDaemon } from './tsnetd.js';
 
 const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 100, min: 2, max: 500 } });
 
@@ -56,11 +55,7 @@ async function measureFloor(state: string, tarball: string, n: number): Promise<
       },
     );
     const runtimeRemoveMs = await timeMs(() => Promise.all(ids.map((id) => rt.remove(id, { force: true }))));
-    const cliStarts = Array.from({ length: 5 }, () => {
-      const t0 = process.hrtime.bigint();
-      execFileSync(process.execPath, [CLI, '--help'], { stdio: 'ignore' });
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    });
+    const cliStarts = Array.from({ length: 5 }, () => nodeRunMs([CLI, '--help']));
     return { runtimeRemoveMs: round(runtimeRemoveMs, 1), cliStartMs: round(median(cliStarts), 1) };
   } finally {
     for (const c of rt.list()) await rt.remove(c.id, { force: true }).catch(() => undefined);

@@ -1,11 +1,18 @@
 /** A tsnet daemon for a bench, in the bench's throwaway namespace, and the CLI against it. */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** Milliseconds one run of `node ARGS` takes, from its spawn to its exit (its output discarded). */
+export function nodeRunMs(args: readonly string[]): number {
+  const t0 = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
 
 export interface BenchDaemon {
   readonly child: ChildProcess;
