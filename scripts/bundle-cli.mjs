@@ -5,6 +5,7 @@
 // only by the command that needs it, so that module identity (instanceof) and paths taken from import.meta.url
 // stay as they are.
 import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +26,24 @@ const keepOutside = {
   },
 };
 
+/**
+ * commander requires node:child_process at its start, for executable subcommands, which tsnet has none of; loading
+ * it brings net, dgram and the streams (some 30 of Node's modules). It gets a stand-in that loads the real module
+ * only if used.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager)) throw new Error(`${args.path}: commander no longer loads child_process as expected`);
+      const lazy = "const childProcess = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outdir,
@@ -37,6 +56,7 @@ await build({
   logLevel: 'warning',
   // Packages stay in node_modules, except commander (the CLI's own, and pure JavaScript).
   plugins: [
+    lazyChildProcess,
     keepOutside,
     { name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => (a.path === 'commander' ? undefined : { external: true })) },
   ],
