@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import type { Controller } from '../src/cnm/controller.js';
 import { openController } from '../src/daemon/network-wiring.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
+import { Handle } from '../src/netlink/handle.js';
 import { NetnsDirectory } from '../src/netns/netns.js';
+import { Floor } from './floor.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
 
 function parseArgs(argv: string[]) {
@@ -92,6 +94,9 @@ interface CnmResult {
   readonly networkCreate: Summary;
   readonly networkDelete: Summary;
   readonly attachSequential: Summary;
+  /** The kernel's floor for the endpoint, made in turn with the attaches, and the attach over it (target: at most 2x). */
+  readonly floor: Summary;
+  readonly attachOverFloor: number;
   readonly attachConcurrent8: Summary & { wallMs: number; perAttachThroughputMs: number };
   readonly attachGrowth: { firstTenthMedianMs: number; lastTenthMedianMs: number; lastOverFirst: number };
   readonly teardown: { sandboxes: number; totalMs: number; perSandboxMs: number; netlinkSends: number };
@@ -128,8 +133,24 @@ function freshHost(dir: NetnsDirectory, name: string): string {
   return ns.path!;
 }
 
+/** The kernel's floor for an endpoint (bench/floor.c) in a fresh namespace of its own, with a bridge of the same subnet. */
+async function floorHost(dir: NetnsDirectory): Promise<{ run: Floor; bridgeIndex: number }> {
+  const ns = dir.create('host-floor');
+  const handle = Handle.open(ns);
+  try {
+    await handle.linkSet('lo', { up: true });
+    const bridge = await handle.linkAdd({ kind: 'bridge', name: 'br0', up: true });
+    await handle.addrAdd(bridge.index, '10.90.0.1/16');
+    return { run: Floor.start(ns.path!), bridgeIndex: bridge.index };
+  } finally {
+    handle.close();
+  }
+}
+
 interface AttachSamples {
   tsnet: number[];
+  /** The kernel's floor for the endpoint alone (no IPAM, no store, no tag): what an attach cannot go under. */
+  floor: number[];
   cni?: number[];
   netavark?: number[];
   /** nsenter's own start (nsenter -- true), paid by each baseline's run and taken off its figures. */
@@ -152,7 +173,8 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   if (!hasNetavark) skipped.push('netavark: not installed (apt-get install netavark)');
   const cniHost = hasCni ? freshHost(dir, 'host-cni') : '';
   const nvHost = hasNetavark ? freshHost(dir, 'host-netavark') : '';
-  const samples: AttachSamples = { tsnet: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
+  const samples: AttachSamples = { tsnet: [], floor: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
+  const floor = await floorHost(dir);
   const boxes: string[] = [];
   const rssBefore = process.memoryUsage().rss;
   const turns: (() => Promise<void>)[] = [
@@ -162,15 +184,28 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
       samples.tsnet.push(await timeMs(() => ctl.connect(big.id, s.id)));
     },
     async () => void samples.nsenter.push(runIn(cniHost || nvHost || hostTs.path!, 'nsenter', { cmd: 'true', args: [], input: '' })),
+    async () => {
+      const n = samples.floor.length;
+      const ns = dir.create(`fl${n}`);
+      ns.sysctlWrite('net/ipv6/conf/all/disable_ipv6', '1');
+      const address = `10.90.${(n + 2) >> 8}.${(n + 2) & 255}/16`;
+      samples.floor.push(
+        await floor.run.endpoint({ sandboxPath: ns.path!, bridgeIndex: floor.bridgeIndex, hostName: `vf${n}`, address, gateway: '10.90.0.1' }),
+      );
+    },
   ];
   if (hasCni) turns.push(async () => void samples.cni!.push(cniAttach(cniHost, dir.create(`cni${samples.cni!.length}`).path!, samples.cni!.length, state)));
   if (hasNetavark)
     turns.push(
       async () => void samples.netavark!.push(netavarkAttach(nvHost, dir.create(`nv${samples.netavark!.length}`).path!, samples.netavark!.length, state)),
     );
-  for (let i = 0; i < opts.containers; i++) {
-    for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
-    if (i % 20 === 0) progress(`attach, one at a time, each contender in turn: ${i + 1}/${opts.containers}`);
+  try {
+    for (let i = 0; i < opts.containers; i++) {
+      for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
+      if (i % 20 === 0) progress(`attach, one at a time, each contender in turn: ${i + 1}/${opts.containers}`);
+    }
+  } finally {
+    floor.run.close();
   }
   return { ctl, big, boxes, samples, rssBefore };
 }
@@ -224,6 +259,8 @@ async function measure(opts: Options, state: string): Promise<void> {
     networkCreate: summarise(netCreate),
     networkDelete: summarise(netDelete),
     attachSequential: attach,
+    floor: summarise(samples.floor),
+    attachOverFloor: round(attach.medianMs / median(samples.floor), 2),
     attachConcurrent8: { ...summarise(concurrent), wallMs: round(concurrentWallMs), perAttachThroughputMs: round(concurrentWallMs / opts.containers) },
     attachGrowth: {
       firstTenthMedianMs: round(median(sequential.slice(0, tenth))),
@@ -263,6 +300,7 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
       [
         row('network create', result.networkCreate),
         row('attach (tsnet), one at a time', attach),
+        row("the kernel's floor for its endpoint (C)", result.floor),
         row('attach (tsnet), 8 at a time', result.attachConcurrent8),
         row('attach (CNI bridge plugin)', result.cniBridge),
         row('attach (netavark)', result.netavark),
@@ -270,7 +308,8 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
       ],
     ),
   );
-  console.log(`\nbaselines net of nsenter's own start (${result.nsenterMedianMs} ms): each contender attaches in a fresh namespace of its own, in turn`);
+  console.log(`\nattach / the kernel's floor for its endpoint (${result.floor.medianMs} ms): ${result.attachOverFloor}x (target: at most 2x)`);
+  console.log(`baselines net of nsenter's own start (${result.nsenterMedianMs} ms): each contender attaches in a fresh namespace of its own, in turn`);
   console.log(`CNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
   console.log(
     `attach, last ${tenth} vs first ${tenth}: ${result.attachGrowth.lastTenthMedianMs} ms vs ${result.attachGrowth.firstTenthMedianMs} ms (x${result.attachGrowth.lastOverFirst})`,
