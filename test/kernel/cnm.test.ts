@@ -237,6 +237,28 @@ describeKernel('CNM: networks, sandboxes, endpoints on real bridges', () => {
     expect(deps.ipam.pool(net.pools.v4!.id).addresses).toEqual([]);
   });
 
+  it('attaches to a bridge made again behind its back (the index it knew is stale), and says so clearly when it is gone', async () => {
+    const { ctl, lab: l, sandbox } = world();
+    const net = await ctl.createNetwork({ name: 'net-remade', subnet: '10.36.0.0/24' });
+    const name = bridgeName(net);
+    const a = await sandbox('ra');
+    await ctl.connect('net-remade', a.id);
+    await ctl.deleteSandboxes([a.id]);
+    const host = l.handle();
+    const old = await host.linkGet(name);
+    await host.linkDelete(old.index);
+    const remade = await host.linkAdd({ kind: 'bridge', name, up: true });
+    expect(remade.index).not.toBe(old.index);
+    const b = await sandbox('rb');
+    const ep = await ctl.connect('net-remade', b.id);
+    expect((await l.ip(l.host, 'link', 'show', ep.hostIfname!))[0]).toMatchObject({ master: name });
+    await ctl.deleteSandboxes([b.id]);
+    await host.linkDelete(remade.index);
+    const c = await sandbox('rc');
+    await expect(ctl.connect('net-remade', c.id)).rejects.toThrow(new RegExp(`${name}.*(ENODEV|No such device)`, 'u'));
+    expect((await l.ip(l.host, 'link')).filter((x) => x.link_type === 'ether' && String(x.ifname).startsWith('veth'))).toEqual([]);
+  });
+
   it('refuses to delete a network with endpoints, naming them; deleting it removes exactly its rules', async () => {
     const { ctl, lab: l, sandbox } = world();
     await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });

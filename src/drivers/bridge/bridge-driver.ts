@@ -77,6 +77,27 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   readonly name = 'bridge' as const;
   readonly capabilities = { scope: 'local', needsIpam: true, hostNamespace: false, multipleNetworks: true } as const;
   readonly detachedEndpoints: DetachedEndpoints<BridgeConfig> = { create: (ctx, network, endpoint) => this.createDetachedEndpoint(ctx, network, endpoint) };
+  /** The bridges' indexes by name, as this driver made or found them: an attach need not ask the kernel each time. */
+  private readonly bridgeIndexes = new Map<string, number>();
+
+  /**
+   * Runs attach with the bridge's index: the one known, else looked up by name. If a known index fails (the bridge
+   * was made again, outside this driver), it is forgotten and attach runs once more with the index looked up.
+   */
+  private async onBridge<T>(ctx: DriverContext, bridgeName: string, attach: (index: number) => Promise<T>): Promise<T> {
+    const known = this.bridgeIndexes.get(bridgeName);
+    if (known !== undefined) {
+      try {
+        return await attach(known);
+      } catch {
+        this.bridgeIndexes.delete(bridgeName);
+      }
+    }
+    const index = (await ctx.host.linkGet(bridgeName)).index;
+    const result = await attach(index);
+    this.bridgeIndexes.set(bridgeName, index);
+    return result;
+  }
 
   configure(input: ConfigureInput, existing: readonly NetworkRecord[]): BridgeConfig {
     return parseBridgeOptions(input.id, input.options, existing);
@@ -113,6 +134,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
       }
       await ctx.host.pipeline(requests);
       await ctx.host.linkSet(bridge.index, { up: true, ipv6AddrGenMode: network.ipv6 ? 'eui64' : 'none' });
+      this.bridgeIndexes.set(cfg.bridgeName, bridge.index);
       return bridge.index;
     } catch (err) {
       await ctx.host.linkDelete(bridge.index).catch(() => undefined);
@@ -121,6 +143,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   }
 
   async deleteNetwork(ctx: DriverContext, network: BridgeNetwork): Promise<void> {
+    this.bridgeIndexes.delete(bridgeOf(network).bridgeName);
     const bridge = await ctx.host.linkFind(bridgeOf(network).bridgeName);
     // Gone already counts as deleted; a link of that name without this network's tag is not this network's bridge.
     if (bridge?.alias === bridgeAlias(network.id)) {
@@ -173,28 +196,29 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   async join(ctx: DriverContext, req: JoinRequest<BridgeConfig>): Promise<JoinResult> {
     const cfg = bridgeOf(req.network);
     const hostIfname = hostEndName(req.endpoint.id);
-    const bridge = await ctx.host.linkGet(cfg.bridgeName);
     await explainTaken(
       ctx,
       hostIfname,
       endpointAlias(req.endpoint.id),
-      attachVethEndpoint(ctx.host, {
-        hostName: hostIfname,
-        containerName: req.ifname,
-        bridgeIndex: bridge.index,
-        sandbox: req.sandbox.ns,
-        sandboxHandle: req.sandbox.handle,
-        alias: endpointAlias(req.endpoint.id),
-        hairpin: true,
-        ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-        ...(req.endpoint.mac !== undefined ? { mac: req.endpoint.mac } : {}),
-        ...(req.endpoint.ipv4 !== undefined ? { address: req.endpoint.ipv4 } : {}),
-        ...(req.endpoint.ipv6 !== undefined ? { ipv6Address: req.endpoint.ipv6 } : {}),
-        ...(req.defaultRoute && !req.network.internal && req.network.pools.v4?.gateway ? { gateway: req.network.pools.v4.gateway } : {}),
-        ...(req.defaultRoute && !req.network.internal && req.endpoint.ipv6 && req.network.pools.v6?.gateway
-          ? { ipv6Gateway: req.network.pools.v6.gateway }
-          : {}),
-      }),
+      this.onBridge(ctx, cfg.bridgeName, (bridgeIndex) =>
+        attachVethEndpoint(ctx.host, {
+          hostName: hostIfname,
+          containerName: req.ifname,
+          bridgeIndex,
+          sandbox: req.sandbox.ns,
+          sandboxHandle: req.sandbox.handle,
+          alias: endpointAlias(req.endpoint.id),
+          hairpin: true,
+          ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+          ...(req.endpoint.mac !== undefined ? { mac: req.endpoint.mac } : {}),
+          ...(req.endpoint.ipv4 !== undefined ? { address: req.endpoint.ipv4 } : {}),
+          ...(req.endpoint.ipv6 !== undefined ? { ipv6Address: req.endpoint.ipv6 } : {}),
+          ...(req.defaultRoute && !req.network.internal && req.network.pools.v4?.gateway ? { gateway: req.network.pools.v4.gateway } : {}),
+          ...(req.defaultRoute && !req.network.internal && req.endpoint.ipv6 && req.network.pools.v6?.gateway
+            ? { ipv6Gateway: req.network.pools.v6.gateway }
+            : {}),
+        }),
+      ),
     );
     return { hostIfname, ifname: req.ifname };
   }
@@ -212,20 +236,21 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     const cfg = bridgeOf(network);
     const hostIfname = hostEndName(endpoint.id);
     const peerIfname = `tsv${hostIfname.slice(4)}`;
-    const bridge = await ctx.host.linkGet(cfg.bridgeName);
     await explainTaken(
       ctx,
       hostIfname,
       endpointAlias(endpoint.id),
-      addBridgePort(ctx.host, {
-        hostName: hostIfname,
-        peerName: peerIfname,
-        bridgeIndex: bridge.index,
-        alias: endpointAlias(endpoint.id),
-        hairpin: true,
-        ...(endpoint.mac ? { mac: endpoint.mac } : {}),
-        ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-      }),
+      this.onBridge(ctx, cfg.bridgeName, (bridgeIndex) =>
+        addBridgePort(ctx.host, {
+          hostName: hostIfname,
+          peerName: peerIfname,
+          bridgeIndex,
+          alias: endpointAlias(endpoint.id),
+          hairpin: true,
+          ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+          ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+        }),
+      ),
     );
     return { hostIfname, peerIfname };
   }
