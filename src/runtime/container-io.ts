@@ -10,7 +10,7 @@ import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { exportTar } from './commit.js';
 import { LogCursor } from './container-log.js';
 import { connectUnix, execCollected, execDetached, execRelayed, type RelayedExec } from './exec.js';
-import { ATTACH_SOCKET, CONTAINER_LOG, ENV_RE, checkNoNul, execArgs } from './launcher-args.js';
+import { ATTACH_SOCKET, CONTAINER_LOG, checkCommand, execArgs } from './launcher-args.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState, ExecResult, ExecStreamOptions } from './types.js';
 
@@ -35,9 +35,7 @@ export class ContainerIo {
     if (state.status !== 'running' || !state.pid)
       throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is ${state.status === 'paused' ? 'paused' : 'not running'}`);
     if (command.length === 0) throw new InvalidArgumentError('no command given to exec');
-    checkNoNul('command', command);
-    checkNoNul('environment', options.env ?? []);
-    for (const e of options.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+    checkCommand(command, options.env ?? []);
     return execArgs(state, this.access.seccompOf(state), command, options, relay);
   }
 

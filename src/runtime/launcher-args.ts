@@ -12,7 +12,14 @@ export function checkNoNul(what: string, values: readonly string[]): void {
   const bad = values.find((v) => v.includes('\0'));
   if (bad !== undefined) throw new InvalidArgumentError(`${what} ${JSON.stringify(bad)} contains a NUL byte`);
 }
-export const ENV_RE = /^[^=\0]+=[^\0]*$/u;
+const ENV_RE = /^[^=\0]+=[^\0]*$/u;
+
+/** A command and its environment as the launcher can pass them: no NUL byte, every variable KEY=VALUE. */
+export function checkCommand(command: readonly string[], env: readonly string[]): void {
+  checkNoNul('command', command);
+  checkNoNul('environment', env);
+  for (const e of env) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
+}
 
 function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): string[] {
   const c = state.confinement;

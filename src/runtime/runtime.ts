@@ -20,7 +20,8 @@ import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { CONTAINER_LOG, ENV_RE, SECCOMP_FILE, checkNoNul, runArgs, seccompRulesFile } from './launcher-args.js';
+import { CONTAINER_LOG, SECCOMP_FILE, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
+import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
 import { Spawner, spawnDirect } from './spawner.js';
@@ -38,7 +39,7 @@ export class Runtime {
   readonly volumes: VolumeStore;
   /** Commands exec'd in its containers, their streams, logs and exported files. */
   readonly io: ContainerIo;
-  private readonly containers = new Map<string, ContainerState>();
+  private readonly containers = new ContainerTable();
   /** Exit statuses awaited (null when the status is unknown), and re-adopted containers watched. */
   private readonly ends = new ContainerEnds();
   private readonly states: StateFiles;
@@ -89,7 +90,7 @@ export class Runtime {
         continue;
       }
       const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
-      rt.containers.set(id, state);
+      rt.containers.set(state);
       if (state.status === 'running' || state.status === 'paused') {
         if (state.pid && processStartTime(state.pid) === state.startTime) {
           rt.ends.watchByPolling(
@@ -113,30 +114,14 @@ export class Runtime {
 
   list(): ContainerState[] {
     this.ends.checkNow();
-    return this.sorted();
-  }
-
-  private sorted(): ContainerState[] {
-    return [...this.containers.values()].sort((a, b) => a.created.localeCompare(b.created));
+    return this.containers.sorted();
   }
 
   /** By id, unique id prefix, or name. */
   get(ref: string): ContainerState {
-    const found = this.find(ref);
+    const found = this.containers.find(ref);
     this.ends.checkNow(found.id); // only the one read: a name's lookup need not check every re-adopted container
     return found;
-  }
-
-  private find(ref: string): ContainerState {
-    const byId = this.containers.get(ref);
-    if (byId) return byId;
-    const all = this.sorted();
-    const byName = all.find((c) => c.name === ref);
-    if (byName) return byName;
-    const byPrefix = ref ? all.filter((c) => c.id.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0]!;
-    if (byPrefix.length > 1) throw new InvalidArgumentError(`container id prefix "${ref}" is ambiguous`);
-    throw new TsnetError('TSNET_ERR_NOT_FOUND', `container "${ref}" not found`);
   }
 
   dir(id: string): string {
@@ -160,17 +145,16 @@ export class Runtime {
   /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
   create(config: ContainerConfig, daemon?: Readonly<Record<string, unknown>>): ContainerState {
     if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
-    checkNoNul('command', config.command);
-    checkNoNul('environment', config.env ?? []);
+    checkCommand(config.command, config.env ?? []);
     const image = this.images.get(config.image);
     const id = config.id ?? randomBytes(32).toString('hex');
     if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id)) throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
     const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
     if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
-    if (this.list().some((c) => c.name === name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
+    this.ends.checkNow();
+    if (this.containers.nameTaken(name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
     if (config.netnsPath !== undefined && !existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
-    for (const e of config.env ?? []) if (!ENV_RE.test(e)) throw new InvalidArgumentError(`environment variable "${e}" is not of the form KEY=VALUE`);
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl);
     const dir = this.dir(id);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -195,7 +179,7 @@ export class Runtime {
         ...(daemon ? { daemon } : {}),
       };
       this.save(state);
-      this.containers.set(id, state);
+      this.containers.set(state);
       return state;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
