@@ -1,6 +1,16 @@
 /** The people's report of `npm run bench -- netlink`: the table of contenders, the ratios, the growth, the targets. */
-import type { NetlinkResult } from './netlink.js';
-import { table } from './stats.js';
+import type { Growth, NetlinkResult } from './netlink.js';
+import { table, type Summary } from './stats.js';
+
+const row = (who: string, s: Summary, g: Growth): (string | number)[] => [
+  who,
+  s.count,
+  s.medianMs,
+  s.p95Ms,
+  g.firstTenthMedianMs,
+  g.lastTenthMedianMs,
+  g.lastOverFirst,
+];
 
 export function printNetlinkReport(r: NetlinkResult): void {
   console.log(`endpoint setup: ${r.scenario}\n`);
@@ -8,24 +18,8 @@ export function printNetlinkReport(r: NetlinkResult): void {
     table(
       ['who', 'endpoints', 'median ms', 'p95 ms', 'first tenth ms', 'last tenth ms', 'last/first'],
       [
-        [
-          'tsnet (netlink)',
-          r.all.tsnet.count,
-          r.all.tsnet.medianMs,
-          r.all.tsnet.p95Ms,
-          r.growth.tsnet.firstTenthMedianMs,
-          r.growth.tsnet.lastTenthMedianMs,
-          r.growth.tsnet.lastOverFirst,
-        ],
-        [
-          'floor (C, raw rtnetlink)',
-          r.all.floor.count,
-          r.all.floor.medianMs,
-          r.all.floor.p95Ms,
-          r.growth.floor.firstTenthMedianMs,
-          r.growth.floor.lastTenthMedianMs,
-          r.growth.floor.lastOverFirst,
-        ],
+        row('tsnet (netlink)', r.all.tsnet, r.growth.tsnet),
+        row('floor (C, raw rtnetlink)', r.all.floor, r.growth.floor),
         ['ip commands', r.paired.ip.count, r.paired.ip.medianMs, r.paired.ip.p95Ms, '', '', ''],
       ],
     ),
