@@ -108,6 +108,10 @@ EXPORT int tsnl_socket_open(const char *ns_path, int protocol, int rcvbuf)
      * passes net.core.rmem_max when we are root; otherwise the plain option gets what the limit allows. */
     if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    /* An nf_tables transaction must reach the kernel in one send, which the send buffer bounds (212 KB by
+     * default): the same size as the receive buffer lets a whole firewall go in one. */
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof(rcvbuf));
 
     struct sockaddr_nl local = {.nl_family = AF_NETLINK};
     if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {

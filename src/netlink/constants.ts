@@ -48,6 +48,26 @@ export const MESSAGE_TYPE_NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWNEIGH]: 'RTM_NEWNEIGH',
   [RTM_DELNEIGH]: 'RTM_DELNEIGH',
   [RTM_GETNEIGH]: 'RTM_GETNEIGH',
+  // nf_tables' messages: NFNL_SUBSYS_NFTABLES (10) in the high byte.
+  ...Object.fromEntries(
+    [
+      'NEWTABLE',
+      'GETTABLE',
+      'DELTABLE',
+      'NEWCHAIN',
+      'GETCHAIN',
+      'DELCHAIN',
+      'NEWRULE',
+      'GETRULE',
+      'DELRULE',
+      'NEWSET',
+      'GETSET',
+      'DELSET',
+      'NEWSETELEM',
+      'GETSETELEM',
+      'DELSETELEM',
+    ].map((name, i) => [0x0a00 + i, `NFT_MSG_${name}`]),
+  ),
 };
 
 // nlmsghdr flags

@@ -31,6 +31,8 @@ export interface NetlinkRequest<T> {
   readonly object: string;
   /** A dump collects many replies until NLMSG_DONE; other requests are acknowledged. */
   readonly dump: boolean;
+  /** A message the kernel does not answer (nfnetlink's batch begin and end): sent without NLM_F_ACK. */
+  readonly unanswered?: boolean;
   /** The message bytes for this sequence number; NLM_F_REQUEST and NLM_F_ACK are added by the socket. */
   encode(seq: number, flags: number): Buffer;
   /** Turns the replies (all messages with this request's sequence, except the ACK) into the result. */
@@ -78,9 +80,9 @@ export class NetlinkSocket {
     this.maxPipeline = options.maxPipeline ?? 128;
   }
 
-  /** Opens a NETLINK_ROUTE socket inside the namespace pinned at nsPath (null: the caller's namespace). */
-  static open(nsPath: string | null, options: NetlinkSocketOptions = {}): NetlinkSocket {
-    const fd = native().socketOpen(nsPath, NETLINK_ROUTE, RECEIVE_BUFFER);
+  /** Opens a netlink socket (NETLINK_ROUTE unless said) inside the namespace pinned at nsPath (null: the caller's). */
+  static open(nsPath: string | null, options: NetlinkSocketOptions = {}, protocol = NETLINK_ROUTE): NetlinkSocket {
+    const fd = native().socketOpen(nsPath, protocol, RECEIVE_BUFFER);
     if (fd < 0) throw new NetlinkError('socket', nsPath ?? 'current namespace', -fd);
     return new NetlinkSocket(fd, options);
   }
@@ -135,6 +137,22 @@ export class NetlinkSocket {
     });
   }
 
+  /**
+   * Sends requests in one send() whatever their number, as an nf_tables transaction must be (the kernel applies
+   * it whole or not at all), and waits for every answer. Throws a NetlinkBatchError when any failed.
+   */
+  async transaction(requests: readonly NetlinkRequest<unknown>[]): Promise<void> {
+    return this.serialised(async () => {
+      const pendings = await this.exchange(requests);
+      const errors = pendings.flatMap((p) => (p.error ? [p.error] : []));
+      if (errors.length === 0) return;
+      const results = pendings.map((p): PromiseSettledResult<unknown> =>
+        p.error ? { status: 'rejected', reason: p.error } : { status: 'fulfilled', value: undefined },
+      );
+      throw new NetlinkBatchError(errors, results);
+    });
+  }
+
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
     return this.queue.run(fn);
   }
@@ -152,9 +170,10 @@ export class NetlinkSocket {
       const chunks: Buffer[] = [];
       for (const request of requests) {
         const seq = this.nextSeq();
-        const flags = NLM_F_REQUEST | (request.dump ? NLM_F_DUMP : NLM_F_ACK);
+        const flags = NLM_F_REQUEST | (request.dump ? NLM_F_DUMP : request.unanswered ? 0 : NLM_F_ACK);
         chunks.push(request.encode(seq, flags));
-        const pending: Pending = { request, replies: [], done: false };
+        const pending: Pending = { request, replies: [], done: request.unanswered === true };
+        // An unanswered message still gets an error when the kernel refuses it (a batch nf_tables does not take).
         bySeq.set(seq, pending);
         pendings.push(pending);
       }
@@ -169,10 +188,15 @@ export class NetlinkSocket {
       this.stats.messages += requests.length;
       if (sent < 0) throw new NetlinkError('sendto', messageTypeName(requests[0]?.type ?? 0), -sent);
       let interrupted = false;
-      let open = pendings.length;
+      let open = pendings.filter((p) => !p.done).length;
       while (open > 0) {
         for (const msg of parseMessages(await this.receive())) {
           const pending = bySeq.get(msg.header.seq);
+          if (pending?.request.unanswered && msg.header.type === NLMSG_ERROR && refuses(pending, msg)) {
+            // The kernel refused the whole batch at its start: nothing after it will be answered.
+            open = 0;
+            break;
+          }
           if (!pending || pending.done) continue; // not ours (a late reply of an abandoned request)
           if (msg.header.flags & NLM_F_DUMP_INTR) interrupted = true;
           if (finish(pending, msg)) open--;
@@ -221,6 +245,14 @@ function finish(pending: Pending, msg: NlMessage): boolean {
     return false;
   }
   pending.done = true;
+  return true;
+}
+
+/** Records the kernel's refusal of an unanswered message; false for anything else. */
+function refuses(pending: Pending, msg: NlMessage): boolean {
+  const err = decodeError(msg);
+  if (err.error === 0) return false;
+  pending.error = new NetlinkError(messageTypeName(pending.request.type), pending.request.object, -err.error, err.extackMessage);
   return true;
 }
 
