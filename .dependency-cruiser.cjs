@@ -4,6 +4,7 @@
  *   cli -> client -> api                (the CLI knows only the client and the contract)
  *   lab -> client | ipam | netlink | netns (the demo drives a daemon through its client)
  *   daemon -> plugin -> cnm -> drivers -> iptables | ipam | netlink -> netns -> native
+ *   nftables -> iptables (the firewall's model) | netlink  (the nftables backend; the daemon picks a backend)
  *   runtime, dns, labs (topology files: pure) (beside cnm) ; api, lib, errors, version: leaves that any layer may use
  */
 const below = (name, from, allowed) => ({
@@ -23,13 +24,14 @@ module.exports = {
     below('netlink', 'netlink', ['netns', 'native']),
     below('ipam', 'ipam', []),
     below('iptables', 'iptables', ['netns']),
+    below('nftables', 'nftables', ['iptables', 'netlink', 'netns', 'native']),
     below('runtime', 'runtime', []),
     below('dns', 'dns', []),
     below('labs', 'labs', []),
     below('drivers', 'drivers', ['iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('cnm', 'cnm', ['drivers/(driver|records)\\.ts', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('plugin', 'plugin', ['cnm', 'drivers/bridge/options\\.ts', 'ipam']),
-    below('daemon', 'daemon', ['plugin', 'dns', 'labs', 'cnm', 'drivers', 'runtime', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
+    below('daemon', 'daemon', ['plugin', 'dns', 'labs', 'cnm', 'drivers', 'runtime', 'iptables', 'nftables', 'ipam', 'netlink', 'netns', 'native']),
     below('client', 'client', []),
     below('lab', 'lab', ['client', 'ipam', 'netlink', 'netns', 'native']),
     {

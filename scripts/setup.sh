@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 # tmux: the end-to-end tests of interactive containers type into a real terminal.
 # docker-registry, apache2-utils (htpasswd), openssl, curl: the registry tests run their own registry, isolated.
 # iperf3: the lab impairment tests measure a rate-limited link with it (run in the nodes' namespaces).
+# nftables: tsnet drives nf_tables itself through netlink; the tests read its table with `nft`, an independent
+#   reader (iptables stays for the iptables backend, --firewall-backend iptables).
 # fonts-dejavu-core: the text of a lab report's pictures; chromium: the report's test opens its page headless.
-packages=(gcc libc6-dev libseccomp-dev iproute2 iptables iputils-ping util-linux busybox-static docker.io graphviz tmux
+packages=(gcc libc6-dev libseccomp-dev iproute2 iptables nftables iputils-ping util-linux busybox-static docker.io graphviz tmux
   docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium)
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,13 @@ export type VersionView = Static<typeof VersionView>;
 
 export const InfoView = Type.Object({
   version: Type.String(),
-  daemon: Type.Object({ pid: Type.Integer(), root: Type.String(), socket: Type.String(), iptables: Type.Boolean() }),
+  daemon: Type.Object({
+    pid: Type.Integer(),
+    root: Type.String(),
+    socket: Type.String(),
+    iptables: Type.Boolean(),
+    firewall: Type.Union([Type.Literal('nftables'), Type.Literal('iptables'), Type.Literal('none')]),
+  }),
   store: Type.String(),
   kernel: Type.Object({ features: Type.Array(Type.String()), cgroups: Type.String() }),
   counts: Type.Object({

@@ -10,7 +10,8 @@ import { Store } from '../cnm/store.js';
 import { BridgeDriver } from '../drivers/bridge/bridge-driver.js';
 import { HostDriver } from '../drivers/host/host-driver.js';
 import { NullDriver } from '../drivers/null/null-driver.js';
-import { DualStackFirewaller, IptablesFirewaller } from '../iptables/firewaller.js';
+import { DualStackFirewaller, ExclusiveFirewaller, IptablesFirewaller, type Firewaller } from '../iptables/firewaller.js';
+import { NftablesFirewaller, nftablesAvailable } from '../nftables/firewaller.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Ipam } from '../ipam/ipam.js';
 import { NetNs, NetnsDirectory } from '../netns/netns.js';
@@ -24,11 +25,29 @@ export interface ControllerOptions {
   readonly netnsDir?: string;
   /** tsnet's host namespace (default: the process's own). */
   readonly hostNs?: NetNs;
-  /** false: leave iptables alone. */
+  /** false: leave the firewall alone. */
   readonly iptables?: boolean;
+  /** How the firewall is driven: nf_tables netlink messages (the default where the kernel has nf_tables) or iptables-restore. */
+  readonly firewallBackend?: FirewallBackend;
   readonly defaultPools?: readonly DefaultPool[];
   /** The host's resolver configuration (default /etc/resolv.conf). */
   readonly resolvConf?: string;
+}
+
+export type FirewallBackend = 'nftables' | 'iptables';
+
+/** The backend these options ask for: the one named, else nftables where the kernel has it. */
+export function firewallBackend(options: Pick<ControllerOptions, 'iptables' | 'firewallBackend'>, hostNs: NetNs): FirewallBackend | null {
+  if (options.iptables === false) return null;
+  return options.firewallBackend ?? (nftablesAvailable(hostNs) ? 'nftables' : 'iptables');
+}
+
+/** The backend's firewaller, which first removes what the other backend left. */
+function firewaller(backend: FirewallBackend | null, hostNs: NetNs): Firewaller | null {
+  if (backend === null) return null;
+  const nftables = new NftablesFirewaller(hostNs);
+  const iptables = new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6));
+  return backend === 'nftables' ? new ExclusiveFirewaller(nftables, iptables) : new ExclusiveFirewaller(iptables, nftables);
 }
 
 /** The controller's dependencies for these options. */
@@ -42,7 +61,7 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns'))),
     sandboxFilesDir: join(options.root, 'sandboxes'),
     ...(options.resolvConf ? { hostResolvConf: options.resolvConf } : {}),
-    firewall: options.iptables === false ? null : new DualStackFirewaller(new IptablesFirewaller(hostNs, 4), new IptablesFirewaller(hostNs, 6)),
+    firewall: firewaller(firewallBackend(options, hostNs), hostNs),
     // The launcher is found when a delay is first set, so that a controller opens without it.
     delayEngine: {
       start: (spec) => new DelayRelays(launcherPath(), join(options.root, 'relays')).start(spec),

@@ -9,8 +9,9 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ReconcileReport } from '../cnm/controller.js';
 import { missingKernelFeatures } from '../cnm/kernel-check.js';
-import { openController } from './network-wiring.js';
+import { firewallBackend, openController, type FirewallBackend } from './network-wiring.js';
 import { TsnetError } from '../errors.js';
+import { NetNs } from '../netns/netns.js';
 import { Errno, errnoName } from '../native/errno.js';
 import { native } from '../native/library.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
@@ -32,6 +33,8 @@ export interface DaemonOptions {
   readonly netnsDir?: string;
   readonly defaultPools?: readonly DefaultPool[];
   readonly iptables: boolean;
+  /** nftables (the default where the kernel has nf_tables) or iptables. */
+  readonly firewallBackend?: FirewallBackend;
   readonly debug: boolean;
   /** Serve Docker's network driver and IPAM plugin protocols on this socket (Docker names the plugin after it). */
   readonly dockerPluginSocket?: string;
@@ -133,9 +136,11 @@ async function openState(options: DaemonOptions) {
     root: join(options.root, 'network'),
     netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
     iptables: options.iptables,
+    ...(options.firewallBackend ? { firewallBackend: options.firewallBackend } : {}),
     ...(options.resolvConf ? { resolvConf: options.resolvConf } : {}),
     ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
   });
+  const firewall = firewallBackend(options, NetNs.current());
   // Failures of background work go to the app's log, which exists once the app does.
   const logs: { app?: FastifyInstance } = {};
   const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);
@@ -152,7 +157,7 @@ async function openState(options: DaemonOptions) {
     logLevel: options.debug ? 'debug' : 'info',
     info: () => ({
       version: TSNET_VERSION,
-      daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables },
+      daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables, firewall: firewall ?? 'none' },
       store: join(options.root, 'network', 'tsnet.db'),
       kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
     }),

@@ -91,11 +91,49 @@ export class IptablesFirewaller implements Firewaller {
 
   teardown(): Promise<void> {
     return this.queue.run(async () => {
-      const base = parseBase(await run(this.ns, this.save, []));
+      const save = await run(this.ns, this.save, []);
+      // Nothing of tsnet's but the user's chain: nothing to run.
+      if (!/^:TSNET-(?!USER )/mu.test(save) && !/ -j TSNET-(?!USER)/u.test(save)) return;
+      const base = parseBase(save);
       await run(this.ns, this.restore, ['--noflush', '-w'], renderTeardown(base, this.family));
       this.base = undefined;
       this.applied = undefined;
     });
+  }
+}
+
+/**
+ * One backend in charge, the other retired: before its first change, the active backend has what the other one
+ * left (from before a switch of --firewall-backend) removed, so that two sets of tsnet's rules never disagree. The
+ * retired one's teardown is best effort: its tool may not even be installed.
+ */
+export class ExclusiveFirewaller implements Firewaller {
+  private retired: Firewaller | undefined;
+
+  constructor(
+    private readonly active: Firewaller,
+    retired: Firewaller,
+  ) {
+    this.retired = retired;
+  }
+
+  private async retire(): Promise<void> {
+    const retired = this.retired;
+    this.retired = undefined;
+    await retired?.teardown().catch(() => undefined);
+  }
+
+  async apply(networks: readonly NetworkFirewall[]): Promise<void> {
+    await this.retire();
+    await this.active.apply(networks);
+  }
+
+  teardown(): Promise<void> {
+    return this.active.teardown();
+  }
+
+  missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
+    return this.active.missing(networks);
   }
 }
 

@@ -200,17 +200,22 @@ describeKernel('the daemon and the CLI, end to end', () => {
   it('tsnet doctor finds a flushed firewall and --fix restores it; the daemon also restores it on its own', async () => {
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.72.0.0/24', 'web')).code).toBe(0);
     expect(await tsnet(d, 'doctor')).toMatchObject({ code: 0, stdout: 'kernel, firewall and records agree\n' });
-    await lab.exec(lab.host, 'iptables', ['-t', 'nat', '-F']);
+    // The nftables backend is the default where the kernel has nf_tables.
+    expect((await tsnet(d, 'info')).stdout).toContain('firewall nftables');
+    const out = /chain (out-br-[0-9a-f]{12}) /u.exec(await lab.nftTable())![1]!;
+    await lab.exec(lab.host, 'nft', ['flush', 'chain', 'inet', 'tsnet', out]);
     const found = await tsnet(d, 'doctor');
     expect(found.code).toBe(1);
-    expect(found.stdout).toMatch(/^to repair: bridge driver: iptables: -A TSNET-POSTROUTING -s 10\.72\.0\.0\/24 /mu);
-    expect(await tsnet(d, 'doctor', '--fix')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^repaired: bridge driver: iptables: /mu) as string });
+    expect(found.stdout).toMatch(
+      /^to repair: bridge driver: nftables: rule "ip saddr 10\.72\.0\.0\/24 oifname != "br-[0-9a-f]{12}" masquerade" in chain out-br-/mu,
+    );
+    expect(await tsnet(d, 'doctor', '--fix')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^repaired: bridge driver: nftables: /mu) as string });
     expect((await tsnet(d, 'doctor')).code).toBe(0);
     // With a check every second, the daemon puts the rules back by itself.
     await d.stop();
     d = await startDaemon(lab, 'daemon', ['--firewall-check', '1']);
-    await lab.exec(lab.host, 'iptables', ['-t', 'nat', '-F']);
-    const back = async (): Promise<boolean> => (await lab.exec(lab.host, 'iptables-save', ['-t', 'nat'])).stdout.includes('10.72.0.0/24');
+    await lab.exec(lab.host, 'nft', ['flush', 'ruleset']);
+    const back = async (): Promise<boolean> => (await lab.nftTable()).includes('10.72.0.0/24');
     for (let i = 0; i < 40 && !(await back()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await back()).toBe(true);
     expect(d.output()).toContain('tsnet firewall rules were missing');

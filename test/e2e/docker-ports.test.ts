@@ -56,11 +56,11 @@ describeKernel('a real dockerd publishes ports through tsnet', () => {
     // dockerd shows no ports of a remote driver: it type-asserts EndpointOperInfo's port map to Go types, which
     // values decoded from JSON never are (daemon/network.go); tsnet reports them there all the same.
     expect((await dockerd.docker('port', 'web')).stdout).toBe('');
-    const nat = (await lab.exec(lab.host, 'iptables-save', ['-t', 'nat'])).stdout;
-    expect(nat).toMatch(/-A TSNET -p tcp -m tcp --dport 8080 .*-j DNAT --to-destination 10\.82\.0\.\d+:80/u);
+    // The nftables backend (the default here): the port is an element of the DNAT map.
+    expect(await lab.nftTable()).toMatch(/tcp \. 8080 : 10\.82\.0\.\d+ \. 80/u);
 
     expect((await dockerd.docker('rm', '-f', 'web')).code).toBe(0);
-    expect((await lab.exec(lab.host, 'iptables-save', ['-t', 'nat'])).stdout).not.toContain('--dport 8080');
+    expect(await lab.nftTable()).not.toContain('tcp . 8080');
     expect(await canBind(lab, lab.host, 'tcp', 8080)).toBe(true);
     expect(await whoami(lab, world.upstream, UPSTREAM.host, 8080)).toBeUndefined();
   });

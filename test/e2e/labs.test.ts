@@ -40,7 +40,7 @@ describeKernel('labs, end to end', () => {
     const links = (await lab.ip(lab.host, 'link')).filter(
       (l) => String(l.ifalias ?? '').startsWith('tsnet') || ['sw', 'swr1', 'swh1'].includes(String(l.ifname)),
     );
-    const rules = (await lab.exec(lab.host, 'iptables-save', [])).stdout.split('\n').filter((l) => l.includes('tsnet:'));
+    const rules = (await lab.firewallText()).split('\n').filter((l) => l.includes('tsnet:'));
     const containers = (await tsnet(d, 'ps', '-aq')).stdout.split('\n').filter(Boolean);
     const namespaces = existsSync(join(lab.dir, 'daemon-netns')) ? readdirSync(join(lab.dir, 'daemon-netns')) : [];
     const networks = (JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { name: string }[])

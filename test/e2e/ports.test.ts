@@ -93,9 +93,10 @@ describeKernel('published ports, end to end', () => {
     expect(await canBind(lab, lab.host, 'tcp', 8080)).toBe(false);
 
     expect((await tsnet(d, 'rm', '-f', 'h')).code).toBe(0);
-    const nat = (await lab.exec(lab.host, 'iptables-save', ['-t', 'nat'])).stdout;
-    expect(nat).not.toContain(`${ip}:80`);
-    expect(nat).not.toContain('DNAT');
+    const rules = await lab.firewallText();
+    expect(rules).not.toContain(`${ip}:80`);
+    expect(rules).not.toContain(`${ip} . 80`);
+    expect(rules).not.toContain('DNAT');
     expect(await canBind(lab, lab.host, 'tcp', 8080)).toBe(true);
   });
 

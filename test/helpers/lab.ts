@@ -98,7 +98,10 @@ export class Lab {
     }
   }
 
-  /** Packets tsnet's firewall has dropped in ns so far: the counters of its DROP rules (iptables-save -c). */
+  /**
+   * Packets tsnet's firewall has dropped in ns so far, of one family: the counters of its drop rules, read with
+   * iptables-save -c (iptables backend) and `nft list` (nftables backend: its drops serve both families).
+   */
   async firewallDrops(ns: NetNs = this.host, family: 4 | 6 = 4): Promise<number> {
     const { stdout } = await this.exec(ns, family === 4 ? 'iptables-save' : 'ip6tables-save', ['-c', '-t', 'filter']);
     let packets = 0;
@@ -106,7 +109,27 @@ export class Lab {
       const m = /^\[(\d+):\d+\] .*--comment "?tsnet:[0-9a-f]{64}"? -j DROP$/u.exec(line);
       if (m) packets += Number(m[1]);
     }
+    for (const line of (await this.nftTable(ns)).split('\n')) {
+      const m = /counter packets (\d+) bytes \d+ drop comment "tsnet:[0-9a-f]{64}"/u.exec(line);
+      if (m) packets += Number(m[1]);
+    }
     return packets;
+  }
+
+  /** `nft list table inet tsnet` in ns: the nftables backend's rules, or '' when there is no such table. */
+  async nftTable(ns: NetNs = this.host): Promise<string> {
+    try {
+      return (await this.exec(ns, 'nft', ['list', 'table', 'inet', 'tsnet'])).stdout;
+    } catch {
+      return '';
+    }
+  }
+
+  /** Every firewall rule in ns as text, of both backends: iptables-save, ip6tables-save and tsnet's nftables table. */
+  async firewallText(ns: NetNs = this.host): Promise<string> {
+    const v4 = (await this.exec(ns, 'iptables-save', [])).stdout;
+    const v6 = (await this.exec(ns, 'ip6tables-save', [])).stdout;
+    return [v4, v6, await this.nftTable(ns)].join('\n');
   }
 
   /** Whether the kernel can create links of this kind (some kernels are built without dummy or ipvlan). */

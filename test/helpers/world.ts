@@ -58,13 +58,13 @@ export interface TestWorld {
  * Gives each test a world of its own, built before it and torn down after it whatever happened, so that any test
  * can run alone and one failure takes down nothing else. A namespace costs about 2 ms.
  */
-export function useWorld(): () => TestWorld {
+export function useWorld(options: Partial<ControllerOptions> = {}): () => TestWorld {
   let current: { t: TestWorld; close: () => Promise<void> } | undefined;
   beforeEach(async () => {
     const lab = Lab.create();
     try {
       const world = await buildWorld(lab);
-      const state = { ...(await world.open()) };
+      const state = { ...(await world.open(options)) };
       const t: TestWorld = {
         lab,
         world,
@@ -76,7 +76,7 @@ export function useWorld(): () => TestWorld {
         },
         reopen: async () => {
           await state.controller.close();
-          Object.assign(state, await world.open());
+          Object.assign(state, await world.open(options));
           return state.report;
         },
         sandbox: async (name) => {

@@ -41,7 +41,7 @@ async function expectConsistent(ctl: Controller, deps: ControllerDeps, l: Lab, w
     const [, kind, id] = String(t.ifalias).split(':');
     expect(kind === 'network' ? ctl.networks().some((n) => n.id === id) : !!ctl.endpoint(id!), `${what}: ${t.ifname} (${String(t.ifalias)})`).toBe(true);
   }
-  const rules = (await l.exec(l.host, 'iptables-save', [])).stdout;
+  const rules = await l.firewallText();
   for (const n of ctl.networks().filter((x) => x.driver === 'bridge')) {
     expect(links.find((x) => x.ifname === (n.config as BridgeConfig).bridgeName)?.ifalias, `${what}: bridge of ${n.name}`).toBe(`tsnet:network:${n.id}`);
     expect(rules, `${what}: rules of ${n.name}`).toContain(`tsnet:${n.id}`);
@@ -110,7 +110,7 @@ describeKernel('crash safety', () => {
     for (const n of controller.networks()) await controller.deleteNetwork(n.id);
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifalias ?? '').startsWith('tsnet:'))).toEqual([]);
     expect(deps.namespaces.list()).toEqual([]);
-    expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toMatch(/tsnet:[0-9a-f]{64}/u);
+    expect(await l.firewallText()).not.toMatch(/tsnet:[0-9a-f]{64}/u);
     await controller.close();
   }, 600_000);
 });

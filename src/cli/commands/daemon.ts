@@ -13,6 +13,7 @@ interface DaemonFlags {
   netnsDir?: string;
   defaultAddressPool?: string[];
   iptables: string;
+  firewallBackend?: 'nftables' | 'iptables';
   dockerPlugin?: boolean;
   dockerPluginSocket?: string;
   firewallCheck: string;
@@ -31,6 +32,7 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
     ...(o.netnsDir ? { netnsDir: o.netnsDir } : {}),
     ...(o.defaultAddressPool ? { defaultPools: o.defaultAddressPool.map(parseDefaultPool) } : {}),
     iptables: o.iptables === 'true',
+    ...(o.firewallBackend ? { firewallBackend: o.firewallBackend } : {}),
     ...(pluginSocket ? { dockerPluginSocket: pluginSocket } : {}),
     firewallCheckSeconds: Number(o.firewallCheck),
     defaultBridge: o.bridge,
@@ -56,7 +58,13 @@ export function registerDaemonCommands(cli: Cli): void {
     .option('--socket <path>', 'unix socket of the API', DEFAULT_SOCKET)
     .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: next to the socket)')
     .option('--default-address-pool <base=CIDR,size=N>', 'default pool for automatic subnets (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .addOption(new Option('--iptables <bool>', 'manage iptables rules').choices(['true', 'false']).default('true'))
+    .addOption(new Option('--iptables <bool>', 'manage the firewall (false: leave it alone)').choices(['true', 'false']).default('true'))
+    .addOption(
+      new Option(
+        '--firewall-backend <backend>',
+        'nftables (netlink, no process; the default where the kernel has nf_tables) or iptables (iptables-restore)',
+      ).choices(['nftables', 'iptables']),
+    )
     .option('--docker-plugin', "serve Docker's network driver and IPAM plugin on /run/docker/plugins/tsnet.sock")
     .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
     .option('--bridge <name>', 'bridge interface of the default network "bridge", or none for no default network', 'tsnet0')
