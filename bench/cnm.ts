@@ -10,10 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Controller } from '../src/cnm/controller.js';
-import { openController } from '../src/daemon/network-wiring.js';
+import { openController, type FirewallBackend } from '../src/daemon/network-wiring.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { Handle } from '../src/netlink/handle.js';
-import { NetnsDirectory } from '../src/netns/netns.js';
+import { NetNs, NetnsDirectory } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
 import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
 
@@ -91,8 +91,11 @@ interface CnmResult {
   readonly bench: 'cnm';
   readonly networks: number;
   readonly containers: number;
+  /** With the nftables backend (targets: create at most 10 ms, delete at most 40 ms median); then with iptables. */
   readonly networkCreate: Summary;
   readonly networkDelete: Summary;
+  readonly networkCreateIptables: Summary;
+  readonly networkDeleteIptables: Summary;
   readonly attachSequential: Summary;
   /** The kernel's floor for the endpoint, made in turn with the attaches, and the attach over it (target: at most 2x). */
   readonly floor: Summary;
@@ -111,18 +114,29 @@ interface CnmResult {
 }
 type Progress = (text: string) => void;
 
-/** Network create and delete, in the bench's own namespace. */
+/**
+ * Network create and delete with each firewall backend, each in a fresh namespace of its own, taking turns
+ * network by network.
+ */
 async function measureNetworks(opts: Options, state: string, progress: Progress) {
-  const { controller: ctl } = await openController({ root: join(state, 'tsnet-networks'), netnsDir: '/run/netns/tsnet-networks' });
-  const netCreate: number[] = [];
+  const dir = new NetnsDirectory('/run/netns');
+  const open = async (backend: FirewallBackend) => {
+    const hostNs = NetNs.fromPath(freshHost(dir, `host-${backend}`));
+    return (await openController({ root: join(state, `networks-${backend}`), netnsDir: `/run/netns/networks-${backend}`, hostNs, firewallBackend: backend }))
+      .controller;
+  };
+  const contenders = { nftables: await open('nftables'), iptables: await open('iptables') };
+  const create = { nftables: [] as number[], iptables: [] as number[] };
+  const remove = { nftables: [] as number[], iptables: [] as number[] };
+  const order = (i: number): FirewallBackend[] => (i % 2 === 0 ? ['nftables', 'iptables'] : ['iptables', 'nftables']);
   for (let i = 0; i < opts.networks; i++) {
-    netCreate.push(await timeMs(() => ctl.createNetwork({ name: `n${i}`, subnet: `10.${100 + (i >> 8)}.${i & 255}.0/24` })));
+    for (const b of order(i))
+      create[b].push(await timeMs(() => contenders[b].createNetwork({ name: `n${i}`, subnet: `10.${100 + (i >> 8)}.${i & 255}.0/24` })));
     progress(`networks: ${i + 1}/${opts.networks}`);
   }
-  const netDelete: number[] = [];
-  for (const n of [...ctl.networks()]) netDelete.push(await timeMs(() => ctl.deleteNetwork(n.id)));
-  await ctl.close();
-  return { netCreate, netDelete };
+  for (let i = 0; i < opts.networks; i++) for (const b of order(i)) remove[b].push(await timeMs(() => contenders[b].deleteNetwork(`n${i}`)));
+  for (const ctl of Object.values(contenders)) await ctl.close();
+  return { create, remove };
 }
 
 /** A contender's own host: a fresh namespace with lo up, holding nothing else before the contender starts. */
@@ -235,7 +249,7 @@ async function measure(opts: Options, state: string): Promise<void> {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(70));
   };
   const skipped: string[] = [];
-  const { netCreate, netDelete } = await measureNetworks(opts, state, progress);
+  const networks = await measureNetworks(opts, state, progress);
   const { ctl, big, boxes, samples, rssBefore } = await measureAttach(opts, state, progress, skipped);
   const sequential = samples.tsnet;
   const { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, rssWithAll } = await measureConcurrentAndTeardown(
@@ -256,8 +270,10 @@ async function measure(opts: Options, state: string): Promise<void> {
     bench: 'cnm',
     networks: opts.networks,
     containers: opts.containers,
-    networkCreate: summarise(netCreate),
-    networkDelete: summarise(netDelete),
+    networkCreate: summarise(networks.create.nftables),
+    networkDelete: summarise(networks.remove.nftables),
+    networkCreateIptables: summarise(networks.create.iptables),
+    networkDeleteIptables: summarise(networks.remove.iptables),
     attachSequential: attach,
     floor: summarise(samples.floor),
     attachOverFloor: round(attach.medianMs / median(samples.floor), 2),
@@ -298,17 +314,23 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
     table(
       ['operation', 'count', 'median ms', 'p95 ms'],
       [
-        row('network create', result.networkCreate),
+        row('network create (nftables)', result.networkCreate),
+        row('network create (iptables)', result.networkCreateIptables),
         row('attach (tsnet), one at a time', attach),
         row("the kernel's floor for its endpoint (C)", result.floor),
         row('attach (tsnet), 8 at a time', result.attachConcurrent8),
         row('attach (CNI bridge plugin)', result.cniBridge),
         row('attach (netavark)', result.netavark),
-        row('network delete', result.networkDelete),
+        row('network delete (nftables)', result.networkDelete),
+        row('network delete (iptables)', result.networkDeleteIptables),
       ],
     ),
   );
-  console.log(`\nattach / the kernel's floor for its endpoint (${result.floor.medianMs} ms): ${result.attachOverFloor}x (target: at most 2x)`);
+  const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  console.log(
+    `\nnetwork create (nftables): ${result.networkCreate.medianMs} ms (target: at most 10 ms, ${met(result.networkCreate.medianMs <= 10)}); delete: ${result.networkDelete.medianMs} ms (target: at most 40 ms, ${met(result.networkDelete.medianMs <= 40)})`,
+  );
+  console.log(`attach / the kernel's floor for its endpoint (${result.floor.medianMs} ms): ${result.attachOverFloor}x (target: at most 2x)`);
   console.log(`baselines net of nsenter's own start (${result.nsenterMedianMs} ms): each contender attaches in a fresh namespace of its own, in turn`);
   console.log(`CNI / tsnet: ${result.ratio.cniOverTsnet ?? '-'}x; netavark / tsnet: ${result.ratio.netavarkOverTsnet ?? '-'}x (target: at least 20x)`);
   console.log(
