@@ -1,5 +1,5 @@
 // Runs a command (the test suite) and proves that it left the host's own network as it found it: `ip -j link`,
-// `ip -j route` and `iptables-save` of the host namespace are recorded before and compared after. A difference
+// `ip -j route`, `iptables-save` and `nft list ruleset` (counters left out) of the host namespace are recorded before and compared after. A difference
 // fails the run, whatever the command's own result. Counters and timestamps are left out: they move by themselves.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -27,7 +27,8 @@ function snapshot() {
       .filter((line) => !line.startsWith('#'))
       .map((line) => line.replace(/\[\d+:\d+\]/g, ''))
       .join('\n');
-  return `links:\n${links}\nroutes:\n${routes}\nrules:\n${rules('iptables-save')}\nip6 rules:\n${rules('ip6tables-save')}`;
+  const nft = read('nft', ['list', 'ruleset']).replace(/counter packets \d+ bytes \d+/g, 'counter');
+  return `links:\n${links}\nroutes:\n${routes}\nrules:\n${rules('iptables-save')}\nip6 rules:\n${rules('ip6tables-save')}\nnftables:\n${nft}`;
 }
 
 const [command, ...args] = process.argv.slice(2);
@@ -46,5 +47,5 @@ if (after !== before) {
   for (const line of b) if (!a.includes(line)) console.error(`  + ${line}`);
   process.exit(1);
 }
-console.error('host guard: the host network namespace is unchanged (links, routes, iptables and ip6tables rules)');
+console.error('host guard: the host network namespace is unchanged (links, routes, iptables, ip6tables and nftables rules)');
 process.exit(result.status ?? 1);

@@ -9,10 +9,10 @@ import type { Firewaller } from '../iptables/firewaller.js';
 import type { NetworkFirewall } from '../iptables/rules.js';
 import { SerialQueue } from '../lib/serial-queue.js';
 import { NETLINK_NETFILTER } from '../netlink/nftables/constants.js';
-import { nft, nftDump, transaction, type SetElement } from '../netlink/nftables/messages.js';
-import { NetlinkError } from '../netlink/errors.js';
+import { nft, nftDump, orNothing, transaction, type SetElement } from '../netlink/nftables/messages.js';
 import { NetlinkSocket, type NetlinkRequest } from '../netlink/socket.js';
 import type { NetNs } from '../netns/netns.js';
+import { IptablesForward } from './iptables-forward.js';
 import { BASE_CHAINS, DesiredStateBuilder, PORTS_CHAIN, SETS, TABLE, USER_CHAIN, type NftRule, type NftState } from './ruleset.js';
 
 export class NftablesError extends TsnetError {
@@ -21,7 +21,6 @@ export class NftablesError extends TsnetError {
   }
 }
 
-const ENOENT = 2;
 type Change = NetlinkRequest<unknown>;
 
 const addRules = (chain: string, rules: readonly NftRule[]): Change[] => rules.map((r) => nft.newRule(TABLE, chain, r.exprs, r.comment));
@@ -75,16 +74,6 @@ export function rewriteState(existing: { chains: readonly string[]; sets: readon
   ];
 }
 
-/** A dump of a table that does not exist answers ENOENT: nothing there. */
-async function orNothing<T>(p: Promise<T[]>): Promise<T[]> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof NetlinkError && err.errno === ENOENT) return [];
-    throw err;
-  }
-}
-
 /** Whether the kernel of ns speaks nfnetlink (nf_tables comes with it): a socket opened and closed. */
 export function nftablesAvailable(ns: NetNs): boolean {
   try {
@@ -100,6 +89,7 @@ export class NftablesFirewaller implements Firewaller {
   private applied: NftState | undefined;
   private readonly queue = new SerialQueue();
   private readonly states = new DesiredStateBuilder();
+  private readonly forward = new IptablesForward(() => this.sock());
   private socket: NetlinkSocket | undefined;
 
   constructor(private readonly ns: NetNs) {}
@@ -129,22 +119,24 @@ export class NftablesFirewaller implements Firewaller {
       const want = this.states.build(networks);
       const had = this.applied;
       this.applied = undefined;
+      // iptables' dropping FORWARD chains get their accepts for tsnet's bridges in the same transaction.
+      const forward = await this.forward.changes(networks);
       // When the state is unknown, or someone changed the table behind tsnet's back so that the difference no
       // longer applies, the table is read and rewritten, still in one transaction.
       const done =
         had !== undefined &&
-        (await this.commit(diffState(had, want)).then(
+        (await this.commit([...diffState(had, want), ...forward]).then(
           () => true,
           () => false,
         ));
-      if (!done) await this.commit(rewriteState(await this.existing(), want));
+      if (!done) await this.commit([...rewriteState(await this.existing(), want), ...forward]);
       this.applied = want;
     });
   }
 
   missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
     return this.queue.run(async () => {
-      const lacking = await this.lacking(this.states.build(networks));
+      const lacking = [...(await this.lacking(this.states.build(networks))), ...(await this.forward.missing(networks))];
       if (lacking.length > 0) this.applied = undefined;
       return lacking.map((l) => `nftables: ${l}`);
     });
@@ -187,6 +179,7 @@ export class NftablesFirewaller implements Firewaller {
       const ours = chains.filter((c) => c !== USER_CHAIN);
       this.applied = undefined;
       await this.commit([
+        ...(await this.forward.changes([])),
         ...ours.map((c) => nft.flushChain(TABLE, c)),
         ...sets.map((s) => nft.flushSet(TABLE, s)),
         ...ours.map((c) => nft.delChain(TABLE, c)),

@@ -27,7 +27,8 @@ const TIMEOUT_MS = 10_000;
 async function snapshot(w: TestWorld): Promise<string> {
   const { deps, lab } = w;
   const links = (await lab.handle(lab.host).linkList()).map((l) => `${l.name}|${l.alias ?? ''}`).sort();
-  const rules = (await lab.firewallText())
+  // The default backend is nftables: its table is the whole of tsnet's firewall (one process to read it).
+  const rules = (await lab.nftTable())
     .split('\n')
     .filter((l) => l.includes('tsnet'))
     .map((l) => l.replace(/\[\d+:\d+\]/gu, '').replace(/counter packets \d+ bytes \d+/gu, 'counter'));

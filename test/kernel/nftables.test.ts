@@ -12,7 +12,7 @@ import type { NetworkFirewall } from '../../src/iptables/rules.js';
 import { NftablesFirewaller } from '../../src/nftables/firewaller.js';
 import { describeKernel, useLab, type Lab } from '../helpers/lab.js';
 import { openController } from '../../src/daemon/network-wiring.js';
-import { useWorld } from '../helpers/world.js';
+import { UPSTREAM, useWorld } from '../helpers/world.js';
 import type { NetNs } from '../../src/netns/netns.js';
 
 // Every process started from this file's modules (tsnet's included) is counted, and still started.
@@ -185,5 +185,26 @@ describeKernel('nftables firewall through the Controller', () => {
       expect.stringMatching(/^delete element inet tsnet published4 \{ 10\.63\.0\.\d+ \. tcp \. 80 \}$/u),
       expect.stringMatching(/^delete element inet tsnet dnat4any \{ tcp \. 8080 : 10\.63\.0\.\d+ \. 80 \}$/u),
     ]);
+  });
+
+  it("forwards its bridges' traffic where iptables' FORWARD drops by default (as dockerd sets it), and takes its accepts back", async () => {
+    const { ctl, lab: l, sandbox } = world();
+    await l.exec(l.host, 'iptables', ['-P', 'FORWARD', 'DROP']);
+    // Bridged frames through FORWARD too, as dockerd has it.
+    l.host.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
+    const web = await ctl.createNetwork({ name: 'web', subnet: '10.64.0.0/24' });
+    const [a, b] = await Promise.all(['a', 'b'].map(sandbox));
+    await ctl.connect('web', a!.id);
+    const eb = await ctl.connect('web', b!.id);
+    expect(await l.pingResult(a!.ns, eb.ipv4!.split('/')[0]!)).toBe('reached');
+    expect(await l.pingResult(a!.ns, UPSTREAM.server)).toBe('reached');
+    const bridge = (web.config as { bridgeName: string }).bridgeName;
+    const save = (await l.exec(l.host, 'iptables-save', [])).stdout;
+    expect(save).toContain(`-A FORWARD -i ${bridge} -m comment --comment "tsnet:${web.id}" -j ACCEPT`);
+    expect(save).toContain(`-A FORWARD -o ${bridge} -m comment --comment "tsnet:${web.id}" -j ACCEPT`);
+    expect(await ctl.doctor(false)).toMatchObject({ recreated: [] });
+    await ctl.deleteSandboxes([a!.id, b!.id]);
+    await ctl.deleteNetwork('web');
+    expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toContain('tsnet:');
   });
 });

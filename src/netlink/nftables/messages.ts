@@ -5,11 +5,14 @@
 import { AttrTable, attr, type Attr } from '../attributes.js';
 import { NLM_F_APPEND, NLM_F_CREATE } from '../constants.js';
 import { decodeFamily, encodeMessage, type FamilyStruct, type NlMessage } from '../message.js';
+import { NetlinkError } from '../errors.js';
 import type { NetlinkRequest } from '../socket.js';
 import {
   NFNL_MSG_BATCH_BEGIN,
   NFNL_MSG_BATCH_END,
   NFNL_SUBSYS_NFTABLES,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
   NFPROTO_INET,
   NFTA_CHAIN,
   NFTA_DATA,
@@ -43,13 +46,13 @@ const nfgenmsg: FamilyStruct<NfGenMsg> = {
 const msgType = (m: number): number => (NFNL_SUBSYS_NFTABLES << 8) | m;
 
 /** An acknowledged change of the inet family. */
-function change(m: number, object: string, attrs: readonly Attr[], extraFlags = 0): NetlinkRequest<void> {
+function change(m: number, object: string, attrs: readonly Attr[], extraFlags = 0, family = NFPROTO_INET): NetlinkRequest<void> {
   const type = msgType(m);
   return {
     type,
     object,
     dump: false,
-    encode: (seq, flags) => encodeMessage(type, flags | extraFlags, seq, nfgenmsg, { family: NFPROTO_INET, resId: 0 }, attrs),
+    encode: (seq, flags) => encodeMessage(type, flags | extraFlags, seq, nfgenmsg, { family, resId: 0 }, attrs),
     parse: () => undefined,
   };
 }
@@ -111,7 +114,14 @@ export function parseCommentUserdata(ud: Buffer | undefined): string | undefined
   return ud.toString('utf8', 2, 2 + ud[1]!).replace(/\0$/u, '');
 }
 
-const where = (table: string, what: string): string => `inet ${table}: ${what}`;
+const FAMILY_NAMES: Readonly<Record<number, string>> = { [NFPROTO_INET]: 'inet', [NFPROTO_IPV4]: 'ip', [NFPROTO_IPV6]: 'ip6' };
+const where = (table: string, what: string, family = NFPROTO_INET): string => `${FAMILY_NAMES[family] ?? family} ${table}: ${what}`;
+
+function u64(type: number, value: bigint): Attr {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(value);
+  return { type, value: b };
+}
 
 export const nft = {
   newTable: (table: string): NetlinkRequest<void> =>
@@ -133,11 +143,11 @@ export const nft = {
   /** Removes every rule of a chain. */
   flushChain: (table: string, chain: string): NetlinkRequest<void> =>
     change(NFT_MSG.DELRULE, where(table, `rules of chain ${chain}`), [attr.str(NFTA_RULE.TABLE, table), attr.str(NFTA_RULE.CHAIN, chain)]),
-  /** Appends a rule at the end of a chain. */
-  newRule: (table: string, chain: string, exprs: readonly Expr[], comment: string): NetlinkRequest<void> =>
+  /** Appends a rule at the end of a chain (of tsnet's inet table, or of another family's table). */
+  newRule: (table: string, chain: string, exprs: readonly Expr[], comment: string, family = NFPROTO_INET): NetlinkRequest<void> =>
     change(
       NFT_MSG.NEWRULE,
-      where(table, `rule "${comment}" in chain ${chain}`),
+      where(table, `rule "${comment}" in chain ${chain}`, family),
       [
         attr.str(NFTA_RULE.TABLE, table),
         attr.str(NFTA_RULE.CHAIN, chain),
@@ -145,6 +155,16 @@ export const nft = {
         attr.bytes(NFTA_RULE.USERDATA, commentUserdata(comment)),
       ],
       NLM_F_CREATE | NLM_F_APPEND,
+      family,
+    ),
+  /** Deletes one rule, by its handle. */
+  delRule: (table: string, chain: string, handle: bigint, family = NFPROTO_INET): NetlinkRequest<void> =>
+    change(
+      NFT_MSG.DELRULE,
+      where(table, `rule ${handle} in chain ${chain}`, family),
+      [attr.str(NFTA_RULE.TABLE, table), attr.str(NFTA_RULE.CHAIN, chain), u64(NFTA_RULE.HANDLE, handle)],
+      0,
+      family,
     ),
   newSet(table: string, set: SetSpec): NetlinkRequest<void> {
     const attrs: Attr[] = [
@@ -196,13 +216,13 @@ function elementRequests(m: number, table: string, set: string, elements: readon
 }
 
 /** A dump of the inet family, filtered by the attributes given (a table, a set). */
-function dump<T>(m: number, object: string, attrs: readonly Attr[], parseOne: (attrs: AttrTable) => T): NetlinkRequest<T[]> {
+function dump<T>(m: number, object: string, attrs: readonly Attr[], parseOne: (attrs: AttrTable) => T, family = NFPROTO_INET): NetlinkRequest<T[]> {
   const type = msgType(m);
   return {
     type,
     object,
     dump: true,
-    encode: (seq, flags) => encodeMessage(type, flags, seq, nfgenmsg, { family: NFPROTO_INET, resId: 0 }, attrs),
+    encode: (seq, flags) => encodeMessage(type, flags, seq, nfgenmsg, { family, resId: 0 }, attrs),
     parse: (replies: readonly NlMessage[]) => replies.map((r) => parseOne(decodeFamily(r, nfgenmsg).attrs)),
   };
 }
@@ -210,9 +230,12 @@ function dump<T>(m: number, object: string, attrs: readonly Attr[], parseOne: (a
 export interface ChainInfo {
   readonly name: string;
   readonly base: boolean;
+  /** A base chain's policy: accept (1) or drop (0). */
+  readonly policy: number | undefined;
 }
 export interface RuleInfo {
   readonly chain: string;
+  readonly handle: bigint;
   readonly comment: string | undefined;
 }
 export interface ElementInfo {
@@ -233,20 +256,40 @@ function parseElement(e: AttrTable): ElementInfo {
 }
 
 export const nftDump = {
-  chains: (table: string): NetlinkRequest<ChainInfo[]> =>
-    dump(NFT_MSG.GETCHAIN, where(table, 'chains'), [attr.str(NFTA_CHAIN.TABLE, table)], (a) => ({
-      name: a.str(NFTA_CHAIN.NAME) ?? '',
-      base: a.has(NFTA_CHAIN.HOOK),
-    })),
+  chains: (table: string, family = NFPROTO_INET): NetlinkRequest<ChainInfo[]> =>
+    dump(
+      NFT_MSG.GETCHAIN,
+      where(table, 'chains', family),
+      [attr.str(NFTA_CHAIN.TABLE, table)],
+      (a) => ({ name: a.str(NFTA_CHAIN.NAME) ?? '', base: a.has(NFTA_CHAIN.HOOK), policy: a.bytes(NFTA_CHAIN.POLICY)?.readUInt32BE(0) }),
+      family,
+    ),
   sets: (table: string): NetlinkRequest<string[]> =>
     dump(NFT_MSG.GETSET, where(table, 'sets'), [attr.str(NFTA_SET.TABLE, table)], (a) => a.str(NFTA_SET.NAME) ?? ''),
-  rules: (table: string): NetlinkRequest<RuleInfo[]> =>
-    dump(NFT_MSG.GETRULE, where(table, 'rules'), [attr.str(NFTA_RULE.TABLE, table)], (a) => ({
-      chain: a.str(NFTA_RULE.CHAIN) ?? '',
-      comment: parseCommentUserdata(a.bytes(NFTA_RULE.USERDATA)),
-    })),
+  rules: (table: string, family = NFPROTO_INET): NetlinkRequest<RuleInfo[]> =>
+    dump(
+      NFT_MSG.GETRULE,
+      where(table, 'rules', family),
+      [attr.str(NFTA_RULE.TABLE, table)],
+      (a) => ({
+        chain: a.str(NFTA_RULE.CHAIN) ?? '',
+        handle: a.bytes(NFTA_RULE.HANDLE)?.readBigUInt64BE(0) ?? 0n,
+        comment: parseCommentUserdata(a.bytes(NFTA_RULE.USERDATA)),
+      }),
+      family,
+    ),
   elements: (table: string, set: string): NetlinkRequest<ElementInfo[][]> =>
     dump(NFT_MSG.GETSETELEM, where(table, `elements of set ${set}`), [attr.str(NFTA_SET_ELEM_LIST.TABLE, table), attr.str(NFTA_SET_ELEM_LIST.SET, set)], (a) =>
       (a.nested(NFTA_SET_ELEM_LIST.ELEMENTS)?.all(NFTA_LIST_ELEM) ?? []).map((b) => parseElement(AttrTable.parse(b))),
     ),
 };
+
+/** A dump's answer, or nothing when what it reads does not exist (a table not made yet answers ENOENT). */
+export async function orNothing<T>(answer: Promise<T[]>): Promise<T[]> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (err instanceof NetlinkError && err.errno === 2 /* ENOENT */) return [];
+    throw err;
+  }
+}
