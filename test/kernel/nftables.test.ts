@@ -8,7 +8,9 @@
 import type * as childProcess from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { afterEach, expect, it, vi } from 'vitest';
+import type { Controller } from '../../src/cnm/controller.js';
 import type { NetworkFirewall } from '../../src/iptables/rules.js';
+import { firewallNetwork, publishedPort } from '../helpers/network-firewall.js';
 import { NftablesFirewaller } from '../../src/nftables/firewaller.js';
 import { describeKernel, useLab, type Lab } from '../helpers/lab.js';
 import { openController } from '../../src/daemon/network-wiring.js';
@@ -40,19 +42,12 @@ vi.mock('node:child_process', async (importOriginal) => {
   return { ...real, spawn: record(real.spawn), execFile: record(real.execFile), execFileSync: record(real.execFileSync), spawnSync: record(real.spawnSync) };
 });
 
-const net = (over: Partial<NetworkFirewall> = {}): NetworkFirewall => ({
-  id: 'a'.repeat(64),
-  bridge: 'br-aaa',
-  subnets: ['10.1.0.0/24'],
-  subnets6: ['fd00:1::/64'],
-  internal: false,
-  icc: true,
-  masquerade: true,
-  routed: false,
-  published: [],
-  ...over,
-});
-const port = { protocol: 'tcp' as const, hostIp: '0.0.0.0', hostPort: 8080, address: '10.1.0.2', containerPort: 80 };
+const net = (over: Partial<NetworkFirewall> = {}): NetworkFirewall => firewallNetwork({ bridge: 'br-aaa', subnets6: ['fd00:1::/64'], ...over });
+const port = publishedPort;
+
+/** A sandbox that publishes tcp 8080 to its port 80. */
+const publisher = (ctl: Controller): ReturnType<Controller['createSandbox']> =>
+  ctl.createSandbox({ containerId: 'p-container', containerName: 'p', hostname: 'p', publish: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }] });
 
 /** `nft monitor` in ns, from a marker change to another, so that exactly what happened between them is read. */
 async function monitor(l: Lab, ns: NetNs, during: () => Promise<void>): Promise<string[]> {
@@ -150,12 +145,7 @@ describeKernel('nftables firewall through the Controller', () => {
     const { ctl, sandbox } = world();
     started.commands.length = 0;
     await ctl.createNetwork({ name: 'web', subnet: '10.62.0.0/24' });
-    const s = await ctl.createSandbox({
-      containerId: 'p-container',
-      containerName: 'p',
-      hostname: 'p',
-      publish: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }],
-    });
+    const s = await publisher(ctl);
     await ctl.connect('web', s.id);
     await ctl.deleteSandbox(s.id);
     const other = await sandbox('q');
@@ -168,23 +158,15 @@ describeKernel('nftables firewall through the Controller', () => {
   it('publishes and unpublishes a port by set elements alone, as nft monitor sees it', async () => {
     const { ctl, lab: l } = world();
     await ctl.createNetwork({ name: 'web', subnet: '10.63.0.0/24' });
-    const s = await ctl.createSandbox({
-      containerId: 'p-container',
-      containerName: 'p',
-      hostname: 'p',
-      publish: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }],
-    });
+    const s = await publisher(ctl);
     const published = await monitor(l, l.host, async () => void (await ctl.connect('web', s.id)));
-    expect(published.length).toBe(2);
-    expect(published).toEqual([
-      expect.stringMatching(/^add element inet tsnet published4 \{ 10\.63\.0\.\d+ \. tcp \. 80 \}$/u),
-      expect.stringMatching(/^add element inet tsnet dnat4any \{ tcp \. 8080 : 10\.63\.0\.\d+ \. 80 \}$/u),
-    ]);
-    const unpublished = await monitor(l, l.host, () => ctl.deleteSandbox(s.id));
-    expect(unpublished).toEqual([
-      expect.stringMatching(/^delete element inet tsnet published4 \{ 10\.63\.0\.\d+ \. tcp \. 80 \}$/u),
-      expect.stringMatching(/^delete element inet tsnet dnat4any \{ tcp \. 8080 : 10\.63\.0\.\d+ \. 80 \}$/u),
-    ]);
+    // What a port is in the kernel: its container side in published4, its DNAT in dnat4any; nothing else moves.
+    const elements = (op: 'add' | 'delete'): unknown[] => [
+      expect.stringMatching(new RegExp(`^${op} element inet tsnet published4 \\{ 10\\.63\\.0\\.\\d+ \\. tcp \\. 80 \\}$`, 'u')),
+      expect.stringMatching(new RegExp(`^${op} element inet tsnet dnat4any \\{ tcp \\. 8080 : 10\\.63\\.0\\.\\d+ \\. 80 \\}$`, 'u')),
+    ];
+    expect(published).toEqual(elements('add'));
+    expect(await monitor(l, l.host, () => ctl.deleteSandbox(s.id))).toEqual(elements('delete'));
   });
 
   it("forwards its bridges' traffic where iptables' FORWARD drops by default (as dockerd sets it), and takes its accepts back", async () => {

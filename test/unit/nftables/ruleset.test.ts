@@ -3,24 +3,13 @@
  * between two states (a port is set elements only; a removal takes elements before the chains they jump to).
  */
 import { describe, expect, it } from 'vitest';
-import type { NetworkFirewall } from '../../../src/iptables/rules.js';
 import { NFT_MSG } from '../../../src/netlink/nftables/constants.js';
 import { diffState } from '../../../src/nftables/firewaller.js';
 import { DesiredStateBuilder, desiredState } from '../../../src/nftables/ruleset.js';
+import { firewallNetwork, publishedPort } from '../../helpers/network-firewall.js';
 
-const net = (over: Partial<NetworkFirewall> = {}): NetworkFirewall => ({
-  id: 'a'.repeat(64),
-  bridge: 'br-a',
-  subnets: ['10.1.0.0/24'],
-  subnets6: [],
-  internal: false,
-  icc: true,
-  masquerade: true,
-  routed: false,
-  published: [],
-  ...over,
-});
-const port = { protocol: 'tcp' as const, hostIp: '0.0.0.0', hostPort: 8080, address: '10.1.0.2', containerPort: 80 };
+const net = firewallNetwork;
+const port = publishedPort;
 const texts = (state: ReturnType<typeof desiredState>, chain: string): string[] => (state.chains.get(chain) ?? []).map((r) => r.text);
 const kinds = (changes: { type: number }[]): string[] =>
   changes.map((c) => Object.entries(NFT_MSG).find(([, v]) => (0x0a00 | v) === c.type)?.[0] ?? String(c.type));
