@@ -130,7 +130,7 @@ async function measureNetworks(opts: Options, state: string, progress: Progress)
   };
   const contenders = { nftables: await open('nftables'), iptables: await open('iptables') };
   // The kernel's floor for a network's removal: a bare bridge (up, with its gateway address) deleted by index.
-  const floor = Handle.open(NetNs.fromPath(freshHost(dir, 'host-floor')));
+  const floor = Handle.open(NetNs.fromPath(freshHost(dir, 'host-bridges')));
   const create = { nftables: [] as number[], iptables: [] as number[] };
   const remove = { nftables: [] as number[], iptables: [] as number[], floor: [] as number[] };
   const order = (i: number): FirewallBackend[] => (i % 2 === 0 ? ['nftables', 'iptables'] : ['iptables', 'nftables']);
