@@ -16,7 +16,7 @@ import { addrAddRequest } from '../src/netlink/addr.js';
 import { Handle } from '../src/netlink/handle.js';
 import { NetNs, NetnsDirectory } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
-import { median, round, summarise, table, timeMs, type Summary } from './stats.js';
+import { median, round, settledRss, summarise, table, timeMs, type Summary } from './stats.js';
 
 function parseArgs(argv: string[]) {
   return parseBenchArgs(argv, { networks: { default: 50, min: 1, max: 500 }, containers: { default: 200, min: 10, max: 1000 } });
@@ -204,7 +204,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   const samples: AttachSamples = { tsnet: [], floor: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
   const floor = await floorHost(dir);
   const boxes: string[] = [];
-  const rssBefore = process.memoryUsage().rss;
+  const rssBefore = settledRss();
   const turns: (() => Promise<void>)[] = [
     async () => {
       const s = await ctl.createSandbox({ containerId: `seq${boxes.length}` });
@@ -249,7 +249,7 @@ async function measureConcurrentAndTeardown(opts: Options, ctl: Controller, bigI
     concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(bigId, s.id)))))));
     if (i % 40 === 0) progress(`attach, 8 at a time: ${i + 8}/${opts.containers}`);
   }
-  const rssWithAll = process.memoryUsage().rss;
+  const rssWithAll = settledRss();
   const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
   const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;

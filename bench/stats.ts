@@ -1,4 +1,6 @@
 /** Figures for benchmarks: medians, percentiles, and the table/JSON output every bench script shares. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;
@@ -38,4 +40,14 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
       .join('  ')
       .trimEnd();
   return [line(cells[0]!), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * The process's resident memory after a full garbage collection, so that two readings differ by what is held, not
+ * by garbage that one collection happened to free (a growth figure could otherwise come out negative).
+ */
+export function settledRss(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().rss;
 }
