@@ -171,14 +171,21 @@ describeKernel('nftables firewall through the Controller', () => {
 
   it("forwards its bridges' traffic where iptables' FORWARD drops by default (as dockerd sets it), and takes its accepts back", async () => {
     const { ctl, lab: l, sandbox } = world();
-    await l.exec(l.host, 'iptables', ['-P', 'FORWARD', 'DROP']);
-    // Bridged frames through FORWARD too, as dockerd has it.
-    l.host.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
     const web = await ctl.createNetwork({ name: 'web', subnet: '10.64.0.0/24' });
     const [a, b] = await Promise.all(['a', 'b'].map(sandbox));
     await ctl.connect('web', a!.id);
     const eb = await ctl.connect('web', b!.id);
-    expect(await l.pingResult(a!.ns, eb.ipv4!.split('/')[0]!)).toBe('reached');
+    const peer = eb.ipv4!.split('/')[0]!;
+    // dockerd starts after the network exists: FORWARD drops by default, and bridged frames go through it too.
+    await l.exec(l.host, 'iptables', ['-P', 'FORWARD', 'DROP']);
+    l.host.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
+    expect(await l.pingResult(a!.ns, peer)).toBe('no-reply');
+    // The daemon's periodic check (the same as doctor --fix) finds the accepts missing and adds them.
+    expect((await ctl.doctor(false)).recreated).toEqual([
+      expect.stringMatching(/^bridge driver: nftables: rules "-i br-\w+ -j ACCEPT", "-o br-\w+ -j ACCEPT" in chain ip filter FORWARD$/u),
+    ]);
+    await ctl.doctor(true);
+    expect(await l.pingResult(a!.ns, peer)).toBe('reached');
     expect(await l.pingResult(a!.ns, UPSTREAM.server)).toBe('reached');
     const bridge = (web.config as { bridgeName: string }).bridgeName;
     const save = (await l.exec(l.host, 'iptables-save', [])).stdout;
