@@ -181,7 +181,8 @@ export class NetlinkSocket {
       const t0 = performance.now();
       // The kernel handles a request inside sendto(); a deletion waits there for an RCU grace period (16-32 ms),
       // which must not stall the event loop: those go through a worker thread.
-      const slow = requests.some((r) => SLOW_TYPES.has(r.type));
+      // (nfnetlink's batch end has RTM_DELLINK's number: unanswered messages are not rtnetlink's.)
+      const slow = requests.some((r) => !r.unanswered && SLOW_TYPES.has(r.type));
       const sent = slow ? await native().sendAsync(this.fd, out, out.length) : native().send(this.fd, out, out.length);
       this.stats.kernelMs += performance.now() - t0;
       this.stats.sends++;
