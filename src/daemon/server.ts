@@ -132,15 +132,16 @@ async function prepare(options: DaemonOptions): Promise<RootLock> {
 
 /** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
 async function openState(options: DaemonOptions) {
+  // Decided once: the controller is given the backend, and `tsnet info` says which it is.
+  const firewall = firewallBackend(options, NetNs.current());
   const { controller, report } = await openController({
     root: join(options.root, 'network'),
     netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
     iptables: options.iptables,
-    ...(options.firewallBackend ? { firewallBackend: options.firewallBackend } : {}),
+    ...(firewall ? { firewallBackend: firewall } : {}),
     ...(options.resolvConf ? { resolvConf: options.resolvConf } : {}),
     ...(options.defaultPools ? { defaultPools: options.defaultPools } : {}),
   });
-  const firewall = firewallBackend(options, NetNs.current());
   // Failures of background work go to the app's log, which exists once the app does.
   const logs: { app?: FastifyInstance } = {};
   const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);

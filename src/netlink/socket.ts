@@ -128,12 +128,7 @@ export class NetlinkSocket {
       for (let i = 0; i < requests.length; i += this.maxPipeline) {
         pendings.push(...(await this.exchange(requests.slice(i, i + this.maxPipeline))));
       }
-      const errors = pendings.flatMap((p) => (p.error ? [p.error] : []));
-      const results = pendings.map((p): PromiseSettledResult<unknown> =>
-        p.error ? { status: 'rejected', reason: p.error } : { status: 'fulfilled', value: p.request.parse(p.replies) },
-      );
-      if (errors.length > 0) throw new NetlinkBatchError(errors, results);
-      return results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+      return outcomes(pendings);
     });
   }
 
@@ -142,15 +137,7 @@ export class NetlinkSocket {
    * it whole or not at all), and waits for every answer. Throws a NetlinkBatchError when any failed.
    */
   async transaction(requests: readonly NetlinkRequest<unknown>[]): Promise<void> {
-    return this.serialised(async () => {
-      const pendings = await this.exchange(requests);
-      const errors = pendings.flatMap((p) => (p.error ? [p.error] : []));
-      if (errors.length === 0) return;
-      const results = pendings.map((p): PromiseSettledResult<unknown> =>
-        p.error ? { status: 'rejected', reason: p.error } : { status: 'fulfilled', value: undefined },
-      );
-      throw new NetlinkBatchError(errors, results);
-    });
+    await this.serialised(async () => outcomes(await this.exchange(requests)));
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -255,6 +242,16 @@ function refuses(pending: Pending, msg: NlMessage): boolean {
   if (err.error === 0) return false;
   pending.error = new NetlinkError(messageTypeName(pending.request.type), pending.request.object, -err.error, err.extackMessage);
   return true;
+}
+
+/** Every request's result; a NetlinkBatchError, which carries every request's outcome, when any failed. */
+function outcomes(pendings: readonly Pending[]): unknown[] {
+  const errors = pendings.flatMap((p) => (p.error ? [p.error] : []));
+  const results = pendings.map((p): PromiseSettledResult<unknown> =>
+    p.error ? { status: 'rejected', reason: p.error } : { status: 'fulfilled', value: p.request.parse(p.replies) },
+  );
+  if (errors.length > 0) throw new NetlinkBatchError(errors, results);
+  return results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
 }
 
 function settle(pending: Pending): unknown {

@@ -119,17 +119,20 @@ export class NftablesFirewaller implements Firewaller {
       const want = this.states.build(networks);
       const had = this.applied;
       this.applied = undefined;
-      // iptables' dropping FORWARD chains get their accepts for tsnet's bridges in the same transaction.
-      const forward = await this.forward.changes(networks);
-      // When the state is unknown, or someone changed the table behind tsnet's back so that the difference no
-      // longer applies, the table is read and rewritten, still in one transaction.
+      // iptables' dropping FORWARD chains get their accepts for tsnet's bridges in the same transaction. When the
+      // state is unknown, or someone changed the table behind tsnet's back so that the difference no longer
+      // applies, everything is read and rewritten, still in one transaction.
       const done =
         had !== undefined &&
-        (await this.commit([...diffState(had, want), ...forward]).then(
+        (await this.commit([...diffState(had, want), ...(await this.forward.changes(networks))]).then(
           () => true,
           () => false,
         ));
-      if (!done) await this.commit([...rewriteState(await this.existing(), want), ...forward]);
+      if (!done) {
+        this.forward.forget();
+        await this.commit([...rewriteState(await this.existing(), want), ...(await this.forward.changes(networks))]);
+      }
+      this.forward.committed();
       this.applied = want;
     });
   }
@@ -137,7 +140,10 @@ export class NftablesFirewaller implements Firewaller {
   missing(networks: readonly NetworkFirewall[]): Promise<string[]> {
     return this.queue.run(async () => {
       const lacking = [...(await this.lacking(this.states.build(networks))), ...(await this.forward.missing(networks))];
-      if (lacking.length > 0) this.applied = undefined;
+      if (lacking.length > 0) {
+        this.applied = undefined;
+        this.forward.forget();
+      }
       return lacking.map((l) => `nftables: ${l}`);
     });
   }
@@ -167,6 +173,7 @@ export class NftablesFirewaller implements Firewaller {
         out.push(`set ${s.name}`);
         continue;
       }
+      // One dump at a time: a netlink socket refuses a second dump while one runs (EBUSY).
       const have = new Set((await this.sock().request(nftDump.elements(TABLE, s.name))).flat().map((e) => e.key.toString('hex')));
       for (const [key, e] of want.elements.get(s.name) ?? []) if (!have.has(key)) out.push(`element ${describe(e)} of set ${s.name}`);
     }
@@ -178,6 +185,7 @@ export class NftablesFirewaller implements Firewaller {
       const { chains, sets } = await this.existing();
       const ours = chains.filter((c) => c !== USER_CHAIN);
       this.applied = undefined;
+      this.forward.forget();
       await this.commit([
         ...(await this.forward.changes([])),
         ...ours.map((c) => nft.flushChain(TABLE, c)),

@@ -5,11 +5,14 @@
  * exists, each tsnet bridge gets two rules appended to it, `-i BRIDGE -j ACCEPT` and `-o BRIDGE -j ACCEPT` (with the
  * comment tsnet:ID, as iptables-save shows them), sent in the same transaction as the changes of tsnet's own table:
  * tsnet's table alone then decides what its bridges forward. Nothing else of those chains is read or changed.
+ *
+ * What was last committed is kept, so that a change reads those chains only when it removes a network's accepts
+ * (their handles are needed); the periodic check reads them afresh and finds a chain that turned to drop later.
  */
-import { NFPROTO_IPV4, NFPROTO_IPV6, NFT_META } from '../netlink/nftables/constants.js';
-import { ifname, nx } from '../netlink/nftables/expressions.js';
+import { NFPROTO_IPV4, NFPROTO_IPV6 } from '../netlink/nftables/constants.js';
 import { nft, nftDump, orNothing, type RuleInfo } from '../netlink/nftables/messages.js';
 import type { NetlinkRequest, NetlinkSocket } from '../netlink/socket.js';
+import { match, verdicts } from './matches.js';
 
 /** A network as this module sees it: its id (the rules' tag) and its bridge. */
 export interface Bridged {
@@ -25,56 +28,91 @@ const FAMILIES = [
 ] as const;
 const DROP = 0;
 
+const tag = (id: string): string => `tsnet:${id}`;
+
 const accepts = (family: number, net: Bridged): NetlinkRequest<void>[] =>
-  (['iifname', 'oifname'] as const).map((dir) =>
-    nft.newRule(
-      TABLE,
-      CHAIN,
-      [nx.meta(dir === 'iifname' ? NFT_META.IIFNAME : NFT_META.OIFNAME), nx.eq(ifname(net.bridge)), nx.accept()],
-      `tsnet:${net.id}`,
-      family,
-    ),
-  );
+  [match.iifname(net.bridge), match.oifname(net.bridge)].map((m) => nft.newRule(TABLE, CHAIN, [...m.exprs, ...verdicts.accept().exprs], tag(net.id), family));
+
+/** By family whose FORWARD chain drops by default: the ids of the networks whose accepts are in it. */
+type Placed = Map<number, Set<string>>;
 
 export class IptablesForward {
+  /** As last committed; undefined: unknown, read the chains. */
+  private known: Placed | undefined;
+  /** What the changes last asked for will have placed once committed. */
+  private pending: Placed | undefined;
+
   constructor(private readonly socket: () => NetlinkSocket) {}
 
-  /** tsnet's rules in each family's iptables FORWARD chain, and whether that chain drops by default. */
-  private async read(): Promise<{ family: number; name: string; drops: boolean; ours: RuleInfo[] }[]> {
-    const out = [];
-    for (const f of FAMILIES) {
-      const chains = await orNothing(this.socket().request(nftDump.chains(TABLE, f.family)));
-      const chain = chains.find((c) => c.name === CHAIN && c.base);
-      const rules = chain ? await orNothing(this.socket().request(nftDump.rules(TABLE, f.family))) : [];
-      out.push({ ...f, drops: chain?.policy === DROP, ours: rules.filter((r) => r.chain === CHAIN && r.comment?.startsWith('tsnet:')) });
-    }
-    return out;
+  /** Whether a family's FORWARD chain drops by default, and tsnet's rules in it. */
+  private async read(family: number): Promise<{ drops: boolean; ours: RuleInfo[] }> {
+    const chains = await orNothing(this.socket().request(nftDump.chains(TABLE, family)));
+    const chain = chains.find((c) => c.name === CHAIN && c.base);
+    if (!chain) return { drops: false, ours: [] };
+    const rules = await orNothing(this.socket().request(nftDump.rules(TABLE, family)));
+    return { drops: chain.policy === DROP, ours: rules.filter((r) => r.chain === CHAIN && r.comment?.startsWith('tsnet:')) };
   }
 
-  /** The changes that leave each dropping FORWARD chain with exactly the accepts of these networks' bridges. */
+  /**
+   * The changes that leave each dropping FORWARD chain with exactly the accepts of these networks' bridges. Call
+   * committed() once they are applied, forget() when they were not.
+   */
   async changes(networks: readonly Bridged[]): Promise<NetlinkRequest<void>[]> {
     const changes: NetlinkRequest<void>[] = [];
-    for (const f of await this.read()) {
-      const want = new Map(f.drops ? networks.map((n) => [`tsnet:${n.id}`, n]) : []);
-      const have = new Map<string, RuleInfo[]>();
-      for (const r of f.ours) have.set(r.comment!, [...(have.get(r.comment!) ?? []), r]);
-      for (const [tag, rules] of have) {
-        // A network gone, or its pair of rules not whole: its rules go (and a whole pair comes back below).
-        if (want.has(tag) && rules.length === 2) want.delete(tag);
-        else changes.push(...rules.map((r) => nft.delRule(TABLE, CHAIN, r.handle, f.family)));
-      }
-      for (const net of want.values()) changes.push(...accepts(f.family, net));
+    const next: Placed = new Map();
+    for (const f of FAMILIES) {
+      const placed = this.known?.get(f.family);
+      if (this.known && !placed) continue; // known not to drop
+      const drops = placed ? await this.fromKnown(f.family, placed, networks, changes) : await this.fromKernel(f.family, networks, changes);
+      if (drops) next.set(f.family, new Set(networks.map((n) => n.id)));
     }
+    this.pending = next;
     return changes;
   }
 
-  /** The accepts these networks lack in a dropping FORWARD chain, in words. */
+  /** Nothing known of a family's chain: it is read, and its tsnet rules made to match. Whether it drops. */
+  private async fromKernel(family: number, networks: readonly Bridged[], changes: NetlinkRequest<void>[]): Promise<boolean> {
+    const { drops, ours } = await this.read(family);
+    const want = new Set(drops ? networks.map((n) => tag(n.id)) : []);
+    const count = new Map<string, number>();
+    for (const r of ours) count.set(r.comment!, (count.get(r.comment!) ?? 0) + 1);
+    // A network gone, or a pair of its rules not whole: those rules go (and a whole pair comes back below).
+    const whole = (t: string): boolean => want.has(t) && count.get(t) === 2;
+    changes.push(...ours.filter((r) => !whole(r.comment!)).map((r) => nft.delRule(TABLE, CHAIN, r.handle, family)));
+    if (drops) for (const n of networks) if (!whole(tag(n.id))) changes.push(...accepts(family, n));
+    return drops;
+  }
+
+  /** A dropping chain whose accepts are known: the new networks' are added, the gone ones' removed by handle. */
+  private async fromKnown(family: number, placed: ReadonlySet<string>, networks: readonly Bridged[], changes: NetlinkRequest<void>[]): Promise<boolean> {
+    const want = new Set(networks.map((n) => n.id));
+    const gone = new Set([...placed].filter((id) => !want.has(id)).map(tag));
+    if (gone.size > 0) {
+      const { ours } = await this.read(family);
+      changes.push(...ours.filter((r) => gone.has(r.comment!)).map((r) => nft.delRule(TABLE, CHAIN, r.handle, family)));
+    }
+    for (const n of networks) if (!placed.has(n.id)) changes.push(...accepts(family, n));
+    return true;
+  }
+
+  committed(): void {
+    this.known = this.pending;
+    this.pending = undefined;
+  }
+
+  forget(): void {
+    this.known = undefined;
+    this.pending = undefined;
+  }
+
+  /** The accepts these networks lack in a dropping FORWARD chain, in words (read afresh). */
   async missing(networks: readonly Bridged[]): Promise<string[]> {
     const out: string[] = [];
-    for (const f of await this.read()) {
-      if (!f.drops) continue;
+    for (const f of FAMILIES) {
+      const { drops, ours } = await this.read(f.family);
+      if (!drops) continue;
       for (const n of networks) {
-        if (f.ours.filter((r) => r.comment === `tsnet:${n.id}`).length < 2)
+        if (ours.filter((r) => r.comment === tag(n.id)).length < 2)
           out.push(`rules "-i ${n.bridge} -j ACCEPT", "-o ${n.bridge} -j ACCEPT" in chain ${f.name} filter ${CHAIN}`);
       }
     }

@@ -75,7 +75,7 @@ export const match = {
   fibLocal: (): Piece => piece('fib daddr type local', nx.fib(NFTA_FIB_F_DADDR, NFT_FIB_RESULT_ADDRTYPE), nx.eq(hostU32(RTN_LOCAL))),
   /** `iifname vmap @set`: a verdict map keyed by the interface a packet came in or goes out by. */
   ifVmap: (dir: 'iifname' | 'oifname', set: string): Piece =>
-    piece(`${dir} vmap @${set}`, nx.meta(dir === 'iifname' ? NFT_META.IIFNAME : NFT_META.OIFNAME), nx.lookup(set, { dreg: NFT_REG_VERDICT })),
+    piece(`${dir} vmap @${set}`, nx.meta(dir === 'iifname' ? NFT_META.IIFNAME : NFT_META.OIFNAME), nx.lookup(set, NFT_REG_VERDICT)),
   oifnameIn: (set: string): Piece => piece(`oifname @${set}`, nx.meta(NFT_META.OIFNAME), nx.lookup(set)),
   /** `ip daddr . meta l4proto . th dport @set`: a container's address, protocol and port in a set (or map). */
   servicesIn(family: Family, set: string, dnatMap = false): Piece {
@@ -86,7 +86,7 @@ export const match = {
       nx.payload(NFT_PAYLOAD.NETWORK_HEADER, f.daddr, family === 4 ? 4 : 16),
       nx.meta(NFT_META.L4PROTO, proto),
       nx.payload(NFT_PAYLOAD.TRANSPORT_HEADER, 2, 2, proto + 1),
-      dnatMap ? nx.lookup(set, { dreg: NFT_REG_1 }) : nx.lookup(set),
+      nx.lookup(set, dnatMap ? NFT_REG_1 : undefined),
     ];
     return { text: `${f.name} daddr . meta l4proto . th dport${dnatMap ? ' map' : ''} @${set}`, exprs };
   },
@@ -97,7 +97,7 @@ export const match = {
       ...match.nfproto(family).exprs,
       nx.meta(NFT_META.L4PROTO, NFT_REG_1),
       nx.payload(NFT_PAYLOAD.TRANSPORT_HEADER, 2, 2, NFT_REG32_00 + 1),
-      nx.lookup(set, { dreg: NFT_REG_1 }),
+      nx.lookup(set, NFT_REG_1),
     ),
 };
 

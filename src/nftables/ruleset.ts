@@ -12,7 +12,7 @@
  *   postrouting (nat):    iifname vmap @nat_from (outbound masquerade); oifname vmap @nat_to (hairpin, loopback)
  */
 import type { NetworkFirewall, PublishedPort } from '../iptables/rules.js';
-import { NFT_SET_MAP, NF_INET, VERDICT } from '../netlink/nftables/constants.js';
+import { NFT_DATA_VERDICT, NFT_SET_MAP, NF_INET, VERDICT } from '../netlink/nftables/constants.js';
 import type { BaseChainSpec, SetElement, SetSpec } from '../netlink/nftables/messages.js';
 import { ifname } from '../netlink/nftables/expressions.js';
 import { addressBytes, match, verdicts, type Family, type Piece } from './matches.js';
@@ -42,7 +42,7 @@ const UD_IFNAME = ud('000401000000');
 const UD_VMAP = ud('000401000000010400000000060400000000');
 const UD_SERVICES = ud('000400000000030800040d0000000100');
 const UD_DNAT = ud('000400000000010400000000030800040d0000000100040800040d0000000100060400000000');
-const T = { ifname: 41, verdict: 1, ip4: 7, ip6: 8, proto: 12, service: 13 } as const;
+const T = { ifname: 41, ip4: 7, ip6: 8, proto: 12, service: 13 } as const;
 const concat = (...types: number[]): number => types.reduce((acc, t) => (acc << 6) | t, 0);
 
 export const SETS: readonly SetSpec[] = [
@@ -51,7 +51,7 @@ export const SETS: readonly SetSpec[] = [
     flags: NFT_SET_MAP,
     keyType: T.ifname,
     keyLen: 16,
-    dataType: 0xffffff00,
+    dataType: NFT_DATA_VERDICT,
     dataLen: 0,
     userdata: UD_VMAP,
   })),

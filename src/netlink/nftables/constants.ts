@@ -59,7 +59,6 @@ export const NFT_META = { IIFNAME: 6, OIFNAME: 7, NFPROTO: 15, L4PROTO: 16 } as 
 export const NFT_PAYLOAD = { NETWORK_HEADER: 1, TRANSPORT_HEADER: 2 } as const;
 export const NFT_CMP = { EQ: 0, NEQ: 1 } as const;
 export const NFT_CT = { STATE: 0, STATUS: 2 } as const;
-export const NFT_LOOKUP_F_INV = 1;
 export const NFTA_FIB_F_DADDR = 2;
 export const NFT_FIB_RESULT_ADDRTYPE = 3;
 export const NFT_NAT_DNAT = 1;

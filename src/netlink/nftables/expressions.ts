@@ -4,19 +4,7 @@
  */
 import { attr, type Attr } from '../attributes.js';
 import { NLA_F_NESTED } from '../constants.js';
-import {
-  IFNAMSIZ,
-  NFTA_DATA,
-  NFTA_EXPR,
-  NFTA_LIST_ELEM,
-  NFTA_VERDICT,
-  NFT_CMP,
-  NFT_LOOKUP_F_INV,
-  NFT_NAT_DNAT,
-  NFT_REG_1,
-  NFT_REG_VERDICT,
-  VERDICT,
-} from './constants.js';
+import { IFNAMSIZ, NFTA_DATA, NFTA_EXPR, NFTA_LIST_ELEM, NFTA_VERDICT, NFT_CMP, NFT_NAT_DNAT, NFT_REG_1, NFT_REG_VERDICT, VERDICT } from './constants.js';
 
 /** One expression of a rule (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS). */
 export type Expr = Attr;
@@ -74,14 +62,9 @@ export const nx = {
       dataValue(4 /* MASK */, mask),
       dataValue(5 /* XOR */, Buffer.alloc(mask.length)),
     ]),
-  /** A set lookup of the key at sreg; a map's value goes to dreg (NFT_REG_VERDICT for a verdict map). */
-  lookup: (set: string, options: { sreg?: number; dreg?: number; inverted?: boolean } = {}): Expr =>
-    expr('lookup', [
-      attr.str(1 /* SET */, set),
-      be32(2 /* SREG */, options.sreg ?? NFT_REG_1),
-      ...(options.dreg !== undefined ? [be32(3 /* DREG */, options.dreg)] : []),
-      ...(options.inverted ? [be32(5 /* FLAGS */, NFT_LOOKUP_F_INV)] : []),
-    ]),
+  /** A set lookup of the key at NFT_REG_1; a map's value goes to dreg (NFT_REG_VERDICT for a verdict map). */
+  lookup: (set: string, dreg?: number): Expr =>
+    expr('lookup', [attr.str(1 /* SET */, set), be32(2 /* SREG */, NFT_REG_1), ...(dreg !== undefined ? [be32(3 /* DREG */, dreg)] : [])]),
   ct: (key: number, dreg: number = NFT_REG_1): Expr => expr('ct', [be32(1 /* DREG */, dreg), be32(2 /* KEY */, key)]),
   fib: (flags: number, result: number, dreg: number = NFT_REG_1): Expr =>
     expr('fib', [be32(1 /* DREG */, dreg), be32(2 /* RESULT */, result), be32(3 /* FLAGS */, flags)]),

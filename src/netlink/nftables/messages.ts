@@ -126,7 +126,6 @@ function u64(type: number, value: bigint): Attr {
 export const nft = {
   newTable: (table: string): NetlinkRequest<void> =>
     change(NFT_MSG.NEWTABLE, where(table, 'table'), [attr.str(NFTA_TABLE.NAME, table), be32(NFTA_TABLE.FLAGS, 0)], NLM_F_CREATE),
-  delTable: (table: string): NetlinkRequest<void> => change(NFT_MSG.DELTABLE, where(table, 'table'), [attr.str(NFTA_TABLE.NAME, table)]),
   newChain(table: string, name: string, base?: BaseChainSpec): NetlinkRequest<void> {
     const attrs: Attr[] = [attr.str(NFTA_CHAIN.TABLE, table), attr.str(NFTA_CHAIN.NAME, name)];
     if (base) {
