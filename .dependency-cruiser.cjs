@@ -5,6 +5,7 @@
  *   lab -> client | ipam | netlink | netns (the demo drives a daemon through its client)
  *   daemon -> plugin -> cnm -> drivers -> iptables | ipam | netlink -> netns -> native
  *   nftables -> iptables (the firewall's model) | netlink  (the nftables backend; the daemon picks a backend)
+ *   cluster -> cnm | drivers/overlay/options | ipam  (the cluster store in etcd; the daemon joins it when asked)
  *   runtime, dns, labs (topology files: pure) (beside cnm) ; api, lib, errors, version: leaves that any layer may use
  */
 const below = (name, from, allowed) => ({
@@ -31,7 +32,8 @@ module.exports = {
     below('drivers', 'drivers', ['iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('cnm', 'cnm', ['drivers/(driver|records)\\.ts', 'iptables', 'ipam', 'netlink', 'netns', 'native']),
     below('plugin', 'plugin', ['cnm', 'drivers/bridge/options\\.ts', 'ipam']),
-    below('daemon', 'daemon', ['plugin', 'dns', 'labs', 'cnm', 'drivers', 'runtime', 'iptables', 'nftables', 'ipam', 'netlink', 'netns', 'native']),
+    below('cluster', 'cluster', ['cnm', 'drivers/overlay/options\\.ts', 'ipam']),
+    below('daemon', 'daemon', ['plugin', 'cluster', 'dns', 'labs', 'cnm', 'drivers', 'runtime', 'iptables', 'nftables', 'ipam', 'netlink', 'netns', 'native']),
     below('client', 'client', []),
     below('lab', 'lab', ['client', 'ipam', 'netlink', 'netns', 'native']),
     {

@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 # iperf3: the lab impairment tests measure a rate-limited link with it (run in the nodes' namespaces).
 # nftables: tsnet drives nf_tables itself through netlink; the tests read its table with `nft`, an independent
 #   reader (iptables stays for the iptables backend, --firewall-backend iptables).
+# etcd-server, etcd-client: the multi-host tests run their own etcd (the cluster store of overlay networks) on a
+#   test's underlay, and read it back with etcdctl; the package's own service is not started (policy-rc.d below).
 # fonts-dejavu-core: the text of a lab report's pictures; chromium: the report's test opens its page headless.
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables nftables iputils-ping util-linux busybox-static docker.io graphviz tmux
-  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium)
+  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -29,6 +29,8 @@ export const ErrorCodes = {
   TSNET_ERR_REGISTRY: 502,
   /** An image registry refused the credentials given (or asked for some and none were given). */
   TSNET_ERR_UNAUTHORIZED: 401,
+  /** The cluster store (etcd) of global networks cannot be reached: global operations fail, local ones go on. */
+  TSNET_ERR_CLUSTER_UNAVAILABLE: 503,
   /** Raised by the client, never answered by the API: no daemon listens on the socket. */
   TSNET_ERR_DAEMON_UNREACHABLE: 503,
   /** Raised by the client: the socket's mode does not let this user in. */

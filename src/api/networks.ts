@@ -5,7 +5,7 @@ import { StringList, StringMap } from './common.js';
 export const NetworkCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
-    driver: Type.Optional(Type.Union([Type.Literal('bridge'), Type.Literal('host'), Type.Literal('null')])),
+    driver: Type.Optional(Type.Union([Type.Literal('bridge'), Type.Literal('host'), Type.Literal('null'), Type.Literal('overlay')])),
     subnet: Type.Optional(Type.String()),
     gateway: Type.Optional(Type.String()),
     ipRange: Type.Optional(Type.String()),
@@ -47,6 +47,8 @@ export const NetworkView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   driver: Type.String(),
+  /** global: the network spans the hosts of a cluster (overlay), its record in the cluster store. */
+  scope: Type.Union([Type.Literal('local'), Type.Literal('global')]),
   created: Type.String(),
   internal: Type.Boolean(),
   ipv6: Type.Boolean(),
@@ -55,6 +57,8 @@ export const NetworkView = Type.Object({
   pools: Type.Object({ v4: Type.Optional(Pool), v6: Type.Optional(Pool) }),
   /** The bridge driver's resolved options (bridge networks only). */
   bridge: Type.Optional(Type.Object({ bridgeName: Type.String(), mtu: Type.Optional(Type.Number()), icc: Type.Boolean(), masquerade: Type.Boolean() })),
+  /** The overlay driver's share of this host: its bridge, its VXLAN device and id, the tunnels' local end. */
+  overlay: Type.Optional(Type.Object({ bridgeName: Type.String(), vxlanName: Type.String(), vni: Type.Number(), mtu: Type.Number(), local: Type.String() })),
   owner: Type.Union([Type.Literal('tsnet'), Type.Literal('docker')]),
   containers: Type.Array(
     Type.Object({

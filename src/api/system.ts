@@ -14,6 +14,8 @@ export const InfoView = Type.Object({
     firewall: Type.Union([Type.Literal('nftables'), Type.Literal('iptables'), Type.Literal('none')]),
   }),
   store: Type.String(),
+  /** The cluster of global (overlay) networks, when the daemon is in one: its store, this host, whether it is joined now. */
+  cluster: Type.Optional(Type.Object({ store: Type.String(), advertise: Type.String(), host: Type.String(), connected: Type.Boolean() })),
   kernel: Type.Object({ features: Type.Array(Type.String()), cgroups: Type.String() }),
   counts: Type.Object({
     networks: Type.Integer(),

@@ -118,7 +118,7 @@ export function dockerNetwork(n: NetworkView): Record<string, unknown> {
     Name: n.name,
     Id: n.id,
     Created: n.created,
-    Scope: 'local',
+    Scope: n.scope,
     Driver: n.driver,
     EnableIPv4: !!n.pools.v4,
     EnableIPv6: n.ipv6,

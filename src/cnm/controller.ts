@@ -18,6 +18,8 @@ import {
   type PruneFilter,
   type Requester,
 } from './network/delete.js';
+import { adoptGlobalNetwork, forgetGlobalNetwork, isGlobal, programRemotePeers } from './network/global.js';
+import type { GlobalNetwork } from './cluster.js';
 import { checkDriverState, checkKernel, reconcile, type ReconcileReport } from './reconcile.js';
 import { servesDns } from './sandbox/hosts.js';
 import { addSandboxAddresses, addSandboxRoutes, setSandboxSysctls, type SandboxRoute } from './sandbox/tuning.js';
@@ -38,6 +40,7 @@ import type {
   NetworkRecord,
   PortBinding,
   PortSpec,
+  RemotePeer,
   SandboxRecord,
   WireRecord,
 } from './types.js';
@@ -76,6 +79,8 @@ export class Controller {
   private changes = 0;
   /** Told after networks came or went (the embedded resolver listens on their gateways). */
   private readonly networkWatchers: (() => void)[] = [];
+  /** Told after every operation (the cluster agent announces this host's endpoints from the state). */
+  private readonly changeWatchers: (() => void)[] = [];
 
   private constructor(deps: ControllerDeps) {
     this.core = new CnmCore(deps);
@@ -88,6 +93,7 @@ export class Controller {
         return await op();
       } finally {
         this.changes++;
+        for (const fn of this.changeWatchers) fn();
       }
     });
   }
@@ -174,6 +180,30 @@ export class Controller {
         for (const fn of this.networkWatchers) fn();
       }
     });
+  }
+
+  /** Calls fn after every operation, on the controller's queue (fn must only schedule work, not wait for it). */
+  watchChanges(fn: () => void): void {
+    this.changeWatchers.push(fn);
+  }
+
+  // ---- global networks (the cluster agent keeps them in line with the cluster store)
+
+  /** Makes a network of the cluster store on this host (nothing when it is here). */
+  adoptGlobalNetwork(stored: GlobalNetwork): Promise<NetworkRecord> {
+    return this.changesNetworks(() => adoptGlobalNetwork(this.core, stored));
+  }
+  /** Removes a global network the cluster store no longer has from this host. */
+  forgetGlobalNetwork(id: string): Promise<void> {
+    return this.changesNetworks(() => forgetGlobalNetwork(this.core, id));
+  }
+  /** The containers of other hosts on a global network, programmed into this host's kernel. */
+  programRemotePeers(networkId: string, peers: readonly RemotePeer[]): Promise<void> {
+    return this.run(() => programRemotePeers(this.core, networkId, peers));
+  }
+  /** Whether a network lives in the cluster store (its driver is global-scope). */
+  isGlobal(network: NetworkRecord): boolean {
+    return isGlobal(this.core, network);
   }
 
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord> {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
+import type { ClusterState } from './cluster.js';
 import type { DriverContext, NetworkDriver, SandboxView } from '../drivers/driver.js';
 import type { Firewaller } from '../iptables/firewaller.js';
 import type { Ipam } from '../ipam/ipam.js';
@@ -35,6 +36,8 @@ export interface ControllerDeps {
   readonly hostPorts?: HostPortBinder;
   /** Opens a netlink handle in a namespace (tests without root pass a fake). */
   readonly openHandle?: (ns: NetNs) => Handle;
+  /** The cluster store of global-scope networks (--cluster-store); absent, global networks are refused. */
+  readonly cluster?: ClusterState;
   /** Runs the relays of links' delays where the kernel has no netem (the daemon's launcher); absent, delay is refused. */
   readonly delayEngine?: DelayEngine;
 }

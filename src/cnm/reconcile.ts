@@ -28,7 +28,7 @@ export interface ReconcileReport {
 }
 
 /** The kind of link each tag is put on: a tag on anything else was not put there by tsnet. */
-const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth', wire: 'veth' } as const;
+const TAGGED_KINDS = { network: 'bridge', endpoint: 'veth', wire: 'veth', tunnel: 'vxlan' } as const;
 
 const emptyReport = (): ReconcileReport => ({ removed: [], recreated: [], broken: [], leftAlone: [] });
 
@@ -159,7 +159,8 @@ async function removeUnrecordedLinks(core: CnmCore, report: ReconcileReport, app
     const tag = parseOwnerTag(link.alias);
     if (!tag) continue;
     const { kind, id } = tag;
-    const known = kind === 'network' ? !!core.state.findNetwork(id) : kind === 'wire' ? !!core.state.findWire(id) : !!core.state.findEndpoint(id);
+    const known =
+      kind === 'network' || kind === 'tunnel' ? !!core.state.findNetwork(id) : kind === 'wire' ? !!core.state.findWire(id) : !!core.state.findEndpoint(id);
     if (known) continue;
     if (link.kind !== TAGGED_KINDS[kind]) {
       report.leftAlone.push(`${link.name}: tagged ${link.alias} but a ${link.kind ?? 'device without a kind'}, which tsnet never makes`);

@@ -13,6 +13,7 @@ export type {
   PoolRecord,
   PortBinding,
   PortProtocol,
+  RemotePeer,
 } from '../drivers/records.js';
 import type { PortProtocol } from '../drivers/records.js';
 

@@ -11,6 +11,9 @@ import { DnsServer, type DnsLog } from '../dns/server.js';
 import { addressOf } from '../ipam/subnet.js';
 import type { ContainerService } from './containers.js';
 
+/** The names of other hosts' containers on a network (the cluster agent's), each with its IPv4 address. */
+export type RemoteNames = (networkId: string) => readonly { readonly names: readonly string[]; readonly ipv4: string }[];
+
 /** The names, reverse names and forwarders of a client on the networks in scope. */
 function scopeFor(
   controller: Controller,
@@ -18,6 +21,7 @@ function scopeFor(
   networks: readonly NetworkRecord[],
   sandboxId: string | undefined,
   resolvConf?: string,
+  remote?: RemoteNames,
 ): ClientScope {
   const names = new Map<string, NameAddresses>();
   const reverse = new Map<string, string>();
@@ -33,6 +37,11 @@ function scopeFor(
       for (const alias of [...own, ...e.aliases]) addName(names, alias, v4, v6);
       if (name) for (const a of [...v4, ...v6]) reverse.set(a, name);
     }
+    // Other hosts' containers on a global network, as the cluster store announces them.
+    for (const r of remote?.(n.id) ?? []) {
+      for (const alias of r.names) addName(names, alias, [r.ipv4], []);
+      if (r.names[0]) reverse.set(r.ipv4, r.names[0]);
+    }
   }
   const dns = sandboxId && controller.hasSandbox(sandboxId) ? controller.sandbox(sandboxId).record.dns : [];
   return { names, reverse, upstreams: dns.length ? dns : hostResolvers(resolvConf).servers };
@@ -42,7 +51,7 @@ function scopeFor(
  * The directory over the live state. Scopes are derived once per state version and client, so a query costs a map
  * lookup; any finished operation (a container gone, an alias added) makes the next query derive them again.
  */
-export function controllerDirectory(controller: Controller, containers: ContainerService, resolvConf?: string): NameDirectory {
+export function controllerDirectory(controller: Controller, containers: ContainerService, resolvConf?: string, remote?: RemoteNames): NameDirectory {
   const cache = { version: -1, scopes: new Map<string, ClientScope | undefined>() };
   const derive = (client: string, local: string): ClientScope | undefined => {
     const served = controller.dnsNetworks();
@@ -58,6 +67,7 @@ export function controllerDirectory(controller: Controller, containers: Containe
       served.filter((n) => joined.has(n.id)),
       sandboxId,
       resolvConf,
+      remote,
     );
     // An internal network resolves its members' names and forwards nothing.
     return network.internal ? { ...scope, upstreams: [] } : scope;
@@ -76,8 +86,14 @@ export function controllerDirectory(controller: Controller, containers: Containe
 }
 
 /** Starts the resolver on the gateways of the networks that serve DNS, and keeps it there. */
-export async function startDns(controller: Controller, containers: ContainerService, log: DnsLog, resolvConf?: string): Promise<DnsServer> {
-  const server = new DnsServer(controllerDirectory(controller, containers, resolvConf), log);
+export async function startDns(
+  controller: Controller,
+  containers: ContainerService,
+  log: DnsLog,
+  resolvConf?: string,
+  remote?: RemoteNames,
+): Promise<DnsServer> {
+  const server = new DnsServer(controllerDirectory(controller, containers, resolvConf, remote), log);
   const gateways = (): string[] => controller.dnsNetworks().flatMap((n) => (n.pools.v4?.gateway ? [n.pools.v4.gateway] : []));
   controller.watchNetworks(() => void server.sync(gateways()));
   await server.sync(gateways());

@@ -10,6 +10,8 @@ import { Store } from '../cnm/store.js';
 import { BridgeDriver } from '../drivers/bridge/bridge-driver.js';
 import { HostDriver } from '../drivers/host/host-driver.js';
 import { NullDriver } from '../drivers/null/null-driver.js';
+import { OverlayDriver } from '../drivers/overlay/overlay-driver.js';
+import type { ClusterState } from '../cnm/cluster.js';
 import { DualStackFirewaller, ExclusiveFirewaller, IptablesFirewaller, type Firewaller } from '../iptables/firewaller.js';
 import { NftablesFirewaller, nftablesAvailable } from '../nftables/firewaller.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
@@ -32,6 +34,8 @@ export interface ControllerOptions {
   readonly defaultPools?: readonly DefaultPool[];
   /** The host's resolver configuration (default /etc/resolv.conf). */
   readonly resolvConf?: string;
+  /** The cluster store of global networks, and this host's underlay address (--cluster-store, --cluster-advertise). */
+  readonly cluster?: { readonly state: ClusterState; readonly advertise: string };
 }
 
 export type FirewallBackend = 'nftables' | 'iptables';
@@ -56,7 +60,8 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
   return {
     store: Store.open(join(options.root, 'tsnet.db')),
     ipam: new Ipam({ ...(options.defaultPools ? { localPools: options.defaultPools } : {}) }),
-    drivers: [new BridgeDriver(), new HostDriver(), new NullDriver()],
+    drivers: [new BridgeDriver(), new HostDriver(), new NullDriver(), new OverlayDriver(options.cluster?.advertise)],
+    ...(options.cluster ? { cluster: options.cluster.state } : {}),
     hostNs,
     namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns'))),
     sandboxFilesDir: join(options.root, 'sandboxes'),

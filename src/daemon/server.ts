@@ -19,6 +19,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { TSNET_VERSION } from '../version.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Controller } from '../cnm/controller.js';
+import type { ClusterAgent } from '../cluster/agent.js';
 import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
 import { buildApp } from './app.js';
 import { ContainerService } from './containers.js';
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   readonly defaultBridge?: string;
   /** The host's resolver configuration, whose servers containers and the embedded resolver use (default /etc/resolv.conf). */
   readonly resolvConf?: string;
+  /** The cluster of global networks, as the flags gave it (--cluster-store, --cluster-advertise, --cluster-store-opt, --cluster-lease-ttl). */
+  readonly cluster?: { readonly store: string; readonly advertise?: string; readonly storeOpts?: readonly string[]; readonly leaseTtl?: string };
   /** Seconds between checks that tsnet's firewall rules are still there (a firewalld reload or `iptables -F` flushes them); 0: never. */
   readonly firewallCheckSeconds?: number;
 }
@@ -130,11 +133,21 @@ async function prepare(options: DaemonOptions): Promise<RootLock> {
   return lock;
 }
 
+/** The cluster agent, when the daemon is in a cluster (its modules, etcd's client among them, are loaded only then). */
+async function clusterAgent(options: DaemonOptions): Promise<ClusterAgent | undefined> {
+  if (!options.cluster) return undefined;
+  const { ClusterAgent } = await import('../cluster/agent.js');
+  const { parseClusterOptions } = await import('../cluster/options.js');
+  return new ClusterAgent(parseClusterOptions(options.cluster), join(options.root, 'cluster'));
+}
+
 /** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
 async function openState(options: DaemonOptions) {
   // Decided once: the controller is given the backend, and `tsnet info` says which it is.
   const firewall = firewallBackend(options, NetNs.current());
+  const cluster = await clusterAgent(options);
   const { controller, report } = await openController({
+    ...(cluster ? { cluster: { state: cluster.store, advertise: cluster.options.advertise } } : {}),
     root: join(options.root, 'network'),
     netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
     iptables: options.iptables,
@@ -160,22 +173,30 @@ async function openState(options: DaemonOptions) {
       version: TSNET_VERSION,
       daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables, firewall: firewall ?? 'none' },
       store: join(options.root, 'network', 'tsnet.db'),
+      ...(cluster
+        ? { cluster: { store: cluster.options.store, advertise: cluster.options.advertise, host: cluster.hostId, connected: cluster.connected } }
+        : {}),
       kernel: { features: ['netns', 'veth', 'bridge', 'overlay'], cgroups: runtime.cgroups.layout.kind },
     }),
   });
   logs.app = app;
+  if (cluster) {
+    const namesOf = (sandboxId: string): string[] =>
+      [containers.containerOfSandbox(sandboxId), containers.containerIdOfSandbox(sandboxId)?.slice(0, 12)].filter((n): n is string => !!n);
+    await cluster.start(controller, namesOf, app.log);
+  }
   app.log.info(
     { removed: report.removed, recreated: report.recreated, broken: report.broken, releasedSandboxes: released.length },
     'state restored and reconciled',
   );
-  return { controller, report, runtime, app, containers };
+  return { controller, report, runtime, app, containers, cluster };
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const lock = await prepare(options);
   try {
-    const { controller, report, runtime, app, containers } = await openState(options);
-    const dns = await startDns(controller, containers, app.log, options.resolvConf);
+    const { controller, report, runtime, app, containers, cluster } = await openState(options);
+    const dns = await startDns(controller, containers, app.log, options.resolvConf, cluster ? (id) => cluster.remoteNames(id) : undefined);
     // The API opens last.
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
     if (existsSync(options.socket)) unlinkSync(options.socket);
@@ -189,6 +210,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await plugin?.close();
       await app.close(); // stops accepting; in-flight requests finish
       await dns.close();
+      cluster?.close();
       containers.close();
       runtime.close();
       await controller.close();

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Firewaller } from '../iptables/firewaller.js';
 import type { Handle } from '../netlink/handle.js';
 import type { NetNs } from '../netns/netns.js';
-import type { DetachedEndpoint, DriverName, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord } from './records.js';
+import type { DetachedEndpoint, DriverName, EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, RemotePeer } from './records.js';
 
 export interface DriverContext {
   /** tsnet's "host": the daemon's own namespace, or a lab namespace in tests. */
@@ -79,6 +79,12 @@ export interface DetachedEndpoints<Config extends object = object> {
   create(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<{ hostIfname: string; peerIfname: string }>;
 }
 
+/** An optional capability of global-scope drivers: the containers of other hosts, as the cluster store has them. */
+export interface RemotePeers<Config extends object = object> {
+  /** Makes the host's kernel reach exactly these remote containers on the network. */
+  program(ctx: DriverContext, network: NetworkRecord<Config>, peers: readonly RemotePeer[]): Promise<void>;
+}
+
 export interface NetworkDriver<Config extends object = object> {
   readonly name: DriverName;
   readonly capabilities: DriverCapabilities;
@@ -109,6 +115,7 @@ export interface NetworkDriver<Config extends object = object> {
   /** What of that driver-wide state is missing now (a flushed firewall), in words; none when all is in place. */
   verify?(ctx: DriverContext, networks: readonly NetworkRecord<Config>[]): Promise<string[]>;
   readonly detachedEndpoints?: DetachedEndpoints<Config>;
+  readonly remotePeers?: RemotePeers<Config>;
   /** The prefix of the interface names this network's endpoints get in sandboxes (default "eth"). */
   interfacePrefix?(network: NetworkRecord<Config>): string;
 }

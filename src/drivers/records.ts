@@ -3,7 +3,7 @@
  * the Controller owns and persists them, drivers read them and keep no state of their own.
  */
 
-export type DriverName = 'bridge' | 'host' | 'null';
+export type DriverName = 'bridge' | 'host' | 'null' | 'overlay';
 
 export interface PoolRecord {
   readonly id: string;
@@ -80,12 +80,22 @@ export interface DetachedEndpoint extends EndpointBase {
 export type EndpointRecord = JoinedEndpoint | DetachedEndpoint;
 
 /** What a tagged kernel object stands for: tsnet marks every interface it makes with IFLA_IFALIAS "tsnet:KIND:ID". */
-export type OwnerKind = 'network' | 'endpoint' | 'wire';
+export type OwnerKind = 'network' | 'endpoint' | 'wire' | 'tunnel';
 
 export const ownerTag = (kind: OwnerKind, id: string): string => `tsnet:${kind}:${id}`;
 
 /** The kind and id of a tag of tsnet's, or undefined for anything else (someone else's alias, or none). */
 export function parseOwnerTag(alias: string | undefined): { kind: OwnerKind; id: string } | undefined {
-  const m = /^tsnet:(network|endpoint|wire):([0-9a-f]+)$/u.exec(alias ?? '');
+  const m = /^tsnet:(network|endpoint|wire|tunnel):([0-9a-f]+)$/u.exec(alias ?? '');
   return m ? { kind: m[1] as OwnerKind, id: m[2]! } : undefined;
+}
+
+/** A container of another host on the same overlay network, as the cluster store announces it. */
+export interface RemotePeer {
+  readonly mac: string;
+  /** Without prefix length: "10.9.0.5". */
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  /** Its host's underlay address (the tunnel's far end). */
+  readonly vtep: string;
 }

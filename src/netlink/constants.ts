@@ -152,6 +152,7 @@ export const IFLA_VXLAN_LINK = 3;
 export const IFLA_VXLAN_LOCAL = 4;
 export const IFLA_VXLAN_TTL = 5;
 export const IFLA_VXLAN_LEARNING = 7;
+export const IFLA_VXLAN_PROXY = 11;
 export const IFLA_VXLAN_PORT = 15;
 export const IFLA_VXLAN_GROUP6 = 16;
 export const IFLA_VXLAN_LOCAL6 = 17;
@@ -207,6 +208,8 @@ export const RTNH_F_ONLINK = 4;
 // Neighbour attributes
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
+/** ndm_flags: the entry is the device's own (a VXLAN device's forwarding table), not the bridge's. */
+export const NTF_SELF = 0x02;
 export const NUD_INCOMPLETE = 0x01;
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;

@@ -22,6 +22,7 @@ import {
   type LinkRef,
 } from './link.js';
 import { neighListRequest, type Neigh } from './neigh.js';
+import { fdbListRequest, type FdbEntry } from './fdb.js';
 import { routeAddRequest, routeDeleteRequest, routeListRequest, routeReplaceRequest, type Route, type RouteSpec } from './route.js';
 import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions, type NetlinkSocketStats } from './socket.js';
 
@@ -307,5 +308,10 @@ export class Handle {
   /** Equivalent to: `ip neigh show` */
   neighList(filter?: { family?: 'inet' | 'inet6' }): Promise<Neigh[]> {
     return this.socket.request(neighListRequest(filter));
+  }
+
+  /** Equivalent to: `bridge fdb show` */
+  fdbList(): Promise<FdbEntry[]> {
+    return this.socket.request(fdbListRequest());
   }
 }

@@ -16,6 +16,7 @@ import {
   IFLA_VXLAN_GROUP6,
   IFLA_VXLAN_ID,
   IFLA_VXLAN_LEARNING,
+  IFLA_VXLAN_PROXY,
   IFLA_VXLAN_LINK,
   IFLA_VXLAN_LOCAL,
   IFLA_VXLAN_LOCAL6,
@@ -67,6 +68,8 @@ export interface VxlanSpec {
   /** Index of the underlying device. */
   readonly parentIndex?: number;
   readonly learning?: boolean;
+  /** Answers ARP and neighbour solicitations from the device's neighbour table (no flooding to remote hosts). */
+  readonly proxy?: boolean;
   readonly ttl?: number;
 }
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
@@ -149,6 +152,7 @@ export function encodeKindData(spec: LinkKindSpec): Attr[] | undefined {
       }
       if (spec.parentIndex !== undefined) data.push(attr.u32(IFLA_VXLAN_LINK, spec.parentIndex));
       if (spec.learning !== undefined) data.push(attr.u8(IFLA_VXLAN_LEARNING, spec.learning ? 1 : 0));
+      if (spec.proxy !== undefined) data.push(attr.u8(IFLA_VXLAN_PROXY, spec.proxy ? 1 : 0));
       if (spec.ttl !== undefined) data.push(attr.u8(IFLA_VXLAN_TTL, spec.ttl));
       return data;
     }
@@ -160,7 +164,14 @@ export function encodeKindData(spec: LinkKindSpec): Attr[] | undefined {
 /** Kind-specific details decoded from IFLA_INFO_DATA. */
 export interface LinkKindInfo {
   readonly bridge?: { readonly stp: boolean; readonly vlanFiltering: boolean };
-  readonly vxlan?: { readonly vni: number; readonly port?: number; readonly local?: string; readonly group?: string };
+  readonly vxlan?: {
+    readonly vni: number;
+    readonly port?: number;
+    readonly local?: string;
+    readonly group?: string;
+    readonly learning?: boolean;
+    readonly proxy?: boolean;
+  };
   readonly macvlan?: { readonly mode: MacvlanMode | 'unknown' };
 }
 
@@ -173,12 +184,16 @@ export function decodeKindData(kind: string | undefined, data: AttrTable | undef
       const local = data.bytes(IFLA_VXLAN_LOCAL) ?? data.bytes(IFLA_VXLAN_LOCAL6);
       const group = data.bytes(IFLA_VXLAN_GROUP) ?? data.bytes(IFLA_VXLAN_GROUP6);
       const port = data.be16(IFLA_VXLAN_PORT);
+      const learning = data.u8(IFLA_VXLAN_LEARNING);
+      const proxy = data.u8(IFLA_VXLAN_PROXY);
       return {
         vxlan: {
           vni: data.u32(IFLA_VXLAN_ID) ?? 0,
           ...(port !== undefined ? { port } : {}),
           ...(local ? { local: formatIp(local) } : {}),
           ...(group ? { group: formatIp(group) } : {}),
+          ...(learning !== undefined ? { learning: learning !== 0 } : {}),
+          ...(proxy !== undefined ? { proxy: proxy !== 0 } : {}),
         },
       };
     }

@@ -17,6 +17,7 @@ import {
   NLM_F_REPLACE,
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
+  RTM_DELNEIGH,
 } from './constants.js';
 import { attr } from './attributes.js';
 import { decodeFamily, encodeMessage, ndmsg, type NlMessage } from './message.js';
@@ -82,6 +83,19 @@ export function neighReplaceRequest(index: number, address: string, mac: string)
         attr.bytes(NDA_DST, ip.bytes),
         attr.bytes(NDA_LLADDR, lladdr),
       ]),
+    parse: () => undefined,
+  };
+}
+
+/** Equivalent to: `ip neigh del ADDRESS dev DEV` */
+export function neighDeleteRequest(index: number, address: string): NetlinkRequest<void> {
+  const ip = parseIp(address, 'neighbour address');
+  checkIndex(index, 'neighbour interface index');
+  return {
+    type: RTM_DELNEIGH,
+    object: `${ip.text} index ${index}`,
+    dump: false,
+    encode: (seq, f) => encodeMessage(RTM_DELNEIGH, f, seq, ndmsg, { family: ip.family, index, state: 0, flags: 0, type: 0 }, [attr.bytes(NDA_DST, ip.bytes)]),
     parse: () => undefined,
   };
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { Lab } from './lab.js';
+import type { NetNs } from '../../src/netns/netns.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -22,26 +23,13 @@ export interface DaemonHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(l: Lab, name = 'daemon', extraArgs: readonly string[] = []): Promise<DaemonHandle> {
+export async function startDaemon(l: Lab, name = 'daemon', extraArgs: readonly string[] = [], ns: NetNs = l.host): Promise<DaemonHandle> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the suite runs after "npm run build" (npm test does it)`);
   const root = join(l.dir, `${name}-root`);
   const socket = join(l.dir, `${name}.sock`);
   const child = spawn(
     'nsenter',
-    [
-      `--net=${l.host.path}`,
-      '--',
-      process.execPath,
-      CLI,
-      'daemon',
-      '--root',
-      root,
-      '--socket',
-      socket,
-      '--netns-dir',
-      join(l.dir, `${name}-netns`),
-      ...extraArgs,
-    ],
+    [`--net=${ns.path}`, '--', process.execPath, CLI, 'daemon', '--root', root, '--socket', socket, '--netns-dir', join(l.dir, `${name}-netns`), ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

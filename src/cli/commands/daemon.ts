@@ -19,6 +19,10 @@ interface DaemonFlags {
   firewallCheck: string;
   bridge: string;
   resolvConf?: string;
+  clusterStore?: string;
+  clusterAdvertise?: string;
+  clusterStoreOpt?: string[];
+  clusterLeaseTtl?: string;
 }
 
 async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
@@ -37,6 +41,16 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
     firewallCheckSeconds: Number(o.firewallCheck),
     defaultBridge: o.bridge,
     ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
+    ...(o.clusterStore !== undefined
+      ? {
+          cluster: {
+            store: o.clusterStore,
+            ...(o.clusterAdvertise !== undefined ? { advertise: o.clusterAdvertise } : {}),
+            ...(o.clusterStoreOpt ? { storeOpts: o.clusterStoreOpt } : {}),
+            ...(o.clusterLeaseTtl !== undefined ? { leaseTtl: o.clusterLeaseTtl } : {}),
+          },
+        }
+      : {}),
     debug,
   });
   await new Promise<void>((resolve) => {
@@ -69,6 +83,10 @@ export function registerDaemonCommands(cli: Cli): void {
     .option('--docker-plugin-socket <path>', 'serve the Docker plugin on this socket instead (Docker names the plugin after the file)')
     .option('--bridge <name>', 'bridge interface of the default network "bridge", or none for no default network', 'tsnet0')
     .option('--resolv-conf <file>', "the host's resolver configuration, whose servers containers and the embedded resolver use", '/etc/resolv.conf')
+    .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT]: the cluster store of overlay networks (docs/multi-host.md)')
+    .option('--cluster-advertise <address>', "this host's underlay IPv4 address, which the other hosts' tunnels reach")
+    .option('--cluster-store-opt <key=value>', 'TLS to etcd: kv.cacertfile=,kv.certfile=,kv.keyfile= (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--cluster-lease-ttl <seconds>', "how long after this host's last word the others drop its endpoints", '15')
     .option('--firewall-check <seconds>', "how often to check that tsnet's firewall rules are still there, and restore them (0: never)", '5')
     .action((o: DaemonFlags) => runDaemon(o, cli.program.opts<{ debug?: boolean }>().debug === true));
 

@@ -50,7 +50,7 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('create')
     .description('create a network')
     .argument('<name>')
-    .option('-d, --driver <driver>', 'bridge, host or null', 'bridge')
+    .option('-d, --driver <driver>', 'bridge, host, null, or overlay (across the hosts of a cluster)', 'bridge')
     .option('--subnet <cidr>', 'subnet, e.g. 10.1.0.0/24; give an IPv6 one too with --ipv6 (repeatable)', collect)
     .option('--gateway <ip>', 'gateway address, one per subnet (repeatable)', collect)
     .option('--aux-address <name=ip>', 'an address of the subnet the network must not give out (repeatable)', collect)

@@ -11,14 +11,30 @@ export interface Addresses {
   readonly ipv6?: string;
 }
 
-/** Takes an address from each of the network's pools (the requested one, else the next free); undone on failure. */
-export function takeAddresses(core: CnmCore, network: NetworkRecord, wanted: { ip?: string; ip6?: string }, undo: UndoStack): Addresses {
+/**
+ * Takes an address from each of the network's pools (the requested one, else the next free); undone on failure. A
+ * global network's addresses are taken in the cluster store, for the endpoint of this id.
+ */
+export async function takeAddresses(
+  core: CnmCore,
+  network: NetworkRecord,
+  endpointId: string,
+  wanted: { ip?: string; ip6?: string },
+  undo: UndoStack,
+): Promise<Addresses> {
   const out: { ipv4?: string; ipv6?: string } = {};
   for (const [family, pool, preferred] of [
     ['ipv4', network.pools.v4, wanted.ip],
     ['ipv6', network.pools.v6, wanted.ip6],
   ] as const) {
     if (!pool) continue;
+    const { cluster } = core.deps;
+    if (pool.space === 'global' && cluster) {
+      const address = await cluster.requestAddress(network, pool, endpointId, preferred);
+      undo.push(`release address ${address}`, () => cluster.releaseAddress(network, address));
+      out[family] = onSubnet(address, pool.subnet);
+      continue;
+    }
     const address = core.deps.ipam.requestAddress(pool.id, preferred);
     undo.push(`release address ${address}`, () => core.deps.ipam.releaseAddress(pool.id, address));
     out[family] = onSubnet(address, pool.subnet);

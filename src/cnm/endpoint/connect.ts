@@ -59,9 +59,10 @@ export async function connect(core: CnmCore, network: NetworkRecord, sandbox: Li
   validate(core, network, sandbox, driver, req);
   const joined = core.state.joinedTo(sandbox.record.id);
   return UndoStack.run(async (undo) => {
-    const addresses = takeAddresses(core, network, req, undo);
+    const id = newId();
+    const addresses = await takeAddresses(core, network, id, req, undo);
     const base = driver.createEndpoint(network, {
-      id: newId(),
+      id,
       name: `${sandbox.record.containerId.slice(0, 12)}-${network.name}`,
       networkId: network.id,
       created: new Date().toISOString(),

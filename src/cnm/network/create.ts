@@ -13,6 +13,7 @@ import { newId, type CnmCore } from '../core.js';
 import { persistCursor, poolRecord } from '../pools.js';
 import type { NetworkRecord, PoolRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
+import { createGlobalNetwork } from './global.js';
 import { hostRoutes, networkPools } from './subnets.js';
 
 /** The API's create request; the controller takes any registered driver's name (the API lists the built-in ones). */
@@ -33,6 +34,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
 
 export async function createNetwork(core: CnmCore, req: NetworkCreateRequest, docker?: DockerNetworkRequest): Promise<NetworkRecord> {
   const driver = validateRequest(core, req, docker);
+  if (driver.capabilities.scope === 'global' && !docker) return createGlobalNetwork(core, driver, req);
   const id = docker?.id ?? newId();
   const config = driver.configure({ id, name: req.name, options: req.options ?? {} }, core.state.networkList());
   const planned = docker ? undefined : await planPools(core, driver, req);

@@ -34,6 +34,8 @@ export async function deleteNetwork(core: CnmCore, network: NetworkRecord, by: R
     throw new TsnetError('TSNET_ERR_NETWORK_IN_USE', `network "${network.name}" has active endpoints: ${endpoints.map((e) => e.name).join(', ')}`);
   }
   const driver = core.driver(network.driver);
+  // A global network goes from the cluster store first (refused there while another host has endpoints on it).
+  if (driver.capabilities.scope === 'global' && core.deps.cluster) await core.deps.cluster.removeNetwork(network);
   await driver.deleteNetwork(core.driverCtx, network);
   const pools = [network.pools.v4, network.pools.v6].flatMap((p) => (p && !p.external ? [p] : []));
   core.deps.store.transaction(() => {

@@ -12,11 +12,11 @@ const INHIBIT_IPV4 = 'com.docker.network.bridge.inhibit_ipv4';
 
 /**
  * Whether the network's containers resolve each other's names through tsnet's embedded resolver (on the gateway
- * address): user-defined bridge networks of tsnet's own, as Docker's; not the default `bridge`, nor Docker's.
+ * address): user-defined bridge and overlay networks of tsnet's own, as Docker's; not the default `bridge`, nor Docker's.
  */
 export function servesDns(core: CnmCore, n: NetworkRecord): boolean {
   const inhibited = n.options[INHIBIT_IPV4] === 'true' || n.options[INHIBIT_IPV4] === '1';
-  return n.driver === 'bridge' && n.owner === 'tsnet' && !core.predefined.has(n.name) && !!n.pools.v4?.gateway && !inhibited;
+  return (n.driver === 'bridge' || n.driver === 'overlay') && n.owner === 'tsnet' && !core.predefined.has(n.name) && !!n.pools.v4?.gateway && !inhibited;
 }
 
 /** The embedded resolver's address for a sandbox: the gateway of its first joined network that serves DNS. */

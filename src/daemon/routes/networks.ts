@@ -23,7 +23,14 @@ export function networkView(deps: { controller: Controller; containers: Containe
     };
   });
   const { config, ...rest } = n;
-  return { ...rest, ...(n.driver === 'bridge' ? { bridge: config as NonNullable<NetworkView['bridge']> } : {}), containers };
+  const overlay = n.driver === 'overlay' ? (config as NonNullable<NetworkView['overlay']>) : undefined;
+  return {
+    ...rest,
+    scope: deps.controller.isGlobal(n) ? 'global' : 'local',
+    ...(n.driver === 'bridge' ? { bridge: config as NonNullable<NetworkView['bridge']> } : {}),
+    ...(overlay ? { overlay: { bridgeName: overlay.bridgeName, vxlanName: overlay.vxlanName, vni: overlay.vni, mtu: overlay.mtu, local: overlay.local } } : {}),
+    containers,
+  };
 }
 
 const endpointView = (e: JoinedEndpoint): EndpointView => ({

@@ -159,7 +159,8 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   /** The firewall rules and forwarding the networks need that the kernel lacks (someone flushed them). */
   async verify(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<string[]> {
     if (!ctx.firewall) return [];
-    const problems = await ctx.firewall.missing(firewallNetworks(ctx, networks));
+    // The firewall is one for every network on a bridge, overlay networks' too.
+    const problems = await ctx.firewall.missing(firewallNetworks(ctx, ctx.networks().filter(isBridgeNetwork)));
     if (networks.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
     return problems;
   }
@@ -170,7 +171,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   async restore(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<void> {
     for (const n of networks) enableForwarding(ctx, n);
-    await applyFirewall(ctx, networks);
+    await applyFirewall(ctx, ctx.networks().filter(isBridgeNetwork));
   }
 
   async networkPresent(ctx: DriverContext, network: BridgeNetwork): Promise<boolean> {

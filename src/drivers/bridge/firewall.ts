@@ -10,7 +10,8 @@ import type { DriverContext } from '../driver.js';
 import type { NetworkRecord } from '../records.js';
 import type { BridgeConfig } from './options.js';
 
-export const isBridgeNetwork = (n: NetworkRecord): n is NetworkRecord<BridgeConfig> => n.driver === 'bridge';
+/** Networks on a Linux bridge of tsnet's (bridge, and overlay, whose bridge also holds a VXLAN port): one firewall for all. */
+export const isBridgeNetwork = (n: NetworkRecord): n is NetworkRecord<BridgeConfig> => n.driver === 'bridge' || n.driver === 'overlay';
 
 /** The published ports of a network's endpoints, each to the endpoint's address of its host address's family. */
 function publishedPorts(ctx: DriverContext, network: NetworkRecord): PublishedPort[] {

@@ -63,7 +63,7 @@ export function parseBridgeOptions(id: string, options: Readonly<Record<string, 
     throw new InvalidArgumentError(`option ${BRIDGE_OPTIONS.gatewayModeIpv4}="${gatewayMode}" must be nat or routed`);
   }
   const inhibitIpv4 = parseBool(BRIDGE_OPTIONS.inhibitIpv4, options[BRIDGE_OPTIONS.inhibitIpv4], false);
-  const clash = existing.find((n) => n.driver === 'bridge' && (n.config as Partial<BridgeConfig>).bridgeName === name);
+  const clash = existing.find((n) => (n.driver === 'bridge' || n.driver === 'overlay') && (n.config as Partial<BridgeConfig>).bridgeName === name);
   if (clash) throw new TsnetError('TSNET_ERR_CONFLICT', `bridge name "${name}" is already used by network "${clash.name}"`);
   return {
     bridgeName: name,

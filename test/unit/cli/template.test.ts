@@ -56,6 +56,7 @@ describe('docker inspect -f templates', () => {
       id: 'n1',
       name: 'front',
       driver: 'bridge',
+      scope: 'local',
       created: '',
       internal: false,
       ipv6: false,

@@ -1,0 +1,83 @@
+/**
+ * A VXLAN device's own forwarding table (`bridge fdb ... self`): which remote tunnel endpoint a MAC address is
+ * reached through. An overlay network programs one entry per remote container, so the device never floods nor learns.
+ */
+import {
+  AF_BRIDGE,
+  NDA_DST,
+  NDA_LLADDR,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
+  NTF_SELF,
+  NUD_NOARP,
+  NUD_PERMANENT,
+  RTM_DELNEIGH,
+  RTM_GETNEIGH,
+  RTM_NEWNEIGH,
+} from './constants.js';
+import { attr } from './attributes.js';
+import { decodeFamily, encodeMessage, ndmsg } from './message.js';
+import type { NetlinkRequest } from './socket.js';
+import { checkIndex, formatIp, formatMac, parseIp, parseMac } from './validate.js';
+
+export interface FdbEntry {
+  readonly index: number;
+  readonly mac: string;
+  /** The remote tunnel endpoint (absent on a bridge's own entries). */
+  readonly dst?: string;
+  /** Whether the entry is the device's own (NTF_SELF), not its master bridge's. */
+  readonly self: boolean;
+  readonly permanent: boolean;
+}
+
+/** Equivalent to: `bridge fdb show` (every device; callers filter by index). */
+export function fdbListRequest(): NetlinkRequest<FdbEntry[]> {
+  return {
+    type: RTM_GETNEIGH,
+    object: 'forwarding table',
+    dump: true,
+    encode: (seq, f) => encodeMessage(RTM_GETNEIGH, f, seq, ndmsg, { family: AF_BRIDGE, index: 0, state: 0, flags: 0, type: 0 }, []),
+    parse: (replies) =>
+      replies
+        .filter((m) => m.header.type === RTM_NEWNEIGH)
+        .flatMap((m) => {
+          const { head, attrs } = decodeFamily(m, ndmsg);
+          const mac = attrs.bytes(NDA_LLADDR);
+          const dst = attrs.bytes(NDA_DST);
+          if (!mac || mac.length !== 6) return [];
+          return [
+            {
+              index: head.index,
+              mac: formatMac(mac),
+              ...(dst && (dst.length === 4 || dst.length === 16) ? { dst: formatIp(dst) } : {}),
+              self: (head.flags & NTF_SELF) !== 0,
+              permanent: (head.state & NUD_PERMANENT) !== 0,
+            },
+          ];
+        }),
+  };
+}
+
+function fdbMessage(type: number, index: number, mac: string, dst: string): NetlinkRequest<void> {
+  checkIndex(index, 'forwarding entry interface index');
+  const lladdr = parseMac(mac);
+  const remote = parseIp(dst, 'tunnel endpoint');
+  const extra = type === RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+  return {
+    type,
+    object: `${mac} dst ${remote.text} index ${index}`,
+    dump: false,
+    encode: (seq, f) =>
+      encodeMessage(type, f | extra, seq, ndmsg, { family: AF_BRIDGE, index, state: NUD_PERMANENT | NUD_NOARP, flags: NTF_SELF, type: 0 }, [
+        attr.bytes(NDA_LLADDR, lladdr),
+        attr.bytes(NDA_DST, remote.bytes),
+      ]),
+    parse: () => undefined,
+  };
+}
+
+/** Equivalent to: `bridge fdb replace MAC dev DEV self permanent dst REMOTE` */
+export const fdbReplaceRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbMessage(RTM_NEWNEIGH, index, mac, dst);
+
+/** Equivalent to: `bridge fdb del MAC dev DEV self dst REMOTE` */
+export const fdbDeleteRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbMessage(RTM_DELNEIGH, index, mac, dst);
