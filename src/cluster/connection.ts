@@ -3,6 +3,7 @@
  * fails global operations with a clear error rather than hanging them), and this host's lease, which binds what the
  * host holds in the store to its being alive.
  */
+import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type Lease, type Namespace } from 'etcd3';
 import { TsnetError } from '../errors.js';
 import { PREFIX } from './keys.js';
@@ -22,6 +23,8 @@ export class ClusterConnection {
       dialTimeout: CALL_DEADLINE_MS,
       // Streams (watches, keepalives) live on; single calls have a deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+      // A watch broken by an etcd restart comes back within a second or two (the client's default waits up to 30 s).
+      faultHandling: { watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1500 }).next() },
       ...(options.tls
         ? {
             credentials: {

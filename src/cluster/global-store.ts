@@ -33,7 +33,8 @@ export class GlobalStore implements ClusterState {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const { networks, generation } = await this.conn.call('read the global networks', async (kv) => ({
         networks: Object.values(await kv.getAll().prefix(keys.networks).strings()).flatMap((t) => parseNetwork(t) ?? []),
-        generation: (await kv.get(keys.networksGeneration).exec()).kvs[0]?.version ?? '0',
+        // A modification revision never comes back (a version restarts when the key is made again).
+        generation: (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0',
       }));
       if (networks.some((n) => n.name === draft.name))
         throw new TsnetError('TSNET_ERR_NETWORK_EXISTS', `network with name "${draft.name}" already exists in the cluster`);
@@ -57,7 +58,7 @@ export class GlobalStore implements ClusterState {
         const result = await kv
           .if(keys.name(draft.name), 'Create', '==', 0)
           .and(keys.vni(vni), 'Create', '==', 0)
-          .and(keys.networksGeneration, 'Version', '==', Number(generation))
+          .and(keys.networksGeneration, 'Mod', '==', Number(generation))
           .then(
             kv.put(keys.network(network.id)).value(JSON.stringify(network)),
             kv.put(keys.name(draft.name)).value(network.id),
@@ -73,33 +74,45 @@ export class GlobalStore implements ClusterState {
   }
 
   async removeNetwork(network: NetworkRecord): Promise<void> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) if (await this.tryRemove(network)) return;
+    throw new TsnetError('TSNET_ERR_CONFLICT', `network "${network.name}": the cluster kept changing while it was being removed; try again`);
+  }
+
+  /** One attempt: refused while endpoints hold addresses; false when the store changed between the read and the write. */
+  private async tryRemove(network: NetworkRecord): Promise<boolean> {
     const generationKey = keys.addressesGeneration(network.id);
-    const { holders, generation } = await this.conn.call(`read the endpoints of network ${network.name}`, async (kv) => ({
+    const read = await this.conn.call(`read the endpoints of network ${network.name}`, async (kv) => ({
       holders: Object.values(await kv.getAll().prefix(keys.addresses(network.id)).strings()).flatMap((t) => parseAddress(t) ?? []),
-      generation: (await kv.get(generationKey).exec()).kvs[0]?.version ?? '0',
+      generation: (await kv.get(generationKey).exec()).kvs[0]?.mod_revision ?? '0',
+      networks: await kv.getAll().prefix(keys.networks).count(),
+      guard: (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0',
     }));
-    if (holders.length > 0) {
-      const hosts = [...new Set(holders.map((h) => h.host.slice(0, 12)))];
+    if (read.holders.length > 0) {
+      const hosts = [...new Set(read.holders.map((h) => h.host.slice(0, 12)))];
       throw new TsnetError(
         'TSNET_ERR_NETWORK_IN_USE',
-        `network "${network.name}" has ${holders.length} endpoint(s) in the cluster, on host(s) ${hosts.join(', ')}`,
+        `network "${network.name}" has ${read.holders.length} endpoint(s) in the cluster, on host(s) ${hosts.join(', ')}`,
       );
     }
     const vni = network.options[OVERLAY_OPTIONS.vni];
+    // The last network takes the networks' guard with it, so that nothing of tsnet's is left in the store.
+    const last = read.networks <= 1;
     const removed = await this.conn.call(`remove network ${network.name}`, async (kv) => {
-      const result = await kv
-        .if(generationKey, 'Version', '==', Number(generation))
+      const txn = kv.if(generationKey, 'Mod', '==', Number(read.generation));
+      if (last) txn.and(keys.networksGeneration, 'Mod', '==', Number(read.guard));
+      const result = await txn
         .then(
           kv.delete().key(keys.network(network.id)),
           kv.delete().key(keys.name(network.name)),
           ...(vni !== undefined ? [kv.delete().key(keys.vni(Number(vni)))] : []),
           kv.delete().key(generationKey),
           kv.delete().prefix(keys.addresses(network.id)),
+          ...(last ? [kv.delete().key(keys.networksGeneration)] : []),
         )
         .commit();
       return result.succeeded;
     });
-    if (!removed) throw new TsnetError('TSNET_ERR_NETWORK_IN_USE', `network "${network.name}": an endpoint joined it while it was being removed`);
+    return removed;
   }
 
   async requestAddress(network: NetworkRecord, pool: PoolRecord, endpointId: string, preferred?: string): Promise<string> {

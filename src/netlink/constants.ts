@@ -208,8 +208,11 @@ export const RTNH_F_ONLINK = 4;
 // Neighbour attributes
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
+export const NDA_MASTER = 9;
 /** ndm_flags: the entry is the device's own (a VXLAN device's forwarding table), not the bridge's. */
 export const NTF_SELF = 0x02;
+/** ndm_flags: the entry is the master bridge's (a bridge's forwarding table, `bridge fdb ... master`). */
+export const NTF_MASTER = 0x04;
 export const NUD_INCOMPLETE = 0x01;
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;

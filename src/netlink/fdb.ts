@@ -1,13 +1,16 @@
 /**
- * A VXLAN device's own forwarding table (`bridge fdb ... self`): which remote tunnel endpoint a MAC address is
- * reached through. An overlay network programs one entry per remote container, so the device never floods nor learns.
+ * Forwarding tables: a VXLAN device's own (`bridge fdb ... self`: which remote tunnel endpoint a MAC address is
+ * reached through) and a bridge's (`bridge fdb ... master`: which port). An overlay network programs both per
+ * remote container, so that neither the device nor its bridge floods or learns.
  */
 import {
   AF_BRIDGE,
   NDA_DST,
   NDA_LLADDR,
+  NDA_MASTER,
   NLM_F_CREATE,
   NLM_F_REPLACE,
+  NTF_MASTER,
   NTF_SELF,
   NUD_NOARP,
   NUD_PERMANENT,
@@ -27,7 +30,12 @@ export interface FdbEntry {
   readonly dst?: string;
   /** Whether the entry is the device's own (NTF_SELF), not its master bridge's. */
   readonly self: boolean;
+  /** Whether the entry is the master bridge's, for this port (the kernel names the bridge in NDA_MASTER). */
+  readonly master: boolean;
+  /** PERMANENT: the port's own address (bridge) or an entry set by hand (VXLAN device). */
   readonly permanent: boolean;
+  /** Set by hand and never aged or moved by learning (NUD_NOARP): `static`. */
+  readonly static: boolean;
 }
 
 /** Equivalent to: `bridge fdb show` (every device; callers filter by index). */
@@ -51,7 +59,9 @@ export function fdbListRequest(): NetlinkRequest<FdbEntry[]> {
               mac: formatMac(mac),
               ...(dst && (dst.length === 4 || dst.length === 16) ? { dst: formatIp(dst) } : {}),
               self: (head.flags & NTF_SELF) !== 0,
+              master: attrs.u32(NDA_MASTER) !== undefined,
               permanent: (head.state & NUD_PERMANENT) !== 0,
+              static: (head.state & NUD_NOARP) !== 0,
             },
           ];
         }),
@@ -75,6 +85,28 @@ function fdbMessage(type: number, index: number, mac: string, dst: string): Netl
     parse: () => undefined,
   };
 }
+
+function masterMessage(type: number, portIndex: number, mac: string): NetlinkRequest<void> {
+  checkIndex(portIndex, 'bridge port index');
+  const lladdr = parseMac(mac);
+  const extra = type === RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+  return {
+    type,
+    object: `${mac} master, port ${portIndex}`,
+    dump: false,
+    encode: (seq, f) =>
+      encodeMessage(type, f | extra, seq, ndmsg, { family: AF_BRIDGE, index: portIndex, state: NUD_NOARP, flags: NTF_MASTER, type: 0 }, [
+        attr.bytes(NDA_LLADDR, lladdr),
+      ]),
+    parse: () => undefined,
+  };
+}
+
+/** Equivalent to: `bridge fdb replace MAC dev PORT master static` */
+export const bridgeFdbReplaceRequest = (portIndex: number, mac: string): NetlinkRequest<void> => masterMessage(RTM_NEWNEIGH, portIndex, mac);
+
+/** Equivalent to: `bridge fdb del MAC dev PORT master` */
+export const bridgeFdbDeleteRequest = (portIndex: number, mac: string): NetlinkRequest<void> => masterMessage(RTM_DELNEIGH, portIndex, mac);
 
 /** Equivalent to: `bridge fdb replace MAC dev DEV self permanent dst REMOTE` */
 export const fdbReplaceRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbMessage(RTM_NEWNEIGH, index, mac, dst);

@@ -25,6 +25,7 @@ import {
   IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_DATA,
   IFLA_INFO_SLAVE_KIND,
+  IFLA_BRPORT_LEARNING,
   IFLA_BRPORT_MODE,
   IFLA_LINK,
   IFLA_LINKINFO,
@@ -206,6 +207,8 @@ export interface LinkChange {
   readonly ipv6AddrGenMode?: Ipv6AddrGenMode;
   /** Bridge port hairpin mode: frames may go back out of the port they came in by (a container reaching itself). */
   readonly hairpin?: boolean;
+  /** Bridge port learning: whether the bridge learns the source addresses of frames coming in by the port. */
+  readonly learning?: boolean;
 }
 
 export type Ipv6AddrGenMode = 'eui64' | 'none' | 'stable-privacy' | 'random';
@@ -238,14 +241,10 @@ export function linkSetRequest(ref: LinkRef, change: LinkChange): NetlinkRequest
       throw new InvalidArgumentError(`IPv6 address generation mode "${change.ipv6AddrGenMode}" is not one of ${Object.keys(ADDR_GEN_MODES).join(', ')}`);
     attrs.push(attr.nested(IFLA_AF_SPEC, [attr.nested(AF_INET6, [attr.u8(IFLA_INET6_ADDR_GEN_MODE, mode)])]));
   }
-  if (change.hairpin !== undefined) {
-    attrs.push(
-      attr.nested(IFLA_LINKINFO, [
-        attr.str(IFLA_INFO_SLAVE_KIND, 'bridge'),
-        attr.nested(IFLA_INFO_SLAVE_DATA, [attr.u8(IFLA_BRPORT_MODE, change.hairpin ? 1 : 0)]),
-      ]),
-    );
-  }
+  const port: Attr[] = [];
+  if (change.hairpin !== undefined) port.push(attr.u8(IFLA_BRPORT_MODE, change.hairpin ? 1 : 0));
+  if (change.learning !== undefined) port.push(attr.u8(IFLA_BRPORT_LEARNING, change.learning ? 1 : 0));
+  if (port.length > 0) attrs.push(attr.nested(IFLA_LINKINFO, [attr.str(IFLA_INFO_SLAVE_KIND, 'bridge'), attr.nested(IFLA_INFO_SLAVE_DATA, port)]));
   const flags = change.up === undefined ? 0 : change.up ? IFF_UP : 0;
   const mask = change.up === undefined ? 0 : IFF_UP;
   return {

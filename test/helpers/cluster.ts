@@ -101,6 +101,15 @@ export async function etcdKeys(lab: Lab, underlay: NetNs): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
+/** The JSON values under a prefix, read with etcdctl. */
+export async function etcdValues(lab: Lab, underlay: NetNs, prefix: string): Promise<Record<string, unknown>[]> {
+  const { stdout } = await lab.exec(underlay, 'etcdctl', ['--endpoints', ETCD_URL, 'get', '--prefix', '--print-value-only', prefix], {});
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** The daemon of host i, in the cluster. */
 export function startHostDaemon(lab: Lab, ns: NetNs, i: number, extra: readonly string[] = []): Promise<DaemonHandle> {
   return startDaemon(lab, `h${i + 1}`, ['--cluster-store', `etcd://${ETCD_URL}`, '--cluster-advertise', hostAddress(i), '--bridge', 'none', ...extra], ns);

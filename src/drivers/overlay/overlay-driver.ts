@@ -41,16 +41,19 @@ export class OverlayDriver implements NetworkDriver<OverlayConfig> {
     try {
       await this.createTunnel(ctx, network);
     } catch (err) {
-      await this.bridge.deleteNetwork(ctx, network).catch(() => undefined);
+      await this.deleteNetwork(ctx, network).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Equivalent to: ip link add vx-ID type vxlan id VNI local ADDR dstport 4789 nolearning proxy; ip link set vx-ID master ov-ID up */
+  /**
+   * Equivalent to: ip link add vx-ID type vxlan id VNI local ADDR dstport 4789 nolearning proxy;
+   * ip link set vx-ID master ov-ID up; bridge link set dev vx-ID learning off
+   */
   private async createTunnel(ctx: DriverContext, network: OverlayNetwork): Promise<void> {
     const cfg = network.config;
     const bridge = await ctx.host.linkGet(cfg.bridgeName);
-    await ctx.host.linkAdd({
+    const tunnel = await ctx.host.linkAdd({
       kind: 'vxlan',
       name: cfg.vxlanName,
       alias: tunnelAlias(network.id),
@@ -63,6 +66,8 @@ export class OverlayDriver implements NetworkDriver<OverlayConfig> {
       masterIndex: bridge.index,
       up: true,
     });
+    // The bridge learns nothing behind the tunnel: remote MACs are programmed (peers.ts).
+    await ctx.host.linkSet(tunnel.index, { learning: false });
   }
 
   async deleteNetwork(ctx: DriverContext, network: OverlayNetwork): Promise<void> {
