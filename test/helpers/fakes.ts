@@ -12,6 +12,7 @@ import { Store } from '../../src/cnm/store.js';
 import type { DriverContext, JoinRequest, LeaveRequest, NetworkDriver } from '../../src/drivers/driver.js';
 import { HostDriver } from '../../src/drivers/host/host-driver.js';
 import { NullDriver } from '../../src/drivers/null/null-driver.js';
+import { OverlayDriver } from '../../src/drivers/overlay/overlay-driver.js';
 import type { EndpointBase, NetworkRecord } from '../../src/drivers/records.js';
 import { Ipam } from '../../src/ipam/ipam.js';
 import type { Handle } from '../../src/netlink/handle.js';
@@ -176,7 +177,7 @@ export class UnitWorld {
     this.deps = {
       store: Store.open(join(this.dir, 'tsnet.db')),
       ipam: new Ipam(),
-      drivers: [this.driver, new HostDriver(), new NullDriver()],
+      drivers: [this.driver, new HostDriver(), new NullDriver(), new OverlayDriver(undefined)],
       hostNs: NetNs.current(),
       namespaces: this.namespaces,
       sandboxFilesDir: join(this.dir, 'sandboxes'),

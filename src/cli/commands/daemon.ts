@@ -28,6 +28,8 @@ interface DaemonFlags {
 async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
   const { startDaemon, DEFAULT_DOCKER_PLUGIN_SOCKET, parseDefaultPool } = await import('../../daemon/server.js');
   const pluginSocket = o.dockerPluginSocket ?? (o.dockerPlugin ? DEFAULT_DOCKER_PLUGIN_SOCKET : undefined);
+  if (o.clusterAdvertise !== undefined && o.clusterStore === undefined)
+    throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', '--cluster-advertise needs --cluster-store: the cluster is joined through its store');
   if (!/^\d+(\.\d+)?$/u.test(o.firewallCheck))
     throw new ClientError('TSNET_ERR_INVALID_ARGUMENT', `--firewall-check "${o.firewallCheck}" is not a number of seconds`);
   const daemon = await startDaemon({

@@ -157,11 +157,12 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   }
 
   /** The firewall rules and forwarding the networks need that the kernel lacks (someone flushed them). */
-  async verify(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<string[]> {
+  async verify(ctx: DriverContext): Promise<string[]> {
     if (!ctx.firewall) return [];
-    // The firewall is one for every network on a bridge, overlay networks' too.
-    const problems = await ctx.firewall.missing(firewallNetworks(ctx, ctx.networks().filter(isBridgeNetwork)));
-    if (networks.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
+    // The firewall is one for every network on a bridge, overlay networks' too: this driver checks them all.
+    const all = ctx.networks().filter(isBridgeNetwork);
+    const problems = await ctx.firewall.missing(firewallNetworks(ctx, all));
+    if (all.some((n) => !n.internal) && ctx.hostNs.sysctlRead('net/ipv4/ip_forward') !== '1') problems.push('IP forwarding is off');
     return problems;
   }
 
@@ -169,9 +170,10 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     return network.config.ifacePrefix ?? 'eth';
   }
 
-  async restore(ctx: DriverContext, networks: readonly BridgeNetwork[]): Promise<void> {
-    for (const n of networks) enableForwarding(ctx, n);
-    await applyFirewall(ctx, ctx.networks().filter(isBridgeNetwork));
+  async restore(ctx: DriverContext): Promise<void> {
+    const all = ctx.networks().filter(isBridgeNetwork);
+    for (const n of all) enableForwarding(ctx, n);
+    await applyFirewall(ctx, all);
   }
 
   async networkPresent(ctx: DriverContext, network: BridgeNetwork): Promise<boolean> {

@@ -27,7 +27,7 @@ describe('Controller: networks', () => {
     const cases: [Parameters<typeof w.controller.createNetwork>[0], string, RegExp][] = [
       [{ name: 'bad name!' }, 'TSNET_ERR_INVALID_ARGUMENT', /invalid network name "bad name!"/u],
       [{ name: 'a' }, 'TSNET_ERR_NETWORK_EXISTS', /network with name "a" already exists/u],
-      [{ name: 'b', driver: 'macvlan9' }, 'TSNET_ERR_INVALID_ARGUMENT', /unknown network driver "macvlan9" \(known: bridge, host, null\)/u],
+      [{ name: 'b', driver: 'macvlan9' }, 'TSNET_ERR_INVALID_ARGUMENT', /unknown network driver "macvlan9" \(known: bridge, host, null, overlay\)/u],
       [{ name: 'b', subnet: '10.1.0.128/25' }, 'TSNET_ERR_POOL_OVERLAP', /subnet 10\.1\.0\.128\/25 overlaps pool 10\.1\.0\.0\/24/u],
       [{ name: 'b', subnet: '198.51.100.0/25' }, 'TSNET_ERR_POOL_OVERLAP', /overlaps the host's route to 198\.51\.100\.0\/24/u],
       [{ name: 'b', subnet: '10.2.0.5/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /host bits are set \(did you mean 10\.2\.0\.0\/24\?\)/u],
@@ -35,6 +35,11 @@ describe('Controller: networks', () => {
       [{ name: 'b', subnet: '127.0.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /overlaps loopback/u],
       [{ name: 'b', driver: 'null', subnet: '10.3.0.0/24' }, 'TSNET_ERR_INVALID_ARGUMENT', /the null driver takes no subnet/u],
       [{ name: 'b', driver: 'null', options: { x: '1' } }, 'TSNET_ERR_INVALID_ARGUMENT', /unknown option "x" for the null driver/u],
+      [
+        { name: 'b', driver: 'overlay' },
+        'TSNET_ERR_INVALID_ARGUMENT',
+        /overlay networks span hosts: start the daemon with --cluster-store and --cluster-advertise/u,
+      ],
     ];
     for (const [req, code, message] of cases) {
       const err = await w.controller.createNetwork(req).catch((e: unknown) => e);
