@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   impair: () => import('./impair.js'),
   many: () => import('./many.js'),
   cli: () => import('./cli.js'),
+  overlay: () => import('./overlay.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -29,12 +29,13 @@ export interface BenchDaemon {
  * Starts `tsnet daemon` with its state in STATE/tsnet and its socket STATE/tsnet.sock, plus extra flags.
  * TSNET_BENCH_DAEMON_NODE_ARGS gives node options for the daemon alone (say, --cpu-prof --cpu-prof-dir=DIR).
  */
-export async function startBenchDaemon(state: string, extra: readonly string[] = []): Promise<BenchDaemon> {
+export async function startBenchDaemon(state: string, extra: readonly string[] = [], netnsPath?: string): Promise<BenchDaemon> {
   const socket = join(state, 'tsnet.sock');
   const nodeArgs = (process.env.TSNET_BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const command = [process.execPath, ...nodeArgs, CLI, 'daemon', '--root', join(state, 'tsnet'), '--socket', socket, ...extra];
+  // In a namespace of the bench's own when given one (a host of a cluster), else in the bench's.
+  const [file, ...args] = netnsPath ? ['nsenter', `--net=${netnsPath}`, '--', ...command] : command;
+  const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {

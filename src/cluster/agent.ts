@@ -55,7 +55,10 @@ export class ClusterAgent {
   private live = { controller: undefined as Controller | undefined, namesOf: (_: string): readonly string[] => [], log: undefined as AgentLog | undefined };
   private status: 'down' | 'up' | 'closed' = 'down';
   private retry: NodeJS.Timeout | undefined;
-  private holdingsDirty = false;
+  /** Syncs of this host's holdings, one at a time (after operations, and after a new lease). */
+  private readonly syncQueue = new SerialQueue();
+  /** Set while a failed sync waits to be tried again. */
+  private syncRetry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly options: ClusterOptions,
@@ -87,6 +90,7 @@ export class ClusterAgent {
   close(): void {
     this.status = 'closed';
     if (this.retry) clearTimeout(this.retry);
+    if (this.syncRetry) clearTimeout(this.syncRetry);
     void this.watcher?.cancel().catch(() => undefined);
     this.conn.close();
   }
@@ -101,8 +105,10 @@ export class ClusterAgent {
         const host: HostRecord = { id: this.hostId, address: this.options.advertise, started: new Date().toISOString() };
         await this.conn.call('announce this host', () => this.conn.lease().put(keys.host(this.hostId)).value(JSON.stringify(host)).exec());
         const revision = await this.readAll(controller!, log!);
-        await this.holdings.load();
-        await this.holdings.sync(this.wanted(), true, log!);
+        await this.syncQueue.run(async () => {
+          await this.holdings.load();
+          await this.holdings.sync(this.wanted(), true, log!);
+        });
         await this.watch(revision);
         this.status = 'up';
         log?.info({ host: this.hostId, store: this.options.store }, 'joined the cluster');
@@ -233,19 +239,30 @@ export class ClusterAgent {
     return this.holdings.desired(this.live.controller!, this.live.namesOf, this.options.advertise);
   }
 
-  /** After any controller operation: this host's announcements brought in line (coalesced). */
-  private holdingsChanged(): void {
-    if (this.holdingsDirty) return;
-    this.holdingsDirty = true;
-    void this.work.run(async () => {
-      this.holdingsDirty = false;
+  /**
+   * After any controller operation, before it answers: this host's announcements and addresses brought in line, so
+   * that a container removed here is gone from the cluster when its removal returns. Nothing is sent when nothing
+   * differs. Once a sync has failed (the store is away), operations no longer wait for it: it is retried in the
+   * background until it succeeds.
+   */
+  private async holdingsChanged(): Promise<void> {
+    if (this.status !== 'up') return;
+    if (this.syncRetry) return;
+    try {
+      await this.syncQueue.run(() => this.holdings.sync(this.wanted(), false, this.live.log!));
+    } catch (err) {
+      this.live.log?.warn({ err: (err as Error).message }, "this host's endpoints could not be announced; trying again");
+      this.retrySync();
+    }
+  }
+
+  private retrySync(): void {
+    if (this.syncRetry || this.status === 'closed') return;
+    this.syncRetry = setTimeout(() => {
+      this.syncRetry = undefined;
       if (this.status !== 'up') return;
-      try {
-        await this.holdings.sync(this.wanted(), false, this.live.log!);
-      } catch (err) {
-        this.live.log?.warn({ err: (err as Error).message }, "this host's endpoints could not be announced; trying again");
-        setTimeout(() => this.holdingsChanged(), RETRY_MS).unref();
-      }
-    });
+      this.syncQueue.run(() => this.holdings.sync(this.wanted(), false, this.live.log!)).catch(() => this.retrySync());
+    }, RETRY_MS);
+    this.syncRetry.unref();
   }
 }

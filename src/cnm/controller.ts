@@ -80,7 +80,7 @@ export class Controller {
   /** Told after networks came or went (the embedded resolver listens on their gateways). */
   private readonly networkWatchers: (() => void)[] = [];
   /** Told after every operation (the cluster agent announces this host's endpoints from the state). */
-  private readonly changeWatchers: (() => void)[] = [];
+  private readonly changeWatchers: (() => Promise<void>)[] = [];
 
   private constructor(deps: ControllerDeps) {
     this.core = new CnmCore(deps);
@@ -93,7 +93,8 @@ export class Controller {
         return await op();
       } finally {
         this.changes++;
-        for (const fn of this.changeWatchers) fn();
+        // Awaited: what the watchers derive from the state (the cluster's announcements) is done when the operation is.
+        for (const fn of this.changeWatchers) await fn();
       }
     });
   }
@@ -182,8 +183,11 @@ export class Controller {
     });
   }
 
-  /** Calls fn after every operation, on the controller's queue (fn must only schedule work, not wait for it). */
-  watchChanges(fn: () => void): void {
+  /**
+   * Calls fn after every operation, on the controller's queue, before the operation answers: fn must not throw,
+   * nor call the controller's operations.
+   */
+  watchChanges(fn: () => Promise<void>): void {
     this.changeWatchers.push(fn);
   }
 

@@ -124,6 +124,8 @@ describeKernel('multi-host overlay networks', () => {
     const held = (await etcdKeys(c.lab, c.underlay)).filter((k) => k.startsWith('/tsnet/addresses/'));
     expect(held.length).toBe(30 + 3 + 2);
     await Promise.all(names.map(({ host, name }) => ok(host, 'rm', '-f', name)));
+    // A removal answers once its addresses are given back to the cluster: no wait.
+    expect((await etcdKeys(c.lab, c.underlay)).filter((k) => k.startsWith('/tsnet/addresses/')).length).toBe(3 + 2);
     // Their entries go from the others' tables: the VXLAN device's, its bridge's (static) and the neighbours.
     const vx = `vx-${(await ok(0, 'network', 'inspect', '-f', '{{.Id}}', 'ov1')).slice(0, 12)}`;
     const remote = await Promise.all([1, 2].map((i) => macOf(i, `c${i + 1}`, 'ov1')));
@@ -190,7 +192,7 @@ describeKernel('multi-host overlay networks', () => {
     await removeAll(0);
     // A network with endpoints on another host is refused, and stays.
     const refused = await on(0, 'network', 'rm', 'ov1');
-    expect(refused.stderr).toMatch(/has \d+ endpoint\(s\) in the cluster.*TSNET_ERR_NETWORK_IN_USE/u);
+    expect(refused.stderr, JSON.stringify(refused)).toMatch(/has \d+ endpoint\(s\) in the cluster.*TSNET_ERR_NETWORK_IN_USE/u);
     expect((await on(0, 'network', 'inspect', 'ov1')).code).toBe(0);
     await removeAll(1);
     await removeAll(2);
@@ -199,7 +201,10 @@ describeKernel('multi-host overlay networks', () => {
     for (let i = 0; i < HOSTS; i++) {
       await expect.poll(async () => (await on(i, 'network', 'ls', '--filter', 'driver=overlay', '-q')).stdout.trim(), { timeout: 5000 }).toBe('');
       const links = (await c.lab.ip(c.hosts[i]!, 'link', 'show')).map((l) => String(l.ifname));
-      expect(links.filter((n) => /^(vx|ov|veth)/u.test(n))).toEqual([]);
+      expect(
+        links.filter((n) => /^(vx|ov|veth)/u.test(n)),
+        `host ${i + 1}`,
+      ).toEqual([]);
     }
     await expect.poll(() => etcdKeys(c.lab, c.underlay), { timeout: 5000 }).toEqual(c.daemons.map(() => expect.stringMatching(/^\/tsnet\/hosts\//u)));
     // The daemons stop; their memberships end with their leases.
