@@ -66,7 +66,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'network', 'create', '--subnet', '10.70.0.0/24', 'web')).code).toBe(0);
     expect((await tsnet(d, 'network', 'create', 'db', '--internal', '-o', 'com.docker.network.bridge.enable_icc=false', '--label', 'tier=data')).code).toBe(0);
     const ls = await tsnet(d, 'network', 'ls');
-    expect(ls.stdout).toMatch(/web\s+bridge\s+10\.70\.0\.0\/24/u);
+    expect(ls.stdout).toMatch(/web\s+bridge\s+local\s+10\.70\.0\.0\/24/u);
     const json = JSON.parse((await tsnet(d, 'network', 'ls', '--format', 'json')).stdout) as { name: string; labels: Record<string, string> }[];
     expect(json.find((n) => n.name === 'db')?.labels).toEqual({ tier: 'data' });
     expect((await tsnet(d, 'image', 'busybox')).code).toBe(0);

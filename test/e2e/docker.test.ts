@@ -80,7 +80,7 @@ describeKernel('a real dockerd runs its networks on tsnet', () => {
 
     // tsnet shows Docker's networks as Docker's, and will not remove them.
     const ls = await tsnet(d, 'network', 'ls');
-    expect(ls.stdout).toMatch(/docker-[0-9a-f]{12}\s+bridge\s+10\.80\.0\.0\/24\s+2\s+docker/u);
+    expect(ls.stdout).toMatch(/docker-[0-9a-f]{12}\s+bridge\s+local\s+10\.80\.0\.0\/24\s+2\s+docker/u);
     const dockerNet = ls.stdout
       .split('\n')
       .find((x) => x.includes('10.80.0.0/24'))!

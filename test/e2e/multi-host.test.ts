@@ -74,6 +74,7 @@ describeKernel('multi-host overlay networks', () => {
         .poll(async () => (await on(i, 'network', 'inspect', '-f', '{{.Scope}} {{.Driver}}', 'ov1')).stdout.trim(), { timeout: 5000 })
         .toBe('global overlay');
     }
+    expect(await ok(2, 'network', 'ls', '--filter', 'scope=global')).toMatch(/ov1\s+overlay\s+global\s+10\.210\.0\.0\/24/u);
     for (let i = 0; i < HOSTS; i++) await ok(i, 'run', '-d', '--name', `c${i + 1}`, '--network', 'ov1', 'busybox', 'sleep', '600');
     const ips = await Promise.all([0, 1, 2].map((i) => ipOf(i, `c${i + 1}`, 'ov1')));
     expect(new Set(ips).size).toBe(3);

@@ -68,22 +68,28 @@ export function registerNetworkCommands(cli: Cli): void {
     .command('ls')
     .description('list networks')
     .option('-q, --quiet', 'only ids')
-    .option('-f, --filter <key=value>', 'name, id, label or driver (repeatable)', collect)
+    .option('-f, --filter <key=value>', 'name, id, label, driver or scope (repeatable)', collect)
     .option('--no-trunc', 'whole ids')
     .addOption(formatOption())
     .action(async (o: { quiet?: boolean; format?: string; filter?: string[]; trunc: boolean }) => {
-      const filters = parseFilters(o.filter, ['name', 'id', 'label', 'driver']);
-      const list = (await cli.client().call<NetworkView[]>('GET', '/v1/networks')).filter((n) =>
-        passes(filters, (key, v) =>
-          key === 'name' ? n.name.includes(v) : key === 'id' ? n.id.startsWith(v) : key === 'driver' ? n.driver === v : labelMatches(n.labels, v),
-        ),
-      );
+      const filters = parseFilters(o.filter, ['name', 'id', 'label', 'driver', 'scope']);
+      const matches = (n: NetworkView, key: string, v: string): boolean =>
+        key === 'name'
+          ? n.name.includes(v)
+          : key === 'id'
+            ? n.id.startsWith(v)
+            : key === 'driver'
+              ? n.driver === v
+              : key === 'scope'
+                ? n.scope === v
+                : labelMatches(n.labels, v);
+      const list = (await cli.client().call<NetworkView[]>('GET', '/v1/networks')).filter((n) => passes(filters, (key, v) => matches(n, key, v)));
       const id = (full: string): string => (o.trunc ? shortId(full) : full);
       if (o.format === 'json') return printJson(list);
       if (o.quiet) return list.forEach((n) => console.log(id(n.id)));
       printTable(
-        ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'CONTAINERS', 'OWNER'],
-        list.map((n) => [id(n.id), n.name, n.driver, n.pools.v4?.subnet ?? '-', String(n.containers.length), n.owner]),
+        ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE', 'SUBNET', 'CONTAINERS', 'OWNER'],
+        list.map((n) => [id(n.id), n.name, n.driver, n.scope, n.pools.v4?.subnet ?? '-', String(n.containers.length), n.owner]),
       );
     });
 
