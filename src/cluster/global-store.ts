@@ -31,11 +31,13 @@ export class GlobalStore implements ClusterState {
 
   async createNetwork(draft: GlobalNetworkDraft, plan: (taken: readonly string[]) => PoolRecord): Promise<GlobalNetwork> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const { networks, generation } = await this.conn.call('read the global networks', async (kv) => ({
-        networks: Object.values(await kv.getAll().prefix(keys.networks).strings()).flatMap((t) => parseNetwork(t) ?? []),
-        // A modification revision never comes back (a version restarts when the key is made again).
-        generation: (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0',
-      }));
+      const { networks, generation } = await this.conn.call('read the global networks', async (kv) => {
+        // The guard first: a network made after it is read changes it, and the transaction below then fails. (A
+        // modification revision never comes back; a version restarts when the key is made again.)
+        const guard = (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0';
+        const all = Object.values(await kv.getAll().prefix(keys.networks).strings()).flatMap((t) => parseNetwork(t) ?? []);
+        return { networks: all, generation: guard };
+      });
       if (networks.some((n) => n.name === draft.name))
         throw new TsnetError('TSNET_ERR_NETWORK_EXISTS', `network with name "${draft.name}" already exists in the cluster`);
       const pool = plan(networks.flatMap((n) => (n.pools.v4 ? [n.pools.v4.subnet] : [])));
@@ -81,12 +83,13 @@ export class GlobalStore implements ClusterState {
   /** One attempt: refused while endpoints hold addresses; false when the store changed between the read and the write. */
   private async tryRemove(network: NetworkRecord): Promise<boolean> {
     const generationKey = keys.addressesGeneration(network.id);
-    const read = await this.conn.call(`read the endpoints of network ${network.name}`, async (kv) => ({
-      holders: Object.values(await kv.getAll().prefix(keys.addresses(network.id)).strings()).flatMap((t) => parseAddress(t) ?? []),
-      generation: (await kv.get(generationKey).exec()).kvs[0]?.mod_revision ?? '0',
-      networks: await kv.getAll().prefix(keys.networks).count(),
-      guard: (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0',
-    }));
+    const read = await this.conn.call(`read the endpoints of network ${network.name}`, async (kv) => {
+      // The guards before what they guard: a change after a guard is read makes the transaction below fail.
+      const generation = (await kv.get(generationKey).exec()).kvs[0]?.mod_revision ?? '0';
+      const guard = (await kv.get(keys.networksGeneration).exec()).kvs[0]?.mod_revision ?? '0';
+      const holders = Object.values(await kv.getAll().prefix(keys.addresses(network.id)).strings()).flatMap((t) => parseAddress(t) ?? []);
+      return { generation, guard, holders, networks: await kv.getAll().prefix(keys.networks).count() };
+    });
     if (read.holders.length > 0) {
       const hosts = [...new Set(read.holders.map((h) => h.host.slice(0, 12)))];
       throw new TsnetError(

@@ -32,10 +32,21 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-/** Debian's etcd on the underlay (client URL UNDERLAY.etcd), its data in dataDir: started again on the same data. */
-export async function startEtcd(underlay: NetNs, dataDir: string): Promise<EtcdServer> {
+/** PEM files for etcd's client port: its certificate and key, and the CA its clients' certificates must chain to. */
+export interface EtcdTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/**
+ * Debian's etcd on the underlay (client URL UNDERLAY.etcd), its data in dataDir: started again on the same data.
+ * With tls, clients speak https and must show a certificate of the CA.
+ */
+export async function startEtcd(underlay: NetNs, dataDir: string, tls?: EtcdTls): Promise<EtcdServer> {
   if (!underlay.path) throw new Error('etcd: refusing to run in the current namespace');
-  const client = `http://${UNDERLAY.etcd}`;
+  const client = `${tls ? 'https' : 'http'}://${UNDERLAY.etcd}`;
+  const tlsFlags = tls ? [`--cert-file=${tls.cert}`, `--key-file=${tls.key}`, `--trusted-ca-file=${tls.ca}`, '--client-cert-auth'] : [];
   const peer = 'http://127.0.0.1:2380';
   const child = spawn(
     'nsenter',
@@ -50,6 +61,7 @@ export async function startEtcd(underlay: NetNs, dataDir: string): Promise<EtcdS
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=tsnet=${peer}`,
+      ...tlsFlags,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -116,6 +116,22 @@ describeKernel('multi-host overlay networks', () => {
     expect(await pings(2, 'c3', await ipOf(0, 'd1', 'ov2'), 2)).toBe(false);
   });
 
+  it('gives networks made at once on three hosts distinct subnets and VXLAN ids, and one name to one of them', async () => {
+    const made = await Promise.all([0, 1, 2].map((i) => on(i, 'network', 'create', '-d', 'overlay', `p${i}`)));
+    for (const r of made) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const shapes = await Promise.all(
+      [0, 1, 2].map(async (i) =>
+        ok(0, 'network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}} {{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}', `p${i}`),
+      ),
+    );
+    expect(new Set(shapes.map((x) => x.split(' ')[0])).size).toBe(3);
+    expect(new Set(shapes.map((x) => x.split(' ')[1])).size).toBe(3);
+    const same = await Promise.all([0, 1, 2].map((i) => on(i, 'network', 'create', '-d', 'overlay', 'same')));
+    expect(same.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of same.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/"same" already exists.*TSNET_ERR_NETWORK_EXISTS/u);
+    for (const name of ['p0', 'p1', 'p2', 'same']) await ok(0, 'network', 'rm', name);
+  });
+
   it('gives 30 containers started at once on three hosts 30 different addresses', async () => {
     const names = Array.from({ length: 30 }, (_, k) => ({ host: k % HOSTS, name: `m${k}` }));
     const runs = await Promise.all(names.map(({ host, name }) => on(host, 'run', '-d', '--name', name, '--network', 'ov1', 'busybox', 'sleep', '600')));

@@ -51,6 +51,10 @@ export function registerSystemCommands(cli: Cli): void {
       const { daemon: d, counts: c } = info;
       console.log(`daemon:     PID ${d.pid}, root ${d.root}, socket ${d.socket}, firewall ${d.firewall}`);
       console.log(`store:      ${info.store}`);
+      if (info.cluster) {
+        const cl = info.cluster;
+        console.log(`cluster:    ${cl.store}, this host ${cl.host} at ${cl.advertise}, ${cl.connected ? 'joined' : 'not joined (the store does not answer)'}`);
+      }
       console.log(`counts:     ${c.networks} networks, ${c.containers} containers (${c.running} running), ${c.images} images, ${c.endpoints} endpoints`);
       console.log(`kernel:     ${JSON.stringify(info.kernel)}`);
     });
