@@ -31,6 +31,12 @@ export interface RemoteName {
 }
 
 const RETRY_MS = 1000;
+/**
+ * How often every network's remote endpoints are programmed again even when nothing changed in the store: what the
+ * kernel lost meanwhile (a VXLAN device made again by `tsnet doctor --fix`) comes back. Nothing is sent when the
+ * kernel already matches.
+ */
+const RESYNC_MS = 5000;
 
 /** The host's id in the cluster: made once per state folder, so that a restarted daemon is the same member. */
 function hostIdOf(dir: string): string {
@@ -55,6 +61,7 @@ export class ClusterAgent {
   private live = { controller: undefined as Controller | undefined, namesOf: (_: string): readonly string[] => [], log: undefined as AgentLog | undefined };
   private status: 'down' | 'up' | 'closed' = 'down';
   private retry: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
   /** Syncs of this host's holdings, one at a time (after operations, and after a new lease). */
   private readonly syncQueue = new SerialQueue();
   /** Set while a failed sync waits to be tried again. */
@@ -75,6 +82,12 @@ export class ClusterAgent {
     this.live = { controller, namesOf, log };
     controller.watchChanges(() => this.holdingsChanged());
     await this.establish();
+    this.resync = setInterval(() => {
+      if (this.status !== 'up') return;
+      for (const n of controller.networks()) if (controller.isGlobal(n)) this.dirtyPeers.add(n.id);
+      void this.flushPeers();
+    }, RESYNC_MS);
+    this.resync.unref();
   }
 
   /** Whether this host is a member now (it holds a lease). */
@@ -91,6 +104,7 @@ export class ClusterAgent {
     this.status = 'closed';
     if (this.retry) clearTimeout(this.retry);
     if (this.syncRetry) clearTimeout(this.syncRetry);
+    if (this.resync) clearInterval(this.resync);
     void this.watcher?.cancel().catch(() => undefined);
     this.conn.close();
   }

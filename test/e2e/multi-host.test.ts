@@ -103,6 +103,18 @@ describeKernel('multi-host overlay networks', () => {
     expect(details!.linkinfo.info_slave_data).toMatchObject({ learning: false });
   });
 
+  it("makes a host's share of the network again when its VXLAN device is deleted by hand (doctor --fix)", async () => {
+    const vx = `vx-${(await ok(0, 'network', 'inspect', '-f', '{{.Id}}', 'ov1')).slice(0, 12)}`;
+    await c.lab.exec(c.hosts[0]!, 'ip', ['link', 'del', vx]);
+    expect(await pings(0, 'c1', await ipOf(1, 'c2', 'ov1'), 1)).toBe(false);
+    // doctor says what differs (and exits 1 for it); --fix repairs it.
+    expect((await on(0, 'doctor')).stdout).toContain('network ov1');
+    await ok(0, 'doctor', '--fix');
+    // The device is back, and its remote containers with it (programmed again within seconds).
+    expect(await pings(0, 'c1', await ipOf(1, 'c2', 'ov1'))).toBe(true);
+    expect((await fdb(c.lab, c.hosts[0]!, vx)).length).toBe(2);
+  });
+
   it('keeps a second overlay network apart from the first', async () => {
     await ok(1, 'network', 'create', '-d', 'overlay', 'ov2');
     await expect.poll(async () => (await on(0, 'network', 'inspect', '-f', '{{.Name}}', 'ov2')).stdout.trim(), { timeout: 5000 }).toBe('ov2');

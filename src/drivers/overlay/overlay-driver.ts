@@ -35,15 +35,23 @@ export class OverlayDriver implements NetworkDriver<OverlayConfig> {
     return parseOverlayOptions(input.id, input.options, this.advertise);
   }
 
-  /** The bridge (with address and firewall), then the VXLAN port on it; the bridge goes if the port fails. */
+  /**
+   * The bridge (with address and firewall), then the VXLAN port on it; what this call made goes if the port fails.
+   * Either may be there already (reconciliation makes again what is missing, say a VXLAN device deleted by hand).
+   */
   async createNetwork(ctx: DriverContext, network: OverlayNetwork): Promise<void> {
-    await this.bridge.createNetwork(ctx, network);
+    const bridgeThere = await this.bridge.networkPresent(ctx, network);
+    if (!bridgeThere) await this.bridge.createNetwork(ctx, network);
     try {
-      await this.createTunnel(ctx, network);
+      if (!(await this.tunnelPresent(ctx, network))) await this.createTunnel(ctx, network);
     } catch (err) {
-      await this.deleteNetwork(ctx, network).catch(() => undefined);
+      if (!bridgeThere) await this.deleteNetwork(ctx, network).catch(() => undefined);
       throw err;
     }
+  }
+
+  private async tunnelPresent(ctx: DriverContext, network: OverlayNetwork): Promise<boolean> {
+    return (await ctx.host.linkFind(network.config.vxlanName))?.alias === tunnelAlias(network.id);
   }
 
   /**
@@ -99,8 +107,7 @@ export class OverlayDriver implements NetworkDriver<OverlayConfig> {
   }
 
   async networkPresent(ctx: DriverContext, network: OverlayNetwork): Promise<boolean> {
-    const tunnel = await ctx.host.linkFind(network.config.vxlanName);
-    return tunnel?.alias === tunnelAlias(network.id) && (await this.bridge.networkPresent(ctx, network));
+    return (await this.tunnelPresent(ctx, network)) && (await this.bridge.networkPresent(ctx, network));
   }
 
   endpointPresent(ctx: DriverContext, req: PresenceRequest<OverlayConfig>): Promise<boolean> {
