@@ -166,7 +166,9 @@ export class ClusterAgent {
     for (const n of stored) await this.adopt(n, log);
     this.remote.clear();
     for (const kv of endpoints.kvs) this.remember(kv);
-    return String(Math.max(Number(networks.header.revision), Number(endpoints.header.revision)));
+    // The two reads may see different revisions: the watch starts after the earlier, so that nothing made between
+    // them is missed (what it sees again is applied again, to the same effect).
+    return String(Math.min(Number(networks.header.revision), Number(endpoints.header.revision)));
   }
 
   private async adopt(n: NonNullable<ReturnType<typeof parseNetwork>>, log: AgentLog): Promise<void> {

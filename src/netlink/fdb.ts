@@ -68,48 +68,36 @@ export function fdbListRequest(): NetlinkRequest<FdbEntry[]> {
   };
 }
 
-function fdbMessage(type: number, index: number, mac: string, dst: string): NetlinkRequest<void> {
+/**
+ * One forwarding entry, added (replacing) or deleted: the VXLAN device's own toward a remote tunnel endpoint
+ * (`self permanent dst REMOTE`), or its bridge's for the port (`master static`).
+ */
+function fdbEntryRequest(type: number, index: number, mac: string, where: { readonly dst: string } | 'master'): NetlinkRequest<void> {
   checkIndex(index, 'forwarding entry interface index');
   const lladdr = parseMac(mac);
-  const remote = parseIp(dst, 'tunnel endpoint');
+  const remote = where === 'master' ? undefined : parseIp(where.dst, 'tunnel endpoint');
   const extra = type === RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+  const head = remote
+    ? { family: AF_BRIDGE, index, state: NUD_PERMANENT | NUD_NOARP, flags: NTF_SELF, type: 0 }
+    : { family: AF_BRIDGE, index, state: NUD_NOARP, flags: NTF_MASTER, type: 0 };
   return {
     type,
-    object: `${mac} dst ${remote.text} index ${index}`,
+    object: remote ? `${mac} dst ${remote.text} index ${index}` : `${mac} master, port ${index}`,
     dump: false,
     encode: (seq, f) =>
-      encodeMessage(type, f | extra, seq, ndmsg, { family: AF_BRIDGE, index, state: NUD_PERMANENT | NUD_NOARP, flags: NTF_SELF, type: 0 }, [
-        attr.bytes(NDA_LLADDR, lladdr),
-        attr.bytes(NDA_DST, remote.bytes),
-      ]),
-    parse: () => undefined,
-  };
-}
-
-function masterMessage(type: number, portIndex: number, mac: string): NetlinkRequest<void> {
-  checkIndex(portIndex, 'bridge port index');
-  const lladdr = parseMac(mac);
-  const extra = type === RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-  return {
-    type,
-    object: `${mac} master, port ${portIndex}`,
-    dump: false,
-    encode: (seq, f) =>
-      encodeMessage(type, f | extra, seq, ndmsg, { family: AF_BRIDGE, index: portIndex, state: NUD_NOARP, flags: NTF_MASTER, type: 0 }, [
-        attr.bytes(NDA_LLADDR, lladdr),
-      ]),
+      encodeMessage(type, f | extra, seq, ndmsg, head, [attr.bytes(NDA_LLADDR, lladdr), ...(remote ? [attr.bytes(NDA_DST, remote.bytes)] : [])]),
     parse: () => undefined,
   };
 }
 
 /** Equivalent to: `bridge fdb replace MAC dev PORT master static` */
-export const bridgeFdbReplaceRequest = (portIndex: number, mac: string): NetlinkRequest<void> => masterMessage(RTM_NEWNEIGH, portIndex, mac);
+export const bridgeFdbReplaceRequest = (portIndex: number, mac: string): NetlinkRequest<void> => fdbEntryRequest(RTM_NEWNEIGH, portIndex, mac, 'master');
 
 /** Equivalent to: `bridge fdb del MAC dev PORT master` */
-export const bridgeFdbDeleteRequest = (portIndex: number, mac: string): NetlinkRequest<void> => masterMessage(RTM_DELNEIGH, portIndex, mac);
+export const bridgeFdbDeleteRequest = (portIndex: number, mac: string): NetlinkRequest<void> => fdbEntryRequest(RTM_DELNEIGH, portIndex, mac, 'master');
 
 /** Equivalent to: `bridge fdb replace MAC dev DEV self permanent dst REMOTE` */
-export const fdbReplaceRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbMessage(RTM_NEWNEIGH, index, mac, dst);
+export const fdbReplaceRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbEntryRequest(RTM_NEWNEIGH, index, mac, { dst });
 
 /** Equivalent to: `bridge fdb del MAC dev DEV self dst REMOTE` */
-export const fdbDeleteRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbMessage(RTM_DELNEIGH, index, mac, dst);
+export const fdbDeleteRequest = (index: number, mac: string, dst: string): NetlinkRequest<void> => fdbEntryRequest(RTM_DELNEIGH, index, mac, { dst });

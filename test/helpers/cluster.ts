@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UNDERLAY, hostAddress, linkUnderlay, startEtcd as startEtcdServer, type EtcdServer, type EtcdTls } from '../../src/lab/cluster.js';
 import type { NetNs } from '../../src/netns/netns.js';
-import { startDaemon, tsnet, type DaemonHandle } from './daemon.js';
+import { importBusybox, startDaemon, type DaemonHandle } from './daemon.js';
+
+export { importBusybox };
 import type { Lab } from './lab.js';
 
 export { hostAddress };
@@ -88,10 +90,4 @@ export async function etcdValues(lab: Lab, underlay: NetNs, prefix: string): Pro
 /** The daemon of host i, in the cluster. */
 export function startHostDaemon(lab: Lab, ns: NetNs, i: number, extra: readonly string[] = []): Promise<DaemonHandle> {
   return startDaemon(lab, `h${i + 1}`, ['--cluster-store', `etcd://${ETCD_URL}`, '--cluster-advertise', hostAddress(i), '--bridge', 'none', ...extra], ns);
-}
-
-/** Imports the busybox image into a host's daemon. */
-export async function importBusybox(d: DaemonHandle, tarball: string): Promise<void> {
-  const r = await tsnet(d, 'image', 'import', tarball, 'busybox');
-  if (r.code !== 0) throw new Error(`importing busybox failed: ${r.stderr}`);
 }

@@ -72,6 +72,12 @@ export function tsnet(d: { socket: string }, ...args: string[]): Promise<CliResu
   });
 }
 
+/** Imports the busybox image into a daemon as "busybox". */
+export async function importBusybox(d: { socket: string }, tarball: string): Promise<void> {
+  const r = await tsnet(d, 'image', 'import', tarball, 'busybox');
+  if (r.code !== 0) throw new Error(`importing busybox failed: ${r.stderr}`);
+}
+
 /** After a test: its containers removed, its daemon stopped, its lab destroyed, whatever failed on the way. */
 export async function tearDown(d: DaemonHandle | undefined, lab: Lab): Promise<void> {
   try {
@@ -121,8 +127,7 @@ export function useBusyboxDaemon(extraArgs: readonly string[] = []): BusyboxDaem
     env.lab = Lab.create();
     try {
       env.d = await startDaemon(env.lab, 'daemon', extraArgs);
-      const imported = await tsnet(env.d, 'image', 'import', rootfs(), 'busybox');
-      if (imported.code !== 0) throw new Error(`importing busybox failed: ${imported.stderr}`);
+      await importBusybox(env.d, rootfs());
     } catch (err) {
       await tearDown(env.d, env.lab);
       throw err;
