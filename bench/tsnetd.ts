@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
-export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../src/cli/tsnet.cjs', import.meta.url));
 
 /** Milliseconds one run of `node ARGS` takes, from its spawn to its exit (its output discarded). */
 export function nodeRunMs(args: readonly string[]): number {

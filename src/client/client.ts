@@ -1,12 +1,14 @@
 /**
- * The daemon's client: JSON over HTTP on the daemon's unix socket. Light on purpose (node:http only, and the API
- * contract's types, which the build erases), since every CLI command loads it.
+ * The daemon's client: JSON over HTTP on the daemon's unix socket. Light on purpose, since every CLI command loads
+ * it: plain calls are one request on a connection of their own (one-request.ts), node:http is loaded only by the
+ * streams, uploads and upgrades, and the API contract's types are erased by the build.
  */
 import type { request as HttpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ErrorBody } from '../api/common.js';
 import { DEFAULT_SOCKET } from '../api/defaults.js';
+import { MalformedAnswerError, requestOnce } from './one-request.js';
 
 export const DEFAULT_HOST = `unix://${DEFAULT_SOCKET}`;
 
@@ -135,26 +137,13 @@ export class TsnetClient {
   }
 
   private async raw(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const request = await httpRequest();
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(
-        {
-          socketPath: this.socketPath,
-          path,
-          method,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString() }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(err, this.host)));
-      req.end(payload);
-    });
+    try {
+      const answer = await requestOnce(this.socketPath, method, path, body === undefined ? undefined : JSON.stringify(body));
+      return { status: answer.status, text: answer.body.toString() };
+    } catch (err) {
+      if (err instanceof MalformedAnswerError) throw new ClientError('TSNET_ERR_INTERNAL', `${method} ${path}: ${err.message}`);
+      throw unreachable(err as NodeJS.ErrnoException, this.host);
+    }
   }
 }
 

@@ -148,7 +148,7 @@ async function leftovers(): Promise<string[]> {
 export async function runDemo(options: DemoOptions): Promise<number> {
   ensureIsolated();
   const { out } = options;
-  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../cli/tsnet.cjs', import.meta.url));
   const client = new TsnetClient(`unix://${SOCKET}`);
 
   out('tsnet demo: everything below happens inside a throwaway network namespace');

@@ -1,5 +1,5 @@
 /**
- * End-to-end helpers: the real daemon (dist/src/cli/main.js daemon) started inside a lab namespace, and the real
+ * End-to-end helpers: the real daemon (dist/src/cli/tsnet.cjs daemon) started inside a lab namespace, and the real
  * CLI run against its socket.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,7 @@ import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { Lab } from './lab.js';
 import type { NetNs } from '../../src/netns/netns.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/tsnet.cjs', import.meta.url));
 
 export interface DaemonHandle {
   readonly process: ChildProcess;
