@@ -24,6 +24,7 @@ import { CONTAINER_LOG, SECCOMP_FILE, checkCommand, runArgs, seccompRulesFile } 
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
+import { DefaultSeccompRules } from './security/seccomp.js';
 import { Spawner, spawnDirect } from './spawner.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, StartOptions } from './types.js';
 
@@ -51,6 +52,7 @@ export class Runtime {
   private readonly spawner: Spawner | undefined;
   private readonly launcher = launcherPath();
   private readonly seccomp: SeccompPrograms;
+  private readonly defaultSeccomp = new DefaultSeccompRules();
 
   private constructor(
     readonly root: string,
@@ -155,7 +157,7 @@ export class Runtime {
     if (this.containers.nameTaken(name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
     if (config.netnsPath !== undefined && !existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
-    const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl);
+    const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
     const dir = this.dir(id);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { mode: 0o755 });

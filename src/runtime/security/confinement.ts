@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from '../../errors.js';
 import { containerCapabilities, namesOf, type CapabilityName } from './capabilities.js';
-import { defaultProfile, parseProfile, resolveProfile } from './seccomp.js';
+import { DefaultSeccompRules, parseProfile, resolveProfile } from './seccomp.js';
 
 /** Docker's masked paths: hidden behind /dev/null or an empty read-only tmpfs. */
 export const MASKED_PATHS = [
@@ -129,8 +129,11 @@ export function parseDevice(spec: string): DeviceNode {
   return { type: st.isCharacterDevice() ? 'c' : 'b', major, minor, mode: Number(st.mode & 0o777n), path: inside, permissions };
 }
 
-/** Validates the request and resolves it; `deviceControl` says whether this machine can enforce device rules. */
-export function planConfinement(req: SecurityRequest, deviceControl: boolean): Confinement {
+/**
+ * Validates the request and resolves it; `deviceControl` says whether this machine can enforce device rules, and
+ * `defaults` resolves Docker's default profile (a runtime keeps one, so that it is read and resolved once).
+ */
+export function planConfinement(req: SecurityRequest, deviceControl: boolean, defaults = new DefaultSeccompRules()): Confinement {
   const opts = parseSecurityOpts(req.securityOpt ?? []);
   const devices = (req.devices ?? []).map(parseDevice);
   let caps = containerCapabilities({
@@ -143,11 +146,16 @@ export function planConfinement(req: SecurityRequest, deviceControl: boolean): C
   // few that tsnet binds into /dev, and those given with --device.
   if (!deviceControl && !req.privileged) caps &= ~(1n << 27n); // CAP_MKNOD
   const seccomp = req.privileged && opts.seccomp === 'default' ? 'unconfined' : opts.seccomp;
-  const profile = seccomp === 'unconfined' ? undefined : seccomp === 'default' ? defaultProfile() : parseProfile(seccomp, 'given with --security-opt');
+  const seccompRules =
+    seccomp === 'unconfined'
+      ? null
+      : seccomp === 'default'
+        ? defaults.rulesFor(namesOf(caps))
+        : resolveProfile(parseProfile(seccomp, 'given with --security-opt'), { caps: namesOf(caps) });
   return {
     caps: caps.toString(16),
     noNewPrivs: opts.noNewPrivs ?? !req.privileged,
-    seccompRules: profile ? resolveProfile(profile, { caps: namesOf(caps) }) : null,
+    seccompRules,
     masked: req.privileged ? [] : MASKED_PATHS,
     readonly: req.privileged ? [] : READONLY_PATHS,
     writable: req.privileged ? [] : [...(req.writablePaths ?? [])],

@@ -1,7 +1,10 @@
 /** Capability sets and seccomp profile resolution, as Docker computes them (no root needed). */
 import { describe, expect, it } from 'vitest';
 import { capabilityName, containerCapabilities, namesOf } from '../../../src/runtime/security/capabilities.js';
-import { resolveProfile, type SeccompProfile } from '../../../src/runtime/security/seccomp.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultSeccompRules, resolveProfile, type SeccompProfile } from '../../../src/runtime/security/seccomp.js';
 
 const ALL = 0x1ffffffffffn;
 
@@ -67,5 +70,24 @@ describe('seccomp profiles', () => {
     expect(() =>
       resolveProfile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['rm -rf'], action: 'SCMP_ACT_ALLOW' }] }, { caps: [], arch: 'x64' }),
     ).toThrow('bad syscall name "rm -rf"');
+  });
+
+  it("reads Docker's default profile once and resolves it once per capability set; a missing one fails when first needed", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnet-seccomp-'));
+    try {
+      const file = join(dir, 'default.json');
+      const rules = new DefaultSeccompRules([file]);
+      expect(() => rules.rulesFor([])).toThrow("Docker's default seccomp profile is missing");
+      writeFileSync(file, JSON.stringify(profile));
+      const plain = rules.rulesFor(['CAP_CHOWN']);
+      expect(plain).toBe(resolveProfile(profile, { caps: ['CAP_CHOWN'] }));
+      writeFileSync(file, '{}'); // not read again
+      expect(rules.rulesFor(['CAP_CHOWN'])).toBe(plain);
+      const admin = rules.rulesFor(['CAP_SYS_ADMIN', 'CAP_CHOWN']);
+      expect(admin).toBe(resolveProfile(profile, { caps: ['CAP_SYS_ADMIN'] }));
+      expect(admin).not.toBe(plain);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
