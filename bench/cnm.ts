@@ -4,7 +4,8 @@
  * more 8 at a time; tear every sandbox down. The one-at-a-time attach is done in turn by tsnet, the CNI bridge
  * plugin and netavark (when their Debian packages, containernetworking-plugins and netavark, are installed; the
  * bench installs neither and says what it skipped), each in a fresh namespace of its own holding the same network,
- * so that none of them works among what another left behind.
+ * so that none of them works among what another left behind; the baselines are started by a small runner process
+ * (runner.ts), not forked from the bench's own, which holds tsnet's controller.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { addrAddRequest } from '../src/netlink/addr.js';
 import { Handle } from '../src/netlink/handle.js';
 import { NetNs, NetnsDirectory } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
+import { CommandRunner, type Command } from './runner.js';
 import { median, round, settledRss, summarise, table, timeMs, type Summary } from './stats.js';
 
 function parseArgs(argv: string[]) {
@@ -25,17 +27,13 @@ function parseArgs(argv: string[]) {
 const CNI_BIN = '/usr/lib/cni';
 const NETAVARK_BIN = '/usr/lib/podman/netavark';
 
-/** One external command, started inside the contender's namespace (nsenter --net): its time in ms. */
-function runIn(hostNsPath: string, what: string, c: { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; input: string }): number {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('nsenter', [`--net=${hostNsPath}`, '--', c.cmd, ...c.args], { input: c.input, env: { ...process.env, ...c.env }, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr || r.stdout}`);
-  return ms;
+/** One external command, started by the runner inside the contender's namespace (nsenter --net): its time in ms. */
+function runIn(runner: CommandRunner, hostNsPath: string, what: string, c: Command): Promise<number> {
+  return runner.run(what, { ...c, cmd: 'nsenter', args: [`--net=${hostNsPath}`, '--', c.cmd, ...c.args] });
 }
 
 /** CNI's bridge plugin attaching the sandbox at nsPath (its bridge and NAT made by its first attach). */
-function cniAttach(hostNsPath: string, nsPath: string, i: number, state: string): number {
+function cniAttach(runner: CommandRunner, hostNsPath: string, nsPath: string, i: number, state: string): Promise<number> {
   const config = JSON.stringify({
     cniVersion: '1.0.0',
     name: 'benchcni',
@@ -45,7 +43,7 @@ function cniAttach(hostNsPath: string, nsPath: string, i: number, state: string)
     ipMasq: true,
     ipam: { type: 'host-local', subnet: '10.90.0.0/16', dataDir: join(state, 'cni-ipam') },
   });
-  return runIn(hostNsPath, `CNI attach ${i}`, {
+  return runIn(runner, hostNsPath, `CNI attach ${i}`, {
     cmd: join(CNI_BIN, 'bridge'),
     args: [],
     env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `cni${i}`, CNI_NETNS: nsPath, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN },
@@ -54,8 +52,8 @@ function cniAttach(hostNsPath: string, nsPath: string, i: number, state: string)
 }
 
 /** netavark attaching the sandbox at nsPath, with the same network (its bridge and rules made by its first attach). */
-function netavarkAttach(hostNsPath: string, nsPath: string, i: number, state: string): number {
-  return runIn(hostNsPath, `netavark attach ${i}`, {
+function netavarkAttach(runner: CommandRunner, hostNsPath: string, nsPath: string, i: number, state: string): Promise<number> {
+  return runIn(runner, hostNsPath, `netavark attach ${i}`, {
     cmd: NETAVARK_BIN,
     args: ['--config', join(state, 'netavark'), 'setup', nsPath],
     env: { NETAVARK_FW: 'iptables' },
@@ -203,6 +201,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   const nvHost = hasNetavark ? freshHost(dir, 'host-netavark') : '';
   const samples: AttachSamples = { tsnet: [], floor: [], nsenter: [], ...(hasCni ? { cni: [] } : {}), ...(hasNetavark ? { netavark: [] } : {}) };
   const floor = await floorHost(dir);
+  const runner = new CommandRunner();
   const boxes: string[] = [];
   const rssBefore = settledRss();
   const turns: (() => Promise<void>)[] = [
@@ -211,7 +210,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
       boxes.push(s.id);
       samples.tsnet.push(await timeMs(() => ctl.connect(big.id, s.id)));
     },
-    async () => void samples.nsenter.push(runIn(cniHost || nvHost || hostTs.path!, 'nsenter', { cmd: 'true', args: [], input: '' })),
+    async () => void samples.nsenter.push(await runIn(runner, cniHost || nvHost || hostTs.path!, 'nsenter', { cmd: 'true', args: [] })),
     async () => {
       const n = samples.floor.length;
       const ns = dir.create(`fl${n}`);
@@ -222,10 +221,12 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
       );
     },
   ];
-  if (hasCni) turns.push(async () => void samples.cni!.push(cniAttach(cniHost, dir.create(`cni${samples.cni!.length}`).path!, samples.cni!.length, state)));
+  if (hasCni)
+    turns.push(async () => void samples.cni!.push(await cniAttach(runner, cniHost, dir.create(`cni${samples.cni!.length}`).path!, samples.cni!.length, state)));
   if (hasNetavark)
     turns.push(
-      async () => void samples.netavark!.push(netavarkAttach(nvHost, dir.create(`nv${samples.netavark!.length}`).path!, samples.netavark!.length, state)),
+      async () =>
+        void samples.netavark!.push(await netavarkAttach(runner, nvHost, dir.create(`nv${samples.netavark!.length}`).path!, samples.netavark!.length, state)),
     );
   try {
     for (let i = 0; i < opts.containers; i++) {
@@ -234,6 +235,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
     }
   } finally {
     floor.run.close();
+    runner.close();
   }
   return { ctl, big, boxes, samples, rssBefore };
 }

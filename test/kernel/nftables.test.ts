@@ -16,6 +16,9 @@ import { describeKernel, useLab, type Lab } from '../helpers/lab.js';
 import { openController } from '../../src/daemon/network-wiring.js';
 import { UPSTREAM, useWorld } from '../helpers/world.js';
 import type { NetNs } from '../../src/netns/netns.js';
+import { Handle } from '../../src/netlink/handle.js';
+import { NetlinkError } from '../../src/netlink/errors.js';
+import { Errno } from '../../src/native/errno.js';
 
 // Every process started from this file's modules (tsnet's included) is counted, and still started.
 const started = vi.hoisted(() => ({ commands: [] as string[] }));
@@ -153,6 +156,24 @@ describeKernel('nftables firewall through the Controller', () => {
     await ctl.disconnect('web', other.id);
     await ctl.deleteNetwork('web');
     expect(started.commands).toEqual([]);
+  });
+
+  it("removes a network's rules beside its bridge, and puts them back when the bridge cannot be deleted", async () => {
+    const { ctl, lab: l } = world();
+    const web = await ctl.createNetwork({ name: 'web', subnet: '10.64.0.0/24' });
+    const bridge = `br-${web.id.slice(0, 12)}`;
+    const failing = vi.spyOn(Handle.prototype, 'linkDelete').mockRejectedValueOnce(new NetlinkError('delete link', bridge, Errno.EBUSY));
+    try {
+      await expect(ctl.deleteNetwork('web')).rejects.toThrow(NetlinkError);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(ctl.networks().map((n) => n.name)).toContain('web');
+    expect((await l.exec(l.host, 'ip', ['-o', 'link', 'show', bridge])).stdout).toContain(bridge);
+    expect(await l.nftTable(l.host)).toContain(`jump from-${bridge}`);
+    await ctl.deleteNetwork('web');
+    expect(await l.nftTable(l.host)).not.toContain(bridge);
+    await expect(l.exec(l.host, 'ip', ['link', 'show', bridge])).rejects.toThrow();
   });
 
   it('publishes and unpublishes a port by set elements alone, as nft monitor sees it', async () => {
