@@ -18,7 +18,7 @@ import { Handle } from '../src/netlink/handle.js';
 import { NetNs, NetnsDirectory } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
 import { CommandRunner, type Command } from './runner.js';
-import { median, round, settledRss, summarise, table, timeMs, type Summary } from './stats.js';
+import { median, round, settledMemory, summarise, table, timeMs, type Summary } from './stats.js';
 
 function parseArgs(argv: string[]) {
   return parseBenchArgs(argv, { networks: { default: 50, min: 1, max: 500 }, containers: { default: 200, min: 10, max: 1000 } });
@@ -109,6 +109,7 @@ interface CnmResult {
   /** nsenter's own start, taken off each baseline's samples (they run through it, in their own namespace). */
   readonly nsenterMedianMs: number;
   /** The controller's process (the daemon's network side) before the attaches and with every endpoint. */
+  /** RSS before and with every endpoint; the growth per endpoint is of what the JavaScript holds (see settledMemory). */
   readonly memory: { rssBeforeMb: number; rssWithAllMb: number; endpoints: number; growthPerEndpointKb: number };
   readonly ratio: { cniOverTsnet: number | null; netavarkOverTsnet: number | null };
   readonly skipped: string[];
@@ -203,7 +204,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   const floor = await floorHost(dir);
   const runner = new CommandRunner();
   const boxes: string[] = [];
-  const rssBefore = settledRss();
+  const rssBefore = settledMemory();
   const turns: (() => Promise<void>)[] = [
     async () => {
       const s = await ctl.createSandbox({ containerId: `seq${boxes.length}` });
@@ -251,7 +252,7 @@ async function measureConcurrentAndTeardown(opts: Options, ctl: Controller, bigI
     concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(bigId, s.id)))))));
     if (i % 40 === 0) progress(`attach, 8 at a time: ${i + 8}/${opts.containers}`);
   }
-  const rssWithAll = settledRss();
+  const rssWithAll = settledMemory();
   const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
   const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;
@@ -306,10 +307,10 @@ async function measure(opts: Options, state: string): Promise<void> {
     netavark: netavark ? summarise(netavark) : null,
     nsenterMedianMs: round(nsenter),
     memory: {
-      rssBeforeMb: round(rssBefore / 2 ** 20, 1),
-      rssWithAllMb: round(rssWithAll / 2 ** 20, 1),
+      rssBeforeMb: round(rssBefore.rss / 2 ** 20, 1),
+      rssWithAllMb: round(rssWithAll.rss / 2 ** 20, 1),
       endpoints: boxes.length,
-      growthPerEndpointKb: round((rssWithAll - rssBefore) / 1024 / boxes.length, 1),
+      growthPerEndpointKb: round((rssWithAll.held - rssBefore.held) / 1024 / boxes.length, 1),
     },
     ratio: { cniOverTsnet: ratio(cni), netavarkOverTsnet: ratio(netavark) },
     skipped,
@@ -366,7 +367,7 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
   );
   const m = result.memory;
   console.log(
-    `memory (RSS of the controller's process): ${m.rssBeforeMb} MB before, ${m.rssWithAllMb} MB with ${m.endpoints} endpoints (${m.growthPerEndpointKb} KB each)`,
+    `memory (RSS of the controller's process): ${m.rssBeforeMb} MB before, ${m.rssWithAllMb} MB with ${m.endpoints} endpoints; held by its JavaScript: ${m.growthPerEndpointKb} KB more per endpoint`,
   );
   for (const s of skipped) console.log(`skipped: ${s}`);
 }

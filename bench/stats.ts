@@ -43,11 +43,14 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
 }
 
 /**
- * The process's resident memory after a full garbage collection, so that two readings differ by what is held, not
- * by garbage that one collection happened to free (a growth figure could otherwise come out negative).
+ * The process's memory after a full garbage collection: its resident set, and what its JavaScript holds (V8's heap
+ * in use and the memory of its buffers). Two readings of the second differ by what is held; the resident set also
+ * moves with what the kernel reclaims from the process on its own (this machine's kernel reclaims cold pages in the
+ * background), so a growth figure taken from it alone could come out negative.
  */
-export function settledRss(): number {
+export function settledMemory(): { rss: number; held: number } {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().rss;
+  const m = process.memoryUsage();
+  return { rss: m.rss, held: m.heapUsed + m.external };
 }
