@@ -4,7 +4,7 @@
  * up, a default route), by tsnet over netlink, by the kernel's floor (bench/floor.c: one C process, raw rtnetlink,
  * synchronous requests) and by the equivalent `ip` commands. Each contender works in a fresh namespace of its own
  * holding the same bridge, and they take turns endpoint by endpoint (in a rotating order) so that the machine's
- * noise falls on all of them. Prints medians and p95s, tsnet/floor and ip/tsnet, and how each one's cost grows from
+ * noise falls on all of them; the ip commands are started by a runner process of the bench's (runner.ts). Prints medians and p95s, tsnet/floor and ip/tsnet, and how each one's cost grows from
  * the first endpoint on a bridge to the last.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import { parseBenchArgs } from './args.js';
 import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory, type NetNs } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
+import { CommandRunner } from './runner.js';
 import { median, round, summarise, timeMs, type Summary } from './stats.js';
 import { printNetlinkReport } from './netlink-report.js';
 
@@ -56,8 +57,11 @@ async function createHost(dir: NetnsDirectory, who: Who): Promise<Host> {
   }
 }
 
-/** The same with iproute2: the commands a person or a shell-script plugin would run. */
-function ipEndpoint(sandbox: string, n: number): void {
+/**
+ * The same with iproute2: the commands a person or a shell-script plugin would run, started by the bench's runner
+ * process (not forked from the bench's own, where tsnet's contender runs: see runner.ts); its time in ms.
+ */
+function ipEndpoint(runner: CommandRunner, sandbox: string, n: number): Promise<number> {
   const script = [
     `ip -n host-ip link add vi${n} type veth peer name eth0 netns ${sandbox}`,
     `ip -n host-ip link set vi${n} master br0 up`,
@@ -66,8 +70,7 @@ function ipEndpoint(sandbox: string, n: number): void {
     `ip -n ${sandbox} link set eth0 up`,
     `ip -n ${sandbox} route add default via ${GATEWAY}`,
   ].join(' && ');
-  const r = spawnSync('sh', ['-ec', script], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip baseline failed for endpoint ${n}: ${r.stderr.trim()}`);
+  return runner.run(`the ip baseline's endpoint ${n}`, { cmd: 'sh', args: ['-ec', script] });
 }
 
 function checkEndpoint(sandbox: string, n: number): void {
@@ -100,7 +103,7 @@ async function step(n: number, opts: Options, ctx: Context, s: Samples): Promise
     if (who === 'ip') {
       if (n >= opts.baseline) continue;
       createSandbox(ctx.dir, `ip${n}`);
-      s.ip.push(await timeMs(() => ipEndpoint(`ip${n}`, n)));
+      s.ip.push(await ipEndpoint(ctx.runner, `ip${n}`, n));
     } else if (who === 'floor') {
       if (n >= opts.count) continue;
       const sandbox = createSandbox(ctx.dir, `fl${n}`);
@@ -144,12 +147,13 @@ interface Context {
   readonly hosts: Record<Who, Host>;
   readonly tsHost: Handle;
   readonly floor: Floor;
+  readonly runner: CommandRunner;
 }
 
 async function sample(opts: Options): Promise<Samples> {
   const dir = new NetnsDirectory('/run/netns');
   const hosts = { tsnet: await createHost(dir, 'tsnet'), floor: await createHost(dir, 'floor'), ip: await createHost(dir, 'ip') };
-  const ctx: Context = { dir, hosts, tsHost: Handle.open(hosts.tsnet.ns), floor: Floor.start(hosts.floor.ns.path!) };
+  const ctx: Context = { dir, hosts, tsHost: Handle.open(hosts.tsnet.ns), floor: Floor.start(hosts.floor.ns.path!), runner: new CommandRunner() };
   const s: Samples = { tsnet: [], floor: [], ip: [], tsnetKernel: [] };
   const total = Math.max(opts.count, opts.baseline);
   try {
@@ -160,6 +164,7 @@ async function sample(opts: Options): Promise<Samples> {
     if (!opts.json && process.stderr.isTTY) process.stderr.write('\r'.padEnd(60) + '\r');
   } finally {
     ctx.floor.close();
+    ctx.runner.close();
     ctx.tsHost.close();
   }
   for (const n of [0, opts.baseline - 1]) checkEndpoint(`ip${n}`, n);
