@@ -17,6 +17,8 @@ import {
   NLM_F_REQUEST,
   RTA_DST,
   RTA_GATEWAY,
+  AF_INET,
+  AF_INET6,
   RTM_NEWLINK,
   RT_SCOPE_LINK,
   RT_SCOPE_UNIVERSE,
@@ -26,7 +28,8 @@ import { NetlinkError } from '../../../src/netlink/errors.js';
 import { linkAddRequest, linkSetRequest } from '../../../src/netlink/link.js';
 import { decodeFamily, ifaddrmsg, ifinfomsg, parseMessages, rtmsg } from '../../../src/netlink/message.js';
 import { routeAddRequest } from '../../../src/netlink/route.js';
-import { parseMac, parsePrefix } from '../../../src/netlink/validate.js';
+import ipaddr from 'ipaddr.js';
+import { parseIp, parseMac, parsePrefix } from '../../../src/netlink/validate.js';
 
 const ACK = NLM_F_REQUEST | NLM_F_ACK;
 
@@ -85,6 +88,13 @@ describe('input the kernel would reject is refused before any system call', () =
     expect(() => parsePrefix('10.0.0/24')).toThrow(/not an IPv4 or IPv6 address/);
     expect(() => addrAddRequest(1, '10.0.0.1/-1')).toThrow(InvalidArgumentError);
     expect(parsePrefix('10.0.0.1')).toMatchObject({ prefixLen: 32, text: '10.0.0.1' });
+    // Dotted quads as ipaddr.js takes them (the fast path agrees with it), the rest refused.
+    expect(parseIp('255.0.10.1')).toEqual({ family: AF_INET, bytes: Buffer.from([255, 0, 10, 1]), text: '255.0.10.1' });
+    for (const bad of ['256.0.0.1', '10.01.0.1', '10.0.0.1.', ' 10.0.0.1', '1.2.3.4/8']) {
+      expect(ipaddr.IPv4.isValidFourPartDecimal(bad)).toBe(false);
+      expect(() => parseIp(bad)).toThrow(/not an IPv4 or IPv6 address/);
+    }
+    expect(parseIp('::ffff:10.0.0.1')).toMatchObject({ family: AF_INET6 });
   });
 
   it('refuses bad MTUs, indexes and a gateway of the other family', () => {
