@@ -62,12 +62,15 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     await must(dockerd, 'network', 'rm', 'builtin', 'viatsnet', 'home');
     report(opts, results);
   } catch (err) {
-    // What tsnet said about it, for whoever reads the failure.
+    // What tsnet said about it (its warnings, and the plugin calls it refused), and what dockerd still holds on its
+    // networks, for whoever reads the failure.
     const warnings = tsnet
       .output()
       .split('\n')
-      .filter((l) => /"level":[45]0/u.test(l));
-    throw new Error(`${(err as Error).message}${warnings.length ? `\ntsnet's log:\n${warnings.join('\n')}` : ''}`, { cause: err });
+      .filter((l) => /"level":[45]0/u.test(l) || /"statusCode":[45]\d\d/u.test(l));
+    const held = await dockerd.docker('network', 'inspect', '--format', '{{.Name}}: {{json .Containers}}', 'builtin', 'viatsnet', 'home');
+    const details = [warnings.length ? `tsnet's log:\n${warnings.join('\n')}` : '', `dockerd's networks:\n${held.stdout.trim()}`];
+    throw new Error([(err as Error).message, ...details.filter(Boolean)].join('\n'), { cause: err });
   } finally {
     await dockerd.stop();
     await tsnet.stop();
