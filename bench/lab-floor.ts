@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { Runtime } from '../src/runtime/runtime.js';
+import { mapUntilFailure } from '../src/lib/map-limit.js';
 import { median, round } from './stats.js';
 import { CLI, nodeRunMs } from './tsnetd.js';
 
@@ -36,15 +37,12 @@ async function runtimeStarts(state: string, image: string, rt: Runtime, n: numbe
   const c0 = machineCpu();
   const t0 = process.hrtime.bigint();
   try {
-    for (let i = 0; i < n; i += 16) {
-      await Promise.all(
-        nss.slice(i, i + 16).map(async (ns) => {
-          const c = rt.create({ image, command: ['sleep', '1000'], netnsPath: ns.path! });
-          ids.push(c.id);
-          await rt.start(c.id);
-        }),
-      );
-    }
+    // As a deploy starts its nodes: 16 at once, in a sliding window.
+    await mapUntilFailure(nss, 16, async (ns) => {
+      const c = rt.create({ image, command: ['sleep', '1000'], netnsPath: ns.path! });
+      ids.push(c.id);
+      await rt.start(c.id);
+    });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const c1 = machineCpu();
     return { ms, busyPct: (100 * (c1.busy - c0.busy)) / Math.max(1, c1.total - c0.total) };

@@ -12,6 +12,7 @@ import { containerName, type LabEndpoint, type LabLink, type LabNode, type Topol
 import type { Runtime } from '../../runtime/runtime.js';
 import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
 import type { LabRecord } from './records.js';
+import { mapUntilFailure } from '../../lib/map-limit.js';
 
 export const LAB_LABEL = 'tsnet.lab';
 export const labOwner = (name: string): string => `lab:${name}`;
@@ -28,17 +29,11 @@ function bindMount(t: Topology, bind: string): MountSpec {
   return { type: 'bind', source: isAbsolute(host) ? host : resolve(t.dir!, host), target, ...(mode === 'ro' ? { readOnly: true } : {}) };
 }
 
-async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return out;
-}
-
 /** Starts the linux nodes; their sandbox ids by node name. A failure names the node. */
 export async function startNodes(t: Topology, containers: ContainerService, progress: (text: string) => void = () => undefined): Promise<Map<string, string>> {
   const linux = t.nodes.filter((n) => n.kind === 'linux');
   let started = 0;
-  const made = await inBatches(linux, PARALLEL, async (n): Promise<[string, string]> => {
+  const made = await mapUntilFailure(linux, PARALLEL, async (n): Promise<[string, string]> => {
     try {
       const state = await containers.run(
         {
@@ -101,7 +96,7 @@ export async function configureNodes(t: Topology, sandboxes: ReadonlyMap<string,
 
 /** Each node's exec commands, in order per node, nodes side by side; results whatever their status. */
 export async function runExec(t: Topology, runtime: Runtime, nodes: readonly LabNode[] = t.nodes): Promise<LabExecResult[]> {
-  const per = await inBatches(
+  const per = await mapUntilFailure(
     nodes.filter((n) => n.exec.length > 0),
     PARALLEL,
     async (n) => {
