@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { NetnsDirectory } from '../src/netns/netns.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import { mapUntilFailure } from '../src/lib/map-limit.js';
+import { mapLimit } from '../src/lib/map-limit.js';
 import { median, round } from './stats.js';
 import { CLI, nodeRunMs } from './tsnetd.js';
 
@@ -38,7 +38,7 @@ async function runtimeStarts(state: string, image: string, rt: Runtime, n: numbe
   const t0 = process.hrtime.bigint();
   try {
     // As a deploy starts its nodes: 16 at once, in a sliding window.
-    await mapUntilFailure(nss, 16, async (ns) => {
+    await mapLimit(nss, 16, async (ns) => {
       const c = rt.create({ image, command: ['sleep', '1000'], netnsPath: ns.path! });
       ids.push(c.id);
       await rt.start(c.id);

@@ -4,8 +4,9 @@
  * up, a default route), by tsnet over netlink, by the kernel's floor (bench/floor.c: one C process, raw rtnetlink,
  * synchronous requests) and by the equivalent `ip` commands. Each contender works in a fresh namespace of its own
  * holding the same bridge, and they take turns endpoint by endpoint (in a rotating order) so that the machine's
- * noise falls on all of them; the ip commands are started by a runner process of the bench's (runner.ts). Prints medians and p95s, tsnet/floor and ip/tsnet, and how each one's cost grows from
- * the first endpoint on a bridge to the last.
+ * noise falls on all of them; the ip commands are started by a runner process of the bench's (runner.ts). Prints
+ * medians and p95s, tsnet/floor and ip/tsnet, and how each one's cost grows from the first endpoint on a bridge to
+ * the last.
  */
 import { spawnSync } from 'node:child_process';
 import { attachVethEndpoint } from '../src/drivers/bridge/veth-endpoint.js';

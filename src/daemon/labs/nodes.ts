@@ -12,7 +12,7 @@ import { containerName, type LabEndpoint, type LabLink, type LabNode, type Topol
 import type { Runtime } from '../../runtime/runtime.js';
 import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
 import type { LabRecord } from './records.js';
-import { mapUntilFailure } from '../../lib/map-limit.js';
+import { mapLimit } from '../../lib/map-limit.js';
 
 export const LAB_LABEL = 'tsnet.lab';
 export const labOwner = (name: string): string => `lab:${name}`;
@@ -33,7 +33,7 @@ function bindMount(t: Topology, bind: string): MountSpec {
 export async function startNodes(t: Topology, containers: ContainerService, progress: (text: string) => void = () => undefined): Promise<Map<string, string>> {
   const linux = t.nodes.filter((n) => n.kind === 'linux');
   let started = 0;
-  const made = await mapUntilFailure(linux, PARALLEL, async (n): Promise<[string, string]> => {
+  const made = await mapLimit(linux, PARALLEL, async (n): Promise<[string, string]> => {
     try {
       const state = await containers.run(
         {
@@ -96,7 +96,7 @@ export async function configureNodes(t: Topology, sandboxes: ReadonlyMap<string,
 
 /** Each node's exec commands, in order per node, nodes side by side; results whatever their status. */
 export async function runExec(t: Topology, runtime: Runtime, nodes: readonly LabNode[] = t.nodes): Promise<LabExecResult[]> {
-  const per = await mapUntilFailure(
+  const per = await mapLimit(
     nodes.filter((n) => n.exec.length > 0),
     PARALLEL,
     async (n) => {

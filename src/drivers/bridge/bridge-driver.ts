@@ -150,6 +150,8 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
     this.bridgeIndexes.delete(bridgeOf(network).bridgeName);
     const [bridge, rules] = await Promise.allSettled([this.deleteBridge(ctx, network), applyFirewall(ctx, othersThan(ctx, network))]);
     if (bridge.status === 'rejected') {
+      // Should putting them back fail too, the daemon's periodic firewall check restores them; the caller hears why
+      // the bridge stayed.
       await applyFirewall(ctx, ctx.networks().filter(isBridgeNetwork)).catch(() => undefined);
       throw bridge.reason;
     }

@@ -1,15 +1,15 @@
 /** Mapping with a bounded number of calls at once: the window, the order of results, and what a failure stops. */
 import { describe, expect, it } from 'vitest';
-import { mapUntilFailure } from '../../../src/lib/map-limit.js';
+import { mapLimit } from '../../../src/lib/map-limit.js';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('mapUntilFailure', () => {
+describe('mapLimit', () => {
   it('keeps at most the limit running, starts the next as soon as one ends, and keeps the order of results', async () => {
     let running = 0;
     let most = 0;
     const ended: number[] = [];
-    const out = await mapUntilFailure([60, 5, 6, 7, 8], 2, async (ms) => {
+    const out = await mapLimit([60, 5, 6, 7, 8], 2, async (ms) => {
       most = Math.max(most, ++running);
       await tick(ms);
       running--;
@@ -25,7 +25,7 @@ describe('mapUntilFailure', () => {
   it('starts nothing after a failure, and throws the first failure once every started call has settled', async () => {
     const settled: number[] = [];
     const started: number[] = [];
-    const run = mapUntilFailure([1, 2, 3, 4, 5, 6], 3, async (n) => {
+    const run = mapLimit([1, 2, 3, 4, 5, 6], 3, async (n) => {
       started.push(n);
       await tick(n === 2 ? 1 : 20);
       settled.push(n);
