@@ -197,9 +197,15 @@ void set_capabilities(struct config *c)
 void confine(struct config *c)
 {
     if (c->has_caps) {
-        for (int cap = 0; cap < 64; cap++)
-            if (!((c->caps >> cap) & 1ull) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c->caps >> cap) & 1ull)
+                continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+                if (errno == EINVAL)
+                    break; /* past the kernel's last capability */
                 fail("drop a capability from the bounding set");
+            }
+        }
     }
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("set no_new_privs");

@@ -9,7 +9,8 @@
  *   tsnet-launcher exec --pid PID [options] -- CMD   joins all of PID's namespaces and runs CMD there; exits with
  *                                                     CMD's status.
  *
- * Options: --netns PATH --lower DIR --upper DIR --work DIR --merged DIR --hostname NAME --cwd DIR --uid N --gid N
+ * Options: --netns PATH --lower DIR[:DIR...] --upper DIR --work DIR --merged DIR (where the root is mounted; by default
+ *          over the top lower folder, in the container's mount namespace only) --hostname NAME --cwd DIR --uid N --gid N
  *          --hosts FILE --resolv FILE --env K=V (repeated) --cgroup-procs FILE (repeated) --init --exit-file FILE
  *          --read-only --tmpfs PATH[:OPTS] (repeated) --shm-size SIZE --ulimit NAME=SOFT:HARD (repeated)
  *          --bind SRC DST ro|rw (repeated: volumes and bind mounts)
@@ -217,8 +218,8 @@ static int cmd_exec(struct config *c)
 
 static int cmd_run(struct config *c)
 {
-    if (!c->lower || !c->upper || !c->work || !c->merged || !c->exit_file) {
-        tell("error usage: run needs --lower, --upper, --work, --merged and --exit-file");
+    if (!c->lower || !c->upper || !c->work || !c->exit_file) {
+        tell("error usage: run needs --lower, --upper, --work and --exit-file");
         return 2;
     }
     /* The launcher joins the sandbox's network namespace itself, so the child is born in it. */
@@ -243,7 +244,10 @@ static int cmd_run(struct config *c)
     c->streams = &streams;
     report_fd = pipefd[1];
     static char stack[1024 * 1024];
-    pid_t pid = clone(child_main, stack + sizeof(stack), CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, c);
+    /* Without --init the child only prepares and execs: it borrows this process's memory until then (as vfork does),
+     * which spares copying the page tables. With --init it stays as the container's PID 1, so it gets a copy. */
+    int share = c->init ? 0 : CLONE_VM | CLONE_VFORK;
+    pid_t pid = clone(child_main, stack + sizeof(stack), CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | share | SIGCHLD, c);
     if (pid < 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "error clone: %s (%s)", strerrorname_np(errno), strerror(errno));
@@ -285,14 +289,14 @@ static int cmd_run(struct config *c)
     return code;
 }
 
-int main(int argc, char **argv)
+int launcher_main(int argc, char **argv)
 {
     struct config c = {.uid = 0, .gid = 0};
     if (argc < 2)
         goto usage;
     const char *mode = argv[1];
     if (strcmp(mode, "spawner") == 0 && argc == 2)
-        return cmd_spawner();
+        return cmd_spawner(argv[1]);
     if (strcmp(mode, "delay-relay") == 0)
         return cmd_delay_relay(argc, argv);
     if (strcmp(mode, "whiteouts") == 0 && argc == 3)
@@ -393,4 +397,9 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: tsnet-launcher run|exec [options] -- CMD [ARGS...]\n");
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    return launcher_main(argc, argv);
 }

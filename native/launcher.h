@@ -67,7 +67,9 @@ int cmd_opaque_marks(const char *src, const char *dst);
 /* export.c: `tsnet-launcher export LOWERS DIR`, a container's files flattened as a tar archive on stdout. */
 int cmd_export(const char *lowers, const char *dir);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
-int cmd_spawner(void);
+int cmd_spawner(char *mode);
+/* launcher.c: the launcher's command line (main's); the spawner runs it in a fork of itself instead of exec'ing. */
+int launcher_main(int argc, char **argv);
 /* delay.c: `tsnet-launcher delay-relay ...`, tsnet's delay engine for a link end (see there). */
 int cmd_delay_relay(int argc, char **argv);
 void set_capabilities(struct config *c);

@@ -196,6 +196,14 @@ void setup_container(struct config *c)
     mount_or_fail(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "make / private");
     char opts[8192];
     snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
+    /* Without --merged the root is mounted over the image's top layer folder: in this mount namespace alone, and the
+     * overlay holds its layers already, so no folder is made for it per container. */
+    char top[4096];
+    if (!c->merged) {
+        snprintf(top, sizeof(top), "%s", c->lower);
+        top[strcspn(top, ":")] = '\0';
+        c->merged = top;
+    }
     mount_or_fail("overlay", c->merged, "overlay", 0, opts, "mount overlay");
     snprintf(path, sizeof(path), "%s/proc", c->merged);
     ensure_target(path, 1);
@@ -218,20 +226,27 @@ void setup_container(struct config *c)
         ensure_target(path, 0);
         mount_or_fail(c->resolv, path, NULL, MS_BIND, NULL, "bind /etc/resolv.conf");
     }
-    snprintf(path, sizeof(path), "%s/.pivot", c->merged);
-    ensure_target(path, 1);
+    /* The old root is put in the container's fresh /dev (a tmpfs), not in its root: a folder made in the overlay
+     * costs an inode in the upper layer at every start. */
+    snprintf(path, sizeof(path), "%s/dev/.pivot", c->merged);
+    if (mkdir(path, 0700) < 0)
+        fail("make the folder of the old root");
     if (syscall(SYS_pivot_root, c->merged, path) < 0)
         fail("pivot_root");
+    int old_root = open("/dev/.pivot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (old_root < 0)
+        fail("open the old root");
+    /* Volumes, bind mounts and tmpfs in the container's own view of its root (parents before children), while the
+     * old root, which holds their sources, is still attached (a mount over /dev does not hide it from its fd). */
     if (chdir("/") < 0)
         fail("chdir /");
-    /* Volumes, bind mounts and tmpfs in the container's own view of its root (parents before children), while the
-     * old root, which holds their sources, is still attached under /.pivot. */
     bind_mounts(c);
     for (int i = 0; i < c->n_tmpfs; i++)
         mount_tmpfs("", c->tmpfs[i]);
-    if (umount2("/.pivot", MNT_DETACH) < 0)
+    if (fchdir(old_root) < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         fail("umount old root");
-    rmdir("/.pivot");
+    close(old_root);
+    rmdir("/dev/.pivot");
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
         fail("sethostname");
     if (c->cwd && make_dirs(c->cwd) < 0 && errno != EEXIST)

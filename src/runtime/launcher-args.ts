@@ -5,7 +5,8 @@ import { launcherSecurityArgs } from './security/confinement.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState, ExecStreamOptions, StartOptions, TtySize } from './types.js';
 
-export const SECCOMP_FILE = 'seccomp.rules';
+/** Where a container created before profiles were kept once has its seccomp rules (in its own folder). */
+const SECCOMP_FILE = 'seccomp.rules';
 
 /** A NUL byte cannot reach the kernel in an argument or a variable: refused, not cut short. */
 export function checkNoNul(what: string, values: readonly string[]): void {
@@ -26,7 +27,7 @@ function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): st
   return c ? launcherSecurityArgs({ ...c, seccompRules: null }, c.seccomp ? seccomp : null) : [];
 }
 
-/** Where a container's resolved seccomp rules are. */
+/** That file, in a container's folder. */
 export const seccompRulesFile = (dir: string): string => join(dir, SECCOMP_FILE);
 
 /** Where a container's output is recorded, and where clients attach to its streams. */
@@ -65,8 +66,6 @@ export function runArgs(
     join(dir, 'upper'),
     '--work',
     join(dir, 'work'),
-    '--merged',
-    join(dir, 'merged'),
     '--hostname',
     c.hostname ?? state.id.slice(0, 12),
     '--exit-file',

@@ -7,7 +7,7 @@
  * that a recycled PID is not mistaken for the container.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { CONTAINER_LOG, SECCOMP_FILE, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
+import { CONTAINER_LOG, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
@@ -34,6 +34,15 @@ export { processStartTime } from './launcher-process.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One unlink, where rmSync's force would look first. */
+function removeIfThere(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
 
 export class Runtime {
   readonly images: ImageStore;
@@ -160,9 +169,9 @@ export class Runtime {
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
     const dir = this.dir(id);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub), { mode: 0o755 });
+    for (const sub of ['upper', 'work']) mkdirSync(join(dir, sub), { mode: 0o755 });
     try {
-      if (seccompRules !== null) writeFileSync(join(dir, SECCOMP_FILE), seccompRules);
+      const seccompHash = seccompRules !== null ? this.seccomp.keep(seccompRules) : undefined;
       const cgroups = this.cgroups.create(id, config.limits ?? {}, confinement.deviceRules);
       const state: ContainerState = {
         id,
@@ -175,8 +184,8 @@ export class Runtime {
         cgroups,
         confinement: {
           ...confinement,
-          seccomp: seccompRules !== null,
-          ...(seccompRules !== null ? { seccompHash: SeccompPrograms.hashOf(seccompRules) } : {}),
+          seccomp: seccompHash !== undefined,
+          ...(seccompHash !== undefined ? { seccompHash } : {}),
         },
         ...(daemon ? { daemon } : {}),
       };
@@ -192,8 +201,12 @@ export class Runtime {
   /** The container's seccomp program, compiled once per profile. */
   private seccompOf(state: ContainerState): SeccompProgram | null {
     if (!state.confinement?.seccomp) return null;
-    const file = seccompRulesFile(this.dir(state.id));
-    return state.confinement.seccompHash ? this.seccomp.programFor(file, state.confinement.seccompHash) : this.seccomp.programFor(file);
+    const hash = state.confinement.seccompHash;
+    const kept = hash !== undefined ? this.seccomp.rulesFile(hash) : undefined;
+    // A container created before profiles were kept once has its rules in its own folder.
+    if (kept !== undefined && existsSync(kept)) return this.seccomp.programFor(kept, hash);
+    const own = seccompRulesFile(this.dir(state.id));
+    return hash !== undefined ? this.seccomp.programFor(own, hash) : this.seccomp.programFor(own);
   }
 
   /** Starts it (again, after it exited); resolves once the command has been exec'd (or rejects with the step that failed). */
@@ -210,7 +223,7 @@ export class Runtime {
     const layer = this.images.layerDir(image);
     for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, this.images.findPath(image, m.target) ?? '');
     const args = runArgs(state, dir, layer, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
-    rmSync(join(dir, 'exit'), { force: true });
+    removeIfThere(join(dir, 'exit')); // a former run's end, not this one's
     const argv = [this.launcher, ...args];
     const log = this.monitorLog(state.id);
     const monitor = this.spawner?.alive ? await this.spawner.run(argv, log) : await spawnDirect(this.launcher, argv, log);

@@ -2,7 +2,7 @@
 import type { ContainerCgroups, Limits } from './cgroups.js';
 import type { Confinement, SecurityRequest } from './security/confinement.js';
 
-/** The confinement as kept in a container's state: the seccomp rules are in a file beside it. */
+/** The confinement as kept in a container's state: the seccomp rules are kept once per profile, named by their hash. */
 export type StoredConfinement = Omit<Confinement, 'seccompRules'> & {
   readonly seccomp: boolean;
   /** The rules' hash, naming the compiled program. */ readonly seccompHash?: string;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Controller } from '../../src/cnm/controller.js';
@@ -62,9 +62,38 @@ describeKernel('the container runtime', () => {
     // The write went to the container's upper layer, never to the image.
     expect(existsSync(join(rt.images.layerDir(rt.images.get('busybox')), 'written'))).toBe(false);
     expect(readFileSync(join(rt.dir(c.id), 'upper', 'written'), 'utf8')).toBe('data\n');
-    // Nothing of the container is mounted in the host's mount table.
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(rt.dir(c.id));
+    // Nothing of the container is mounted in the host's mount table (its root is mounted over the image's top layer
+    // folder in its own mount namespace only).
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.toContain(rt.dir(c.id));
+    expect(mounts).not.toContain(rt.images.layerDir(rt.images.get('busybox')));
     await rt.remove('first', { force: true });
+  });
+
+  it('makes nothing per start in a container layer or folder, and its monitor holds none of the spawner pipes', async () => {
+    const a = await run('lean-a', ['/bin/sh', '-c', 'ls -a / /dev; sleep 30']);
+    const b = await run('lean-b', ['/bin/sleep', '30']);
+    await sleep(200);
+    // The old root went in the container's own /dev (a tmpfs), so its layer gets no folder for it.
+    expect(rt.io.logs(a.id)).not.toContain('.pivot');
+    expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
+    expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['attach.sock', 'container.log', 'monitor.log', 'state.json', 'upper', 'work']);
+    // One seccomp profile for both, kept once beside its compiled program.
+    expect(rt.get(a.id).confinement?.seccompHash).toBe(rt.get(b.id).confinement?.seccompHash);
+    expect(existsSync(join(root, 'seccomp', `${rt.get(a.id).confinement!.seccompHash!}.rules`))).toBe(true);
+    // The spawner runs the launcher in its fork: the monitor says what it is, and keeps only its own files.
+    const parent = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    const monitor = parent(b.pid!);
+    expect(readFileSync(`/proc/${monitor}/cmdline`, 'utf8').split('\0')[1]).toBe('monitor');
+    const spawner = parent(monitor);
+    const files = (pid: number): string[] => readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    const spawnerPipes = files(spawner).filter((f) => f.startsWith('pipe:'));
+    expect(spawnerPipes.length).toBeGreaterThan(0);
+    for (const f of files(monitor)) expect(spawnerPipes).not.toContain(f);
+    // Nor the report pipe of the monitor started before it.
+    expect(files(monitor).filter((f) => files(parent(a.pid!)).includes(f) && f.startsWith('pipe:'))).toEqual([]);
+    await rt.remove(a.id, { force: true });
+    await rt.remove(b.id, { force: true });
   });
 
   it('starts, watches and stops containers the same whether its spawner or Node forks the launchers', async () => {

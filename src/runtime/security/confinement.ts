@@ -165,7 +165,7 @@ export function planConfinement(req: SecurityRequest, deviceControl: boolean, de
   };
 }
 
-/** The launcher's arguments for a plan (the seccomp rules are in a file beside the container's state). */
+/** The launcher's arguments for a plan (the seccomp rules are kept once per profile, in the runtime's folder). */
 export function launcherSecurityArgs(c: Confinement, seccomp: { readonly file: string; readonly compiled: boolean } | null): string[] {
   return [
     '--caps',

@@ -1,11 +1,12 @@
 /**
- * Compiled seccomp programs, one per profile (by the hash of its resolved rules), in the runtime's folder: the
- * launcher compiles a profile once (`seccomp-compile`), and every container with that profile loads the compiled
- * program instead of compiling it again, which is most of what confining a container costs (about 13 ms a start).
+ * Seccomp profiles, one per profile (by the hash of its resolved rules), in the runtime's folder: the rules are kept
+ * once, not once per container, and the launcher compiles them once (`seccomp-compile`); every container with that
+ * profile loads the compiled program instead of compiling it again, which is most of what confining a container
+ * costs (about 13 ms a start).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SeccompProgram {
@@ -15,6 +16,9 @@ export interface SeccompProgram {
 }
 
 export class SeccompPrograms {
+  /** The hashes of rules texts seen (the same text object comes back for every container of a profile). */
+  private readonly hashes = new Map<string, string>();
+
   constructor(
     private readonly dir: string,
     private readonly launcher: string,
@@ -23,6 +27,26 @@ export class SeccompPrograms {
   /** The hash that names a profile's program: of its rules' text. */
   static hashOf(rules: string | Buffer): string {
     return createHash('sha256').update(rules).digest('hex');
+  }
+
+  /** Keeps a profile's rules (written once, atomically) and returns the hash that names them. */
+  keep(rules: string): string {
+    const known = this.hashes.get(rules);
+    if (known !== undefined) return known;
+    const hash = SeccompPrograms.hashOf(rules);
+    const file = this.rulesFile(hash);
+    if (!existsSync(file)) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      writeFileSync(`${file}.${process.pid}.tmp`, rules);
+      renameSync(`${file}.${process.pid}.tmp`, file);
+    }
+    this.hashes.set(rules, hash);
+    return hash;
+  }
+
+  /** Where the rules of the profile with that hash are kept. */
+  rulesFile(hash: string): string {
+    return join(this.dir, `${hash}.rules`);
   }
 
   /**
