@@ -239,11 +239,28 @@ EXPORT int tsnl_strerror(int errnum, char *buf, int len)
 
 struct netns_create_args {
     const char *path;
+    const char *sysctl_key, *sysctl_value;
     int result;
 };
 
+static int write_sysctl_here(const char *key, const char *value)
+{
+    char path[512];
+    if (snprintf(path, sizeof(path), "/proc/sys/%s", key) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(value);
+    ssize_t n = write(fd, value, len);
+    int err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+    close(fd);
+    return err;
+}
+
 /* Runs on a throwaway thread: unshare gives this thread alone a new network namespace, and the bind mount keeps
- * it alive after the thread is gone. The daemon's own threads never change namespace for this. */
+ * it alive after the thread is gone. The daemon's own threads never change namespace for this. A sysctl given is
+ * set in the new namespace first (/proc/sys/net follows the namespace of the thread that opens it). */
 static void *netns_create_thread(void *opaque)
 {
     struct netns_create_args *args = opaque;
@@ -251,6 +268,8 @@ static void *netns_create_thread(void *opaque)
         args->result = -errno;
         return NULL;
     }
+    if (args->sysctl_key && (args->result = write_sysctl_here(args->sysctl_key, args->sysctl_value)) < 0)
+        return NULL;
     char self[64];
     snprintf(self, sizeof(self), "/proc/self/task/%ld/ns/net", (long)gettid());
     if (mount(self, args->path, "none", MS_BIND, NULL) < 0) {
@@ -261,15 +280,18 @@ static void *netns_create_thread(void *opaque)
     return NULL;
 }
 
-/* Creates a persistent network namespace pinned at path (the file must not exist; its folder must). */
-EXPORT int tsnl_netns_create(const char *path)
+/* Creates a persistent network namespace pinned at path (the file must not exist; its folder must), with one
+ * sysctl set at birth (sysctl_key NULL: none). */
+EXPORT int tsnl_netns_create(const char *path, const char *sysctl_key, const char *sysctl_value)
 {
+    if (sysctl_key && !sysctl_value)
+        return -EINVAL;
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0)
         return -errno;
     close(fd);
 
-    struct netns_create_args args = {.path = path, .result = -EINVAL};
+    struct netns_create_args args = {.path = path, .sysctl_key = sysctl_key, .sysctl_value = sysctl_value, .result = -EINVAL};
     pthread_t thread;
     int err = pthread_create(&thread, NULL, netns_create_thread, &args);
     if (err != 0) {

@@ -38,7 +38,10 @@ export interface NativeNetlink {
   portBind(nsPath: string | null, family: number, type: number, protocol: number, addr: Buffer, port: number): number;
   /** The local port of a bound socket, or -errno. */
   portOf(fd: number): number;
-  netnsCreate(path: string): number;
+  /** A namespace pinned at path, with one sysctl (KEY below /proc/sys, VALUE) set at its birth: 0 or -errno. */
+  netnsCreate(path: string, sysctl?: readonly [string, string]): number;
+  /** The same on a thread of its own: the caller's thread goes on while the kernel builds the namespace. */
+  netnsCreateAsync(path: string, sysctl?: readonly [string, string]): Promise<number>;
   netnsDelete(path: string): number;
   sysctlWrite(nsPath: string | null, key: string, value: string): number;
   sysctlRead(nsPath: string | null, key: string): { result: number; value: string };
@@ -61,7 +64,7 @@ export function native(): NativeNetlink {
   const close = lib.func('int tsnl_close(int fd)');
   const lockFile = lib.func('int tsnl_lock_file(const char *path)');
   const strerror = lib.func('int tsnl_strerror(int errnum, void *buf, int len)');
-  const netnsCreate = lib.func('int tsnl_netns_create(const char *path)');
+  const netnsCreate = lib.func('int tsnl_netns_create(const char *path, const char *sysctl_key, const char *sysctl_value)');
   const netnsDelete = lib.func('int tsnl_netns_delete(const char *path)');
   const sysctlWrite = lib.func('int tsnl_sysctl_write(const char *ns_path, const char *key, const char *value)');
   const sysctlRead = lib.func('int tsnl_sysctl_read(const char *ns_path, const char *key, void *buf, int len)');
@@ -97,7 +100,12 @@ export function native(): NativeNetlink {
       const result = bpfProgLoad(progType, insns, insns.length / 8, license, log, log.length) as number;
       return { result, log: log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim() };
     },
-    netnsCreate: (path) => netnsCreate(path) as number,
+    netnsCreate: (path, sysctl) => netnsCreate(path, sysctl?.[0] ?? null, sysctl?.[1] ?? null) as number,
+    netnsCreateAsync: (path, sysctl) =>
+      new Promise((resolve, reject) => {
+        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
+        netnsCreate.async(path, sysctl?.[0] ?? null, sysctl?.[1] ?? null, cb);
+      }),
     netnsDelete: (path) => netnsDelete(path) as number,
     sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,
     sysctlRead: (nsPath, key) => {

@@ -117,6 +117,18 @@ export class NetnsDirectory {
     return NetNs.fromPath(path, name);
   }
 
+  /**
+   * The same off this thread (the kernel's part of a new namespace is most of its cost), with one sysctl (KEY below
+   * /proc/sys, VALUE) set in it before anything can use it.
+   */
+  async createAsync(name: string, sysctl?: readonly [string, string]): Promise<NetNs> {
+    const path = this.pathOf(name);
+    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    const r = await native().netnsCreateAsync(path, sysctl);
+    if (r < 0) throw new NetnsError('netns add', name, -r);
+    return NetNs.fromPath(path, name);
+  }
+
   /** Equivalent to: `ip netns del NAME`. With ignoreMissing, a namespace already gone counts as deleted. */
   delete(name: string, options: { ignoreMissing?: boolean } = {}): void {
     const r = native().netnsDelete(this.pathOf(name));

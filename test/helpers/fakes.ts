@@ -71,9 +71,9 @@ export class FileNamespaces implements SandboxNamespaces {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
-  create(id: string): NetNs {
+  create(id: string): Promise<NetNs> {
     writeFileSync(join(this.dir, id), '');
-    return NetNs.fromPath(join(this.dir, id), id);
+    return Promise.resolve(NetNs.fromPath(join(this.dir, id), id));
   }
   delete(id: string): void {
     rmSync(join(this.dir, id), { force: true });

@@ -45,6 +45,22 @@ describeKernel('network namespaces', () => {
     expect(() => ns.sysctlWrite('../../etc/passwd', '1')).toThrow(/not a path below \/proc\/sys/);
   });
 
+  it('creates a namespace off the calling thread with a sysctl set at its birth, and leaves nothing when that fails', async () => {
+    const l = lab();
+    const hostValue = readFileSync('/proc/sys/net/ipv6/conf/default/disable_ipv6', 'utf8').trim();
+    const ns = await l.netns.createAsync('ns-born', ['net/ipv6/conf/default/disable_ipv6', hostValue === '1' ? '0' : '1']);
+    try {
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(ns.path!);
+      expect(ns.sysctlRead('net/ipv6/conf/default/disable_ipv6')).toBe(hostValue === '1' ? '0' : '1');
+      expect(readFileSync('/proc/sys/net/ipv6/conf/default/disable_ipv6', 'utf8').trim()).toBe(hostValue);
+    } finally {
+      l.netns.delete('ns-born');
+    }
+    await expect(l.netns.createAsync('ns-unborn', ['net/ipv4/no_such_key', '1'])).rejects.toThrow(/netns add "ns-unborn": ENOENT/);
+    expect(l.netns.list()).not.toContain('ns-unborn');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('ns-unborn');
+  });
+
   it('opens a namespace by process id, and refuses missing ones with a clear error', async () => {
     const l = lab();
     expect(NetNs.ofPid(process.pid).path).toBe(`/proc/${process.pid}/ns/net`);

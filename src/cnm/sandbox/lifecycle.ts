@@ -67,7 +67,7 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
     throw new InvalidArgumentError("published ports need a network of the container's own: on the host network its ports are the host's already");
   }
   return UndoStack.run(async (undo) => {
-    const ns = req.hostNamespace ? core.deps.hostNs : newNamespace(core, id, undo);
+    const ns = req.hostNamespace ? core.deps.hostNs : await newNamespace(core, id, undo);
     const handle = core.openHandle(ns);
     undo.push(`close the netlink handle of sandbox ${id.slice(0, 12)}`, () => handle.close());
     if (!req.hostNamespace) await handle.linkSetUp('lo');
@@ -97,8 +97,8 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
   });
 }
 
-function newNamespace(core: CnmCore, id: string, undo: UndoStack): NetNs {
-  const ns = core.deps.namespaces.create(id);
+async function newNamespace(core: CnmCore, id: string, undo: UndoStack): Promise<NetNs> {
+  const ns = await core.deps.namespaces.create(id);
   undo.push(`delete namespace ${id.slice(0, 12)}`, () => core.deps.namespaces.delete(id));
   return ns;
 }

@@ -8,7 +8,7 @@ import type { NetNs, NetnsDirectory } from '../../netns/netns.js';
 
 export interface SandboxNamespaces {
   /** A new namespace named after the sandbox. */
-  create(id: string): NetNs;
+  create(id: string): Promise<NetNs>;
   /** Removes it; one already gone counts as removed. */
   delete(id: string): void;
   /** The names of the namespaces in tsnet's folder. */
@@ -26,15 +26,8 @@ const NSFS_MAGIC = 0x6e736673;
 export class PinnedNamespaces implements SandboxNamespaces {
   constructor(private readonly dir: NetnsDirectory) {}
 
-  create(id: string): NetNs {
-    const ns = this.dir.create(id);
-    try {
-      ns.sysctlWrite('net/ipv6/conf/default/disable_ipv6', '1');
-    } catch (err) {
-      this.dir.delete(id, { ignoreMissing: true });
-      throw err;
-    }
-    return ns;
+  create(id: string): Promise<NetNs> {
+    return this.dir.createAsync(id, ['net/ipv6/conf/default/disable_ipv6', '1']);
   }
 
   delete(id: string): void {

@@ -45,11 +45,11 @@ const works = (p: Promise<unknown>): Promise<boolean> =>
 
 /** Tries each engine on a veth pair in a namespace made for it (and removed, whatever happens). */
 export async function probeImpairmentSupport(
-  space: { create(id: string): NetNs; delete(id: string): void },
+  space: { create(id: string): Promise<NetNs>; delete(id: string): void },
   open: (ns: NetNs) => Handle,
 ): Promise<ImpairmentSupport[]> {
   const id = `impair-probe-${randomBytes(6).toString('hex')}`;
-  const ns = space.create(id);
+  const ns = await space.create(id);
   const h = open(ns);
   try {
     await h.linkAdd({ name: 'probe0', kind: 'veth', peer: { name: 'probe1' } });

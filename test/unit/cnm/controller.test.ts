@@ -238,7 +238,7 @@ describe('Controller: restart and reconciliation', () => {
     const e = await w.controller.connect('a', kept.id);
     await w.controller.close();
     w.namespaces.delete(gone.id);
-    w.namespaces.create('f'.repeat(64));
+    await w.namespaces.create('f'.repeat(64));
     w.host.links = [
       { name: 'vethorphan', alias: `tsnet:endpoint:${'9'.repeat(64)}`, index: 40, kind: 'veth' },
       { name: 'eth9', index: 41 },
