@@ -49,6 +49,14 @@ export interface NativeNetlink {
   bpfProgLoad(progType: number, insns: Buffer, license: string): { result: number; log: string };
 }
 
+/** A koffi function called on koffi's thread: its result as a promise. */
+function onThread(fn: koffi.KoffiFunction, ...args: unknown[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
+    fn.async(...args, cb);
+  });
+}
+
 // The one module-level state tsnet keeps: the loaded library, which the process can load only once anyway.
 // eslint-disable-next-line no-restricted-syntax
 let loaded: NativeNetlink | undefined;
@@ -76,17 +84,9 @@ export function native(): NativeNetlink {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
     socketNetns: (fd) => socketNetns(fd) as number,
     send: (fd, buf, len) => send(fd, buf, len) as number,
-    sendAsync: (fd, buf, len) =>
-      new Promise((resolve, reject) => {
-        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
-        send.async(fd, buf, len, cb);
-      }),
+    sendAsync: (fd, buf, len) => onThread(send, fd, buf, len),
     recv: (fd, buf, len, timeoutMs) => recv(fd, buf, len, timeoutMs) as number,
-    recvAsync: (fd, buf, len, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
-        recv.async(fd, buf, len, timeoutMs, cb);
-      }),
+    recvAsync: (fd, buf, len, timeoutMs) => onThread(recv, fd, buf, len, timeoutMs),
     close: (fd) => close(fd) as number,
     lockFile: (path) => lockFile(path) as number,
     strerror: (errnum) => {
@@ -101,11 +101,7 @@ export function native(): NativeNetlink {
       return { result, log: log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim() };
     },
     netnsCreate: (path, sysctl) => netnsCreate(path, sysctl?.[0] ?? null, sysctl?.[1] ?? null) as number,
-    netnsCreateAsync: (path, sysctl) =>
-      new Promise((resolve, reject) => {
-        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
-        netnsCreate.async(path, sysctl?.[0] ?? null, sysctl?.[1] ?? null, cb);
-      }),
+    netnsCreateAsync: (path, sysctl) => onThread(netnsCreate, path, sysctl?.[0] ?? null, sysctl?.[1] ?? null),
     netnsDelete: (path) => netnsDelete(path) as number,
     sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,
     sysctlRead: (nsPath, key) => {
