@@ -28,6 +28,7 @@ import { createWires, deleteWires, type WireSpec } from './wires/wires.js';
 import { probeImpairmentSupport, type ImpairmentSupport } from './wires/impair-support.js';
 import { downProgram, impairWireEnd, wireEndCounters, type WireEndCounters } from './wires/impair.js';
 import type { Impairment } from '../lib/impairment.js';
+import { SandboxCreateBatch } from './sandbox/create-batch.js';
 import { SandboxDeleteBatch } from './sandbox/delete-batch.js';
 import { createSandbox, deleteSandboxes, type SandboxCreateRequest } from './sandbox/lifecycle.js';
 import type { EndpointFilter, LiveSandbox } from './state.js';
@@ -66,6 +67,10 @@ export { DEFAULT_BRIDGE_NETWORK, HOST_NETWORK, NULL_NETWORK };
 export class Controller {
   private readonly core: CnmCore;
   private readonly queue = new SerialQueue();
+  private readonly sandboxCreates = new SandboxCreateBatch(
+    (op) => this.run(op),
+    (req) => createSandbox(this.core, req),
+  );
   private readonly sandboxDeletes = new SandboxDeleteBatch(
     (op) => this.run(op),
     (ids) =>
@@ -256,8 +261,9 @@ export class Controller {
 
   // ---- sandboxes and endpoints
 
+  /** Creates a sandbox; creations asked for while others run are made together (see SandboxCreateBatch). */
   createSandbox(req: SandboxCreateRequest): Promise<SandboxRecord> {
-    return this.run(() => createSandbox(this.core, req));
+    return this.sandboxCreates.create(req);
   }
   /** Removes sandboxes and their endpoints; the host ends of all their veths go in one request per driver. */
   deleteSandboxes(ids: readonly string[]): Promise<void> {
