@@ -48,6 +48,8 @@ export interface NetlinkSocketOptions {
 
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
 const SLOW_TYPES = new Set([RTM_DELLINK, RTM_DELADDR, RTM_DELROUTE]);
+/** A batch this long keeps the kernel busy for milliseconds (a lab's links): worth a worker thread's hop. */
+const LONG_BATCH = 16;
 const DUMP_RETRIES = 8;
 
 interface Pending {
@@ -167,9 +169,9 @@ export class NetlinkSocket {
       const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const t0 = performance.now();
       // The kernel handles a request inside sendto(); a deletion waits there for an RCU grace period (16-32 ms),
-      // which must not stall the event loop: those go through a worker thread.
+      // and a long batch works for milliseconds: neither may stall the event loop, they go through a worker thread.
       // (nfnetlink's batch end has RTM_DELLINK's number: unanswered messages are not rtnetlink's.)
-      const slow = requests.some((r) => !r.unanswered && SLOW_TYPES.has(r.type));
+      const slow = requests.length >= LONG_BATCH || requests.some((r) => !r.unanswered && SLOW_TYPES.has(r.type));
       const sent = slow ? await native().sendAsync(this.fd, out, out.length) : native().send(this.fd, out, out.length);
       this.stats.kernelMs += performance.now() - t0;
       this.stats.sends++;
