@@ -4,7 +4,8 @@
  * launcher moves the container's first process into them before exec. A limit that cannot be applied is an error
  * that says why, never silently dropped.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseByteSize } from '../lib/sizes.js';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
@@ -78,6 +79,21 @@ export function detectCgroups(base = '/sys/fs/cgroup'): Layout {
   return { kind: 'none' };
 }
 
+/** A device rule as the kernel lists it: "c 1:3 rwm", the access letters in r, w, m order. */
+const deviceRule = (line: string): string => line.trim().replace(/ ([rwm]+)$/u, (_, a: string) => ` ${['r', 'w', 'm'].filter((c) => a.includes(c)).join('')}`);
+
+/** Whether a group's devices.list is exactly these rules (after deny-all). */
+export function sameDeviceRules(listed: string, rules: readonly string[]): boolean {
+  const have = new Set(
+    listed
+      .split('\n')
+      .filter((l) => l.trim())
+      .map(deviceRule),
+  );
+  const want = new Set(rules.map(deviceRule));
+  return have.size === want.size && [...want].every((r) => have.has(r));
+}
+
 /** A container's groups: the cgroup.procs files the launcher writes itself into, and how to remove them. */
 export interface ContainerCgroups {
   readonly procsFiles: readonly string[];
@@ -85,6 +101,9 @@ export interface ContainerCgroups {
 }
 
 export class Cgroups {
+  /** The groups holding each set of device rules, by the rules (see devicesParent). */
+  private readonly ruleGroups = new Map<string, string>();
+
   constructor(readonly layout: Layout = detectCgroups()) {}
 
   /** Whether device rules can be enforced here (cgroup v1's devices controller). */
@@ -98,8 +117,9 @@ export class Cgroups {
    */
   create(id: string, limits: Limits, deviceRules: readonly string[] | 'all' = 'all'): ContainerCgroups {
     const dirs: string[] = [];
+    // The container's group below a parent: tsnet's own group of a hierarchy, or one holding device rules.
     const make = (parent: string): string => {
-      const dir = join(parent, 'tsnet', id);
+      const dir = join(parent, id);
       mkdirSync(dir, { recursive: true });
       dirs.push(dir);
       return dir;
@@ -120,7 +140,7 @@ export class Cgroups {
       mkdirSync(parent, { recursive: true });
       write(parent, 'cgroup.subtree_control', `+memory +pids${cpu ? ' +cpu' : ''}`);
     }
-    const dir = make(root);
+    const dir = make(join(root, 'tsnet'));
     if (limits.memory !== undefined) write(dir, 'memory.max', String(limits.memory));
     if (limits.memory !== undefined && existsSync(join(dir, 'memory.swap.max'))) write(dir, 'memory.swap.max', '0');
     if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
@@ -137,7 +157,7 @@ export class Cgroups {
     if (limits.memory !== undefined && !l.memory) throw missing('memory limit');
     if (limits.pids !== undefined && !l.pids) throw missing('pids limit');
     if (l.cpu && (limits.cpus !== undefined || limits.cpuShares !== undefined)) {
-      const dir = make(l.cpu);
+      const dir = make(join(l.cpu, 'tsnet'));
       if (limits.cpus !== undefined) {
         write(dir, 'cpu.cfs_period_us', String(CPU_PERIOD_US));
         write(dir, 'cpu.cfs_quota_us', String(Math.round(limits.cpus * CPU_PERIOD_US)));
@@ -145,22 +165,41 @@ export class Cgroups {
       if (limits.cpuShares !== undefined) write(dir, 'cpu.shares', String(limits.cpuShares));
     }
     if (l.memory) {
-      const dir = make(l.memory);
+      const dir = make(join(l.memory, 'tsnet'));
       if (limits.memory !== undefined) {
         write(dir, 'memory.limit_in_bytes', String(limits.memory));
         if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) write(dir, 'memory.memsw.limit_in_bytes', String(limits.memory));
       }
     }
     if (l.pids) {
-      const dir = make(l.pids);
+      const dir = make(join(l.pids, 'tsnet'));
       if (limits.pids !== undefined) write(dir, 'pids.max', String(limits.pids));
     }
-    if (l.freezer) make(l.freezer);
-    if (l.devices && deviceRules !== 'all') {
-      const dir = make(l.devices);
+    if (l.freezer) make(join(l.freezer, 'tsnet'));
+    if (l.devices && deviceRules !== 'all') make(this.devicesParent(l.devices, deviceRules));
+  }
+
+  /**
+   * The group that holds a set of device rules once (tsnet/devices-HASH): a group made below it starts with its
+   * rules (cgroup v1 copies them at creation, and a child can never allow more than its parent), so a container's
+   * group is one mkdir instead of a write per rule. Made at the first container with those rules.
+   */
+  private devicesParent(root: string, rules: readonly string[]): string {
+    const key = rules.join('\n');
+    let dir = this.ruleGroups.get(key);
+    if (dir) return dir;
+    dir = join(root, 'tsnet', `devices-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+    mkdirSync(dir, { recursive: true });
+    // Made by an earlier run, it holds these rules already; else (new, or made by a run that died before its rules
+    // were in, so nothing is below it yet) they are written now, before any group is made below it.
+    if (!sameDeviceRules(readFileSync(join(dir, 'devices.list'), 'utf8'), rules)) {
+      if (readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory()))
+        throw new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: holds other device rules than tsnet put there, and groups below it`);
       write(dir, 'devices.deny', 'a');
-      for (const rule of deviceRules) write(dir, 'devices.allow', rule);
+      for (const rule of rules) write(dir, 'devices.allow', rule);
     }
+    this.ruleGroups.set(key, dir);
+    return dir;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Controller } from '../../src/cnm/controller.js';
 import { buildBusyboxImage } from '../../src/runtime/busybox.js';
@@ -78,6 +78,14 @@ describeKernel('the container runtime', () => {
     expect(rt.io.logs(a.id)).not.toContain('.pivot');
     expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
     expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['attach.sock', 'container.log', 'monitor.log', 'state.json', 'upper', 'work']);
+    // Their device groups start below one group that holds the rules, with them (no rule written per container).
+    const devices = (id: string): string | undefined => rt.get(id).cgroups?.dirs.find((d) => d.includes('/devices/'));
+    if (devices(a.id)) {
+      expect(dirname(devices(a.id)!)).toBe(dirname(devices(b.id)!));
+      expect(readFileSync(join(devices(a.id)!, 'devices.list'), 'utf8')).toBe(readFileSync(join(dirname(devices(a.id)!), 'devices.list'), 'utf8'));
+      expect(readFileSync(join(devices(a.id)!, 'devices.list'), 'utf8')).toContain('c 1:3 rwm');
+      expect(readFileSync(join(devices(a.id)!, 'devices.list'), 'utf8')).not.toContain('a *:*');
+    }
     // One seccomp profile for both, kept once beside its compiled program.
     expect(rt.get(a.id).confinement?.seccompHash).toBe(rt.get(b.id).confinement?.seccompHash);
     expect(existsSync(join(root, 'seccomp', `${rt.get(a.id).confinement!.seccompHash!}.rules`))).toBe(true);
