@@ -92,6 +92,20 @@ export class ContainerService {
     return state;
   }
 
+  /**
+   * The sandbox of a created container that keeps its own (a lab node), made before it starts, so that what joins
+   * the sandbox from outside (a lab's links) is made while the container starts; its id.
+   */
+  async prepareSandbox(ref: string): Promise<string> {
+    const state = this.runtime.get(ref);
+    const plan = this.planOf(state);
+    if (!plan.keepSandbox || state.status !== 'created') {
+      throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}": only a created container that keeps its sandbox gets it before its start`);
+    }
+    await UndoStack.run((undo) => this.ensureSandbox(state, plan, undo));
+    return sandboxIdOf(state)!;
+  }
+
   /** The sandbox a start joins: made now from the plan, or (kept, shared, or restarting) the one there is. */
   private async ensureSandbox(state: ContainerState, plan: ContainerPlan, undo: UndoStack): Promise<StartNetwork> {
     const sandboxId = sandboxIdOf(state)!;

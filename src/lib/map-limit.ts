@@ -21,3 +21,28 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (state.failure) throw state.failure.err;
   return out;
 }
+
+/**
+ * The same, but each item's own result as soon as that item is done, so that the caller can go on with one item
+ * while others run; after a failure, the items not yet started reject with it.
+ */
+export function mapLimitEach<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R>[] {
+  const each = items.map(() => {
+    const s = {} as { promise: Promise<R>; resolve: (r: R) => void; reject: (err: unknown) => void };
+    s.promise = new Promise<R>((resolve, reject) => Object.assign(s, { resolve, reject }));
+    return s;
+  });
+  mapLimit(items, limit, async (item, i) => {
+    try {
+      const r = await fn(item, i);
+      each[i]!.resolve(r);
+      return r;
+    } catch (err) {
+      each[i]!.reject(err);
+      throw err;
+    }
+  }).catch((err: unknown) => {
+    for (const s of each) s.reject(err); // the ones settled already stay as they are
+  });
+  return each.map((s) => s.promise);
+}

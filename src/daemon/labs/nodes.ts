@@ -10,9 +10,9 @@ import type { Controller, WireSpec } from '../../cnm/controller.js';
 import { TsnetError } from '../../errors.js';
 import { containerName, type LabEndpoint, type LabLink, type LabNode, type Topology } from '../../labs/topology.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import { SANDBOX_LABEL, type ContainerService } from '../containers.js';
+import { SANDBOX_LABEL, type ContainerService, type RunExtras, type RunRequest } from '../containers.js';
 import type { LabRecord } from './records.js';
-import { mapLimit } from '../../lib/map-limit.js';
+import { mapLimit, mapLimitEach } from '../../lib/map-limit.js';
 
 export const LAB_LABEL = 'tsnet.lab';
 export const labOwner = (name: string): string => `lab:${name}`;
@@ -29,40 +29,69 @@ function bindMount(t: Topology, bind: string): MountSpec {
   return { type: 'bind', source: isAbsolute(host) ? host : resolve(t.dir!, host), target, ...(mode === 'ro' ? { readOnly: true } : {}) };
 }
 
-/** Starts the linux nodes; their sandbox ids by node name. A failure names the node. */
-export async function startNodes(t: Topology, containers: ContainerService, progress: (text: string) => void = () => undefined): Promise<Map<string, string>> {
+/** What a linux node runs as: the container request and what a lab adds to it. */
+function nodeRequest(t: Topology, n: LabNode): [RunRequest, RunExtras] {
+  return [
+    {
+      image: n.image!,
+      name: containerName(t, n.name),
+      hostname: n.name,
+      networks: [n.networkMode === 'none' ? 'none' : t.mgmt.network],
+      ...(n.mgmtIpv4 ? { ip: n.mgmtIpv4 } : {}),
+      ...(n.mgmtIpv6 ? { ip6: n.mgmtIpv6 } : {}),
+      command: [...(n.cmd ?? IDLE)],
+      env: Object.entries(n.env).map(([k, v]) => `${k}=${v}`),
+      ...(Object.keys(n.sysctls).length ? { sysctls: { ...n.sysctls } } : {}),
+      ...(n.binds?.length ? { mounts: n.binds.map((b) => bindMount(t, b)) } : {}),
+    },
+    {
+      baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
+      writablePaths: ['/proc/sys/net'],
+      keepSandbox: true,
+      // The node's own labels, as containerlab puts them on its containers; tsnet's marks last, never overridden.
+      labels: { ...n.labels, [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name },
+    },
+  ];
+}
+
+const nodeError = (n: LabNode, err: unknown): TsnetError =>
+  new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `node ${n.name}: ${(err as Error).message}`, { cause: err });
+
+/**
+ * Starts the linux nodes; their sandbox ids by node name. Each node's container and sandbox are made (PARALLEL at
+ * once) ahead of the starts (PARALLEL at once); once every sandbox is there, `meanwhile` gets them (the lab's links
+ * are made then, while the nodes start). A failure names the node; it is thrown once both are done.
+ */
+export async function startNodes(
+  t: Topology,
+  containers: ContainerService,
+  progress: (text: string) => void = () => undefined,
+  meanwhile: (sandboxes: ReadonlyMap<string, string>) => Promise<void> = () => Promise.resolve(),
+): Promise<Map<string, string>> {
   const linux = t.nodes.filter((n) => n.kind === 'linux');
-  let started = 0;
-  const made = await mapLimit(linux, PARALLEL, async (n): Promise<[string, string]> => {
+  const prepared = mapLimitEach(linux, PARALLEL, async (n) => {
     try {
-      const state = await containers.run(
-        {
-          image: n.image!,
-          name: containerName(t, n.name),
-          hostname: n.name,
-          networks: [n.networkMode === 'none' ? 'none' : t.mgmt.network],
-          ...(n.mgmtIpv4 ? { ip: n.mgmtIpv4 } : {}),
-          ...(n.mgmtIpv6 ? { ip6: n.mgmtIpv6 } : {}),
-          command: [...(n.cmd ?? IDLE)],
-          env: Object.entries(n.env).map(([k, v]) => `${k}=${v}`),
-          ...(Object.keys(n.sysctls).length ? { sysctls: { ...n.sysctls } } : {}),
-          ...(n.binds?.length ? { mounts: n.binds.map((b) => bindMount(t, b)) } : {}),
-        },
-        {
-          baseCaps: ['CAP_NET_ADMIN', 'CAP_NET_RAW'],
-          writablePaths: ['/proc/sys/net'],
-          keepSandbox: true,
-          // The node's own labels, as containerlab puts them on its containers; tsnet's marks last, never overridden.
-          labels: { ...n.labels, [LAB_LABEL]: t.name, [`${LAB_LABEL}.node`]: n.name },
-        },
-      );
-      progress(`nodes: ${++started}/${linux.length} started`);
-      return [n.name, state.config.labels![SANDBOX_LABEL]!];
+      const state = containers.create(...nodeRequest(t, n));
+      return { id: state.id, sandbox: await containers.prepareSandbox(state.id) };
     } catch (err) {
-      throw new TsnetError((err as TsnetError).code ?? 'TSNET_ERR_INTERNAL', `node ${n.name}: ${(err as Error).message}`, { cause: err });
+      throw nodeError(n, err);
     }
   });
-  return new Map(made);
+  let started = 0;
+  const starts = mapLimit(linux, PARALLEL, async (n, i) => {
+    const { id } = await prepared[i]!;
+    try {
+      await containers.start(id);
+    } catch (err) {
+      throw nodeError(n, err);
+    }
+    progress(`nodes: ${++started}/${linux.length} started`);
+  });
+  const sandboxes = Promise.all(prepared).then((made) => new Map(made.map((m, i) => [linux[i]!.name, m.sandbox])));
+  const [nodes, joined] = await Promise.allSettled([starts, sandboxes.then(async (s) => (await meanwhile(s), s))]);
+  if (nodes.status === 'rejected') throw nodes.reason;
+  if (joined.status === 'rejected') throw joined.reason;
+  return joined.value;
 }
 
 /** A link's name on its wire: "link a:eth1 - b:eth1". */
@@ -112,9 +141,10 @@ export async function runExec(t: Topology, runtime: Runtime, nodes: readonly Lab
 export function labView(record: LabRecord, runtime: Runtime, controller: Controller): LabView {
   const t = record.topology;
   const mgmt = controller.networks().find((n) => n.name === t.mgmt.network);
+  const byName = new Map(runtime.list().map((x) => [x.name, x]));
   const nodes = t.nodes.map((n) => {
     if (n.kind === 'bridge') return { name: n.name, kind: n.kind, container: n.name, status: 'bridge' };
-    const c = runtime.list().find((x) => x.name === containerName(t, n.name));
+    const c = byName.get(containerName(t, n.name));
     const sandbox = c?.config.labels?.[SANDBOX_LABEL];
     const e = sandbox && controller.hasSandbox(sandbox) ? controller.joinedTo(sandbox).find((x) => x.networkId === mgmt?.id) : undefined;
     return {

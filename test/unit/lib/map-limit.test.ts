@@ -1,6 +1,6 @@
 /** Mapping with a bounded number of calls at once: the window, the order of results, and what a failure stops. */
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../../../src/lib/map-limit.js';
+import { mapLimit, mapLimitEach } from '../../../src/lib/map-limit.js';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -35,5 +35,40 @@ describe('mapLimit', () => {
     await expect(run).rejects.toThrow('item 2 failed');
     expect(started).toEqual([1, 2, 3]);
     expect(settled.sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('mapLimitEach', () => {
+  it("settles each item's own result as soon as it is done, within the limit", async () => {
+    let running = 0;
+    let most = 0;
+    const each = mapLimitEach([30, 5, 6], 2, async (ms) => {
+      most = Math.max(most, ++running);
+      await tick(ms);
+      running--;
+      return ms;
+    });
+    const first = await Promise.race(each.map((p, i) => p.then(() => i)));
+    expect(first).toBe(1);
+    expect(await Promise.all(each)).toEqual([30, 5, 6]);
+    expect(most).toBe(2);
+  });
+
+  it('after a failure, rejects the items not started with it, and keeps what the others made', async () => {
+    const started: number[] = [];
+    const each = mapLimitEach([1, 2, 3, 4], 2, async (n) => {
+      started.push(n);
+      await tick(n === 2 ? 1 : 20);
+      if (n === 2) throw new Error('item 2 failed');
+      return n;
+    });
+    const outcomes = await Promise.allSettled(each);
+    expect(started).toEqual([1, 2]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+      1,
+      'item 2 failed',
+      'item 2 failed',
+      'item 2 failed',
+    ]);
   });
 });
