@@ -18,10 +18,16 @@ function containerIds(dir: string): string[] {
   });
 }
 
-/** Each group of a container: one per v1 controller, or its one v2 group. */
+/** Each group of a container: one per v1 controller (its devices group below the one of its rules), or its v2 group. */
 function groupsOf(id: string): string[] {
   const controllers = existsSync(join(CGROUPS, 'cgroup.controllers')) ? [''] : readdirSync(CGROUPS);
-  return controllers.map((c) => join(CGROUPS, c, 'tsnet', id)).filter((g) => existsSync(join(g, 'cgroup.procs')));
+  const ruleGroups = (c: string): string[] => {
+    const tsnet = join(CGROUPS, c, 'tsnet');
+    return existsSync(tsnet) ? readdirSync(tsnet).filter((d) => d.startsWith('devices-')).map((d) => join(tsnet, d)) : [];
+  };
+  return controllers
+    .flatMap((c) => [join(CGROUPS, c, 'tsnet', id), ...ruleGroups(c).map((r) => join(r, id))])
+    .filter((g) => existsSync(join(g, 'cgroup.procs')));
 }
 
 const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
