@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { parseDuration } from '../lib/impairment.js';
 import { CompanionSchema, TopologySchema, UNSUPPORTED_CONTAINERLAB_KEYS, type CompanionFile, type NodeFile, type TopologyFile } from './schema.js';
 import { checkEvents, checkExperiments, checkNodeSemantics, checkLinks } from './checks.js';
+import { walkSchema, type SchemaCheck } from './schema-check.js';
 import type { LabEndpoint, LabNode, Locate, Topology } from './types.js';
 
 export type { LabEndpoint, LabEvent, LabLink, LabNode, LabRoute, Locate, Topology } from './types.js';
@@ -106,8 +107,8 @@ function readYaml(text: string): { data: unknown; locate: Locate; problems: stri
 }
 
 /** Schema errors in words: unknown keys by name (containerlab's own unsupported ones said so), the rest as TypeBox says. */
-function schemaProblems(schema: TSchema, data: unknown, locate: Locate): string[] {
-  if (Value.Check(schema, data)) return []; // the errors' walk only for a file that has some
+function schemaProblems(schema: TSchema, data: unknown, locate: Locate, checker: SchemaCheck): string[] {
+  if (checker.check(schema, data)) return []; // the errors' walk only for a file that has some
   const errors = [...Value.Errors(schema, data)].map((e) => ({
     ...e,
     path: e.instancePath
@@ -164,6 +165,8 @@ export interface ParseInput {
   readonly forDrawing?: boolean;
   /** The file's folder (absolute), for relative bind paths. */
   readonly dir?: string;
+  /** How the data is checked against the schemas (default: by walking them). */
+  readonly checker?: SchemaCheck;
 }
 
 /** Reads and checks a topology; throws a TopologyError listing every problem with its line. */
@@ -171,12 +174,13 @@ export function parseTopology(input: ParseInput): Topology {
   const file = input.file ?? 'topology';
   const main = readYaml(substituteEnv(input.text, input.env ?? {}));
   if (main.problems.length) throw new TopologyError(file, main.problems);
-  const problems = schemaProblems(TopologySchema, main.data, main.locate);
+  const checker = input.checker ?? walkSchema;
+  const problems = schemaProblems(TopologySchema, main.data, main.locate, checker);
   if (problems.length) throw new TopologyError(file, problems);
   const data = main.data as TopologyFile;
   const extra = input.companion !== undefined ? readYaml(substituteEnv(input.companion, input.env ?? {})) : undefined;
   if (extra?.problems.length) throw new TopologyError(`${file} (companion)`, extra.problems);
-  const companionProblems = extra ? schemaProblems(CompanionSchema, extra.data ?? {}, extra.locate) : [];
+  const companionProblems = extra ? schemaProblems(CompanionSchema, extra.data ?? {}, extra.locate, checker) : [];
   if (companionProblems.length) throw new TopologyError(`${file} (companion)`, companionProblems);
   const companion = (extra?.data ?? {}) as CompanionFile;
   const topology = build(data, companion);

@@ -23,7 +23,11 @@ function groupsOf(id: string): string[] {
   const controllers = existsSync(join(CGROUPS, 'cgroup.controllers')) ? [''] : readdirSync(CGROUPS);
   const ruleGroups = (c: string): string[] => {
     const tsnet = join(CGROUPS, c, 'tsnet');
-    return existsSync(tsnet) ? readdirSync(tsnet).filter((d) => d.startsWith('devices-')).map((d) => join(tsnet, d)) : [];
+    return existsSync(tsnet)
+      ? readdirSync(tsnet)
+          .filter((d) => d.startsWith('devices-'))
+          .map((d) => join(tsnet, d))
+      : [];
   };
   return controllers
     .flatMap((c) => [join(CGROUPS, c, 'tsnet', id), ...ruleGroups(c).map((r) => join(r, id))])

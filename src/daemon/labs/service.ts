@@ -18,6 +18,8 @@ import type {
 import type { Controller } from '../../cnm/controller.js';
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
 import { renderGraph } from '../../labs/graph.js';
+import { CompiledSchemas } from '../../labs/schema-check.js';
+import { CompanionSchema, TopologySchema } from '../../labs/schema.js';
 import { containerName, parseTopology, type Topology } from '../../labs/topology.js';
 import { SerialQueue } from '../../lib/serial-queue.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -57,12 +59,18 @@ export class LabService {
   /** The running schedules of labs' events, by lab. */
   private readonly schedules = new Map<string, LabSchedule>();
 
+  /** Every deploy checks a file against the schemas: compiled once, at the service's start. */
+  private readonly schemas = new CompiledSchemas();
+
   private constructor(
     private readonly controller: Controller,
     private readonly containers: ContainerService,
     private readonly runtime: Runtime,
     private readonly records: LabRecords,
-  ) {}
+  ) {
+    this.schemas.check(TopologySchema, null);
+    this.schemas.check(CompanionSchema, null);
+  }
 
   /** Opens the records; a lab left "deploying" by a daemon that died is marked failed. */
   static open(dir: string, controller: Controller, containers: ContainerService, runtime: Runtime): LabService {
@@ -94,6 +102,7 @@ export class LabService {
       ...(body.dir ? { dir: body.dir } : {}),
       ...(body.companion !== undefined ? { companion: body.companion } : {}),
       env: body.env ?? {},
+      checker: this.schemas,
     });
     return this.queue.run(async () => {
       const existing = this.records.find(topology.name);
@@ -305,6 +314,7 @@ export class LabService {
       file: body.file ?? 'topology',
       env: body.env ?? {},
       forDrawing: true,
+      checker: this.schemas,
       ...(body.companion !== undefined ? { companion: body.companion } : {}),
     });
     const deployed = this.records.find(t.name);

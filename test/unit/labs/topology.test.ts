@@ -1,5 +1,6 @@
 /** containerlab topology files read and checked without root: inheritance, substitution, and errors with lines. */
 import { describe, expect, it } from 'vitest';
+import { CompiledSchemas } from '../../../src/labs/schema-check.js';
 import { containerName, parseTopology, splitWords, substituteEnv } from '../../../src/labs/topology.js';
 
 const RING = `name: ring
@@ -49,7 +50,10 @@ describe('containerlab topology files', () => {
     expect(splitWords(`a "b c" 'd e'f g\\ h`)).toEqual(['a', 'b c', 'd ef', 'g h']);
   });
 
-  it('refuses unknown keys, links to unknown nodes, a duplicated interface and invalid addresses, with the line of each', () => {
+  it.each([
+    ['walked', undefined],
+    ['compiled', new CompiledSchemas()],
+  ])('refuses unknown keys, links to unknown nodes, a duplicated interface and invalid addresses, with the line of each (schemas %s)', (_, checker) => {
     const bad = `name: bad
 topology:
   nodes:
@@ -62,7 +66,12 @@ topology:
 `;
     let problems: readonly string[] = [];
     try {
-      parseTopology({ text: bad, file: 'bad.clab.yml', companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n' });
+      parseTopology({
+        text: bad,
+        file: 'bad.clab.yml',
+        companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n',
+        ...(checker ? { checker } : {}),
+      });
     } catch (err) {
       problems = (err as { problems: string[] }).problems;
     }
@@ -72,7 +81,12 @@ topology:
     ]);
     const semantic = bad.replace(', colour: red', '').replace(', ports: ["80:80"]', '');
     try {
-      parseTopology({ text: semantic, file: 'bad.clab.yml', companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n' });
+      parseTopology({
+        text: semantic,
+        file: 'bad.clab.yml',
+        companion: 'nodes:\n  r2:\n    interfaces: { eth1: { addresses: [10.0.0.300/24] } }\n',
+        ...(checker ? { checker } : {}),
+      });
     } catch (err) {
       problems = (err as { problems: string[] }).problems;
     }
