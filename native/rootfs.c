@@ -119,11 +119,19 @@ static void setup_dev(const char *root, const char *shm_size)
     snprintf(path, sizeof(path), "%s/dev", root);
     ensure_target(path, 1);
     mount_or_fail("tmpfs", path, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "mount /dev");
-    static const char *nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    /* Made as nodes, as runc does outside a user namespace (a bind mount each would take the kernel's mount lock
+     * that every container starting at once contends for); bound from the host's where mknod is not allowed. */
+    static const struct {
+        const char *name;
+        unsigned major, minor;
+    } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         char src[64], dst[4096];
-        snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
-        snprintf(dst, sizeof(dst), "%s/dev/%s", root, nodes[i]);
+        snprintf(src, sizeof(src), "/dev/%s", nodes[i].name);
+        snprintf(dst, sizeof(dst), "%s/dev/%s", root, nodes[i].name);
+        if (mknod(dst, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) == 0 && chmod(dst, 0666) == 0)
+            continue;
+        unlink(dst);
         ensure_target(dst, 0);
         mount_or_fail(src, dst, NULL, MS_BIND, NULL, "bind /dev node");
     }

@@ -76,6 +76,13 @@ describeKernel('the container runtime', () => {
     await sleep(200);
     // The old root went in the container's own /dev (a tmpfs), so its layer gets no folder for it.
     expect(rt.io.logs(a.id)).not.toContain('.pivot');
+    // Its device nodes are made there, not bound from the host's /dev (no mount each).
+    const dev = await rt.io.exec(a.id, [
+      '/bin/sh',
+      '-c',
+      'for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo "no $n"; done; grep -cE " /dev/(null|zero|full|random|urandom|tty) " /proc/self/mountinfo; echo x > /dev/null && head -c 3 /dev/zero | wc -c',
+    ]);
+    expect(dev).toMatchObject({ exitCode: 0, stdout: '0\n3\n' });
     expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
     expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['attach.sock', 'container.log', 'monitor.log', 'state.json', 'upper', 'work']);
     // Their device groups start below one group that holds the rules, with them (no rule written per container).
