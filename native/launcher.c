@@ -222,6 +222,13 @@ static int cmd_run(struct config *c)
         tell("error usage: run needs --lower, --upper, --work and --exit-file");
         return 2;
     }
+    /* The layer's folders are made at the first start (the daemon does not wait for them at create). */
+    if ((mkdir(c->upper, 0755) < 0 && errno != EEXIST) || (mkdir(c->work, 0755) < 0 && errno != EEXIST)) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "error make the container's layer folders: %s (%s)", strerrorname_np(errno), strerror(errno));
+        tell(msg);
+        return 1;
+    }
     /* The launcher joins the sandbox's network namespace itself, so the child is born in it. */
     if (c->netns) {
         int fd = open(c->netns, O_RDONLY | O_CLOEXEC);

@@ -3,6 +3,7 @@
  * in the background, or with their streams relayed as frames), a connection to its own streams (attach), what it
  * wrote (its log), and its files as one archive (export). The runtime owns the containers; this only reads them.
  */
+import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,6 +75,7 @@ export class ContainerIo {
   export(ref: string): Readable {
     const state = this.access.get(ref);
     const dir = this.access.dir(state.id);
+    mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 }); // a container never started has no changes yet
     const lowers = [join(dir, 'upper'), ...this.access.lowerDirs(state)].join(':');
     return exportTar(this.launcher, lowers, join(dir, 'export'), state.name);
   }

@@ -168,8 +168,8 @@ export class Runtime {
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
     const dir = this.dir(id);
+    // Its layer's folders (upper, work) are the launcher's to make at the first start: not on this thread.
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    for (const sub of ['upper', 'work']) mkdirSync(join(dir, sub), { mode: 0o755 });
     try {
       const seccompHash = seccompRules !== null ? this.seccomp.keep(seccompRules) : undefined;
       const cgroups = this.cgroups.create(id, config.limits ?? {}, confinement.deviceRules);
@@ -345,8 +345,10 @@ export class Runtime {
     const pause = state.status === 'running' && options.pause !== false && this.cgroups.canFreeze;
     if (pause) await this.pause(state.id);
     try {
+      const upper = join(this.dir(state.id), 'upper');
+      mkdirSync(upper, { recursive: true, mode: 0o755 }); // a container never started has no changes yet
       return await commitLayer(this.images, {
-        upper: join(this.dir(state.id), 'upper'),
+        upper,
         base: this.images.get(state.imageId),
         name,
         ...(options.changes ? { changes: options.changes } : {}),

@@ -106,6 +106,13 @@ describeKernel('images between tsnet and dockerd', () => {
     const listing = execFileSync('tar', ['-tf', flat], { encoding: 'utf8' }).split('\n');
     expect(listing).toEqual(expect.arrayContaining(['./made', './usr/only', './bin/sh']));
     expect(listing).not.toContain('./bin/vi');
+    // A container never started has no layer folders yet (its first start makes them): it exports and commits as its image.
+    expect((await tsnet(d, 'create', '--name', 'unstarted', 'base:1', 'true')).code).toBe(0);
+    const fresh = join(lab.dir, 'fresh.tar');
+    expect((await tsnet(d, 'export', '-o', fresh, 'unstarted')).code).toBe(0);
+    expect(execFileSync('tar', ['-tf', fresh], { encoding: 'utf8' }).split('\n')).toEqual(expect.arrayContaining(['./bin/sh', './bin/vi']));
+    expect((await tsnet(d, 'commit', 'unstarted', 'unstarted:1')).code).toBe(0);
+    expect((await tsnet(d, 'rm', 'unstarted')).code).toBe(0);
     expect((await tsnet(d, 'image', 'import', flat, 'flat:1')).code).toBe(0);
     expect((await tsnet(d, 'run', '--rm', 'flat:1', 'sh', '-c', 'cat /made /usr/only; ls /usr')).stdout).toBe('made\nonly\nonly\n');
     if (!dockerd) return;
