@@ -10,6 +10,7 @@ import type { DriverContext, NetworkDriver, SandboxView } from '../drivers/drive
 import type { Firewaller } from '../iptables/firewaller.js';
 import type { Ipam } from '../ipam/ipam.js';
 import { Handle } from '../netlink/handle.js';
+import { NetlinkTraffic } from '../netlink/socket.js';
 import type { NetNs } from '../netns/netns.js';
 import { kernelPortBinder, PortReservations, type HostPortBinder } from './ports/reservations.js';
 import { SandboxFiles } from './sandbox/files.js';
@@ -52,6 +53,8 @@ export class CnmCore {
   readonly driverCtx: DriverContext;
   /** The networks tsnet made by itself at start-up (`none`, the default `bridge`): never removed by a user. */
   readonly predefined = new Set<string>();
+  /** The netlink exchanges under way on this controller's sockets (several at once: sends from a worker thread). */
+  readonly netlinkTraffic = new NetlinkTraffic();
   /** eBPF programs loaded once and kept (their fds), by name: a link down's drop-all, attached in a hurry by schedules. */
   readonly programs = new Map<string, number>();
   private readonly drivers: ReadonlyMap<string, NetworkDriver>;
@@ -71,7 +74,7 @@ export class CnmCore {
   }
 
   openHandle(ns: NetNs): Handle {
-    return this.deps.openHandle ? this.deps.openHandle(ns) : Handle.open(ns);
+    return this.deps.openHandle ? this.deps.openHandle(ns) : Handle.open(ns, { traffic: this.netlinkTraffic });
   }
 
   /** By id, by name, or by a unique prefix of the id. */

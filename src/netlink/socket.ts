@@ -44,6 +44,17 @@ export interface NetlinkSocketOptions {
   readonly timeoutMs?: number;
   /** Requests per send() in a pipeline: bounds the ACKs queued on the socket at once. */
   readonly maxPipeline?: number;
+  /** The exchanges under way on the sockets of one owner (a controller): see NetlinkTraffic. */
+  readonly traffic?: NetlinkTraffic;
+}
+
+/**
+ * The exchanges under way on a set of sockets. One alone is sent from the event loop's thread, the quickest way for
+ * a single change; while another is under way (many sandboxes made at once), the event loop has other work, and
+ * the kernel's part of a request goes on a worker thread instead.
+ */
+export class NetlinkTraffic {
+  inFlight = 0;
 }
 
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
@@ -76,8 +87,11 @@ export class NetlinkSocket {
   private readonly timeoutMs: number;
   private readonly maxPipeline: number;
 
+  private readonly traffic: NetlinkTraffic;
+
   private constructor(fd: number, options: NetlinkSocketOptions) {
     this.fd = fd;
+    this.traffic = options.traffic ?? new NetlinkTraffic();
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxPipeline = options.maxPipeline ?? 128;
   }
@@ -152,6 +166,15 @@ export class NetlinkSocket {
   }
 
   private async exchange(requests: readonly NetlinkRequest<unknown>[]): Promise<Pending[]> {
+    this.traffic.inFlight++;
+    try {
+      return await this.exchangeOnce(requests, this.traffic.inFlight > 1);
+    } finally {
+      this.traffic.inFlight--;
+    }
+  }
+
+  private async exchangeOnce(requests: readonly NetlinkRequest<unknown>[], busy: boolean): Promise<Pending[]> {
     if (this.fd < 0) throw new TsnetError('TSNET_ERR_NETLINK', 'netlink socket is closed');
     for (let attempt = 0; ; attempt++) {
       const bySeq = new Map<number, Pending>();
@@ -171,7 +194,7 @@ export class NetlinkSocket {
       // The kernel handles a request inside sendto(); a deletion waits there for an RCU grace period (16-32 ms),
       // and a long batch works for milliseconds: neither may stall the event loop, they go through a worker thread.
       // (nfnetlink's batch end has RTM_DELLINK's number: unanswered messages are not rtnetlink's.)
-      const slow = requests.length >= LONG_BATCH || requests.some((r) => !r.unanswered && SLOW_TYPES.has(r.type));
+      const slow = busy || requests.length >= LONG_BATCH || requests.some((r) => !r.unanswered && SLOW_TYPES.has(r.type));
       const sent = slow ? await native().sendAsync(this.fd, out, out.length) : native().send(this.fd, out, out.length);
       this.stats.kernelMs += performance.now() - t0;
       this.stats.sends++;

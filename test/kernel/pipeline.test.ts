@@ -1,16 +1,41 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { addrAddRequest } from '../../src/netlink/addr.js';
 import { NetlinkBatchError, NetlinkError } from '../../src/netlink/errors.js';
 import { linkAddRequest, linkGetRequest, linkSetRequest } from '../../src/netlink/link.js';
-import { NetlinkSocket } from '../../src/netlink/socket.js';
+import { NetlinkSocket, NetlinkTraffic } from '../../src/netlink/socket.js';
+import { native } from '../../src/native/library.js';
 import { describeKernel, useLab } from '../helpers/lab.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 describeKernel('pipelining and resources', () => {
   const lab = useLab();
+
+  it('sends a lone request from the event loop, and from a worker thread while another is under way or the batch is long', async () => {
+    const l = lab();
+    const traffic = new NetlinkTraffic();
+    const [a, b] = [NetlinkSocket.open(l.host.nativePath, { traffic }), NetlinkSocket.open(l.host.nativePath, { traffic })];
+    const lib = native();
+    const send = vi.spyOn(lib, 'send');
+    const sendAsync = vi.spyOn(lib, 'sendAsync');
+    try {
+      await a.request(linkGetRequest('lo'));
+      expect([send.mock.calls.length, sendAsync.mock.calls.length]).toEqual([1, 0]);
+      // The second starts while the first waits for its answer: the event loop has other work, the kernel's goes on a thread.
+      await Promise.all([a.request(linkGetRequest('lo')), b.request(linkGetRequest('lo'))]);
+      expect([send.mock.calls.length, sendAsync.mock.calls.length]).toEqual([2, 1]);
+      await a.pipeline(Array.from({ length: 16 }, () => linkGetRequest('lo')));
+      expect(sendAsync.mock.calls.length).toBe(2);
+      expect(traffic.inFlight).toBe(0);
+    } finally {
+      send.mockRestore();
+      sendAsync.mockRestore();
+      a.close();
+      b.close();
+    }
+  });
 
   it('sends many requests in one go and matches every answer to its request', async () => {
     const l = lab();
