@@ -237,13 +237,14 @@ export class Runtime {
     state.startTime = processStartTime(state.pid) ?? '';
     state.status = 'running';
     state.startedAt = new Date().toISOString();
-    this.save(state);
     this.monitored.add(state.id);
     void monitor.exited.then((code) => {
       // After close() the containers go on alone: their ends are the next runtime's to notice.
       if (this.monitored.delete(state.id)) this.finish(state, code);
     });
-    // While the runtime is open it watches its containers (close() lets them go on alone).
+    // While the runtime is open it watches its containers (close() lets them go on alone). An end saved before this
+    // save is done overtakes it.
+    await this.states.saveAsync(state);
     return state;
   }
 
@@ -393,6 +394,7 @@ export class Runtime {
   /** Forgets the container at once; its folder goes off the event loop, so that many containers' go side by side. */
   private async removeFiles(state: ContainerState, anonymousVolumes: boolean): Promise<void> {
     this.containers.delete(state.id);
+    this.states.forget(state.id);
     // Docker's rm -v and --rm: the anonymous volumes no other container mounts go with it.
     for (const m of anonymousVolumes ? (state.config.mounts ?? []) : []) {
       if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)

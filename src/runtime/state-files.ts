@@ -2,7 +2,8 @@
  * A container's state.json, written atomically. A state that must not be lost (a container's end) is kept in
  * memory when the disk is full and saved again every second until space returns: the exit handler never throws.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerState } from './types.js';
 
@@ -16,10 +17,32 @@ export class StateFiles {
     private readonly onBackgroundError: (what: string, err: unknown) => void,
   ) {}
 
+  /** Saves counted per container: an asynchronous save that a later one overtook is not put in place. */
+  private readonly saves = new Map<string, number>();
+
   save(state: ContainerState): void {
+    this.saves.set(state.id, (this.saves.get(state.id) ?? 0) + 1);
     const file = join(this.dirOf(state.id), 'state.json');
     writeFileSync(`${file}.tmp`, JSON.stringify(state));
     renameSync(`${file}.tmp`, file);
+  }
+
+  /**
+   * The same with the new file written off the event loop's thread (under a lab's load, a new file costs it
+   * milliseconds); put in place at once when written, unless a later save came meanwhile.
+   */
+  async saveAsync(state: ContainerState): Promise<void> {
+    const n = (this.saves.get(state.id) ?? 0) + 1;
+    this.saves.set(state.id, n);
+    const file = join(this.dirOf(state.id), 'state.json');
+    await writeFile(`${file}.${n}.tmp`, JSON.stringify(state));
+    if (this.saves.get(state.id) === n) renameSync(`${file}.${n}.tmp`, file);
+    else rmSync(`${file}.${n}.tmp`, { force: true }); // overtaken (or the container removed meanwhile)
+  }
+
+  /** Forgets a removed container's count. */
+  forget(id: string): void {
+    this.saves.delete(id);
   }
 
   saveOrRetry(state: ContainerState, exists: () => boolean): void {

@@ -89,7 +89,7 @@ export async function createSandbox(core: CnmCore, req: SandboxCreateRequest): P
       ...(record.dnsSearch ? { search: record.dnsSearch } : {}),
       ...(record.dnsOptions ? { options: record.dnsOptions } : {}),
     };
-    core.files.write(id, hostsFile(hostname, [], [], extraHosts), resolvConf(dns, core.deps.hostResolvConf));
+    await core.files.write(id, hostsFile(hostname, [], [], extraHosts), resolvConf(dns, core.deps.hostResolvConf));
     undo.push(`remove the files of sandbox ${id.slice(0, 12)}`, () => core.files.remove(id));
     core.deps.store.transaction(() => core.deps.store.putSandbox(record), 'volatile');
     core.state.putSandbox({ record, ns, handle });

@@ -18,7 +18,7 @@ describe("sandboxes' files", () => {
   it('retires many folders at once: gone from their place at once, deleted in the background', async () => {
     const r = root();
     const files = new SandboxFiles(r);
-    for (const id of ['a', 'b', 'c']) files.write(id, 'hosts', 'resolv');
+    for (const id of ['a', 'b', 'c']) await files.write(id, 'hosts', 'resolv');
     files.retire(['a', 'b', 'missing']);
     expect(existsSync(files.dir('a'))).toBe(false);
     expect(existsSync(files.dir('b'))).toBe(false);
