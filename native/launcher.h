@@ -1,7 +1,7 @@
 /*
  * What the launcher's parts share: the parsed command line, and how the container's first process reports the step
- * that failed. launcher.c runs and monitors containers; rootfs.c builds their root filesystem; confine.c confines
- * their processes (capabilities, no_new_privs, seccomp).
+ * that failed. launcher.c runs and monitors containers; options.c reads its options; rootfs.c builds their root
+ * filesystem; confine.c confines their processes (capabilities, no_new_privs, seccomp).
  */
 #ifndef TSNET_LAUNCHER_H
 #define TSNET_LAUNCHER_H
@@ -68,6 +68,8 @@ int cmd_opaque_marks(const char *src, const char *dst);
 int cmd_export(const char *lowers, const char *dir);
 /* spawner.c: `tsnet-launcher spawner`, which starts launchers for the daemon (see there). */
 int cmd_spawner(char *mode);
+/* options.c: run's and exec's options into c (argv[2] on; c->argv the command after "--"): 0, or -1 to say usage. */
+int parse_options(int argc, char **argv, struct config *c);
 /* launcher.c: the launcher's command line (main's); the spawner runs it in a fork of itself instead of exec'ing. */
 int launcher_main(int argc, char **argv);
 /* delay.c: `tsnet-launcher delay-relay ...`, tsnet's delay engine for a link end (see there). */

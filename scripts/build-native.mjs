@@ -13,6 +13,7 @@ const targets = [
   {
     sources: [
       'native/launcher.c',
+      'native/options.c',
       'native/rootfs.c',
       'native/confine.c',
       'native/spawner.c',

@@ -7,7 +7,7 @@
  * that a recycled PID is not mistaken for the container.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -94,13 +94,7 @@ export class Runtime {
     } = {},
   ): Runtime {
     const rt = new Runtime(root, options.cgroups ?? new Cgroups(), options.onBackgroundError ?? (() => undefined), options.spawner ?? true);
-    for (const id of readdirSync(join(root, 'containers'))) {
-      const file = join(root, 'containers', id, 'state.json');
-      if (!existsSync(file)) {
-        rmSync(join(root, 'containers', id), { recursive: true, force: true }); // half-created
-        continue;
-      }
-      const state = JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
+    for (const state of rt.states.readAll(join(root, 'containers'))) {
       rt.containers.set(state);
       if (state.status === 'running' || state.status === 'paused') {
         if (state.pid && processStartTime(state.pid) === state.startTime) {
@@ -198,15 +192,8 @@ export class Runtime {
     }
   }
 
-  /** The container's seccomp program, compiled once per profile. */
   private seccompOf(state: ContainerState): SeccompProgram | null {
-    if (!state.confinement?.seccomp) return null;
-    const hash = state.confinement.seccompHash;
-    const kept = hash !== undefined ? this.seccomp.rulesFile(hash) : undefined;
-    // A container created before profiles were kept once has its rules in its own folder.
-    if (kept !== undefined && existsSync(kept)) return this.seccomp.programFor(kept, hash);
-    const own = seccompRulesFile(this.dir(state.id));
-    return hash !== undefined ? this.seccomp.programFor(own, hash) : this.seccomp.programFor(own);
+    return this.seccomp.programOf(state.confinement, seccompRulesFile(this.dir(state.id)));
   }
 
   /** Starts it (again, after it exited); resolves once the command has been exec'd (or rejects with the step that failed). */

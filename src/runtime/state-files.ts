@@ -1,8 +1,9 @@
 /**
- * A container's state.json, written atomically. A state that must not be lost (a container's end) is kept in
- * memory when the disk is full and saved again every second until space returns: the exit handler never throws.
+ * Containers' state.json files, written atomically and read back at open. A state that must not be lost (a
+ * container's end) is kept in memory when the disk is full and saved again every second until space returns: the
+ * exit handler never throws.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerState } from './types.js';
@@ -38,6 +39,16 @@ export class StateFiles {
     await writeFile(`${file}.${n}.tmp`, JSON.stringify(state));
     if (this.saves.get(state.id) === n) renameSync(`${file}.${n}.tmp`, file);
     else rmSync(`${file}.${n}.tmp`, { force: true }); // overtaken (or the container removed meanwhile)
+  }
+
+  /** The states saved in the containers' folder; a folder without one (a create a crash cut short) is removed. */
+  readAll(folder: string): ContainerState[] {
+    return readdirSync(folder).flatMap((id) => {
+      const file = join(folder, id, 'state.json');
+      if (existsSync(file)) return [JSON.parse(readFileSync(file, 'utf8')) as ContainerState];
+      rmSync(join(folder, id), { recursive: true, force: true });
+      return [];
+    });
   }
 
   /** Forgets a removed container's count. */

@@ -44,6 +44,18 @@ export class SeccompPrograms {
     return hash;
   }
 
+  /**
+   * A container's program, compiled once per profile (null: unconfined). A container created before profiles were
+   * kept once has its rules in its own folder (ownRules).
+   */
+  programOf(confinement: { readonly seccomp: boolean; readonly seccompHash?: string } | undefined, ownRules: string): SeccompProgram | null {
+    if (!confinement?.seccomp) return null;
+    const hash = confinement.seccompHash;
+    if (hash === undefined) return this.programFor(ownRules);
+    const kept = this.rulesFile(hash);
+    return this.programFor(existsSync(kept) ? kept : ownRules, hash);
+  }
+
   /** Where the rules of the profile with that hash are kept. */
   rulesFile(hash: string): string {
     return join(this.dir, `${hash}.rules`);
