@@ -243,6 +243,7 @@ struct netns_create_args {
     int result;
 };
 
+/* Writes value to /proc/sys/KEY as the calling thread sees it (its network namespace's, for net keys). */
 static int write_sysctl_here(const char *key, const char *value)
 {
     char path[512];
@@ -320,25 +321,11 @@ EXPORT int tsnl_netns_delete(const char *path)
  * inside the namespace at ns_path. /proc/sys/net follows the namespace of the thread that opens it. */
 EXPORT int tsnl_sysctl_write(const char *ns_path, const char *key, const char *value)
 {
-    char path[512];
-    if (snprintf(path, sizeof(path), "/proc/sys/%s", key) >= (int)sizeof(path))
-        return -ENAMETOOLONG;
     int saved, err = enter_netns(ns_path, &saved);
     if (err < 0)
         return err;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        err = -errno;
+    err = write_sysctl_here(key, value);
     leave_netns(saved);
-    if (fd < 0)
-        return err;
-    size_t len = strlen(value);
-    ssize_t n = write(fd, value, len);
-    if (n < 0)
-        err = -errno;
-    else if ((size_t)n != len)
-        err = -EIO;
-    close(fd);
     return err;
 }
 

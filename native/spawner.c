@@ -50,7 +50,7 @@ static int is_self(const char *path)
     return self.st_ino != 0 && stat(path, &st) == 0 && st.st_dev == self.st_dev && st.st_ino == self.st_ino;
 }
 
-static char *mode_word; /* "spawner" in this process's own command line */
+static char *mode_word; /* "spawner", in this process's own command line (its argv[1]) */
 
 /* In the fork, instead of exec: only fds 0-3 kept (exec would have closed the others, all close-on-exec), the
  * command line that ps shows renamed (the same length: "tsnet-launcher monitor"), then the launcher's main. */
@@ -200,7 +200,7 @@ static int read_request(void)
 
 int cmd_spawner(char *mode)
 {
-    mode_word = strcmp(mode, "spawner") == 0 ? mode : NULL;
+    mode_word = mode;
     setvbuf(stdout, NULL, _IONBF, 0);
     if (stat("/proc/self/exe", &self) < 0)
         self.st_ino = 0; /* then every launcher is exec'd */

@@ -1,7 +1,8 @@
 /**
  * Resource limits through cgroups: cgroup v2 where it is mounted at /sys/fs/cgroup with the memory and pids
- * controllers, else the v1 memory and pids hierarchies. Each container gets a group "tsnet/<id>" in each; the
- * launcher moves the container's first process into them before exec. A limit that cannot be applied is an error
+ * controllers, else the v1 memory and pids hierarchies. Each container gets a group "tsnet/<id>" in each (v1's
+ * devices: "tsnet/devices-HASH/<id>", below the group of its rules); the launcher moves the container's first
+ * process into them before exec. A limit that cannot be applied is an error
  * that says why, never silently dropped.
  */
 import { createHash } from 'node:crypto';
