@@ -57,6 +57,8 @@ export class CnmCore {
   readonly netlinkTraffic = new NetlinkTraffic();
   /** eBPF programs loaded once and kept (their fds), by name: a link down's drop-all, attached in a hurry by schedules. */
   readonly programs = new Map<string, number>();
+  /** What the kernel was found to have, by trying it once (netem: a link's delay in the kernel, not in a relay). */
+  readonly kernelHas: { netem?: boolean } = {};
   private readonly drivers: ReadonlyMap<string, NetworkDriver>;
 
   constructor(readonly deps: ControllerDeps) {

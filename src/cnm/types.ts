@@ -71,6 +71,8 @@ export interface WireEnd {
   readonly relayPid?: number;
   /** Which of the end's two hidden pairs the relay reads. */
   readonly relayBank?: 0 | 1;
+  /** The kernel's netem qdisc applies this end's delay (and the rest the delay engine would), not a relay. */
+  readonly netem?: boolean;
 }
 
 /**

@@ -162,9 +162,17 @@ const u64 = (v: number): Buffer => {
   return b;
 };
 
-/** Equivalent to: `tc qdisc replace dev DEV root tbf rate R burst B limit L` */
-export function tbfReplaceRequest(index: number, spec: TbfSpec): NetlinkRequest<void> {
-  return qdiscRequest(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, index, TC_H_ROOT, 0x10000, 'tbf', tbfOptions(spec), `tbf on index ${index}`);
+/**
+ * Equivalent to: `tc qdisc replace dev DEV root handle 1: tbf rate R burst B limit L`, or with a parent (a netem's
+ * class, so that the rate applies after the delay) `... parent 2:1 handle 1: tbf ...`.
+ */
+export function tbfReplaceRequest(index: number, spec: TbfSpec, parent = TC_H_ROOT): NetlinkRequest<void> {
+  return qdiscRequest(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, index, parent, 0x10000, 'tbf', tbfOptions(spec), `tbf on index ${index}`);
+}
+
+/** Equivalent to: `tc qdisc del dev DEV parent PARENT` (a classful qdisc's child) */
+export function childQdiscDeleteRequest(index: number, parent: number): NetlinkRequest<void> {
+  return qdiscRequest(RTM_DELQDISC, 0, index, parent, 0, '', undefined, `qdisc below ${(parent >>> 16).toString(16)}: on index ${index}`);
 }
 
 /** Equivalent to: `tc qdisc del dev DEV root` (the link goes back to its default qdisc) */

@@ -1,16 +1,14 @@
 /**
  * Which impairments this kernel can apply, found by trying: in a throwaway namespace, a veth pair gets a TBF qdisc,
  * a clsact qdisc with tsnet's loss program (which the delay engine's programs need too), and a netem qdisc (present
- * on most kernels, missing on some). Nothing is assumed from the kernel's version or its module list.
+ * on most kernels, missing on some: where it is, it applies delays; else tsnet's delay engine does). Nothing is
+ * assumed from the kernel's version or its module list.
  */
 import { randomBytes } from 'node:crypto';
 import { randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
 import type { Handle } from '../../netlink/handle.js';
-import { attr } from '../../netlink/attributes.js';
-import { encodeMessage } from '../../netlink/message.js';
-import { NLM_F_CREATE } from '../../netlink/constants.js';
-import { bpfFilterReplaceRequest, clsactReplaceRequest, RTM_NEWQDISC, tbfReplaceRequest, TC_H_ROOT, tcmsg } from '../../netlink/tc.js';
-import type { NetlinkRequest } from '../../netlink/socket.js';
+import { netemReplaceRequest } from '../../netlink/netem.js';
+import { bpfFilterReplaceRequest, clsactReplaceRequest, tbfReplaceRequest } from '../../netlink/tc.js';
 import type { NetNs } from '../../netns/netns.js';
 
 export interface ImpairmentSupport {
@@ -18,23 +16,6 @@ export interface ImpairmentSupport {
   readonly supported: boolean;
   readonly engine: string;
   readonly note: string;
-}
-
-/** `tc qdisc add dev DEV root netem` with netem's fixed options (tc_netem_qopt: limit 1000, nothing else). */
-function netemProbe(index: number): NetlinkRequest<void> {
-  const qopt = Buffer.alloc(24);
-  qopt.writeUInt32LE(1000, 4);
-  return {
-    type: RTM_NEWQDISC,
-    object: `netem on index ${index}`,
-    dump: false,
-    encode: (seq, f) =>
-      encodeMessage(RTM_NEWQDISC, f | NLM_F_CREATE, seq, tcmsg, { index, handle: 0x20000, parent: TC_H_ROOT, info: 0 }, [
-        attr.str(1, 'netem'),
-        attr.bytes(2, qopt),
-      ]),
-    parse: () => undefined,
-  };
 }
 
 const works = (p: Promise<unknown>): Promise<boolean> =>
@@ -60,7 +41,7 @@ export async function probeImpairmentSupport(
         .request(clsactReplaceRequest(b.index))
         .then(() => withClassifier(randomDropProgram(0.5), 'the loss probe', (fd) => h.request(bpfFilterReplaceRequest(b.index, 'ingress', fd, 'probe')))),
     );
-    const netem = await works(h.request(netemProbe(b.index)));
+    const netem = await works(h.request(netemReplaceRequest(b.index, { delay: 1e6, limit: 1000 })));
     return [
       { impairment: 'rate, burst', supported: tbf, engine: 'kernel: tbf qdisc on the end', note: tbf ? '' : 'this kernel has no tbf qdisc' },
       {
@@ -70,12 +51,14 @@ export async function probeImpairmentSupport(
         note: bpf ? '' : 'this kernel refused clsact, cls_bpf or the bpf() program',
       },
       { impairment: 'mtu, down', supported: true, engine: "kernel: the end's link", note: '' },
-      {
-        impairment: 'delay, jitter, duplicate, reorder, corrupt, loss-model',
-        supported: bpf,
-        engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
-        note: bpf ? (netem ? 'this kernel has netem too; tsnet uses its own engine' : '') : 'the engine needs clsact and cls_bpf',
-      },
+      netem
+        ? { impairment: 'delay, jitter, duplicate, reorder, corrupt, loss-model', supported: true, engine: 'kernel: netem qdisc on the end', note: '' }
+        : {
+            impairment: 'delay, jitter, duplicate, reorder, corrupt, loss-model',
+            supported: bpf,
+            engine: "tsnet's delay engine: a cls_bpf redirect to a relay process (AF_PACKET) that holds each packet",
+            note: bpf ? 'this kernel has no netem' : 'this kernel has no netem, and the engine needs clsact and cls_bpf',
+          },
     ];
   } finally {
     h.close();

@@ -1,30 +1,21 @@
 /**
- * Impairments of a wire's ends, each about the packets that leave it. Delay and jitter: tsnet's delay engine
- * (delay.ts). Rate: a TBF qdisc at the end's root. Loss: a
- * cls_bpf program on the other end's ingress dropping that share at random, so that the sender is not told (as
- * with netem; a drop on the way out would fail the sender's send). Down: drop-all programs on both ends. MTU: the
- * end's link. Each setting
+ * Impairments of a wire's ends, each about the packets that leave it. Delay, jitter, duplicate, reorder, corruption
+ * and bursty loss: the kernel's netem at the end's root where the kernel has it, else tsnet's delay engine
+ * (delay.ts). Rate: a TBF qdisc at the end's root, or below its netem (queues.ts). Loss: a cls_bpf program on the
+ * other end's ingress dropping that share at random, so that the sender is not told (as with netem; a drop on the
+ * way out would fail the sender's send). Down: drop-all programs on both ends. MTU: the end's link. Each setting
  * replaces the one before it; it is recorded on the wire, so that `link show` and a restarted daemon know it.
  */
 import { TsnetError } from '../../errors.js';
-import { defaultBurst, queueLimit, type Impairment } from '../../lib/impairment.js';
+import type { Impairment } from '../../lib/impairment.js';
 import { dropAllProgram, loadClassifier, randomDropProgram, withClassifier } from '../../netlink/bpf-programs.js';
-import { NetlinkError } from '../../netlink/errors.js';
 import type { Handle } from '../../netlink/handle.js';
 import { linkSetRequest } from '../../netlink/link.js';
-import type { NetlinkRequest } from '../../netlink/socket.js';
-import {
-  bpfFilterReplaceRequest,
-  filterDeleteRequest,
-  clsactReplaceRequest,
-  qdiscListRequest,
-  rootQdiscDeleteRequest,
-  tbfReplaceRequest,
-} from '../../netlink/tc.js';
-import { Errno } from '../../native/errno.js';
+import { bpfFilterReplaceRequest, filterDeleteRequest, clsactReplaceRequest, qdiscListRequest } from '../../netlink/tc.js';
 import { ownerTag } from '../../drivers/records.js';
 import type { CnmCore } from '../core.js';
 import { applyDelay, clearDelay, needsEngine, waitUntil } from './delay.js';
+import { applyQueues, differ, ENGINE_KEYS, kernelHasNetem, removeIfThere } from './queues.js';
 import type { WireEnd, WireRecord } from '../types.js';
 
 /** The counters of one end: packets it sent, and the packets its rate and its loss dropped. */
@@ -85,19 +76,6 @@ async function locate(core: CnmCore, wireId: string, endIndex: 0 | 1): Promise<{
   return { wire, here, there, index: a.index, peer: b.index };
 }
 
-/** Sends a removal; one of something that is not there counts as done. */
-async function removeIfThere(handle: Handle, request: NetlinkRequest<void>): Promise<void> {
-  try {
-    await handle.request(request);
-  } catch (err) {
-    if (!(err instanceof NetlinkError && (err.errno === Errno.ENOENT || err.errno === Errno.EINVAL))) throw err;
-  }
-}
-
-/** Whether two impairments differ in these keys. */
-const differ = (a: Impairment, b: Impairment, keys: readonly (keyof Impairment)[]): boolean => keys.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribution', 'duplicate', 'reorder', 'lossModel', 'corrupt'];
-
 /**
  * Sets what leaves end endIndex of the wire (an empty impairment clears it); returns the wire as recorded now. Only
  * what differs from the end's recorded impairment is sent to the kernel, so that a scheduled down or up is a few
@@ -105,11 +83,12 @@ const ENGINE_KEYS: readonly (keyof Impairment)[] = ['delay', 'jitter', 'distribu
  */
 export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 | 1, impairment: Impairment, due?: bigint): Promise<WireRecord> {
   const { wire, here, there, index, peer } = await locate(core, wireId, endIndex);
-  const old = wire.ends[endIndex].impairment ?? {};
-  let relay = wire.ends[endIndex].relayPid ? { pid: wire.ends[endIndex].relayPid!, bank: wire.ends[endIndex].relayBank ?? 0 } : undefined;
-  // A new relay is started ahead and switched to at due; the rest is a few requests, sent at due.
-  if (needsEngine(impairment) && (differ(old, impairment, ENGINE_KEYS) || !relay)) {
-    const end = wire.ends[endIndex];
+  const end = wire.ends[endIndex];
+  const old = end.impairment ?? {};
+  const netem = needsEngine(impairment) && (await kernelHasNetem(core, here, ownerTag('wire', wire.id)));
+  let relay = end.relayPid ? { pid: end.relayPid, bank: end.relayBank ?? 0 } : undefined;
+  // Without netem, a new relay is started ahead and switched to at due; the rest is a few requests, sent at due.
+  if (needsEngine(impairment) && !netem && (differ(old, impairment, ENGINE_KEYS) || !relay)) {
     const ns = end.sandboxId ? core.sandbox(end.sandboxId).ns : core.deps.hostNs;
     relay = await applyDelay(
       core.deps.delayEngine,
@@ -121,16 +100,11 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   }
   await waitUntil(due);
   if (differ(old, impairment, ['down'])) await setDown(core, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
-  if (!needsEngine(impairment) && differ(old, impairment, ENGINE_KEYS)) {
+  if ((netem && relay) || (!needsEngine(impairment) && (relay || differ(old, impairment, ENGINE_KEYS)))) {
     await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
     relay = undefined;
   }
-  if (differ(old, impairment, ['rate', 'burst'])) {
-    if (impairment.rate) {
-      const burst = impairment.burst ?? defaultBurst(impairment.rate);
-      await here.request(tbfReplaceRequest(index, { rate: impairment.rate, burst, limit: queueLimit(impairment.rate, burst) }));
-    } else await removeIfThere(here, rootQdiscDeleteRequest(index));
-  }
+  await applyQueues(here, index, { impairment: old, netem: end.netem ?? false }, { impairment, netem });
   if (differ(old, impairment, ['loss'])) {
     if (impairment.loss) {
       await there.request(clsactReplaceRequest(peer));
@@ -145,8 +119,13 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   }
   const ends = wire.ends.map((e, i) => {
     if (i !== endIndex) return e;
-    const { impairment: _old, relayPid: _oldPid, relayBank: _oldBank, ...rest } = e;
-    return { ...rest, ...(Object.keys(impairment).length ? { impairment } : {}), ...(relay ? { relayPid: relay.pid, relayBank: relay.bank } : {}) };
+    const { impairment: _old, relayPid: _oldPid, relayBank: _oldBank, netem: _oldNetem, ...rest } = e;
+    return {
+      ...rest,
+      ...(Object.keys(impairment).length ? { impairment } : {}),
+      ...(relay ? { relayPid: relay.pid, relayBank: relay.bank } : {}),
+      ...(netem ? { netem } : {}),
+    };
   }) as unknown as WireRecord['ends'];
   const updated: WireRecord = { ...wire, ends };
   core.deps.store.transaction(() => core.deps.store.putWire(updated), 'volatile');
@@ -166,6 +145,7 @@ export async function wireEndCounters(core: CnmCore, wireId: string, endIndex: 0
     txPackets: link.stats?.txPackets ?? 0,
     rxPackets: link.stats?.rxPackets ?? 0,
     rateDrops: qdiscs.find((q) => q.kind === 'tbf')?.drops ?? 0,
-    lossDrops: peerQdiscs.find((q) => q.kind === 'clsact')?.drops ?? 0, // a link down's drops count here too
+    // A link down's drops count here too, and netem's (its loss model's, and those over its limit).
+    lossDrops: (peerQdiscs.find((q) => q.kind === 'clsact')?.drops ?? 0) + (qdiscs.find((q) => q.kind === 'netem')?.drops ?? 0),
   };
 }

@@ -5,17 +5,19 @@
 import type { LabLinkView } from '../../api/labs.js';
 import type { ImpairmentInput } from '../../lib/impairment.js';
 import type { Controller } from '../../cnm/controller.js';
-import type { WireRecord } from '../../cnm/types.js';
+import type { WireEnd, WireRecord } from '../../cnm/types.js';
+import { needsEngine } from '../../cnm/wires/delay.js';
 import { TsnetError } from '../../errors.js';
 import { describeImpairment, parseImpairment, type Impairment } from '../../lib/impairment.js';
 import type { LabLink, Topology } from '../../labs/topology.js';
 import { labOwner, linkLabel } from './nodes.js';
 
-/** The engines an impairment uses here. */
-function engines(i: Impairment | undefined): string[] {
+/** The engines an end's impairment uses here: netem where the kernel has it, else tsnet's delay engine. */
+function engines(end: WireEnd | undefined): string[] {
+  const i = end?.impairment;
   if (!i) return [];
   return [
-    ...(i.delay ? ['delay engine'] : []),
+    ...(needsEngine(i) ? [end.netem ? 'netem' : 'delay engine'] : []),
     ...(i.rate ? ['tbf'] : []),
     ...(i.loss ? ['cls_bpf (peer ingress)'] : []),
     ...(i.mtu || i.down ? ['link'] : []),
@@ -79,7 +81,7 @@ export async function linkViews(t: Topology, controller: Controller): Promise<La
           return {
             endpoint: `${e.node}:${e.iface}`,
             impairment: impairment ? describeImpairment(impairment) : 'none',
-            engines: engines(impairment),
+            engines: engines(wire?.ends[side]),
             up: !impairment?.down,
             txPackets: counters?.txPackets ?? 0,
             rxPackets: counters?.rxPackets ?? 0,
