@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 # etcd-server, etcd-client: the multi-host tests run their own etcd (the cluster store of overlay networks) on a
 #   test's underlay, and read it back with etcdctl; the package's own service is not started (policy-rc.d below).
 # fonts-dejavu-core: the text of a lab report's pictures; chromium: the report's test opens its page headless.
+# qemu-system-x86: the tests of what this kernel may lack (netem) boot a second kernel (below) in a VM.
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables nftables iputils-ping util-linux busybox-static docker.io graphviz tmux
-  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client)
+  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client qemu-system-x86)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -49,5 +50,24 @@ if [ ! -s "$profile" ]; then
   dpkg-deb --fsys-tarfile "$debs"/golang-github-docker-docker-dev_*.deb |
     tar -x -O ./usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json > "$profile.tmp"
   mv "$profile.tmp" "$profile"
+  rm -rf "$debs"
+fi
+
+# A second kernel for the tests of what the machine's own kernel may lack (netem): Debian's kernel package, unpacked
+# (not installed: the machine's boot is left alone) with its module index made by busybox's depmod. The tests boot
+# it under qemu with no network device (test/helpers/vm.ts).
+kernel_dir=${TSNET_TEST_KERNEL:-/var/cache/tsnet/test-kernel}
+if [ ! -e "$kernel_dir/ready" ]; then
+  echo "setup: unpacking a test kernel into $kernel_dir"
+  kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+  pkg=$(kernel_package)
+  if [ -z "$pkg" ]; then apt-get update -qq && pkg=$(kernel_package); fi
+  debs=$(mktemp -d)
+  chmod 755 "$debs"
+  ( cd "$debs" && { apt-get download -qq -o APT::Sandbox::User=root "$pkg" 2>/dev/null || { apt-get update -qq && apt-get download -qq -o APT::Sandbox::User=root "$pkg"; }; } )
+  rm -rf "$kernel_dir" && mkdir -p "$kernel_dir"
+  dpkg-deb -x "$debs"/linux-image-*.deb "$kernel_dir"
+  busybox depmod -b "$kernel_dir" "$(ls "$kernel_dir/lib/modules")"
+  touch "$kernel_dir/ready"
   rm -rf "$debs"
 fi

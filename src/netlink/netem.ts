@@ -102,9 +102,10 @@ export function normalDistributionTable(): Buffer {
 /**
  * netem's TCA_OPTIONS: struct tc_netem_qopt { latency, limit, loss, gap, duplicate, jitter } (times in ticks),
  * then its own attributes. As tc does: a 64-bit time only where the ticks overflow, gap 1 with reorder (the
- * reordered packets leave at once, the others after the delay).
+ * reordered packets leave at once, the others after the delay). With `reset`, reorder and corruption are sent
+ * as 0 when unset: a change of a netem keeps those it is not sent (tc's `change` has the same trap).
  */
-export function netemOptions(spec: NetemSpec): Buffer {
+export function netemOptions(spec: NetemSpec, reset = false): Buffer {
   const delay = spec.delay ?? 0;
   const jitter = spec.jitter ?? 0;
   const ticks = (ns: number): number => Math.floor(ns / 2 ** PSCHED_SHIFT);
@@ -120,8 +121,8 @@ export function netemOptions(spec: NetemSpec): Buffer {
   const ge = spec.lossModel;
   const attrs: Attr[] = [
     ...(jitter && (spec.distribution ?? 'normal') === 'normal' ? [attr.bytes(TCA_NETEM_DELAY_DIST, normalDistributionTable())] : []),
-    ...(spec.reorder ? [attr.bytes(TCA_NETEM_REORDER, u32s(probability(spec.reorder), 0))] : []),
-    ...(spec.corrupt ? [attr.bytes(TCA_NETEM_CORRUPT, u32s(probability(spec.corrupt), 0))] : []),
+    ...(spec.reorder || reset ? [attr.bytes(TCA_NETEM_REORDER, u32s(probability(spec.reorder ?? 0), 0))] : []),
+    ...(spec.corrupt || reset ? [attr.bytes(TCA_NETEM_CORRUPT, u32s(probability(spec.corrupt ?? 0), 0))] : []),
     // tc's gemodel: the chance to stay unharmed in the bad state (h), the chance of a loss in the good one (1-k).
     ...(ge
       ? [
@@ -136,10 +137,13 @@ export function netemOptions(spec: NetemSpec): Buffer {
   return Buffer.concat([qopt, encodeAttrs(attrs)]);
 }
 
-/** Equivalent to: `tc qdisc replace dev DEV root handle 2: netem ...` (a change keeps the rate's TBF below it). */
+/**
+ * Equivalent to: `tc qdisc replace dev DEV root handle 2: netem ...` with reorder and corrupt always said (a change
+ * keeps the rate's TBF below it, and drops what was set before). A distribution table stays until the qdisc goes.
+ */
 export function netemReplaceRequest(index: number, spec: NetemSpec): NetlinkRequest<void> {
   checkIndex(index, 'netem interface index');
-  const options = netemOptions(spec);
+  const options = netemOptions(spec, true);
   return {
     type: RTM_NEWQDISC,
     object: `netem on index ${index}`,

@@ -69,6 +69,9 @@ const netemSpec = (i: Impairment): NetemSpec => ({
   limit: RELAY_LIMIT,
 });
 
+/** Whether netem draws this impairment's jitter from a (normal) table. */
+const normalTable = (i: Impairment): boolean => !!i.jitter && (i.distribution ?? 'normal') === 'normal';
+
 function tbfSpec(i: Impairment & { rate: number }): TbfSpec {
   const burst = i.burst ?? defaultBurst(i.rate);
   return { rate: i.rate, burst, limit: queueLimit(i.rate, burst) };
@@ -85,10 +88,16 @@ export async function applyQueues(h: Handle, index: number, from: EndQueues, to:
   const rate = to.impairment.rate ? tbfSpec({ ...to.impairment, rate: to.impairment.rate }) : undefined;
   const rateChanged = differ(from.impairment, to.impairment, ['rate', 'burst']);
   if (to.netem) {
+    let netemThere = from.netem;
+    // A netem keeps its distribution table through changes: one that must lose it is made anew.
+    if (netemThere && normalTable(from.impairment) && !normalTable(to.impairment)) {
+      await removeIfThere(h, rootQdiscDeleteRequest(index));
+      netemThere = false;
+    }
     // A replace of tsnet's netem changes it in place and keeps its TBF; over a root TBF, it takes the root.
-    if (!from.netem || differ(from.impairment, to.impairment, ENGINE_KEYS)) await h.request(netemReplaceRequest(index, netemSpec(to.impairment)));
-    if (rate && (!from.netem || rateChanged)) await h.request(tbfReplaceRequest(index, rate, NETEM_CLASS));
-    else if (!rate && from.netem && from.impairment.rate) await removeIfThere(h, childQdiscDeleteRequest(index, NETEM_CLASS));
+    if (!netemThere || differ(from.impairment, to.impairment, ENGINE_KEYS)) await h.request(netemReplaceRequest(index, netemSpec(to.impairment)));
+    if (rate && (!netemThere || rateChanged)) await h.request(tbfReplaceRequest(index, rate, NETEM_CLASS));
+    else if (!rate && netemThere && from.impairment.rate) await removeIfThere(h, childQdiscDeleteRequest(index, NETEM_CLASS));
     return;
   }
   if (from.netem) await removeIfThere(h, rootQdiscDeleteRequest(index));
