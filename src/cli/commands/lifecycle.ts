@@ -23,8 +23,12 @@ function signalName(value: string): string {
   return name;
 }
 
-/** Containers acted on at once by one command (as Docker's CLI does for stop, kill and rm). */
-const PARALLEL = 50;
+/**
+ * Containers acted on at once by one command. Docker's CLI sends 50 at a time; tsnet's daemon does the requests that
+ * arrive together as one batch (one kill pass, one wait, one netlink teardown), so a second wave of 50 costs a second
+ * batch: 100 containers removed by one `rm -f` took 535 ms in two waves, against 301 ms for 100 requests at once.
+ */
+const PARALLEL = 128;
 
 /**
  * Runs fn for each container, as Docker's CLI: side by side (the daemon then removes or stops them together), each
