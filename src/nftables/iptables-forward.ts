@@ -7,7 +7,8 @@
  * tsnet's table alone then decides what its bridges forward. Nothing else of those chains is read or changed.
  *
  * What was last committed is kept, so that a change reads those chains only when it removes a network's accepts
- * (their handles are needed); the periodic check reads them afresh and finds a chain that turned to drop later.
+ * (their handles are needed) or adds a network while they did not drop (dockerd turns them to drop at its start,
+ * maybe after tsnet's); the periodic check reads them afresh and finds a chain that turned to drop later.
  */
 import { NFPROTO_IPV4, NFPROTO_IPV6 } from '../netlink/nftables/constants.js';
 import { nft, nftDump, orNothing, type RuleInfo } from '../netlink/nftables/messages.js';
@@ -41,6 +42,9 @@ export class IptablesForward {
   private known: Placed | undefined;
   /** What the changes last asked for will have placed once committed. */
   private pending: Placed | undefined;
+  /** The networks of the last committed changes, and of the pending ones. */
+  private knownIds = new Set<string>();
+  private pendingIds = new Set<string>();
 
   constructor(private readonly socket: () => NetlinkSocket) {}
 
@@ -62,11 +66,14 @@ export class IptablesForward {
     const next: Placed = new Map();
     for (const f of FAMILIES) {
       const placed = this.known?.get(f.family);
-      if (this.known && !placed) continue; // known not to drop
+      // Known not to drop: read again only for a new network (dockerd may have turned the chain to drop since, as
+      // it does at its start; the periodic check finds a turn with no new network).
+      if (this.known && !placed && networks.every((n) => this.knownIds.has(n.id))) continue;
       const drops = placed ? await this.fromKnown(f.family, placed, networks, changes) : await this.fromKernel(f.family, networks, changes);
       if (drops) next.set(f.family, new Set(networks.map((n) => n.id)));
     }
     this.pending = next;
+    this.pendingIds = new Set(networks.map((n) => n.id));
     return changes;
   }
 
@@ -97,6 +104,7 @@ export class IptablesForward {
 
   committed(): void {
     this.known = this.pending;
+    this.knownIds = this.pendingIds;
     this.pending = undefined;
   }
 

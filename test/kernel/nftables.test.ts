@@ -190,6 +190,26 @@ describeKernel('nftables firewall through the Controller', () => {
     expect(await monitor(l, l.host, () => ctl.deleteSandbox(s.id))).toEqual(elements('delete'));
   });
 
+  it("gives every bridge its accepts with the next new network when iptables' FORWARD turned to drop since tsnet's last change", async () => {
+    const { ctl, lab: l, sandbox } = world();
+    await ctl.createNetwork({ name: 'early', subnet: '10.65.0.0/24' });
+    // dockerd starting after tsnet's last change, as it does beside the Docker plugin, turns FORWARD to drop.
+    await l.exec(l.host, 'iptables', ['-P', 'FORWARD', 'DROP']);
+    l.host.sysctlWrite('net/bridge/bridge-nf-call-iptables', '1');
+    const late = await ctl.createNetwork({ name: 'late', subnet: '10.66.0.0/24' });
+    const [a, b] = await Promise.all(['a', 'b'].map(sandbox));
+    await ctl.connect('late', a!.id);
+    const eb = await ctl.connect('late', b!.id);
+    // No check needed in between: the new network's create read the chain again.
+    expect(await l.pingResult(a!.ns, eb.ipv4!.split('/')[0]!)).toBe('reached');
+    const save = (await l.exec(l.host, 'iptables-save', [])).stdout;
+    expect(save).toContain(`-A FORWARD -i ${(late.config as { bridgeName: string }).bridgeName} -m comment --comment "tsnet:${late.id}" -j ACCEPT`);
+    expect(await ctl.doctor(false)).toMatchObject({ recreated: [] }); // the earlier network's accepts too
+    await ctl.deleteSandboxes([a!.id, b!.id]);
+    for (const n of ['late', 'early']) await ctl.deleteNetwork(n);
+    expect((await l.exec(l.host, 'iptables-save', [])).stdout).not.toContain('tsnet:');
+  });
+
   it("forwards its bridges' traffic where iptables' FORWARD drops by default (as dockerd sets it), and takes its accepts back", async () => {
     const { ctl, lab: l, sandbox } = world();
     const web = await ctl.createNetwork({ name: 'web', subnet: '10.64.0.0/24' });
