@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../src/runtime/busybox.js';
+import { NetnsDirectory } from '../src/netns/netns.js';
 import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { measureLabFloor, type LabFloor } from './lab-floor.js';
 import { median, round, table, timeMs } from './stats.js';
@@ -88,11 +89,21 @@ print(json.dumps({'upMs': up * 1000, 'downMs': (time.monotonic() - t1) * 1000}))
 const PYTHON = '/usr/bin/python3'; // Debian's, where its mininet package is
 const mininetInstalled = (): boolean => spawnSync(PYTHON, ['-c', 'import mininet.net'], { stdio: 'ignore' }).status === 0;
 
-function mininetRun(n: number): Run {
-  const r = spawnSync(PYTHON, ['-c', MININET, String(n)], { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`mininet linear,${n}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { upMs: number; downMs: number };
-  return { upMs: out.upMs, deployMs: out.upMs, downMs: out.downMs };
+/**
+ * One Mininet run in a fresh namespace of its own, removed after it: its switches, its sysctls (`fixLimits`) and
+ * what its teardown leaves to the kernel stay out of the namespace where tsnet's daemon runs.
+ */
+function mininetRun(dir: NetnsDirectory, n: number, run: number): Run {
+  const name = `mininet-${n}-${run}`;
+  const ns = dir.create(name);
+  try {
+    const r = spawnSync('nsenter', [`--net=${ns.path!}`, '--', PYTHON, '-c', MININET, String(n)], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`mininet linear,${n}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { upMs: number; downMs: number };
+    return { upMs: out.upMs, deployMs: out.upMs, downMs: out.downMs };
+  } finally {
+    dir.delete(name);
+  }
 }
 
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -109,12 +120,13 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     await tsnetd.cli('image', 'import', rootfs, 'busybox');
     memory.idleMb = round(rssMb(tsnetd.child.pid!), 1);
     const mininet = mininetInstalled();
+    const mininetSpaces = new NetnsDirectory(join(state, 'mininet-netns'));
     for (const n of SIZES) {
       results[n] = { tsnet: [], mininet: [] };
       for (let r = 0; r < opts.runs; r++) {
         progress(`linear ${n}: run ${r + 1}/${opts.runs}`);
         results[n]!.tsnet.push(await tsnetRun(state, tsnetd.cli, n));
-        if (mininet) results[n]!.mininet.push(mininetRun(n));
+        if (mininet) results[n]!.mininet.push(mininetRun(mininetSpaces, n, r));
       }
     }
     // The daemon's memory with the 50-node lab up.
