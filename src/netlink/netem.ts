@@ -4,23 +4,17 @@
  * leaves a link. Where the kernel has netem, tsnet's impairments use it instead of tsnet's own delay engine. Pure
  * encoding: requests for a NetlinkSocket.
  */
-import { NLM_F_CREATE, NLM_F_REPLACE } from './constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import { NLA_F_NESTED, NLM_F_CREATE, NLM_F_REPLACE } from './constants.js';
 import { attr, encodeAttrs, type Attr } from './attributes.js';
-import { encodeMessage } from './message.js';
 import type { NetlinkRequest } from './socket.js';
-import { RTM_NEWQDISC, TC_H_ROOT, tcmsg } from './tc.js';
-import { checkIndex } from './validate.js';
+import { qdiscRequest, RTM_NEWQDISC, TC_H_ROOT } from './tc.js';
 
-const TCA_KIND = 1;
-const TCA_OPTIONS = 2;
 const TCA_NETEM_DELAY_DIST = 2;
 const TCA_NETEM_REORDER = 3;
 const TCA_NETEM_CORRUPT = 4;
 const TCA_NETEM_LOSS = 5;
-const TCA_NETEM_LATENCY64 = 10;
-const TCA_NETEM_JITTER64 = 11;
 const NETEM_LOSS_GE = 2;
-const NLA_F_NESTED = 0x8000;
 /** Table entries are in units of a standard deviation times this (the kernel's NETEM_DIST_SCALE). */
 const NETEM_DIST_SCALE = 8192;
 const DIST_TABLE_SIZE = 4096;
@@ -62,12 +56,6 @@ const u32s = (...values: number[]): Buffer => {
   return b;
 };
 
-const s64 = (type: number, v: number): Attr => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64LE(BigInt(v));
-  return attr.bytes(type, b);
-};
-
 /** Acklam's rational approximation of the normal distribution's inverse (relative error below 1.2e-9). */
 function normalQuantile(p: number): number {
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
@@ -99,24 +87,28 @@ export function normalDistributionTable(): Buffer {
   return table;
 }
 
+/** Nanoseconds as psched ticks; times past the u32 of ticks (274 s) are refused (tsnet's impairments stop at 60 s). */
+function ticks(ns: number, what: string): number {
+  const t = Math.floor(ns / 2 ** PSCHED_SHIFT);
+  if (!(t >= 0 && t <= U32_MAX)) throw new InvalidArgumentError(`netem ${what} of ${ns} ns is out of range: at most ${U32_MAX * 2 ** PSCHED_SHIFT} ns`);
+  return t;
+}
+
 /**
  * netem's TCA_OPTIONS: struct tc_netem_qopt { latency, limit, loss, gap, duplicate, jitter } (times in ticks),
- * then its own attributes. As tc does: a 64-bit time only where the ticks overflow, gap 1 with reorder (the
- * reordered packets leave at once, the others after the delay). With `reset`, reorder and corruption are sent
- * as 0 when unset: a change of a netem keeps those it is not sent (tc's `change` has the same trap).
+ * then its own attributes. As tc does: gap 1 with reorder (the reordered packets leave at once, the others after
+ * the delay). With `reset`, reorder and corruption are sent as 0 when unset: a change of a netem keeps those it is
+ * not sent (tc's `change` has the same trap).
  */
 export function netemOptions(spec: NetemSpec, reset = false): Buffer {
-  const delay = spec.delay ?? 0;
   const jitter = spec.jitter ?? 0;
-  const ticks = (ns: number): number => Math.floor(ns / 2 ** PSCHED_SHIFT);
-  const long = (ns: number): boolean => ticks(ns) > U32_MAX;
   const qopt = u32s(
-    long(delay) ? U32_MAX : ticks(delay),
+    ticks(spec.delay ?? 0, 'delay'),
     spec.limit,
     0,
     spec.reorder ? 1 : 0,
     spec.duplicate ? probability(spec.duplicate) : 0,
-    long(jitter) ? U32_MAX : ticks(jitter),
+    ticks(jitter, 'jitter'),
   );
   const ge = spec.lossModel;
   const attrs: Attr[] = [
@@ -131,8 +123,6 @@ export function netemOptions(spec: NetemSpec, reset = false): Buffer {
           ]),
         ]
       : []),
-    ...(long(delay) ? [s64(TCA_NETEM_LATENCY64, delay)] : []),
-    ...(long(jitter) ? [s64(TCA_NETEM_JITTER64, jitter)] : []),
   ];
   return Buffer.concat([qopt, encodeAttrs(attrs)]);
 }
@@ -142,17 +132,5 @@ export function netemOptions(spec: NetemSpec, reset = false): Buffer {
  * keeps the rate's TBF below it, and drops what was set before). A distribution table stays until the qdisc goes.
  */
 export function netemReplaceRequest(index: number, spec: NetemSpec): NetlinkRequest<void> {
-  checkIndex(index, 'netem interface index');
-  const options = netemOptions(spec, true);
-  return {
-    type: RTM_NEWQDISC,
-    object: `netem on index ${index}`,
-    dump: false,
-    encode: (seq, f) =>
-      encodeMessage(RTM_NEWQDISC, f | NLM_F_CREATE | NLM_F_REPLACE, seq, tcmsg, { index, handle: NETEM_HANDLE, parent: TC_H_ROOT, info: 0 }, [
-        attr.str(TCA_KIND, 'netem'),
-        attr.bytes(TCA_OPTIONS, options),
-      ]),
-    parse: () => undefined,
-  };
+  return qdiscRequest(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, index, TC_H_ROOT, NETEM_HANDLE, 'netem', netemOptions(spec, true), `netem on index ${index}`);
 }

@@ -102,14 +102,15 @@ export function qdiscListRequest(index = 0): NetlinkRequest<Qdisc[]> {
   };
 }
 
-function qdiscRequest(
+/** A qdisc request; options are attributes, or raw bytes where the kind's options start with a struct (netem's). */
+export function qdiscRequest(
   type: number,
   flags: number,
   index: number,
   parent: number,
   handle: number,
   kind: string,
-  options: readonly Attr[] | undefined,
+  options: readonly Attr[] | Buffer | undefined,
   object: string,
 ): NetlinkRequest<void> {
   checkIndex(index, 'qdisc interface index');
@@ -121,7 +122,7 @@ function qdiscRequest(
     encode: (seq, f) =>
       encodeMessage(type, f | flags, seq, tcmsg, { index, handle, parent, info: 0 }, [
         ...(kind ? [attr.str(TCA_KIND, kind)] : []),
-        ...(options ? [attr.nested(TCA_OPTIONS, options)] : []),
+        ...(options ? [Buffer.isBuffer(options) ? attr.bytes(TCA_OPTIONS, options) : attr.nested(TCA_OPTIONS, options as readonly Attr[])] : []),
       ]),
     parse: () => undefined,
   };

@@ -5,11 +5,10 @@
  * in the VM's memory: the checkout, node and the tools are the host's, and nothing the VM does reaches the host.
  * A script runs as the VM's init's last step; its output comes back on the serial console with its exit status.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 
 export const TEST_KERNEL = process.env.TSNET_TEST_KERNEL ?? '/var/cache/tsnet/test-kernel';
 const QEMU = '/usr/bin/qemu-system-x86_64';

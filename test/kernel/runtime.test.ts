@@ -108,6 +108,11 @@ describeKernel('the container runtime', () => {
     const spawnerChannel = files(spawner).filter(channel);
     expect(spawnerChannel.length).toBeGreaterThanOrEqual(2);
     for (const f of files(monitor)) expect(spawnerChannel).not.toContain(f);
+    // Nor the spawner's copies of what it gave the monitor as fds 0-2 (its /dev/null, the log): they stay behind.
+    const fd = (n: number): string => readlinkSync(`/proc/${monitor}/fd/${n}`);
+    const above = readdirSync(`/proc/${monitor}/fd`).filter((n) => Number(n) > 2);
+    expect(above.map((n) => fd(Number(n)))).not.toContain(fd(0));
+    expect(above.map((n) => fd(Number(n)))).not.toContain(fd(1));
     // Nor any pipe or socket of the monitor started before it.
     expect(files(monitor).filter((f) => channel(f) && files(parent(a.pid!)).includes(f))).toEqual([]);
     await rt.remove(a.id, { force: true });

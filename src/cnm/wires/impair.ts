@@ -100,7 +100,9 @@ export async function impairWireEnd(core: CnmCore, wireId: string, endIndex: 0 |
   }
   await waitUntil(due);
   if (differ(old, impairment, ['down'])) await setDown(core, { here, index }, { handle: there, index: peer }, impairment.down ?? false);
-  if ((netem && relay) || (!needsEngine(impairment) && (relay || differ(old, impairment, ENGINE_KEYS)))) {
+  // The relay and its hidden pairs go when netem takes over, or when nothing needs an engine any more (a netem end
+  // has neither, so nothing is looked for).
+  if ((netem && relay) || (!needsEngine(impairment) && !end.netem && differ(old, impairment, ENGINE_KEYS))) {
     await clearDelay(core.deps.delayEngine, wire, endIndex, { handle: here, index });
     relay = undefined;
   }

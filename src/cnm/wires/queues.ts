@@ -72,7 +72,9 @@ const netemSpec = (i: Impairment): NetemSpec => ({
 /** Whether netem draws this impairment's jitter from a (normal) table. */
 const normalTable = (i: Impairment): boolean => !!i.jitter && (i.distribution ?? 'normal') === 'normal';
 
-function tbfSpec(i: Impairment & { rate: number }): TbfSpec {
+/** The rate's TBF, if the impairment has a rate. */
+function tbfSpec(i: Impairment): TbfSpec | undefined {
+  if (!i.rate) return undefined;
   const burst = i.burst ?? defaultBurst(i.rate);
   return { rate: i.rate, burst, limit: queueLimit(i.rate, burst) };
 }
@@ -85,7 +87,7 @@ export interface EndQueues {
 
 /** Changes the qdiscs at the root of link `index` from what `from` needed to what `to` needs, sending only what differs. */
 export async function applyQueues(h: Handle, index: number, from: EndQueues, to: EndQueues): Promise<void> {
-  const rate = to.impairment.rate ? tbfSpec({ ...to.impairment, rate: to.impairment.rate }) : undefined;
+  const rate = tbfSpec(to.impairment);
   const rateChanged = differ(from.impairment, to.impairment, ['rate', 'burst']);
   if (to.netem) {
     let netemThere = from.netem;
