@@ -47,7 +47,7 @@ async function makeCluster(state: string): Promise<{ hosts: Host[]; etcd: EtcdSe
     const flags = ['--cluster-store', `etcd://${UNDERLAY.etcd}`, '--cluster-advertise', hostAddress(i), '--bridge', 'none'];
     const daemon = await startBenchDaemon(root, flags, ns.path!);
     await daemon.cli('image', 'import', tarball, 'busybox');
-    hosts.push({ daemon, client: new TsnetClient(`unix://${daemon.socket}`), netnsDir: join(root, 'netns') });
+    hosts.push({ daemon, client: new TsnetClient(`unix://${daemon.socket}`), netnsDir: join(daemon.execRoot, 'netns') });
   }
   await hosts[0]!.daemon.cli('network', 'create', '-d', 'overlay', '--subnet', '10.240.0.0/16', 'ov');
   await hosts[0]!.daemon.cli('network', 'create', '--subnet', '10.241.0.0/24', 'br');

@@ -27,8 +27,10 @@ export interface ControllerDeps {
   readonly hostNs: NetNs;
   /** Where sandboxes' namespaces are made. */
   readonly namespaces: SandboxNamespaces;
-  /** Folder of the sandboxes' hosts and resolv.conf files. */
+  /** Folder of the sandboxes' hosts and resolv.conf files (on a tmpfs where the daemon has one: they live no longer than a boot). */
   readonly sandboxFilesDir: string;
+  /** Where sandboxes made by an earlier version keep theirs (their containers bind them), until they go. */
+  readonly legacySandboxFilesDir?: string;
   /** The host's resolver configuration, whose non-loopback servers containers use (default /etc/resolv.conf). */
   readonly hostResolvConf?: string;
   /** null: tsnet leaves the firewall alone (--iptables=false). */
@@ -63,7 +65,7 @@ export class CnmCore {
 
   constructor(readonly deps: ControllerDeps) {
     this.drivers = new Map(deps.drivers.map((d) => [d.name, d]));
-    this.files = new SandboxFiles(deps.sandboxFilesDir);
+    this.files = new SandboxFiles(deps.sandboxFilesDir, deps.legacySandboxFilesDir);
     const state = this.state;
     this.ports = new PortReservations(deps.hostPorts ?? kernelPortBinder(deps.hostNs));
     this.driverCtx = {

@@ -21,9 +21,14 @@ import { DelayRelays } from '../runtime/delay-relays.js';
 import { launcherPath } from '../runtime/launcher-process.js';
 
 export interface ControllerOptions {
-  /** The state folder: the store and the sandboxes' files. */
+  /** The state folder: the store, and what outlives a reboot. */
   readonly root: string;
-  /** Where sandbox namespaces are pinned (default ROOT/netns). */
+  /**
+   * The folder of what a reboot wipes (a tmpfs such as /run/tsnet, default ROOT): the sandboxes' hosts and
+   * resolv.conf, which live no longer than their namespaces, kept off the disk.
+   */
+  readonly runDir?: string;
+  /** Where sandbox namespaces are pinned (default RUNDIR/netns). */
   readonly netnsDir?: string;
   /** tsnet's host namespace (default: the process's own). */
   readonly hostNs?: NetNs;
@@ -63,8 +68,10 @@ export function controllerDeps(options: ControllerOptions): ControllerDeps {
     drivers: [new BridgeDriver(), new HostDriver(), new NullDriver(), new OverlayDriver(options.cluster?.advertise)],
     ...(options.cluster ? { cluster: options.cluster.state } : {}),
     hostNs,
-    namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.root, 'netns'))),
-    sandboxFilesDir: join(options.root, 'sandboxes'),
+    namespaces: new PinnedNamespaces(new NetnsDirectory(options.netnsDir ?? join(options.runDir ?? options.root, 'netns'))),
+    sandboxFilesDir: join(options.runDir ?? options.root, 'sandboxes'),
+    // Where an earlier version kept them: sandboxes made then keep their files there until they go.
+    legacySandboxFilesDir: join(options.root, 'sandboxes'),
     ...(options.resolvConf ? { hostResolvConf: options.resolvConf } : {}),
     firewall: firewaller(firewallBackend(options, hostNs), hostNs),
     // The launcher is found when a delay is first set, so that a controller opens without it.

@@ -31,6 +31,8 @@ export { parseDefaultPool } from '../ipam/default-pools.js';
 export interface DaemonOptions {
   readonly root: string;
   readonly socket: string;
+  /** The folder of what a reboot wipes (default: the socket's folder, /run/tsnet): namespace pins, sandboxes' files. */
+  readonly execRoot?: string;
   readonly netnsDir?: string;
   readonly defaultPools?: readonly DefaultPool[];
   readonly iptables: boolean;
@@ -149,7 +151,8 @@ async function openState(options: DaemonOptions) {
   const { controller, report } = await openController({
     ...(cluster ? { cluster: { state: cluster.store, advertise: cluster.options.advertise } } : {}),
     root: join(options.root, 'network'),
-    netnsDir: options.netnsDir ?? join(dirname(options.socket), 'netns'),
+    runDir: options.execRoot ?? dirname(options.socket),
+    ...(options.netnsDir ? { netnsDir: options.netnsDir } : {}),
     iptables: options.iptables,
     ...(firewall ? { firewallBackend: firewall } : {}),
     ...(options.resolvConf ? { resolvConf: options.resolvConf } : {}),

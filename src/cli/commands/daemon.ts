@@ -10,6 +10,7 @@ import type { Cli } from '../context.js';
 interface DaemonFlags {
   root: string;
   socket: string;
+  execRoot?: string;
   netnsDir?: string;
   defaultAddressPool?: string[];
   iptables: string;
@@ -35,6 +36,7 @@ async function runDaemon(o: DaemonFlags, debug: boolean): Promise<void> {
   const daemon = await startDaemon({
     root: o.root,
     socket: o.socket,
+    ...(o.execRoot ? { execRoot: o.execRoot } : {}),
     ...(o.netnsDir ? { netnsDir: o.netnsDir } : {}),
     ...(o.defaultAddressPool ? { defaultPools: o.defaultAddressPool.map(parseDefaultPool) } : {}),
     iptables: o.iptables === 'true',
@@ -72,7 +74,8 @@ export function registerDaemonCommands(cli: Cli): void {
     .description('run the tsnet daemon')
     .option('--root <dir>', 'state folder', DEFAULT_ROOT)
     .option('--socket <path>', 'unix socket of the API', DEFAULT_SOCKET)
-    .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: next to the socket)')
+    .option('--exec-root <dir>', "folder of what a reboot wipes: namespace pins, sandboxes' hosts and resolv.conf (default: the socket's folder)")
+    .option('--netns-dir <dir>', 'where sandbox namespaces are pinned (default: EXEC-ROOT/netns)')
     .option('--default-address-pool <base=CIDR,size=N>', 'default pool for automatic subnets (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .addOption(new Option('--iptables <bool>', 'manage the firewall (false: leave it alone)').choices(['true', 'false']).default('true'))
     .addOption(

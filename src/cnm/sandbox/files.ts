@@ -1,5 +1,5 @@
 /** A sandbox's /etc/hosts and /etc/resolv.conf, written in its folder and bind-mounted into its container. */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf } from '../../ipam/subnet.js';
@@ -70,6 +70,16 @@ export function resolvConf(settings: DnsSettings, hostResolvConf = '/etc/resolv.
   return [...(search.length ? [`search ${search.join(' ')}`] : []), ...servers.map((s) => `nameserver ${s}`), ...options, ...note, ''].join('\n');
 }
 
+/** The names in a folder; none when it does not exist. */
+function listFolder(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 export class SandboxFiles {
   /** What was last written for each sandbox this run: an unchanged file is not written again (each connect asks). */
   private readonly written = new Map<string, { hosts?: string; resolv?: string }>();
@@ -77,14 +87,29 @@ export class SandboxFiles {
   /** Where removed sandboxes' folders wait to be deleted: moved there at once, deleted in the background. */
   private readonly trash: string;
 
-  constructor(private readonly root: string) {
+  /** Sandboxes whose folder is in the legacy folder (made by an earlier version, which kept them there). */
+  private readonly legacyIds: Set<string>;
+
+  constructor(
+    private readonly root: string,
+    private readonly legacyRoot?: string,
+  ) {
     this.trash = `${root}.removed`;
     // What a stop or a crash left there before its deletion finished.
     rmSync(this.trash, { recursive: true, force: true });
+    this.legacyIds = new Set(legacyRoot && legacyRoot !== root ? listFolder(legacyRoot) : []);
+    if (legacyRoot && legacyRoot !== root && this.legacyIds.size === 0) rmSync(legacyRoot, { recursive: true, force: true });
   }
 
   dir(id: string): string {
-    return join(this.root, id);
+    return this.legacyIds.has(id) ? join(this.legacyRoot!, id) : join(this.root, id);
+  }
+
+  /** A legacy folder is removed where it is (the trash may be on another filesystem), and the legacy folder once empty. */
+  private removeLegacy(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+    this.legacyIds.delete(id);
+    if (this.legacyIds.size === 0) rmSync(this.legacyRoot!, { recursive: true, force: true });
   }
 
   /** A new sandbox's files, made off the event loop's thread (under a lab's load, a new file costs it milliseconds). */
@@ -110,6 +135,7 @@ export class SandboxFiles {
 
   remove(id: string): void {
     this.written.delete(id);
+    if (this.legacyIds.has(id)) return this.removeLegacy(id);
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 
@@ -123,6 +149,10 @@ export class SandboxFiles {
     const moved: string[] = [];
     for (const id of ids) {
       this.written.delete(id);
+      if (this.legacyIds.has(id)) {
+        this.removeLegacy(id);
+        continue;
+      }
       const to = join(this.trash, `${id}-${Date.now().toString(36)}`);
       try {
         renameSync(this.dir(id), to);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,5 +33,34 @@ describe("sandboxes' files", () => {
     writeFileSync(join(`${r}.removed`, 'old', 'hosts'), 'x');
     new SandboxFiles(r);
     expect(existsSync(`${r}.removed`)).toBe(false);
+  });
+
+  it("keeps an earlier version's sandboxes' files where they are, writes new ones in its own folder, and removes the old folder once emptied", async () => {
+    const legacy = root();
+    const run = root().replace(/sandboxes$/u, 'run-sandboxes');
+    for (const id of ['old1', 'old2']) {
+      mkdirSync(join(legacy, id), { recursive: true });
+      writeFileSync(join(legacy, id, 'hosts'), 'old hosts');
+    }
+    const files = new SandboxFiles(run, legacy);
+    expect(files.dir('old1')).toBe(join(legacy, 'old1'));
+    // A running container binds the old file: an update must reach that very file.
+    files.writeHosts('old1', 'new hosts');
+    expect(readFileSync(join(legacy, 'old1', 'hosts'), 'utf8')).toBe('new hosts');
+    await files.write('fresh', 'h', 'r');
+    expect(existsSync(join(run, 'fresh', 'hosts'))).toBe(true);
+    files.retire(['old1', 'fresh']);
+    expect(existsSync(join(legacy, 'old1'))).toBe(false);
+    expect(existsSync(legacy)).toBe(true);
+    files.remove('old2');
+    expect(existsSync(legacy)).toBe(false);
+    expect(files.dir('old2')).toBe(join(run, 'old2'));
+  });
+
+  it('removes an empty legacy folder at its start', () => {
+    const legacy = root();
+    mkdirSync(legacy, { recursive: true });
+    new SandboxFiles(root(), legacy);
+    expect(existsSync(legacy)).toBe(false);
   });
 });
