@@ -144,6 +144,9 @@ async function clusterAgent(options: DaemonOptions): Promise<ClusterAgent | unde
 }
 
 /** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
+/** The folder of what a reboot wipes: the one given, else the socket's (/run/tsnet by default). */
+const execRoot = (options: DaemonOptions): string => options.execRoot ?? dirname(options.socket);
+
 async function openState(options: DaemonOptions) {
   // Decided once: the controller is given the backend, and `tsnet info` says which it is.
   const firewall = firewallBackend(options, NetNs.current());
@@ -151,7 +154,7 @@ async function openState(options: DaemonOptions) {
   const { controller, report } = await openController({
     ...(cluster ? { cluster: { state: cluster.store, advertise: cluster.options.advertise } } : {}),
     root: join(options.root, 'network'),
-    runDir: options.execRoot ?? dirname(options.socket),
+    runDir: execRoot(options),
     ...(options.netnsDir ? { netnsDir: options.netnsDir } : {}),
     iptables: options.iptables,
     ...(firewall ? { firewallBackend: firewall } : {}),
@@ -161,7 +164,7 @@ async function openState(options: DaemonOptions) {
   // Failures of background work go to the app's log, which exists once the app does.
   const logs: { app?: FastifyInstance } = {};
   const onBackgroundError = (what: string, err: unknown): void => void logs.app?.log.error({ err }, what);
-  const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError });
+  const runtime = Runtime.open(join(options.root, 'runtime'), { onBackgroundError, runDir: execRoot(options) });
   const containers = new ContainerService(controller, runtime, onBackgroundError);
   await controller.ensurePredefinedNetworks({ host: true, ...(options.defaultBridge === 'none' ? {} : { defaultBridge: options.defaultBridge ?? 'tsnet0' }) });
   const released = await containers.adopt();

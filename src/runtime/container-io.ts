@@ -19,6 +19,7 @@ import type { ContainerState, ExecResult, ExecStreamOptions } from './types.js';
 export interface ContainerAccess {
   get(ref: string): ContainerState;
   dir(id: string): string;
+  attachSocket(id: string): string;
   seccompOf(state: ContainerState): SeccompProgram | null;
   /** The container's image layers, top first. */
   lowerDirs(state: ContainerState): string[];
@@ -60,7 +61,12 @@ export class ContainerIo {
   async attach(ref: string): Promise<Socket> {
     const state = this.access.get(ref);
     if (state.status !== 'running') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running: cannot attach to it`);
-    return connectUnix(join(this.access.dir(state.id), ATTACH_SOCKET)).catch((err: NodeJS.ErrnoException) => {
+    // A container started by an earlier version listens in its own folder.
+    const connect = (): Promise<Socket> =>
+      connectUnix(this.access.attachSocket(state.id)).catch((err: NodeJS.ErrnoException) =>
+        err.code === 'ENOENT' ? connectUnix(join(this.access.dir(state.id), ATTACH_SOCKET)).catch(() => Promise.reject(err)) : Promise.reject(err),
+      );
+    return connect().catch((err: NodeJS.ErrnoException) => {
       throw new TsnetError('TSNET_ERR_CONFLICT', `cannot attach to container "${state.name}": ${err.code ?? err.message} (has it just exited?)`);
     });
   }

@@ -42,8 +42,7 @@ function streamArgs(tty: boolean | undefined, stdin: boolean | undefined, size: 
 
 export function runArgs(
   state: ContainerState,
-  dir: string,
-  layerDir: string,
+  { dir, layerDir, attachSocket }: { dir: string; layerDir: string; attachSocket: string },
   seccomp: SeccompProgram | null,
   start: StartOptions = {},
   volumeDir: (name: string) => string = (n) => n,
@@ -55,7 +54,7 @@ export function runArgs(
     '--log',
     join(dir, CONTAINER_LOG),
     '--attach-socket',
-    join(dir, ATTACH_SOCKET),
+    attachSocket,
     ...(start.holdForAttach ? ['--hold-ms', String(HOLD_FOR_ATTACH_MS)] : []),
     ...streamArgs(c.tty, c.openStdin, start.ttySize),
     '--netns',

@@ -20,7 +20,7 @@ import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { CONTAINER_LOG, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
+import { ATTACH_SOCKET, CONTAINER_LOG, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
@@ -69,12 +69,15 @@ export class Runtime {
     /** Where failures of background work go (the daemon's log). */
     private readonly onBackgroundError: (what: string, err: unknown) => void,
     useSpawner: boolean,
+    /** The folder of what a reboot wipes (the daemon's exec root): the attach sockets; else the containers' folders. */
+    private readonly runDir?: string,
   ) {
     this.images = new ImageStore(join(root, 'images'), (dir) => runLauncher(this.launcher, ['whiteouts', dir]));
     this.volumes = new VolumeStore(join(root, 'volumes'));
     this.io = new ContainerIo(this.launcher, {
       get: (ref) => this.get(ref),
       dir: (id) => this.dir(id),
+      attachSocket: (id) => this.attachSocket(id),
       seccompOf: (state) => this.seccompOf(state),
       lowerDirs: (state) => this.images.lowerDirs(this.images.get(state.imageId)),
     });
@@ -82,6 +85,7 @@ export class Runtime {
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
+    if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
   }
 
   /** Opens the runtime and re-adopts what it finds: running containers keep running, dead ones become exited. */
@@ -91,9 +95,12 @@ export class Runtime {
       cgroups?: Cgroups;
       onBackgroundError?: (what: string, err: unknown) => void;
       /** false: Node forks the launchers itself. */ spawner?: boolean;
+      /** The folder of what a reboot wipes (a tmpfs): the attach sockets go there instead of the containers' folders. */
+      runDir?: string;
     } = {},
   ): Runtime {
-    const rt = new Runtime(root, options.cgroups ?? new Cgroups(), options.onBackgroundError ?? (() => undefined), options.spawner ?? true);
+    const onError = options.onBackgroundError ?? (() => undefined);
+    const rt = new Runtime(root, options.cgroups ?? new Cgroups(), onError, options.spawner ?? true, options.runDir);
     for (const state of rt.states.readAll(join(root, 'containers'))) {
       rt.containers.set(state);
       if (state.status === 'running' || state.status === 'paused') {
@@ -131,6 +138,14 @@ export class Runtime {
 
   dir(id: string): string {
     return join(this.root, 'containers', id);
+  }
+
+  /**
+   * Where its running launcher listens for clients: a socket file is made at each start, and kept off the disk
+   * where there is a run folder (each new inode on a disk costs, see docs/cnm.md).
+   */
+  attachSocket(id: string): string {
+    return this.runDir ? join(this.runDir, 'attach', `${id}.sock`) : join(this.dir(id), ATTACH_SOCKET);
   }
 
   /** The container's output, as records (see container-log.ts). */
@@ -209,7 +224,8 @@ export class Runtime {
     const image = this.images.get(state.imageId);
     const layer = this.images.layerDir(image);
     for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, this.images.findPath(image, m.target) ?? '');
-    const args = runArgs(state, dir, layer, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
+    const files = { dir, layerDir: layer, attachSocket: this.attachSocket(state.id) };
+    const args = runArgs(state, files, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
     removeIfThere(join(dir, 'exit')); // a former run's end, not this one's
     const argv = [this.launcher, ...args];
     const log = this.monitorLog(state.id);
@@ -387,7 +403,7 @@ export class Runtime {
       if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)
         this.volumes.remove(m.source);
     }
-    await rm(this.dir(state.id), { recursive: true, force: true });
+    await Promise.all([rm(this.dir(state.id), { recursive: true, force: true }), rm(this.attachSocket(state.id), { force: true })]);
   }
 
   /** Whether any container uses the image (images in use cannot be removed). */

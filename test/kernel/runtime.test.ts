@@ -16,6 +16,8 @@ describeKernel('the container runtime', () => {
   let rt: Runtime;
   let ctl: Controller;
   let root: string;
+  /** As the daemon's exec root: the attach sockets go there. */
+  let runDir: string;
 
   const sandbox = async (name: string, network = 'none') => {
     const s = await ctl.createSandbox({ containerId: name, hostname: name });
@@ -47,7 +49,8 @@ describeKernel('the container runtime', () => {
     await ctl.createNetwork({ name: 'none', driver: 'null' });
     await ctl.createNetwork({ name: 'rtnet', subnet: '10.60.0.0/24' });
     root = join(l.dir, 'runtime');
-    rt = Runtime.open(root);
+    runDir = join(l.dir, 'run');
+    rt = Runtime.open(root, { runDir });
     await buildBusyboxImage(rt.images);
   });
 
@@ -68,6 +71,7 @@ describeKernel('the container runtime', () => {
     expect(mounts).not.toContain(rt.dir(c.id));
     expect(mounts).not.toContain(rt.images.layerDir(rt.images.get('busybox')));
     await rt.remove('first', { force: true });
+    expect(existsSync(rt.attachSocket(c.id))).toBe(false);
   });
 
   it('makes nothing per start in a container layer or folder, and its monitor holds none of the spawner channels', async () => {
@@ -84,7 +88,10 @@ describeKernel('the container runtime', () => {
     ]);
     expect(dev).toMatchObject({ exitCode: 0, stdout: '0\n3\n' });
     expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
-    expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['attach.sock', 'container.log', 'monitor.log', 'state.json', 'upper', 'work']);
+    expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['container.log', 'monitor.log', 'state.json', 'upper', 'work']);
+    // Its attach socket is made in the run folder (a tmpfs where the daemon runs), not on the disk.
+    expect(rt.attachSocket(a.id)).toBe(join(runDir, 'attach', `${a.id}.sock`));
+    expect(statSync(rt.attachSocket(a.id)).isSocket()).toBe(true);
     // Their device groups start below one group that holds the rules, with them (no rule written per container).
     const devices = (id: string): string | undefined => rt.get(id).cgroups?.dirs.find((d) => d.includes('/devices/'));
     if (devices(a.id)) {
@@ -230,17 +237,27 @@ describeKernel('the container runtime', () => {
   it('re-adopts running containers after a restart, and does not take a recycled PID for one', async () => {
     const c = await run('survivor', ['/bin/sleep', '30']);
     rt.close();
-    rt = Runtime.open(root);
+    rt = Runtime.open(root, { runDir });
     expect(rt.get('survivor')).toMatchObject({ status: 'running', pid: c.pid });
     expect((await rt.io.exec('survivor', ['hostname'])).stdout).toBe('survivor\n');
     // A state that names a live PID with another start time is a dead container, not that process.
     const ghost = await run('ghost', ['/bin/sleep', '30']);
     await rt.remove(ghost.id, { force: true });
     rt.close();
-    rt = Runtime.open(root);
+    rt = Runtime.open(root, { runDir });
     await rt.stop('survivor', 1);
     expect(rt.get('survivor').status).toBe('exited');
     await rt.remove('survivor');
+    // A container started by an earlier version (its attach socket in its folder) is still attached to.
+    rt.close();
+    rt = Runtime.open(root);
+    const old = await run('old-layout', ['/bin/sleep', '30']);
+    expect(existsSync(join(rt.dir(old.id), 'attach.sock'))).toBe(true);
+    rt.close();
+    rt = Runtime.open(root, { runDir });
+    const socket = await rt.io.attach('old-layout');
+    socket.destroy();
+    await rt.remove('old-layout', { force: true });
   });
 
   it('says an exit status nobody could write down is unknown, never 0', async () => {
@@ -252,7 +269,7 @@ describeKernel('the container runtime', () => {
     for (let i = 0; i < 50 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 20));
     rmSync(exitFile, { force: true });
     writeFileSync(exitFile, '');
-    rt = Runtime.open(root);
+    rt = Runtime.open(root, { runDir });
     for (let i = 0; i < 50 && rt.get('unrecorded').status !== 'exited'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(rt.get('unrecorded')).toMatchObject({ status: 'exited' });
     expect(rt.get('unrecorded').exitCode).toBeUndefined();
