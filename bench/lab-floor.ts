@@ -39,7 +39,7 @@ async function runtimeStarts(state: string, image: string, rt: Runtime, n: numbe
   try {
     // As a deploy starts its nodes: 16 at once, in a sliding window.
     await mapLimit(nss, 16, async (ns) => {
-      const c = rt.create({ image, command: ['sleep', '1000'], netnsPath: ns.path! });
+      const c = await rt.create({ image, command: ['sleep', '1000'], netnsPath: ns.path! });
       ids.push(c.id);
       await rt.start(c.id);
     });

@@ -49,7 +49,7 @@ async function measureFloor(state: string, tarball: string, n: number): Promise<
       Array.from({ length: n }, (_, i) => i),
       8,
       async (i) => {
-        const c = rt.create({ image: 'busybox', command: ['sleep', '100000'], netnsPath: dir.create(`f${i}`).path! });
+        const c = await rt.create({ image: 'busybox', command: ['sleep', '100000'], netnsPath: dir.create(`f${i}`).path! });
         await rt.start(c.id);
         return c.id;
       },

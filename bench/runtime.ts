@@ -109,7 +109,7 @@ async function measureTsnet(rt: Runtime, dir: NetnsDirectory, image: string, cou
   for (let i = 0; i < count; i++) {
     const ns = dir.create(`ts${i}`);
     const t0 = process.hrtime.bigint();
-    const c = rt.create({ image, command: ['echo', 'hi'], netnsPath: ns.path! });
+    const c = await rt.create({ image, command: ['echo', 'hi'], netnsPath: ns.path! });
     const out = firstWrite(rt.logFile(c.id));
     await rt.start(c.id);
     await out.ready;

@@ -54,20 +54,19 @@ export class ContainerService {
   }
 
   /** Records a container and what it asks for; nothing runs and no address is taken until it starts. */
-  create(req: RunRequest, extras: RunExtras = {}): ContainerState {
+  async create(req: RunRequest, extras: RunExtras = {}): Promise<ContainerState> {
     const shared = req.networks?.[0]?.startsWith(CONTAINER_MODE);
     const sandboxId = shared ? this.sharedSandboxId(req) : randomBytes(32).toString('hex');
     if (!shared) checkRun(this.controller, this.runtime, req);
     const id = randomBytes(32).toString('hex');
     const plan: ContainerPlan = { request: req, ...(shared || extras.keepSandbox ? { keepSandbox: true } : {}) };
     const config = containerConfig(this.controller, this.runtime, id, req, sandboxId, req.hostname ?? id.slice(0, 12), extras);
-    const state = this.runtime.create(config, plan as unknown as Record<string, unknown>);
-    return state;
+    return this.runtime.create(config, plan as unknown as Record<string, unknown>);
   }
 
   /** Creates and starts a container; removed whole if the start fails. */
   async run(req: RunRequest, extras: RunExtras = {}): Promise<ContainerState> {
-    const state = this.create(req, extras);
+    const state = await this.create(req, extras);
     try {
       return await this.start(state.id, { ...(req.attach ? { attach: true } : {}), ...(req.ttySize ? { ttySize: req.ttySize } : {}) });
     } catch (err) {

@@ -7,8 +7,8 @@
  * that a recycled PID is not mistaken for the container.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
@@ -57,6 +57,8 @@ export class Runtime {
   private readonly removing = new Set<string>();
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
   private readonly monitored = new Set<string>();
+  /** Containers being created (their folder, cgroups and state file on the way): their names, by id. */
+  private readonly creating = new Map<string, string>();
   /** Starts launchers without forking the daemon (see spawner.ts). */
   private readonly spawner: Spawner | undefined;
   private readonly launcher = launcherPath();
@@ -162,49 +164,69 @@ export class Runtime {
     this.states.save(state);
   }
 
-  /** Creates a container: checks the configuration, prepares its layer folders and cgroups. Nothing runs yet. */
-  create(config: ContainerConfig, daemon?: Readonly<Record<string, unknown>>): ContainerState {
+  /**
+   * Creates a container: checks the configuration (a refusal changes nothing), makes its folder, cgroups and state
+   * file off the event loop's thread (each a new inode or group: under a lab's load, milliseconds of the kernel's
+   * time), and records it once they are there. Nothing runs yet.
+   */
+  async create(config: ContainerConfig, daemon?: Readonly<Record<string, unknown>>): Promise<ContainerState> {
     if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
     checkCommand(config.command, config.env ?? []);
     const image = this.images.get(config.image);
     const id = config.id ?? randomBytes(32).toString('hex');
-    if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id)) throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
+    if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id) || this.creating.has(id))
+      throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
     const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
     if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
     this.ends.checkNow();
-    if (this.containers.nameTaken(name)) throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
+    if (this.containers.nameTaken(name) || [...this.creating.values()].includes(name))
+      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
     if (config.netnsPath !== undefined && !existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
     if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
     const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
     const dir = this.dir(id);
-    // Its layer's folders (upper, work) are the launcher's to make at the first start: not on this thread.
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // Its id and name are held while it is made, so that a create meanwhile cannot take them.
+    this.creating.set(id, name);
     try {
-      const seccompHash = seccompRules !== null ? this.seccomp.keep(seccompRules) : undefined;
-      const cgroups = this.cgroups.create(id, config.limits ?? {}, confinement.deviceRules);
-      const state: ContainerState = {
-        id,
-        name,
-        imageName: image.name,
-        imageId: image.id,
-        config,
-        created: new Date().toISOString(),
-        status: 'created',
-        cgroups,
-        confinement: {
-          ...confinement,
-          seccomp: seccompHash !== undefined,
-          ...(seccompHash !== undefined ? { seccompHash } : {}),
-        },
-        ...(daemon ? { daemon } : {}),
-      };
-      this.save(state);
-      this.containers.set(state);
-      return state;
+      // Its layer's folders (upper, work) are the launcher's to make at the first start.
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      return await this.record(
+        { id, name, imageName: image.name, imageId: image.id, config, created: new Date().toISOString(), status: 'created' },
+        confinement,
+        seccompRules,
+        daemon,
+      );
     } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  /** The rest of a create, in the container's new folder: its seccomp profile kept, its cgroups, its state file. */
+  private async record(
+    base: Omit<ContainerState, 'cgroups' | 'confinement' | 'daemon'>,
+    confinement: Omit<ReturnType<typeof planConfinement>, 'seccompRules'>,
+    seccompRules: ReturnType<typeof planConfinement>['seccompRules'],
+    daemon: Readonly<Record<string, unknown>> | undefined,
+  ): Promise<ContainerState> {
+    const seccompHash = seccompRules !== null ? this.seccomp.keep(seccompRules) : undefined;
+    const cgroups = await this.cgroups.create(base.id, base.config.limits ?? {}, confinement.deviceRules);
+    const state: ContainerState = {
+      ...base,
+      cgroups,
+      confinement: { ...confinement, seccomp: seccompHash !== undefined, ...(seccompHash !== undefined ? { seccompHash } : {}) },
+      ...(daemon ? { daemon } : {}),
+    };
+    try {
+      await this.states.saveAsync(state);
+    } catch (err) {
+      await this.cgroups.removeAsync(cgroups);
       throw err;
     }
+    this.containers.set(state);
+    return state;
   }
 
   private seccompOf(state: ContainerState): SeccompProgram | null {
@@ -219,7 +241,7 @@ export class Runtime {
     const netns = options.network?.netnsPath ?? state.config.netnsPath;
     if (netns === undefined || !existsSync(netns))
       throw new InvalidArgumentError(`container "${state.name}": its network namespace ${netns ?? '(none given)'} does not exist`);
-    if (state.status === 'exited') this.prepareRestart(state);
+    if (state.status === 'exited') await this.prepareRestart(state);
     const dir = this.dir(state.id);
     const image = this.images.get(state.imageId);
     const layer = this.images.layerDir(image);
@@ -252,9 +274,9 @@ export class Runtime {
   }
 
   /** An exited container made ready to start again: its cgroups anew, its last end forgotten, its layer kept. */
-  private prepareRestart(state: ContainerState): void {
+  private async prepareRestart(state: ContainerState): Promise<void> {
     const confinement = state.confinement;
-    state.cgroups = this.cgroups.create(state.id, state.config.limits ?? {}, confinement?.deviceRules ?? 'all');
+    state.cgroups = await this.cgroups.create(state.id, state.config.limits ?? {}, confinement?.deviceRules ?? 'all');
     delete state.exitCode;
     delete state.oomKilled;
     this.ends.forget(state.id);

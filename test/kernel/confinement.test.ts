@@ -42,7 +42,7 @@ describeKernel('container confinement', () => {
   const run = async (script: string, extra: Partial<ContainerConfig> = {}): Promise<{ code: number | null; out: string }> => {
     const ns = lab().ns(`c${++seq}`);
     await lab().exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
-    const c = rt.create({ image: 'probe', command: ['sh', '-c', script], name: `c${seq}`, netnsPath: ns.path!, ...extra });
+    const c = await rt.create({ image: 'probe', command: ['sh', '-c', script], name: `c${seq}`, netnsPath: ns.path!, ...extra });
     await rt.start(c.id);
     const code = await rt.wait(c.id);
     const out = rt.io.logs(c.id);
@@ -60,7 +60,7 @@ describeKernel('container confinement', () => {
     });
     expect([status(out, 'NoNewPrivs'), status(out, 'Seccomp')]).toEqual(['1', '2']);
     const ns = lab().ns(`c${++seq}`);
-    const c = rt.create({ image: 'probe', command: ['sleep', '30'], name: `c${seq}`, netnsPath: ns.path!, limits: { pids: 50 } });
+    const c = await rt.create({ image: 'probe', command: ['sleep', '30'], name: `c${seq}`, netnsPath: ns.path!, limits: { pids: 50 } });
     await rt.start(c.id);
     const exec = await rt.io.exec(c.id, ['sh', '-c', 'cat /proc/self/status; cat /proc/self/cgroup; /bin/probe keyctl']);
     expect([status(exec.stdout, 'CapEff'), status(exec.stdout, 'NoNewPrivs'), status(exec.stdout, 'Seccomp')]).toEqual([DOCKER_DEFAULT, '1', '2']);
@@ -145,12 +145,14 @@ describeKernel('container confinement', () => {
     const ns = lab().ns(`c${++seq}`);
     const base = { image: 'probe', command: ['true'], netnsPath: ns.path! };
     const before = rt.list().length;
-    expect(() => rt.create({ ...base, security: { capAdd: ['NET_WIZARD'] } })).toThrow('unknown capability "NET_WIZARD"');
-    expect(() => rt.create({ ...base, security: { securityOpt: ['apparmor=unconfined'] } })).toThrow(/unsupported --security-opt "apparmor=unconfined"/u);
-    expect(() => rt.create({ ...base, security: { securityOpt: ['seccomp=/etc/passwd'] } })).toThrow(/expected unconfined, or a profile/u);
-    expect(() => rt.create({ ...base, security: { securityOpt: ['seccomp={"nope": 1}'] } })).toThrow(/not a Docker seccomp profile/u);
-    expect(() => rt.create({ ...base, security: { devices: ['/etc/passwd'] } })).toThrow('--device /etc/passwd: not a device node');
-    expect(() => rt.create({ ...base, security: { devices: ['/dev/null:/etc/x'] } })).toThrow(/invalid --device/u);
+    await expect(rt.create({ ...base, security: { capAdd: ['NET_WIZARD'] } })).rejects.toThrow('unknown capability "NET_WIZARD"');
+    await expect(rt.create({ ...base, security: { securityOpt: ['apparmor=unconfined'] } })).rejects.toThrow(
+      /unsupported --security-opt "apparmor=unconfined"/u,
+    );
+    await expect(rt.create({ ...base, security: { securityOpt: ['seccomp=/etc/passwd'] } })).rejects.toThrow(/expected unconfined, or a profile/u);
+    await expect(rt.create({ ...base, security: { securityOpt: ['seccomp={"nope": 1}'] } })).rejects.toThrow(/not a Docker seccomp profile/u);
+    await expect(rt.create({ ...base, security: { devices: ['/etc/passwd'] } })).rejects.toThrow('--device /etc/passwd: not a device node');
+    await expect(rt.create({ ...base, security: { devices: ['/dev/null:/etc/x'] } })).rejects.toThrow(/invalid --device/u);
     expect(rt.list().length).toBe(before);
   });
 });

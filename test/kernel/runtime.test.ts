@@ -30,7 +30,7 @@ describeKernel('the container runtime', () => {
     };
   };
   const run = async (name: string, command: string[], extra: Partial<Parameters<Runtime['create']>[0]> = {}) => {
-    const c = rt.create({ image: 'busybox', command, name, ...(await sandbox(name)), ...extra });
+    const c = await rt.create({ image: 'busybox', command, name, ...(await sandbox(name)), ...extra });
     await rt.start(c.id);
     return c;
   };
@@ -132,11 +132,11 @@ describeKernel('the container runtime', () => {
       await buildBusyboxImage(direct.images);
       for (const r of [rt, direct]) {
         const name = r === rt ? 'by-spawner' : 'by-node';
-        const c = r.create({ image: 'busybox', command: ['/bin/sh', '-c', 'echo hi; exit 3'], name, ...(await sandbox(name)) });
+        const c = await r.create({ image: 'busybox', command: ['/bin/sh', '-c', 'echo hi; exit 3'], name, ...(await sandbox(name)) });
         await r.start(c.id);
         expect(await r.wait(c.id)).toBe(3);
         expect(r.io.logs(c.id)).toBe('hi\n');
-        const bad = r.create({ image: 'busybox', command: ['/nonexistent'], name: `${name}-bad`, ...(await sandbox(`${name}-bad`)) });
+        const bad = await r.create({ image: 'busybox', command: ['/nonexistent'], name: `${name}-bad`, ...(await sandbox(`${name}-bad`)) });
         await expect(r.start(bad.id)).rejects.toMatchObject({ code: 'TSNET_ERR_COMMAND_NOT_FOUND' });
         await r.remove(c.id);
         await r.remove(bad.id);
@@ -198,8 +198,8 @@ describeKernel('the container runtime', () => {
   });
 
   it('lets two containers on one tsnet bridge network ping each other', async () => {
-    const a = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-a', ...(await sandbox('ping-a', 'rtnet')) });
-    const b = rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-b', ...(await sandbox('ping-b', 'rtnet')) });
+    const a = await rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-a', ...(await sandbox('ping-a', 'rtnet')) });
+    const b = await rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: 'ping-b', ...(await sandbox('ping-b', 'rtnet')) });
     await Promise.all([rt.start(a.id), rt.start(b.id)]);
     const ping = await rt.io.exec('ping-a', ['ping', '-c', '1', '-W', '2', '10.60.0.3']);
     expect(ping.stdout).toContain('1 packets received');
@@ -210,7 +210,9 @@ describeKernel('the container runtime', () => {
 
   it('starts 20 containers at once and removes them all without leaking mounts, cgroups or folders', async () => {
     const boxes = await Promise.all(Array.from({ length: 20 }, (_, i) => sandbox(`many${i}`)));
-    const made = boxes.map((s, i) => rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: `many${i}`, limits: { pids: 50 }, ...s }));
+    const made = await Promise.all(
+      boxes.map((s, i) => rt.create({ image: 'busybox', command: ['/bin/sleep', '30'], name: `many${i}`, limits: { pids: 50 }, ...s })),
+    );
     await Promise.all(made.map((c) => rt.start(c.id)));
     expect(made.every((c) => rt.get(c.id).status === 'running')).toBe(true);
     await Promise.all(made.map((c) => rt.remove(c.id, { force: true })));
@@ -222,16 +224,24 @@ describeKernel('the container runtime', () => {
 
   it('refuses bad input clearly and leaves nothing behind', async () => {
     const s = await sandbox('bad');
-    expect(() => rt.create({ image: 'nosuchimage', command: ['true'], ...s })).toThrow('image "nosuchimage" not found');
+    await expect(rt.create({ image: 'nosuchimage', command: ['true'], ...s })).rejects.toThrow('image "nosuchimage" not found');
     expect(() => parseMemory('64x')).toThrow(/invalid memory limit "64x"/);
     expect(() => parseMemory('1k')).toThrow(/too low/);
-    expect(() => rt.create({ image: 'busybox', command: [], ...s })).toThrow(/no command/);
-    const c = rt.create({ image: 'busybox', command: ['/no/such/command'], name: 'badcmd', ...s });
+    await expect(rt.create({ image: 'busybox', command: [], ...s })).rejects.toThrow(/no command/);
+    const c = await rt.create({ image: 'busybox', command: ['/no/such/command'], name: 'badcmd', ...s });
     await expect(rt.start(c.id)).rejects.toThrow('container "badcmd" failed to start: exec: ENOENT (No such file or directory)');
     await rt.remove(c.id);
     expect(existsSync(rt.dir(c.id))).toBe(false);
     expect(rt.list().map((x) => x.name)).not.toContain('badcmd');
     expect(() => rt.images.remove('busybox', () => true)).toThrow(/is used by a container/);
+    // Two creates of one name at once (each makes its folder off the thread): one is refused, and leaves nothing.
+    const before = readdirSync(join(root, 'containers')).length;
+    const twins = await Promise.allSettled([0, 1].map(() => rt.create({ image: 'busybox', command: ['true'], name: 'twin', ...s })));
+    const made = twins.filter((t): t is PromiseFulfilledResult<Awaited<ReturnType<Runtime['create']>>> => t.status === 'fulfilled');
+    expect(made).toHaveLength(1);
+    expect(twins.find((t) => t.status === 'rejected')).toMatchObject({ reason: { message: 'a container named "twin" already exists' } });
+    expect(readdirSync(join(root, 'containers'))).toHaveLength(before + 1);
+    await rt.remove(made[0]!.value.id);
   });
 
   it('re-adopts running containers after a restart, and does not take a recycled PID for one', async () => {

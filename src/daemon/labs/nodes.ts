@@ -71,7 +71,7 @@ export async function startNodes(
   const linux = t.nodes.filter((n) => n.kind === 'linux');
   const prepared = mapLimitEach(linux, PARALLEL, async (n) => {
     try {
-      const state = containers.create(...nodeRequest(t, n));
+      const state = await containers.create(...nodeRequest(t, n));
       return { id: state.id, sandbox: await containers.prepareSandbox(state.id) };
     } catch (err) {
       throw nodeError(n, err);

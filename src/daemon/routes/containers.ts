@@ -67,7 +67,9 @@ export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.status(201).send(containers.view(state));
   });
 
-  app.post('/containers/create', { schema: { body: RunBody } }, async (req, reply) => reply.status(201).send(containers.view(containers.create(req.body))));
+  app.post('/containers/create', { schema: { body: RunBody } }, async (req, reply) =>
+    reply.status(201).send(containers.view(await containers.create(req.body))),
+  );
 
   app.get('/containers/:ref', { schema: { params: RefParams } }, async (req): Promise<ContainerView> => containers.view(runtime.get(req.params.ref)));
 
