@@ -18,6 +18,7 @@ import { ContainerIo } from './container-io.js';
 import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
 import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
+import { spreadSubfolders } from './spread-folders.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
 import { ATTACH_SOCKET, CONTAINER_LOG, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
@@ -87,6 +88,7 @@ export class Runtime {
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
     mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
+    spreadSubfolders(join(root, 'containers'));
     if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
   }
 
