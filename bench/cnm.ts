@@ -192,7 +192,8 @@ interface AttachSamples {
 async function measureAttach(opts: Options, state: string, progress: Progress, skipped: string[]) {
   const dir = new NetnsDirectory('/run/netns');
   const hostTs = dir.create('host-tsnet');
-  const { controller: ctl } = await openController({ root: join(state, 'tsnet'), netnsDir: '/run/netns/tsnet', hostNs: hostTs });
+  // What a reboot wipes on the namespace's /run (a tmpfs), as the daemon keeps it on its exec root.
+  const { controller: ctl } = await openController({ root: join(state, 'tsnet'), runDir: '/run/tsnet-bench', netnsDir: '/run/netns/tsnet', hostNs: hostTs });
   const big = await ctl.createNetwork({ name: 'big', subnet: '10.90.0.0/16' });
   const hasCni = existsSync(join(CNI_BIN, 'bridge'));
   const hasNetavark = existsSync(NETAVARK_BIN);
