@@ -21,6 +21,9 @@ export interface EndpointFilter {
 export class CnmState {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly endpoints = new Map<string, EndpointRecord>();
+  /** The endpoints by sandbox and by network: a lookup costs what the sandbox or network has, not all endpoints. */
+  private readonly bySandbox = new Map<string, Map<string, EndpointRecord>>();
+  private readonly byNetwork = new Map<string, Map<string, EndpointRecord>>();
   private readonly sandboxes = new Map<string, LiveSandbox>();
   private readonly wires = new Map<string, WireRecord>();
   private joinSeq = 0;
@@ -45,11 +48,24 @@ export class CnmState {
     return this.endpoints.get(id);
   }
   putEndpoint(e: EndpointRecord): void {
+    // A changed endpoint keeps its place, in the indexes too (Map.set keeps a key's place).
+    const old = this.endpoints.get(e.id);
+    if (old && old.networkId !== e.networkId) unindexUnder(this.byNetwork, old.networkId, old.id);
+    if (old?.kind === 'joined' && (e.kind !== 'joined' || e.sandboxId !== old.sandboxId)) unindexUnder(this.bySandbox, old.sandboxId, old.id);
     this.endpoints.set(e.id, e);
+    indexUnder(this.byNetwork, e.networkId, e);
+    if (e.kind === 'joined') indexUnder(this.bySandbox, e.sandboxId, e);
     if (e.kind === 'joined') this.joinSeq = Math.max(this.joinSeq, e.joinSeq);
   }
   dropEndpoint(id: string): void {
+    const old = this.endpoints.get(id);
+    if (!old) return;
     this.endpoints.delete(id);
+    this.unindex(old);
+  }
+  private unindex(e: EndpointRecord): void {
+    unindexUnder(this.byNetwork, e.networkId, e.id);
+    if (e.kind === 'joined') unindexUnder(this.bySandbox, e.sandboxId, e.id);
   }
   nextJoinSeq(): number {
     return ++this.joinSeq;
@@ -57,7 +73,13 @@ export class CnmState {
 
   /** Joined endpoints, in the order they joined; with a network filter, Docker's detached ones too. */
   endpointsOf(filter: EndpointFilter): EndpointRecord[] {
-    return this.endpointList()
+    const some =
+      filter.sandboxId !== undefined
+        ? this.bySandbox.get(filter.sandboxId)
+        : filter.networkId !== undefined
+          ? this.byNetwork.get(filter.networkId)
+          : this.endpoints;
+    return [...(some?.values() ?? [])]
       .filter(
         (e) =>
           (filter.networkId === undefined || e.networkId === filter.networkId) &&
@@ -98,3 +120,15 @@ export class CnmState {
 }
 
 const seq = (e: EndpointRecord): number => (e.kind === 'joined' ? e.joinSeq : 0);
+
+function indexUnder(index: Map<string, Map<string, EndpointRecord>>, key: string, e: EndpointRecord): void {
+  let m = index.get(key);
+  if (!m) index.set(key, (m = new Map()));
+  m.set(e.id, e);
+}
+
+function unindexUnder(index: Map<string, Map<string, EndpointRecord>>, key: string, id: string): void {
+  const m = index.get(key);
+  m?.delete(id);
+  if (m?.size === 0) index.delete(key);
+}

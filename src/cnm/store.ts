@@ -41,6 +41,8 @@ function upgradeEndpoint(doc: LegacyEndpoint): EndpointRecord {
 export class Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  /** better-sqlite3's transaction wrapper, made once: runs its argument between BEGIN and COMMIT (ROLLBACK on a throw). */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
   /** Prepared once, reused: the store is on every change's path. */
   private sql(text: string): Database.Statement {
@@ -60,6 +62,7 @@ export class Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
+      this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
     } catch (err) {
       throw new TsnetError('TSNET_ERR_STORE', `cannot open the store ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -80,12 +83,13 @@ export class Store {
    * commit syncs it with its own. Everything else is synced before it is acknowledged.
    */
   transaction<T>(fn: () => T, durability: 'durable' | 'volatile' = 'durable'): T {
-    if (durability === 'durable') return this.db.transaction(fn)();
-    this.db.pragma('synchronous = NORMAL');
+    if (durability === 'durable') return this.inTransaction(fn) as T;
+    // Prepared once (a pragma through db.pragma() is compiled at each call).
+    this.sql('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.db.transaction(fn)();
+      return this.inTransaction(fn) as T;
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.sql('PRAGMA synchronous = FULL').run();
     }
   }
 
