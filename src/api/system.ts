@@ -10,6 +10,8 @@ export const InfoView = Type.Object({
     pid: Type.Integer(),
     root: Type.String(),
     socket: Type.String(),
+    /** The folder of what a reboot wipes: namespace pins, sandboxes' hosts and resolv.conf, attach sockets. */
+    execRoot: Type.String(),
     iptables: Type.Boolean(),
     firewall: Type.Union([Type.Literal('nftables'), Type.Literal('iptables'), Type.Literal('none')]),
   }),

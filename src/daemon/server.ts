@@ -177,7 +177,14 @@ async function openState(options: DaemonOptions) {
     logLevel: options.debug ? 'debug' : 'info',
     info: () => ({
       version: TSNET_VERSION,
-      daemon: { pid: process.pid, root: options.root, socket: options.socket, iptables: options.iptables, firewall: firewall ?? 'none' },
+      daemon: {
+        pid: process.pid,
+        root: options.root,
+        socket: options.socket,
+        execRoot: execRoot(options),
+        iptables: options.iptables,
+        firewall: firewall ?? 'none',
+      },
       store: join(options.root, 'network', 'tsnet.db'),
       ...(cluster
         ? { cluster: { store: cluster.options.store, advertise: cluster.options.advertise, host: cluster.hostId, connected: cluster.connected } }

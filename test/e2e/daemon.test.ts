@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Lab, describeKernel } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
@@ -104,6 +103,11 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'network', 'prune', '-f')).stdout).toContain('db');
     const info = await tsnet(d, 'info');
     expect(info.stdout).toMatch(/1 containers \(1 running\)/u);
+    // What a reboot wipes is on the exec root (the socket's folder by default), not in the state folder.
+    expect(info.stdout).toContain(`exec root ${dirname(d.socket)},`);
+    expect(readdirSync(join(dirname(d.socket), 'sandboxes')).length).toBeGreaterThan(0);
+    expect(readdirSync(join(dirname(d.socket), 'attach')).length).toBe(1);
+    expect(existsSync(join(d.root, 'network', 'sandboxes'))).toBe(false);
   });
 
   it('imports a rootfs tarball as docker export writes it (gzip too), runs it, and refuses to remove it while used', async () => {

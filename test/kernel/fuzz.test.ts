@@ -66,7 +66,7 @@ describeKernel('fuzzing the API and the plugin protocol', () => {
       logLevel: 'silent',
       info: () => ({
         version: 'fuzz',
-        daemon: { pid: 1, root: '', socket: '', iptables: true, firewall: 'iptables' },
+        daemon: { pid: 1, root: '', socket: '', execRoot: '', iptables: true, firewall: 'iptables' },
         store: '',
         kernel: { features: [], cgroups: 'none' },
       }),

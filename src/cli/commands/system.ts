@@ -49,7 +49,7 @@ export function registerSystemCommands(cli: Cli): void {
       const info = await cli.client().call<InfoView>('GET', '/v1/info');
       if (o.format === 'json') return printJson(info);
       const { daemon: d, counts: c } = info;
-      console.log(`daemon:     PID ${d.pid}, root ${d.root}, socket ${d.socket}, firewall ${d.firewall}`);
+      console.log(`daemon:     PID ${d.pid}, root ${d.root}, exec root ${d.execRoot}, socket ${d.socket}, firewall ${d.firewall}`);
       console.log(`store:      ${info.store}`);
       if (info.cluster) {
         const cl = info.cluster;

@@ -24,7 +24,7 @@ describe('the API', () => {
       logLevel: 'silent',
       info: () => ({
         version: 'test',
-        daemon: { pid: 1, root: w.dir, socket: 'none', iptables: false, firewall: 'none' },
+        daemon: { pid: 1, root: w.dir, socket: 'none', execRoot: w.dir, iptables: false, firewall: 'none' },
         store: 'x',
         kernel: { features: [], cgroups: 'none' },
       }),
