@@ -16,8 +16,12 @@ cd "$(dirname "$0")/.."
 #   test's underlay, and read it back with etcdctl; the package's own service is not started (policy-rc.d below).
 # fonts-dejavu-core: the text of a lab report's pictures; chromium: the report's test opens its page headless.
 # qemu-system-x86: the tests of what this kernel may lack (netem) boot a second kernel (below) in a VM.
+# e2fsprogs: chattr, which marks the containers' folder as ext4's top of unrelated trees (docs/runtime.md).
+# mininet, bridge-utils: the lab bench's baseline (Mininet's linear topologies with Linux-bridge switches; its
+#   recommended Open vSwitch is not installed).
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables nftables iputils-ping util-linux busybox-static docker.io graphviz tmux
-  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client qemu-system-x86)
+  docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client qemu-system-x86
+  e2fsprogs mininet bridge-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
