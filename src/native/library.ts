@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { TsnetError } from '../errors.js';
+import { ConcurrencyLimit } from '../lib/concurrency-limit.js';
 
 /** Both src/netlink and dist/src/netlink find the library relative to the package root. */
 function libraryPath(): string {
@@ -49,12 +50,21 @@ export interface NativeNetlink {
   bpfProgLoad(progType: number, insns: Buffer, license: string): { result: number; log: string };
 }
 
-/** A koffi function called on koffi's thread: its result as a promise. */
-function onThread(fn: koffi.KoffiFunction, ...args: unknown[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
-    fn.async(...args, cb);
-  });
+/**
+ * Calls on koffi's threads at once, at most: koffi throws on a call beyond its queue (max_async_calls, 256), and
+ * hundreds of sandboxes asked for at once (concurrent `run`s) would reach it. The others wait their turn here.
+ */
+const ASYNC_CALLS = 64;
+
+/** A koffi function called on koffi's thread, through the gate: its result as a promise. */
+function onThread(gate: ConcurrencyLimit, fn: koffi.KoffiFunction, ...args: unknown[]): Promise<number> {
+  return gate.run(
+    () =>
+      new Promise((resolve, reject) => {
+        const cb: AsyncCallback = (err, result) => (err ? reject(err) : resolve(result));
+        fn.async(...args, cb);
+      }),
+  );
 }
 
 // The one module-level state tsnet keeps: the loaded library, which the process can load only once anyway.
@@ -80,13 +90,14 @@ export function native(): NativeNetlink {
   const portOf = lib.func('int tsnl_port_of(int fd)');
   const bpfProgLoad = lib.func('int tsnl_bpf_prog_load(int prog_type, const void *insns, int insn_cnt, const char *license, void *log, int log_size)');
   const text = Buffer.alloc(4096);
+  const gate = new ConcurrencyLimit(ASYNC_CALLS);
   loaded = {
     socketOpen: (nsPath, protocol, rcvbuf) => socketOpen(nsPath, protocol, rcvbuf) as number,
     socketNetns: (fd) => socketNetns(fd) as number,
     send: (fd, buf, len) => send(fd, buf, len) as number,
-    sendAsync: (fd, buf, len) => onThread(send, fd, buf, len),
+    sendAsync: (fd, buf, len) => onThread(gate, send, fd, buf, len),
     recv: (fd, buf, len, timeoutMs) => recv(fd, buf, len, timeoutMs) as number,
-    recvAsync: (fd, buf, len, timeoutMs) => onThread(recv, fd, buf, len, timeoutMs),
+    recvAsync: (fd, buf, len, timeoutMs) => onThread(gate, recv, fd, buf, len, timeoutMs),
     close: (fd) => close(fd) as number,
     lockFile: (path) => lockFile(path) as number,
     strerror: (errnum) => {
@@ -101,7 +112,7 @@ export function native(): NativeNetlink {
       return { result, log: log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim() };
     },
     netnsCreate: (path, sysctl) => netnsCreate(path, sysctl?.[0] ?? null, sysctl?.[1] ?? null) as number,
-    netnsCreateAsync: (path, sysctl) => onThread(netnsCreate, path, sysctl?.[0] ?? null, sysctl?.[1] ?? null),
+    netnsCreateAsync: (path, sysctl) => onThread(gate, netnsCreate, path, sysctl?.[0] ?? null, sysctl?.[1] ?? null),
     netnsDelete: (path) => netnsDelete(path) as number,
     sysctlWrite: (nsPath, key, value) => sysctlWrite(nsPath, key, value) as number,
     sysctlRead: (nsPath, key) => {

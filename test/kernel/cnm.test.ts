@@ -222,6 +222,14 @@ for (const fw of BACKENDS)
       expect(deps.ipam.pool(net.pools.v4!.id).addresses).toEqual([]);
     });
 
+    it('makes 300 sandboxes asked for at once (more calls than the native layer queues on its threads) and removes them', async () => {
+      const { ctl } = world();
+      const boxes = await Promise.all(Array.from({ length: 300 }, (_, i) => ctl.createSandbox({ containerId: `crowd${i}` })));
+      expect(new Set(boxes.map((b) => b.id)).size).toBe(300);
+      await ctl.deleteSandboxes(boxes.map((b) => b.id));
+      expect(ctl.sandboxes().filter((s) => s.record.containerId.startsWith('crowd'))).toEqual([]);
+    });
+
     it('deletes sandboxes asked for one by one at the same time together: few sends, each caller its own outcome', async () => {
       const { ctl, lab: l, sandbox, deps } = world();
       const net = await ctl.createNetwork({ name: 'net-batch', subnet: '10.35.0.0/24' });
