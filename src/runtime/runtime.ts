@@ -6,13 +6,13 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
-import { Cgroups, checkPids } from './cgroups.js';
+import { Cgroups } from './cgroups.js';
+import { checkCreate } from './create-checks.js';
 import { commitLayer } from './commit.js';
 import { ContainerIo } from './container-io.js';
 import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
@@ -21,7 +21,7 @@ import { ContainerEnds } from './container-ends.js';
 import { spreadSubfolders } from './spread-folders.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { ATTACH_SOCKET, CONTAINER_LOG, checkCommand, runArgs, seccompRulesFile } from './launcher-args.js';
+import { ATTACH_SOCKET, CONTAINER_LOG, runArgs, seccompRulesFile } from './launcher-args.js';
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
@@ -33,7 +33,6 @@ export type { ContainerConfig, ContainerState, ContainerStatus, ExecResult, Exec
 export type { RelayedExec } from './exec.js';
 export { processStartTime } from './launcher-process.js';
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/u;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One unlink, where rmSync's force would look first. */
@@ -172,32 +171,21 @@ export class Runtime {
    * time), and records it once they are there. Nothing runs yet.
    */
   async create(config: ContainerConfig, daemon?: Readonly<Record<string, unknown>>): Promise<ContainerState> {
-    if (config.command.length === 0) throw new InvalidArgumentError('no command given to run in the container');
-    checkCommand(config.command, config.env ?? []);
+    this.ends.checkNow(); // a container that has just ended and is removed frees its name
+    const { id, name } = checkCreate(config, {
+      id: (x: string) => this.containers.has(x) || this.creating.has(x),
+      name: (x: string) => this.containers.nameTaken(x) || [...this.creating.values()].includes(x),
+    });
     const image = this.images.get(config.image);
-    const id = config.id ?? randomBytes(32).toString('hex');
-    if (!/^[0-9a-f]{64}$/u.test(id) || this.containers.has(id) || this.creating.has(id))
-      throw new InvalidArgumentError(`invalid or duplicate container id "${id}"`);
-    const name = config.name ?? `tsnet_${id.slice(0, 8)}`;
-    if (!NAME_RE.test(name)) throw new InvalidArgumentError(`invalid container name "${name}"`);
-    this.ends.checkNow();
-    if (this.containers.nameTaken(name) || [...this.creating.values()].includes(name))
-      throw new TsnetError('TSNET_ERR_CONFLICT', `a container named "${name}" already exists`);
-    if (config.netnsPath !== undefined && !existsSync(config.netnsPath)) throw new InvalidArgumentError(`network namespace ${config.netnsPath} does not exist`);
-    if (config.limits?.pids !== undefined) checkPids(config.limits.pids);
-    const { seccompRules, ...confinement } = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
+    const plan = planConfinement(config.security ?? {}, this.cgroups.deviceControl, this.defaultSeccomp);
     const dir = this.dir(id);
     // Its id and name are held while it is made, so that a create meanwhile cannot take them.
     this.creating.set(id, name);
     try {
       // Its layer's folders (upper, work) are the launcher's to make at the first start.
       await mkdir(dir, { recursive: true, mode: 0o755 });
-      return await this.record(
-        { id, name, imageName: image.name, imageId: image.id, config, created: new Date().toISOString(), status: 'created' },
-        confinement,
-        seccompRules,
-        daemon,
-      );
+      const base = { id, name, imageName: image.name, imageId: image.id, config, created: new Date().toISOString(), status: 'created' } as const;
+      return await this.record(base, plan, daemon);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -209,10 +197,10 @@ export class Runtime {
   /** The rest of a create, in the container's new folder: its seccomp profile kept, its cgroups, its state file. */
   private async record(
     base: Omit<ContainerState, 'cgroups' | 'confinement' | 'daemon'>,
-    confinement: Omit<ReturnType<typeof planConfinement>, 'seccompRules'>,
-    seccompRules: ReturnType<typeof planConfinement>['seccompRules'],
-    daemon: Readonly<Record<string, unknown>> | undefined,
+    plan: ReturnType<typeof planConfinement>,
+    daemon?: Readonly<Record<string, unknown>>,
   ): Promise<ContainerState> {
+    const { seccompRules, ...confinement } = plan;
     const seccompHash = seccompRules !== null ? this.seccomp.keep(seccompRules) : undefined;
     const cgroups = await this.cgroups.create(base.id, base.config.limits ?? {}, confinement.deviceRules);
     const state: ContainerState = {
