@@ -110,7 +110,7 @@ async function measureTsnet(rt: Runtime, dir: NetnsDirectory, image: string, cou
     const ns = dir.create(`ts${i}`);
     const t0 = process.hrtime.bigint();
     const c = await rt.create({ image, command: ['echo', 'hi'], netnsPath: ns.path! });
-    const out = firstWrite(rt.logFile(c.id));
+    const out = firstWrite(rt.files.log(c.id));
     await rt.start(c.id);
     await out.ready;
     starts.push(Number(process.hrtime.bigint() - t0) / 1e6);

@@ -26,7 +26,7 @@ function selection(q: LogsQuery): LogSelection {
 }
 
 export function logStream(runtime: Runtime, id: string, q: LogsQuery): Readable {
-  const cursor = new LogCursor(runtime.logFile(id));
+  const cursor = new LogCursor(runtime.files.log(id));
   const chosen = selection(q);
   const timestamps = q.timestamps === 'true';
   const frames = (lines: readonly LogLine[]): Buffer[] =>

@@ -3,7 +3,6 @@
  * in the background, or with their streams relayed as frames), a connection to its own streams (attach), what it
  * wrote (its log), and its files as one archive (export). The runtime owns the containers; this only reads them.
  */
-import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,15 +10,15 @@ import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { exportTar } from './commit.js';
 import { LogCursor } from './container-log.js';
 import { connectUnix, execCollected, execDetached, execRelayed, type RelayedExec } from './exec.js';
-import { ATTACH_SOCKET, CONTAINER_LOG, checkCommand, execArgs } from './launcher-args.js';
+import type { ContainerFiles } from './container-files.js';
+import { checkCommand, execArgs } from './launcher-args.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState, ExecResult, ExecStreamOptions } from './types.js';
 
 /** What of the runtime this needs: its containers, their folders, their seccomp programs and image layers. */
 export interface ContainerAccess {
   get(ref: string): ContainerState;
-  dir(id: string): string;
-  attachSocket(id: string): string;
+  readonly files: ContainerFiles;
   seccompOf(state: ContainerState): SeccompProgram | null;
   /** The container's image layers, top first. */
   lowerDirs(state: ContainerState): string[];
@@ -61,28 +60,34 @@ export class ContainerIo {
   async attach(ref: string): Promise<Socket> {
     const state = this.access.get(ref);
     if (state.status !== 'running') throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not running: cannot attach to it`);
-    // A container started by an earlier version listens in its own folder.
-    const connect = (): Promise<Socket> =>
-      connectUnix(this.access.attachSocket(state.id)).catch((err: NodeJS.ErrnoException) =>
-        err.code === 'ENOENT' ? connectUnix(join(this.access.dir(state.id), ATTACH_SOCKET)).catch(() => Promise.reject(err)) : Promise.reject(err),
-      );
-    return connect().catch((err: NodeJS.ErrnoException) => {
+    return firstListening(this.access.files.attachSockets(state.id)).catch((err: NodeJS.ErrnoException) => {
       throw new TsnetError('TSNET_ERR_CONFLICT', `cannot attach to container "${state.name}": ${err.code ?? err.message} (has it just exited?)`);
     });
   }
 
   /** What the container wrote to stdout and stderr, together. */
   logs(ref: string): string {
-    const file = join(this.access.dir(this.access.get(ref).id), CONTAINER_LOG);
+    const file = this.access.files.log(this.access.get(ref).id);
     return Buffer.concat(new LogCursor(file).read().map((l) => l.data)).toString();
   }
 
   /** The container's files flattened (its changes over its image's layers) as a tar stream: docker export. */
   export(ref: string): Readable {
     const state = this.access.get(ref);
-    const dir = this.access.dir(state.id);
-    mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 }); // a container never started has no changes yet
-    const lowers = [join(dir, 'upper'), ...this.access.lowerDirs(state)].join(':');
-    return exportTar(this.launcher, lowers, join(dir, 'export'), state.name);
+    const lowers = [this.access.files.changes(state.id), ...this.access.lowerDirs(state)].join(':');
+    return exportTar(this.launcher, lowers, join(this.access.files.dir(state.id), 'export'), state.name);
   }
+}
+
+/** A connection to the first of these sockets that listens; else the first one's error. */
+async function firstListening(sockets: readonly string[]): Promise<Socket> {
+  let first: unknown;
+  for (const path of sockets) {
+    try {
+      return await connectUnix(path);
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first;
 }

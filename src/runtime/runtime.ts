@@ -6,7 +6,7 @@
  * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
  * that a recycled PID is not mistaken for the container.
  */
-import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +18,10 @@ import { ContainerIo } from './container-io.js';
 import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
 import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
-import { spreadSubfolders } from './spread-folders.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { ATTACH_SOCKET, CONTAINER_LOG, runArgs, seccompRulesFile } from './launcher-args.js';
+import { runArgs, seccompRulesFile } from './launcher-args.js';
+import { ContainerFiles } from './container-files.js';
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
 import { SeccompPrograms, type SeccompProgram } from './security/seccomp-programs.js';
@@ -35,20 +35,13 @@ export { processStartTime } from './launcher-process.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** One unlink, where rmSync's force would look first. */
-function removeIfThere(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
-
 export class Runtime {
   readonly images: ImageStore;
   readonly volumes: VolumeStore;
   /** Commands exec'd in its containers, their streams, logs and exported files. */
   readonly io: ContainerIo;
+  /** Where each container's files are. */
+  readonly files: ContainerFiles;
   private readonly containers = new ContainerTable();
   /** Exit statuses awaited (null when the status is unknown), and re-adopted containers watched. */
   private readonly ends = new ContainerEnds();
@@ -72,23 +65,20 @@ export class Runtime {
     private readonly onBackgroundError: (what: string, err: unknown) => void,
     useSpawner: boolean,
     /** The folder of what a reboot wipes (the daemon's exec root): the attach sockets; else the containers' folders. */
-    private readonly runDir?: string,
+    runDir?: string,
   ) {
+    this.files = new ContainerFiles(root, runDir);
     this.images = new ImageStore(join(root, 'images'), (dir) => runLauncher(this.launcher, ['whiteouts', dir]));
     this.volumes = new VolumeStore(join(root, 'volumes'));
     this.io = new ContainerIo(this.launcher, {
       get: (ref) => this.get(ref),
-      dir: (id) => this.dir(id),
-      attachSocket: (id) => this.attachSocket(id),
+      files: this.files,
       seccompOf: (state) => this.seccompOf(state),
       lowerDirs: (state) => this.images.lowerDirs(this.images.get(state.imageId)),
     });
     this.states = new StateFiles((id) => this.dir(id), onBackgroundError);
     this.seccomp = new SeccompPrograms(join(root, 'seccomp'), this.launcher);
     this.spawner = useSpawner ? Spawner.open(this.launcher) : undefined;
-    mkdirSync(join(root, 'containers'), { recursive: true, mode: 0o700 });
-    spreadSubfolders(join(root, 'containers'));
-    if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
   }
 
   /** Opens the runtime and re-adopts what it finds: running containers keep running, dead ones become exited. */
@@ -104,14 +94,14 @@ export class Runtime {
   ): Runtime {
     const onError = options.onBackgroundError ?? (() => undefined);
     const rt = new Runtime(root, options.cgroups ?? new Cgroups(), onError, options.spawner ?? true, options.runDir);
-    for (const state of rt.states.readAll(join(root, 'containers'))) {
+    for (const state of rt.states.readAll(rt.files.folder)) {
       rt.containers.set(state);
       if (state.status === 'running' || state.status === 'paused') {
         if (state.pid && processStartTime(state.pid) === state.startTime) {
           rt.ends.watchByPolling(
             state,
             () => rt.finish(state),
-            () => existsSync(join(rt.dir(state.id), 'exit')),
+            () => existsSync(rt.files.exitFile(state.id)),
           );
         } else rt.finish(state);
       }
@@ -139,26 +129,9 @@ export class Runtime {
     return found;
   }
 
+  /** The container's folder (see ContainerFiles for the rest of its files). */
   dir(id: string): string {
-    return join(this.root, 'containers', id);
-  }
-
-  /**
-   * Where its running launcher listens for clients: a socket file is made at each start, and kept off the disk
-   * where there is a run folder (each new inode on a disk costs, see docs/cnm.md).
-   */
-  attachSocket(id: string): string {
-    return this.runDir ? join(this.runDir, 'attach', `${id}.sock`) : join(this.dir(id), ATTACH_SOCKET);
-  }
-
-  /** The container's output, as records (see container-log.ts). */
-  logFile(id: string): string {
-    return join(this.dir(id), CONTAINER_LOG);
-  }
-
-  /** What its monitor itself said (a failure to start is also reported to the caller). */
-  private monitorLog(id: string): string {
-    return join(this.dir(id), 'monitor.log');
+    return this.files.dir(id);
   }
 
   private save(state: ContainerState): void {
@@ -236,11 +209,11 @@ export class Runtime {
     const image = this.images.get(state.imageId);
     const layer = this.images.layerDir(image);
     for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, this.images.findPath(image, m.target) ?? '');
-    const files = { dir, layerDir: layer, attachSocket: this.attachSocket(state.id) };
+    const files = { dir, layerDir: layer, attachSocket: this.files.attachSocket(state.id) };
     const args = runArgs(state, files, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
-    removeIfThere(join(dir, 'exit')); // a former run's end, not this one's
+    this.files.forgetExit(state.id); // a former run's end, not this one's
     const argv = [this.launcher, ...args];
-    const log = this.monitorLog(state.id);
+    const log = this.files.monitorLog(state.id);
     const monitor = this.spawner?.alive ? await this.spawner.run(argv, log) : await spawnDirect(this.launcher, argv, log);
     const ok = /^ok (\d+)$/u.exec(monitor.report);
     if (!ok) {
@@ -285,7 +258,7 @@ export class Runtime {
    */
   private finish(state: ContainerState, monitorCode?: number | null): void {
     if (state.status === 'exited' || state.status === 'created' || !this.containers.has(state.id)) return;
-    const exitFile = join(this.dir(state.id), 'exit');
+    const exitFile = this.files.exitFile(state.id);
     const written = existsSync(exitFile) ? /^(\d{1,3})\n$/u.exec(readFileSync(exitFile, 'utf8'))?.[1] : undefined;
     const code = written !== undefined ? Number(written) : (monitorCode ?? undefined);
     if (code !== undefined) state.exitCode = code;
@@ -361,10 +334,8 @@ export class Runtime {
     const pause = state.status === 'running' && options.pause !== false && this.cgroups.canFreeze;
     if (pause) await this.pause(state.id);
     try {
-      const upper = join(this.dir(state.id), 'upper');
-      mkdirSync(upper, { recursive: true, mode: 0o755 }); // a container never started has no changes yet
       return await commitLayer(this.images, {
-        upper,
+        upper: this.files.changes(state.id),
         base: this.images.get(state.imageId),
         name,
         ...(options.changes ? { changes: options.changes } : {}),
@@ -415,7 +386,7 @@ export class Runtime {
       if (m.type === 'volume' && this.volumes.has(m.source) && this.volumes.get(m.source).anonymous && this.volumeUsers(m.source).length === 0)
         this.volumes.remove(m.source);
     }
-    await Promise.all([rm(this.dir(state.id), { recursive: true, force: true }), rm(this.attachSocket(state.id), { force: true })]);
+    await this.files.remove(state.id);
   }
 
   /** Whether any container uses the image (images in use cannot be removed). */

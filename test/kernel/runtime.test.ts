@@ -72,7 +72,7 @@ describeKernel('the container runtime', () => {
     expect(mounts).not.toContain(rt.dir(c.id));
     expect(mounts).not.toContain(rt.images.layerDir(rt.images.get('busybox')));
     await rt.remove('first', { force: true });
-    expect(existsSync(rt.attachSocket(c.id))).toBe(false);
+    expect(existsSync(rt.files.attachSocket(c.id))).toBe(false);
   });
 
   it("spreads the containers' folders over ext4's block groups (its TOPDIR flag on their parent)", () => {
@@ -98,8 +98,8 @@ describeKernel('the container runtime', () => {
     expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
     expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['container.log', 'monitor.log', 'state.json', 'upper', 'work']);
     // Its attach socket is made in the run folder (a tmpfs where the daemon runs), not on the disk.
-    expect(rt.attachSocket(a.id)).toBe(join(runDir, 'attach', `${a.id}.sock`));
-    expect(statSync(rt.attachSocket(a.id)).isSocket()).toBe(true);
+    expect(rt.files.attachSocket(a.id)).toBe(join(runDir, 'attach', `${a.id}.sock`));
+    expect(statSync(rt.files.attachSocket(a.id)).isSocket()).toBe(true);
     // Their device groups start below one group that holds the rules, with them (no rule written per container).
     const devices = (id: string): string | undefined => rt.get(id).cgroups?.dirs.find((d) => d.includes('/devices/'));
     if (devices(a.id)) {
