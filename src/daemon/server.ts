@@ -143,10 +143,10 @@ async function clusterAgent(options: DaemonOptions): Promise<ClusterAgent | unde
   return new ClusterAgent(parseClusterOptions(options.cluster), join(options.root, 'cluster'));
 }
 
-/** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
 /** The folder of what a reboot wipes: the one given, else the socket's (/run/tsnet by default). */
 const execRoot = (options: DaemonOptions): string => options.execRoot ?? dirname(options.socket);
 
+/** Store, networks restored and reconciled; then containers; then the app (not yet listening). */
 async function openState(options: DaemonOptions) {
   // Decided once: the controller is given the backend, and `tsnet info` says which it is.
   const firewall = firewallBackend(options, NetNs.current());

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { startDaemon, tsnet, useBusyboxDaemon } from '../helpers/daemon.js';
 import { describeKernel } from '../helpers/lab.js';
+import { twoNodeLab } from '../helpers/two-node-lab.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -25,22 +26,7 @@ function alive(pid: number): boolean {
 }
 const IPERF3 = '/usr/bin/iperf3';
 
-const TOPOLOGY = `name: imp
-topology:
-  nodes:
-    n1: { kind: linux, image: busybox, network-mode: none }
-    n2: { kind: linux, image: busybox, network-mode: none }
-  links:
-    - endpoints: ["n1:eth1", "n2:eth1"]
-`;
-const COMPANION = `nodes:
-  n1:
-    interfaces:
-      eth1: { addresses: [10.200.0.1/30], impair: { loss: 5% } }
-  n2:
-    interfaces:
-      eth1: { addresses: [10.200.0.2/30] }
-`;
+const { topology: TOPOLOGY, companion: COMPANION } = twoNodeLab('imp', '{ loss: 5% }');
 
 interface EndView {
   endpoint: string;

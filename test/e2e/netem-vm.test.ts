@@ -12,23 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { isRoot } from '../helpers/lab.js';
 import { runInVm, vmUnavailable, type VmResult } from '../helpers/vm.js';
+import { twoNodeLab } from '../helpers/two-node-lab.js';
 
-const TOPOLOGY = `name: vmnet
-topology:
-  nodes:
-    n1: { kind: linux, image: busybox, network-mode: none }
-    n2: { kind: linux, image: busybox, network-mode: none }
-  links:
-    - endpoints: ["n1:eth1", "n2:eth1"]
-`;
-const COMPANION = `nodes:
-  n1:
-    interfaces:
-      eth1: { addresses: [10.200.0.1/30], impair: { delay: 100ms } }
-  n2:
-    interfaces:
-      eth1: { addresses: [10.200.0.2/30] }
-`;
+const { topology: TOPOLOGY, companion: COMPANION } = twoNodeLab('vmnet', '{ delay: 100ms }');
 
 /** The VM's script: each result on a line of its own, "@@NAME VALUE". */
 const script = (tarball: string): string => `set -e
