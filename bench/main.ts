@@ -15,6 +15,15 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   overlay: () => import('./overlay.js'),
 };
 
+// NODE_EXTRA_CA_CERTS makes every Node process parse that file's certificates before it starts; pointed at a system's
+// whole bundle (as on the machines these figures come from) that is about 60 ms on a 35 ms start, in every process a
+// bench times, tsnet's and the baselines' alike. No bench uses TLS: what they start, they start without it, as on a
+// machine that does not set it.
+if (process.env['NODE_EXTRA_CA_CERTS']) {
+  delete process.env['NODE_EXTRA_CA_CERTS'];
+  console.error('bench: NODE_EXTRA_CA_CERTS is left out of the processes this bench starts');
+}
+
 const [name, ...rest] = process.argv.slice(2);
 const load = name ? benches[name] : undefined;
 if (!load) {
