@@ -286,6 +286,8 @@ export class Cgroups {
   /** One attempt: the container's processes killed, its groups removed; throws EBUSY while the kernel is not done. */
   private removeOnce(groups: ContainerCgroups): void {
     for (const dir of groups.dirs) {
+      // The common case first, in one call: the container has ended and its group is empty, or gone already.
+      if (removedEmpty(dir)) continue;
       // A frozen process dies of SIGKILL only once thawed.
       if (existsSync(join(dir, 'freezer.state'))) writeFileSync(join(dir, 'freezer.state'), 'THAWED');
       if (existsSync(join(dir, 'cgroup.freeze'))) writeFileSync(join(dir, 'cgroup.freeze'), '0');
@@ -313,5 +315,18 @@ export class Cgroups {
       }
     }
     return false;
+  }
+}
+
+/** Whether rmdir removed the group or found it gone; false while it still holds processes (EBUSY). */
+function removedEmpty(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code === 'EBUSY') return false;
+    throw err;
   }
 }
