@@ -40,12 +40,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'info' },
     disableRequestLogging: true,
+    // Requests log through the daemon's logger itself, with their id in the line: pino's child loggers, one per
+    // request, cost 0.15 ms each here (a hundred containers removed at once are a hundred requests).
+    childLoggerFactory: (logger) => logger,
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
   app.decorate('deps', deps);
   // One line per request at info level (fastify's own two lines would be noise).
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log.info({ reqId: req.id, method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   app.setErrorHandler((thrown: FastifyError | TsnetError | Error, req, reply) => {
     // A full disk is said as such, whichever layer met it (the change itself has been rolled back).
