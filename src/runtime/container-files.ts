@@ -3,24 +3,42 @@
  * and exit file; its attach socket is made on the run folder (the daemon's exec root, a tmpfs) when there is one,
  * since each new inode on the disk costs (see docs/performance.md), else in its folder.
  */
-import { mkdirSync, unlinkSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ATTACH_SOCKET, CONTAINER_LOG } from './launcher-args.js';
 import { spreadSubfolders } from './spread-folders.js';
+import { deleteWhenIdle } from '../lib/idle-delete.js';
+
+/** How long removals must pause before the trash is emptied. */
+const SWEEP_AFTER_MS = 200;
 
 export class ContainerFiles {
   /** The folder of every container's folder. */
   readonly folder: string;
+
+  /**
+   * Where removed containers' folders wait for their deletion: moved there at once (a rename, on the same
+   * filesystem) and deleted in the background, so that removing a hundred containers does not wait for the disk.
+   */
+  private readonly trash: string;
+
+  /** Folders moved to the trash whose deletion has not begun, and the timer that begins it. */
+  private readonly moved: string[] = [];
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     root: string,
     private readonly runDir?: string,
   ) {
     this.folder = join(root, 'containers');
+    this.trash = join(root, 'containers.removed');
     mkdirSync(this.folder, { recursive: true, mode: 0o700 });
+    mkdirSync(this.trash, { recursive: true, mode: 0o700 });
     spreadSubfolders(this.folder);
     if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
+    // What a stop or a crash left there before its deletion ended. Entry by entry: a removal may move one in meanwhile.
+    deleteWhenIdle(readdirSync(this.trash).map((left) => join(this.trash, left)));
   }
 
   dir(id: string): string {
@@ -68,8 +86,32 @@ export class ContainerFiles {
     }
   }
 
-  /** Its folder and its socket, off the event loop's thread. */
+  /**
+   * Its socket, and its folder: moved to the trash, then deleted in the background (left there on failure, the next
+   * start deletes it). A folder that cannot be moved is deleted where it is.
+   */
   async remove(id: string): Promise<void> {
-    await Promise.all([rm(this.dir(id), { recursive: true, force: true }), rm(this.attachSocket(id), { force: true })]);
+    const socket = unlink(this.attachSocket(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    const moved = join(this.trash, `${id}-${Date.now().toString(36)}`);
+    try {
+      renameSync(this.dir(id), moved);
+      this.sweepSoon(moved);
+    } catch {
+      await rm(this.dir(id), { recursive: true, force: true });
+    }
+    await socket;
+  }
+
+  /**
+   * Deletes the folder once removals pause for a moment, with the others moved meanwhile: one deletion for a burst
+   * (a hundred containers removed at once). The timer does not hold the process; a folder left in the trash is
+   * deleted at the next start.
+   */
+  private sweepSoon(path: string): void {
+    this.moved.push(path);
+    clearTimeout(this.sweep);
+    this.sweep = setTimeout(() => deleteWhenIdle(this.moved.splice(0)), SWEEP_AFTER_MS).unref();
   }
 }

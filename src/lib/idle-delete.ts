@@ -1,0 +1,21 @@
+/**
+ * Deletes folders in the background at the machine's idle priority: one `rm -rf` under `nice -n 19` and
+ * `ionice -c 3`, so that deleting many folders takes only the CPU and disk time nothing else wants. A recursive
+ * deletion in the daemon's own process costs its event loop a step per file, and its thread pool takes the cores the
+ * daemon needs (two on the machines tsnet is measured on). Without those programs the deletion runs in this process.
+ * A failure is left alone: what remains is deleted again at the next start.
+ */
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+
+export function deleteWhenIdle(paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  const inProcess = (): void => {
+    for (const p of paths) void rm(p, { recursive: true, force: true }).catch(() => undefined);
+  };
+  if (process.env['TSNET_X_INPROC']) return inProcess();
+  // -t: ionice runs rm even where the idle class cannot be set.
+  const child = spawn('ionice', ['-t', '-c', '3', 'nice', '-n', '19', 'rm', '-rf', '--', ...paths], { stdio: 'ignore' });
+  child.once('error', inProcess);
+  child.unref();
+}

@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deleteWhenIdle } from '../../../src/lib/idle-delete.js';
+
+/** Waits until none of the paths exists: the deletion goes on in the background. */
+async function gone(paths: readonly string[]): Promise<boolean> {
+  for (let i = 0; i < 500 && paths.some((p) => existsSync(p)); i++) await new Promise((r) => setTimeout(r, 10));
+  return paths.every((p) => !existsSync(p));
+}
+
+function makeTree(root: string, name: string): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, 'upper', 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'upper', 'etc', 'hosts'), '127.0.0.1 localhost\n');
+  writeFileSync(join(dir, 'state.json'), '{}');
+  return dir;
+}
+
+describe('deleteWhenIdle', () => {
+  let root: string;
+  const path = process.env['PATH'];
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'tsnet-idle-delete-'));
+  });
+  afterEach(() => {
+    process.env['PATH'] = path;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('deletes folders, with what they hold, in the background', async () => {
+    const dirs = [makeTree(root, 'a'), makeTree(root, 'b b'), makeTree(root, '-c')];
+    deleteWhenIdle(dirs);
+    expect(await gone(dirs)).toBe(true);
+    expect(existsSync(root)).toBe(true);
+  });
+
+  it('deletes them in this process where the programs it runs are missing', async () => {
+    const dirs = [makeTree(root, 'a')];
+    process.env['PATH'] = join(root, 'nothing-here');
+    deleteWhenIdle(dirs);
+    expect(await gone(dirs)).toBe(true);
+  });
+});
