@@ -19,9 +19,11 @@ cd "$(dirname "$0")/.."
 # e2fsprogs: chattr, which marks the containers' folder as ext4's top of unrelated trees (docs/runtime.md).
 # mininet, bridge-utils: the lab bench's baseline (Mininet's linear topologies with Linux-bridge switches; its
 #   recommended Open vSwitch is not installed).
+# containernetworking-plugins, netavark: the cnm bench's baselines for an attach (CNI's bridge plugin, and netavark
+#   as Podman runs it), each run in a namespace of the bench's own.
 packages=(gcc libc6-dev libseccomp-dev iproute2 iptables nftables iputils-ping util-linux busybox-static docker.io graphviz tmux
   docker-registry apache2-utils openssl curl iperf3 fonts-dejavu-core chromium etcd-server etcd-client qemu-system-x86
-  e2fsprogs mininet bridge-utils)
+  e2fsprogs mininet bridge-utils containernetworking-plugins netavark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
