@@ -37,7 +37,8 @@ export class ContainerFiles {
     mkdirSync(this.trash, { recursive: true, mode: 0o700 });
     spreadSubfolders(this.folder);
     if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
-    // What a stop or a crash left there before its deletion ended. Entry by entry: a removal may move one in meanwhile.
+    // What a stop or a crash left there before its deletion ended: its entries, not the folder, which a removal may
+    // move another into meanwhile.
     deleteWhenIdle(readdirSync(this.trash).map((left) => join(this.trash, left)));
   }
 
@@ -91,9 +92,18 @@ export class ContainerFiles {
    * start deletes it). A folder that cannot be moved is deleted where it is.
    */
   async remove(id: string): Promise<void> {
-    const socket = unlink(this.attachSocket(id)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await Promise.all([this.removeSocket(id), this.removeFolder(id)]);
+  }
+
+  private async removeSocket(id: string): Promise<void> {
+    try {
+      await unlink(this.attachSocket(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  private async removeFolder(id: string): Promise<void> {
     const moved = join(this.trash, `${id}-${Date.now().toString(36)}`);
     try {
       renameSync(this.dir(id), moved);
@@ -101,7 +111,6 @@ export class ContainerFiles {
     } catch {
       await rm(this.dir(id), { recursive: true, force: true });
     }
-    await socket;
   }
 
   /**
