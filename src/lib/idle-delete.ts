@@ -2,7 +2,8 @@
  * Deletes folders in the background at the machine's idle priority: one `rm -rf` under `nice -n 19` and
  * `ionice -c 3`, so that deleting many folders takes only the CPU and disk time nothing else wants. A recursive
  * deletion in the daemon's own process costs its event loop a step per file, and its thread pool takes the cores the
- * daemon needs (two on the machines tsnet is measured on). Without those programs the deletion runs in this process.
+ * daemon needs (two on the machines tsnet is measured on). Without those programs, or where they fail, the deletion
+ * runs in this process.
  * A failure is left alone: what remains is deleted again at the next start.
  */
 import { spawn } from 'node:child_process';
@@ -13,9 +14,12 @@ export function deleteWhenIdle(paths: readonly string[]): void {
   const inProcess = (): void => {
     for (const p of paths) void rm(p, { recursive: true, force: true }).catch(() => undefined);
   };
-  if (process.env['TSNET_X_INPROC']) return inProcess();
   // -t: ionice runs rm even where the idle class cannot be set.
   const child = spawn('ionice', ['-t', '-c', '3', 'nice', '-n', '19', 'rm', '-rf', '--', ...paths], { stdio: 'ignore' });
   child.once('error', inProcess);
+  // A program that ran but failed (nice or rm missing, a file rm could not remove): this process tries once more.
+  child.once('exit', (code) => {
+    if (code !== 0) inProcess();
+  });
   child.unref();
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,6 +39,17 @@ describe('deleteWhenIdle', () => {
   it('deletes them in this process where the programs it runs are missing', async () => {
     const dirs = [makeTree(root, 'a')];
     process.env['PATH'] = join(root, 'nothing-here');
+    deleteWhenIdle(dirs);
+    expect(await gone(dirs)).toBe(true);
+  });
+
+  it('deletes them in this process where the program it runs fails', async () => {
+    const dirs = [makeTree(root, 'a')];
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'ionice'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'ionice'), 0o755);
+    process.env['PATH'] = bin;
     deleteWhenIdle(dirs);
     expect(await gone(dirs)).toBe(true);
   });
