@@ -8,10 +8,14 @@ import { ensureIsolated } from '../src/lab/isolation.js';
 export async function inThrowawayLab(fn: (state: string) => Promise<void>): Promise<void> {
   ensureIsolated();
   const state = mkdtempSync(join(tmpdir(), 'tsnet-bench-'));
+  const remove = (): void => rmSync(state, { recursive: true, force: true });
+  // Also when the bench dies of an error no one caught, where the finally below does not run.
+  process.once('exit', remove);
   try {
     await fn(state);
   } finally {
-    rmSync(state, { recursive: true, force: true });
+    process.off('exit', remove);
+    remove();
   }
 }
 

@@ -44,6 +44,10 @@ export async function startBenchDaemon(state: string, extra: readonly string[] =
   // In a namespace of the bench's own when given one (a host of a cluster), else in the bench's.
   const [file, ...args] = netnsPath ? ['nsenter', `--net=${netnsPath}`, '--', ...command] : command;
   const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A bench that dies of an error no one caught takes its daemon with it ('exit' is emitted even then), before its
+  // state folder is removed (see inThrowawayLab).
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.prependOnceListener('exit', killOnExit);
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -59,6 +63,7 @@ export async function startBenchDaemon(state: string, extra: readonly string[] =
     output: () => out,
     cli: async (...args) => (await execFileAsync(process.execPath, [CLI, '--host', `unix://${socket}`, ...args])).stdout.trim(),
     stop: async () => {
+      process.off('exit', killOnExit);
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
