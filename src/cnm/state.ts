@@ -54,8 +54,10 @@ export class CnmState {
     if (old?.kind === 'joined' && (e.kind !== 'joined' || e.sandboxId !== old.sandboxId)) unindexUnder(this.bySandbox, old.sandboxId, old.id);
     this.endpoints.set(e.id, e);
     indexUnder(this.byNetwork, e.networkId, e);
-    if (e.kind === 'joined') indexUnder(this.bySandbox, e.sandboxId, e);
-    if (e.kind === 'joined') this.joinSeq = Math.max(this.joinSeq, e.joinSeq);
+    if (e.kind === 'joined') {
+      indexUnder(this.bySandbox, e.sandboxId, e);
+      this.joinSeq = Math.max(this.joinSeq, e.joinSeq);
+    }
   }
   dropEndpoint(id: string): void {
     const old = this.endpoints.get(id);

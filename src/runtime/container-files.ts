@@ -6,9 +6,13 @@
 import { mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ATTACH_SOCKET, CONTAINER_LOG } from './launcher-args.js';
+import type { LaunchPaths } from './launcher-args.js';
 import { spreadSubfolders } from './spread-folders.js';
 import { deleteWhenIdle } from '../lib/idle-delete.js';
+
+/** Where, in a container's folder, its output is recorded and (without a run folder) clients attach to it. */
+const CONTAINER_LOG = 'container.log';
+const ATTACH_SOCKET = 'attach.sock';
 
 /** How long removals must pause before the trash is emptied. */
 const SWEEP_AFTER_MS = 200;
@@ -58,9 +62,25 @@ export class ContainerFiles {
 
   /** Its layer's upper folder, made if missing (a container never started has no changes yet). */
   changes(id: string): string {
-    const upper = join(this.dir(id), 'upper');
+    const upper = this.upper(id);
     mkdirSync(upper, { recursive: true, mode: 0o755 });
     return upper;
+  }
+
+  private upper(id: string): string {
+    return join(this.dir(id), 'upper');
+  }
+
+  /** What its launcher is told of its files at a start (the layer folders are the launcher's to make). */
+  launchPaths(id: string, layerDir: string): LaunchPaths {
+    return {
+      layerDir,
+      log: this.log(id),
+      attachSocket: this.attachSocket(id),
+      upper: this.upper(id),
+      work: join(this.dir(id), 'work'),
+      exitFile: this.exitFile(id),
+    };
   }
 
   /** Its output, as records (see container-log.ts). */

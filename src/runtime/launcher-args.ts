@@ -30,9 +30,6 @@ function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): st
 /** That file, in a container's folder. */
 export const seccompRulesFile = (dir: string): string => join(dir, SECCOMP_FILE);
 
-/** Where a container's output is recorded, and where clients attach to its streams. */
-export const CONTAINER_LOG = 'container.log';
-export const ATTACH_SOCKET = 'attach.sock';
 /** How long a container's output waits for the first client (`run` without -d attaches right after starting it). */
 const HOLD_FOR_ATTACH_MS = 10_000;
 
@@ -40,9 +37,19 @@ function streamArgs(tty: boolean | undefined, stdin: boolean | undefined, size: 
   return [...(tty ? ['--tty'] : []), ...(stdin ? ['--stdin'] : []), ...(tty && size ? ['--tty-size', `${size.rows},${size.cols}`] : [])];
 }
 
+/** Where a run's launcher finds and puts a container's files (its image's top layer, and ContainerFiles' paths). */
+export interface LaunchPaths {
+  readonly layerDir: string;
+  readonly log: string;
+  readonly attachSocket: string;
+  readonly upper: string;
+  readonly work: string;
+  readonly exitFile: string;
+}
+
 export function runArgs(
   state: ContainerState,
-  { dir, layerDir, attachSocket }: { dir: string; layerDir: string; attachSocket: string },
+  paths: LaunchPaths,
   seccomp: SeccompProgram | null,
   start: StartOptions = {},
   volumeDir: (name: string) => string = (n) => n,
@@ -52,23 +59,23 @@ export function runArgs(
   return [
     'run',
     '--log',
-    join(dir, CONTAINER_LOG),
+    paths.log,
     '--attach-socket',
-    attachSocket,
+    paths.attachSocket,
     ...(start.holdForAttach ? ['--hold-ms', String(HOLD_FOR_ATTACH_MS)] : []),
     ...streamArgs(c.tty, c.openStdin, start.ttySize),
     '--netns',
     net.netnsPath ?? '',
     '--lower',
-    layerDir,
+    paths.layerDir,
     '--upper',
-    join(dir, 'upper'),
+    paths.upper,
     '--work',
-    join(dir, 'work'),
+    paths.work,
     '--hostname',
     c.hostname ?? state.id.slice(0, 12),
     '--exit-file',
-    join(dir, 'exit'),
+    paths.exitFile,
     '--uid',
     String(c.uid ?? 0),
     '--gid',

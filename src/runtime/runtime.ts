@@ -205,12 +205,10 @@ export class Runtime {
     if (netns === undefined || !existsSync(netns))
       throw new InvalidArgumentError(`container "${state.name}": its network namespace ${netns ?? '(none given)'} does not exist`);
     if (state.status === 'exited') await this.prepareRestart(state);
-    const dir = this.dir(state.id);
     const image = this.images.get(state.imageId);
-    const layer = this.images.layerDir(image);
     for (const m of state.config.mounts ?? []) if (m.type === 'volume') this.volumes.populate(m.source, this.images.findPath(image, m.target) ?? '');
-    const files = { dir, layerDir: layer, attachSocket: this.files.attachSocket(state.id) };
-    const args = runArgs(state, files, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
+    const paths = this.files.launchPaths(state.id, this.images.layerDir(image));
+    const args = runArgs(state, paths, this.seccompOf(state), options, (n) => this.volumes.dataDir(n));
     this.files.forgetExit(state.id); // a former run's end, not this one's
     const argv = [this.launcher, ...args];
     const log = this.files.monitorLog(state.id);
