@@ -48,6 +48,9 @@ export class FakeHandle {
   async linkDelete(ref: string | number): Promise<void> {
     this.calls.push(`delete ${ref}`);
   }
+  async linkDeleteUnlisted(ref: string | number): Promise<void> {
+    this.calls.push(`delete ${ref}`);
+  }
   async linkDeleteMany(refs: readonly (string | number)[]): Promise<number> {
     const gone = this.links.filter((l) => refs.includes(l.name) || refs.includes(l.index));
     if (refs.length) this.calls.push(`delete-many ${gone.map((l) => l.name).join(',')}`);

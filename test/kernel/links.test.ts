@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { addBridgePort } from '../../src/drivers/bridge/veth-endpoint.js';
+import { requestUntilEcho } from '../../src/netlink/echoed.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
-import { linkAddRequest, linkSetRequest } from '../../src/netlink/link.js';
+import { linkAddRequest, linkDeleteRequest, linkSetRequest } from '../../src/netlink/link.js';
 import { describeKernel, isRoot, useLab, type IpJson } from '../helpers/lab.js';
 
 const byName = (links: IpJson[], name: string): IpJson | undefined => links.find((l) => l.ifname === name);
@@ -168,5 +169,41 @@ describeKernel('links', () => {
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('many'))).toEqual([]);
     expect(await l.ip(c4, 'link')).toHaveLength(1);
     expect(await h.linkDeleteMany(['many1', 'many2'])).toBe(0);
+  });
+});
+
+describeKernel('a deletion answered at its echo', () => {
+  const lab = useLab();
+
+  it('goes on once the kernel has taken the bridge out of the namespace, while its send still runs', async () => {
+    const l = lab();
+    const h = l.handle();
+    const br = await h.linkAdd({ kind: 'bridge', name: 'br-echo', up: true });
+    await h.addrAdd(br.index, '10.231.0.1/24');
+    const change = await requestUntilEcho(l.host.nativePath, linkDeleteRequest(br.index), 30_000);
+    // This kernel echoes a link's deletion; an older one would answer at the end ('answer').
+    expect(change.by).toBe('echo');
+    // Out of the namespace: the link, its address and its route, and its name is free again.
+    expect(byName(await l.ip(l.host, 'link'), 'br-echo')).toBeUndefined();
+    expect(await l.ip(l.host, '-4', 'route', 'show', '10.231.0.0/24')).toEqual([]);
+    const again = await h.linkAdd({ kind: 'bridge', name: 'br-echo' });
+    expect(again.index).not.toBe(br.index);
+    await change.finished;
+  });
+
+  it("is refused with the kernel's error, and the handle's form deletes and frees names as linkDelete does", async () => {
+    const l = lab();
+    const h = l.handle();
+    await expect(requestUntilEcho(l.host.nativePath, linkDeleteRequest('nosuch1'), 30_000)).rejects.toMatchObject({
+      errnoCode: 'ENODEV',
+      op: 'RTM_DELLINK',
+      object: 'nosuch1',
+    });
+    await expect(h.linkDeleteUnlisted('nosuch2')).rejects.toMatchObject({ errnoCode: 'ENODEV', op: 'RTM_DELLINK' });
+    // More at once than may finish in the background: those beyond wait for their own end; all are gone after.
+    const names = ['brq0', 'brq1', 'brq2', 'brq3'];
+    for (const name of names) await h.linkAdd({ kind: 'bridge', name, up: true });
+    await Promise.all(names.map((name) => h.linkDeleteUnlisted(name)));
+    expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('brq'))).toEqual([]);
   });
 });

@@ -162,7 +162,7 @@ describeKernel('nftables firewall through the Controller', () => {
     const { ctl, lab: l } = world();
     const web = await ctl.createNetwork({ name: 'web', subnet: '10.64.0.0/24' });
     const bridge = `br-${web.id.slice(0, 12)}`;
-    const failing = vi.spyOn(Handle.prototype, 'linkDelete').mockRejectedValueOnce(new NetlinkError('delete link', bridge, Errno.EBUSY));
+    const failing = vi.spyOn(Handle.prototype, 'linkDeleteUnlisted').mockRejectedValueOnce(new NetlinkError('delete link', bridge, Errno.EBUSY));
     try {
       await expect(ctl.deleteNetwork('web')).rejects.toThrow(NetlinkError);
     } finally {
