@@ -50,6 +50,7 @@ export class FakeHandle {
   }
   async linkDeleteUnlisted(ref: string | number): Promise<void> {
     this.calls.push(`delete ${ref}`);
+    this.links = this.links.filter((l) => l.name !== ref && l.index !== ref);
   }
   async linkDeleteMany(refs: readonly (string | number)[]): Promise<number> {
     const gone = this.links.filter((l) => refs.includes(l.name) || refs.includes(l.index));

@@ -275,13 +275,20 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   /**
    * Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. Only veths that carry
-   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's.
+   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's. One
+   * alone (a disconnect) is done once it is out of the namespace, as a network's bridge is (see deleteBridge).
    */
   async leave(ctx: DriverContext, requests: readonly LeaveRequest<BridgeConfig>[]): Promise<void> {
     if (requests.length === 0) return;
     const tags = new Set(requests.map((r) => endpointAlias(r.endpoint.id)));
     const ours = (await ctx.host.linkList()).filter((l) => l.kind === 'veth' && tags.has(l.alias ?? ''));
-    await ctx.host.linkDeleteMany(ours.map((l) => l.index));
+    if (ours.length !== 1) return void (await ctx.host.linkDeleteMany(ours.map((l) => l.index)));
+    try {
+      await ctx.host.linkDeleteUnlisted(ours[0]!.index);
+    } catch (err) {
+      // Gone meanwhile (its sandbox's namespace went, and the pair with it) counts as deleted.
+      if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err;
+    }
   }
 
   /** Published ports are rules of the whole firewall: one batch for every bridge network. */
