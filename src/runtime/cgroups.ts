@@ -25,21 +25,22 @@ export interface Limits {
 /** The CFS period --cpus is measured in (Docker's). */
 const CPU_PERIOD_US = 100_000;
 
+const cannotWrite = (dir: string, file: string, err: unknown): TsnetError =>
+  new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: cannot write ${file}: ${(err as Error).message}`);
+
 function write(dir: string, file: string, value: string): void {
   try {
     writeFileSync(join(dir, file), value);
   } catch (err) {
-    throw new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: cannot write ${file}: ${(err as Error).message}`);
+    throw cannotWrite(dir, file, err);
   }
 }
 
 /** The same off the event loop's thread. */
-async function writeAsync(dir: string, file: string, value: string): Promise<void> {
-  try {
-    await writeFile(join(dir, file), value);
-  } catch (err) {
-    throw new TsnetError('TSNET_ERR_INTERNAL', `cgroup ${dir}: cannot write ${file}: ${(err as Error).message}`);
-  }
+function writeAsync(dir: string, file: string, value: string): Promise<void> {
+  return writeFile(join(dir, file), value).catch((err: unknown) => {
+    throw cannotWrite(dir, file, err);
+  });
 }
 
 /** "64m", "1g", "512k", "1048576" -> bytes, as Docker's --memory. */

@@ -13,6 +13,8 @@ import { deleteWhenIdle } from '../lib/idle-delete.js';
 /** Where, in a container's folder, its output is recorded and (without a run folder) clients attach to it. */
 const CONTAINER_LOG = 'container.log';
 const ATTACH_SOCKET = 'attach.sock';
+/** Where a container created before profiles were kept once has its seccomp rules. */
+const SECCOMP_RULES = 'seccomp.rules';
 
 /** How long removals must pause before the trash is emptied. */
 const SWEEP_AFTER_MS = 200;
@@ -81,6 +83,11 @@ export class ContainerFiles {
       work: join(this.dir(id), 'work'),
       exitFile: this.exitFile(id),
     };
+  }
+
+  /** Its own seccomp rules, kept there by versions that did not yet keep them once per profile. */
+  seccompRules(id: string): string {
+    return join(this.dir(id), SECCOMP_RULES);
   }
 
   /** Its output, as records (see container-log.ts). */

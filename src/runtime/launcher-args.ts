@@ -1,12 +1,8 @@
 /** The launcher's command lines: `run` for a container, `exec` for a command in a running one, both confined alike. */
-import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { launcherSecurityArgs } from './security/confinement.js';
 import type { SeccompProgram } from './security/seccomp-programs.js';
 import type { ContainerState, ExecStreamOptions, StartOptions, TtySize } from './types.js';
-
-/** Where a container created before profiles were kept once has its seccomp rules (in its own folder). */
-const SECCOMP_FILE = 'seccomp.rules';
 
 /** A NUL byte cannot reach the kernel in an argument or a variable: refused, not cut short. */
 export function checkNoNul(what: string, values: readonly string[]): void {
@@ -26,9 +22,6 @@ function securityArgs(state: ContainerState, seccomp: SeccompProgram | null): st
   const c = state.confinement;
   return c ? launcherSecurityArgs({ ...c, seccompRules: null }, c.seccomp ? seccomp : null) : [];
 }
-
-/** That file, in a container's folder. */
-export const seccompRulesFile = (dir: string): string => join(dir, SECCOMP_FILE);
 
 /** How long a container's output waits for the first client (`run` without -d attaches right after starting it). */
 const HOLD_FOR_ATTACH_MS = 10_000;

@@ -20,7 +20,7 @@ import { ImageStore, type Image } from './images.js';
 import { ContainerEnds } from './container-ends.js';
 import { StateFiles } from './state-files.js';
 import { VolumeStore } from './volumes.js';
-import { runArgs, seccompRulesFile } from './launcher-args.js';
+import { runArgs } from './launcher-args.js';
 import { ContainerFiles } from './container-files.js';
 import { ContainerTable } from './container-table.js';
 import { planConfinement } from './security/confinement.js';
@@ -193,7 +193,7 @@ export class Runtime {
   }
 
   private seccompOf(state: ContainerState): SeccompProgram | null {
-    return this.seccomp.programOf(state.confinement, seccompRulesFile(this.dir(state.id)));
+    return this.seccomp.programOf(state.confinement, this.files.seccompRules(state.id));
   }
 
   /** Starts it (again, after it exited); resolves once the command has been exec'd (or rejects with the step that failed). */
