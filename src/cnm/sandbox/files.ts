@@ -1,8 +1,9 @@
 /** A sandbox's /etc/hosts and /etc/resolv.conf, written in its folder and bind-mounted into its container. */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf } from '../../ipam/subnet.js';
+import { rewriteInPlace } from '../../lib/rewrite-in-place.js';
 
 const HOSTS_HEADER = [
   '127.0.0.1\tlocalhost',
@@ -122,14 +123,14 @@ export class SandboxFiles {
   writeHosts(id: string, hosts: string): void {
     const last = this.written.get(id);
     if (last?.hosts === hosts) return;
-    writeFileSync(join(this.dir(id), 'hosts'), hosts);
+    rewriteInPlace(join(this.dir(id), 'hosts'), hosts);
     this.written.set(id, { ...last, hosts });
   }
 
   writeResolv(id: string, resolv: string): void {
     const last = this.written.get(id);
     if (last?.resolv === resolv) return;
-    writeFileSync(join(this.dir(id), 'resolv.conf'), resolv);
+    rewriteInPlace(join(this.dir(id), 'resolv.conf'), resolv);
     this.written.set(id, { ...last, resolv });
   }
 
