@@ -124,6 +124,18 @@ for (const fw of BACKENDS)
       expect(await l.ip(s.ns, 'route', 'show', 'default')).toEqual([expect.objectContaining({ gateway: '172.17.0.1' })]);
     });
 
+    it("on a disconnect, leaves alone a link that took the name of the endpoint's vanished host end", async () => {
+      const { ctl, lab: l, sandbox } = world();
+      await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });
+      const s = await sandbox('vanished');
+      const hostEnd = (await ctl.connect('net-a', s.id)).hostIfname!;
+      await l.exec(l.host, 'ip', ['link', 'del', hostEnd]);
+      await l.exec(l.host, 'ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'foreign0']);
+      await ctl.disconnect('net-a', s.id);
+      expect(ctl.endpointsOf({ sandboxId: s.id })).toEqual([]);
+      expect(await l.ip(l.host, 'link', 'show', hostEnd)).toEqual([expect.objectContaining({ ifname: hostEnd })]);
+    });
+
     it('runs a dual-stack network: IPv6 addresses and default route inside, IPv6 traffic between containers', async () => {
       const { ctl, lab: l, sandbox } = world();
       await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });

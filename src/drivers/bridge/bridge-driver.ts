@@ -275,16 +275,25 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   /**
    * Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. Only veths that carry
-   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's. One
-   * alone (a disconnect) is done once it is out of the namespace, as a network's bridge is (see deleteBridge).
+   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's.
    */
   async leave(ctx: DriverContext, requests: readonly LeaveRequest<BridgeConfig>[]): Promise<void> {
     if (requests.length === 0) return;
+    if (requests.length === 1) return this.leaveOne(ctx, requests[0]!.endpoint);
     const tags = new Set(requests.map((r) => endpointAlias(r.endpoint.id)));
     const ours = (await ctx.host.linkList()).filter((l) => l.kind === 'veth' && tags.has(l.alias ?? ''));
-    if (ours.length !== 1) return void (await ctx.host.linkDeleteMany(ours.map((l) => l.index)));
+    await ctx.host.linkDeleteMany(ours.map((l) => l.index));
+  }
+
+  /**
+   * One endpoint (a disconnect): its host end is asked for by its name rather than found in a list of every link,
+   * and done once it is out of the namespace, as a network's bridge is (see deleteBridge).
+   */
+  private async leaveOne(ctx: DriverContext, endpoint: EndpointBase): Promise<void> {
+    const link = await ctx.host.linkFind(hostEndName(endpoint.id));
+    if (link?.kind !== 'veth' || link.alias !== endpointAlias(endpoint.id)) return;
     try {
-      await ctx.host.linkDeleteUnlisted(ours[0]!.index);
+      await ctx.host.linkDeleteUnlisted(link.index);
     } catch (err) {
       // Gone meanwhile (its sandbox's namespace went, and the pair with it) counts as deleted.
       if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err;
