@@ -29,12 +29,18 @@ export class SandboxCreateBatch {
   create(req: SandboxCreateRequest): Promise<SandboxRecord> {
     return new Promise<SandboxRecord>((resolve, reject) => {
       this.waiting.push({ req, resolve, reject });
-      // The first request of a batch queues its flush; later ones ride along until it starts.
-      if (this.waiting.length === 1) void this.enqueue(() => this.flush()).catch(() => undefined);
+      // The first request of a batch queues its flush; later ones ride along until it starts. The callers hear
+      // their outcomes once the whole operation has ended (see SandboxDeleteBatch).
+      if (this.waiting.length === 1) {
+        const answers: (() => void)[] = [];
+        void this.enqueue(() => this.flush(answers))
+          .catch(() => undefined)
+          .then(() => answers.forEach((answer) => answer()));
+      }
     });
   }
 
-  private async flush(): Promise<void> {
+  private async flush(answers: (() => void)[]): Promise<void> {
     const batch = this.waiting;
     this.waiting = [];
     // Two requests for one id in a batch would both pass the check for a duplicate: the later ones are refused here.
@@ -45,6 +51,6 @@ export class SandboxCreateBatch {
       return this.createOne(w.req);
     });
     const outcomes = await Promise.allSettled(run);
-    outcomes.forEach((o, i) => (o.status === 'fulfilled' ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.reason)));
+    outcomes.forEach((o, i) => answers.push(() => (o.status === 'fulfilled' ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.reason))));
   }
 }

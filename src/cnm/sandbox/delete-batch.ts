@@ -27,23 +27,30 @@ export class SandboxDeleteBatch {
       const same = this.waiting.get(id);
       if (same) return void same.push({ resolve, reject });
       this.waiting.set(id, [{ resolve, reject }]);
-      // The first request of a batch queues its flush; later ones ride along until it starts.
-      if (this.waiting.size === 1) void this.enqueue(() => this.flush()).catch(() => undefined);
+      // The first request of a batch queues its flush; later ones ride along until it starts. The callers hear
+      // their outcomes once the whole operation has ended, after what the controller does once an operation is done
+      // (the cluster's announcements), as a caller of any other operation does.
+      if (this.waiting.size === 1) {
+        const answers: (() => void)[] = [];
+        void this.enqueue(() => this.flush(answers))
+          .catch(() => undefined)
+          .then(() => answers.forEach((answer) => answer()));
+      }
     });
   }
 
-  private async flush(): Promise<void> {
+  private async flush(answers: (() => void)[]): Promise<void> {
     const batch = [...this.waiting];
     this.waiting.clear();
     const known = batch.filter(([id]) => this.exists(id));
     // An unknown id gets its own error (deleteMany names it), and does not fail the others.
-    for (const [id, waiters] of batch.filter(([id]) => !this.exists(id))) await this.settle(waiters, this.attempt([id]));
+    for (const [id, waiters] of batch.filter(([id]) => !this.exists(id))) await this.settle(waiters, this.attempt([id]), answers);
     if (known.length === 0) return;
     try {
       await this.attempt(known.map(([id]) => id));
-      for (const [, waiters] of known) for (const w of waiters) w.resolve();
+      for (const [, waiters] of known) for (const w of waiters) answers.push(() => w.resolve());
     } catch {
-      for (const [id, waiters] of known) await this.settle(waiters, this.exists(id) ? this.attempt([id]) : Promise.resolve());
+      for (const [id, waiters] of known) await this.settle(waiters, this.exists(id) ? this.attempt([id]) : Promise.resolve(), answers);
     }
   }
 
@@ -52,12 +59,12 @@ export class SandboxDeleteBatch {
     await this.deleteMany(ids);
   }
 
-  private async settle(waiters: readonly Waiter[], outcome: Promise<void>): Promise<void> {
+  private async settle(waiters: readonly Waiter[], outcome: Promise<void>, answers: (() => void)[]): Promise<void> {
     try {
       await outcome;
-      for (const w of waiters) w.resolve();
+      for (const w of waiters) answers.push(() => w.resolve());
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      for (const w of waiters) answers.push(() => w.reject(err));
     }
   }
 }

@@ -192,6 +192,28 @@ describe('Controller: sandboxes and endpoints', () => {
     expect(e.ipv4).toBe('10.1.0.3/24'); // sequential, as Docker: a just-released address is not reused first
   });
 
+  it('answers a sandbox made or removed (batched or not) only after what runs once an operation is done', async () => {
+    // The cluster agent announces this host's endpoints there: a removal that answered first would leave them held.
+    const seen: string[] = [];
+    w.controller.watchChanges(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push('watched');
+    });
+    const made = await w.controller.createSandbox({ containerId: 'w1' });
+    expect(seen).toEqual(['watched']);
+    const others = await Promise.all(['w2', 'w3'].map((c) => w.controller.createSandbox({ containerId: c })));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    seen.length = 0;
+    await w.controller.deleteSandbox(made.id);
+    expect(seen).toEqual(['watched']);
+    seen.length = 0;
+    await Promise.all(others.map((o) => w.controller.deleteSandbox(o.id)));
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    seen.length = 0;
+    await expect(w.controller.deleteSandbox('no-such-sandbox')).rejects.toThrow();
+    expect(seen).toEqual(['watched']);
+  });
+
   it('removes sandboxes with all their endpoints in one leave, and their namespaces and files', async () => {
     const ids = [];
     for (const c of ['c1', 'c2', 'c3']) {
