@@ -136,6 +136,35 @@ for (const fw of BACKENDS)
       expect(await l.ip(l.host, 'link', 'show', hostEnd)).toEqual([expect.objectContaining({ ifname: hostEnd })]);
     });
 
+    it("takes a removed sandbox's wires from the ends that outlive it before answering: a host bridge's port, a sandbox that stays", async () => {
+      const { ctl, lab: l, sandbox } = world();
+      const [gone, stays] = await Promise.all(['wgone', 'wstays'].map(sandbox));
+      await ctl.ensureHostBridge('wbr0', 'test:w');
+      await ctl.createWires([
+        {
+          owner: 'test:w',
+          ends: [
+            { sandboxId: gone!.id, ifname: 'eth1', addresses: [] },
+            { ifname: 'wbr0p1', bridge: 'wbr0', addresses: [] },
+          ],
+        },
+        {
+          owner: 'test:w',
+          ends: [
+            { sandboxId: gone!.id, ifname: 'eth2', addresses: [] },
+            { sandboxId: stays!.id, ifname: 'eth1', addresses: [] },
+          ],
+        },
+      ]);
+      expect((await l.ip(l.host, 'link', 'show', 'master', 'wbr0')).map((x) => x.ifname)).toEqual(['wbr0p1']);
+      await ctl.deleteSandbox(gone!.id);
+      // Right after the answer, not once the kernel has got round to the namespace that went.
+      expect(await l.ip(l.host, 'link', 'show', 'master', 'wbr0')).toEqual([]);
+      expect((await l.ip(stays!.ns, 'link')).map((x) => x.ifname)).toEqual(['lo']);
+      expect(ctl.wires('test:w')).toEqual([]);
+      await ctl.removeHostBridges('test:w');
+    });
+
     it('runs a dual-stack network: IPv6 addresses and default route inside, IPv6 traffic between containers', async () => {
       const { ctl, lab: l, sandbox } = world();
       await ctl.createNetwork({ name: 'net-a', subnet: '10.31.0.0/24' });

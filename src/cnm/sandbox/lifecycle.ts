@@ -10,7 +10,7 @@ import { newId, type CnmCore } from '../core.js';
 import { forgetEndpoint, releaseEndpoint } from '../endpoint/addresses.js';
 import { leaveAll } from '../endpoint/leave.js';
 import { refreshPorts } from '../ports/publish.js';
-import { forgetWires, stopRelays, wiresOf } from '../wires/wires.js';
+import { deleteOutlivingEnds, forgetWires, stopRelays, wiresOf } from '../wires/wires.js';
 import { checkPortSpecs } from '../ports/specs.js';
 import type { LiveSandbox } from '../state.js';
 import type { PortSpec, SandboxRecord } from '../types.js';
@@ -106,11 +106,13 @@ async function newNamespace(core: CnmCore, id: string, undo: UndoStack): Promise
 /** Removes sandboxes and their endpoints. */
 export async function deleteSandboxes(core: CnmCore, live: readonly LiveSandbox[]): Promise<void> {
   const endpoints = live.flatMap((s) => core.state.joinedTo(s.record.id));
-  const wires = wiresOf(core, new Set(live.map((s) => s.record.id)));
+  const ids = new Set(live.map((s) => s.record.id));
+  const wires = wiresOf(core, ids);
   await leaveAll(core, endpoints);
   await stopRelays(core, wires);
+  await deleteOutlivingEnds(core, wires, ids);
   for (const s of live) closeSandbox(core, s);
-  // Their wires went with the namespaces (deleting one end of a veth pair takes the other).
+  // The rest of their wires go with the namespaces (deleting one end of a veth pair takes the other).
   forgetWires(core, wires);
   core.deps.store.transaction(() => {
     for (const e of endpoints) forgetEndpoint(core, e);

@@ -129,6 +129,24 @@ async function removeWireKernel(core: CnmCore, wire: WireRecord): Promise<void> 
   }
 }
 
+/**
+ * Before these sandboxes' namespaces go: deletes the pairs of their wires whose other end outlives them (on the
+ * host, such as a lab bridge's port, or in a sandbox that stays). The kernel would take those pairs with the
+ * namespaces only once it has finished with them, after the removal has answered. One request per namespace.
+ */
+export async function deleteOutlivingEnds(core: CnmCore, wires: readonly WireRecord[], leaving: ReadonlySet<string>): Promise<void> {
+  const byHandle = new Map<Handle, number[]>();
+  for (const wire of wires) {
+    const end = wire.ends.find((e) => !e.sandboxId || (!leaving.has(e.sandboxId) && core.state.findSandbox(e.sandboxId)));
+    if (!end) continue;
+    const { handle } = side(core, end);
+    const link = await handle.linkFind(end.ifname);
+    if (link?.alias !== ownerTag('wire', wire.id)) continue;
+    byHandle.set(handle, [...(byHandle.get(handle) ?? []), link.index]);
+  }
+  for (const [handle, indexes] of byHandle) await handle.linkDeleteMany(indexes);
+}
+
 /** Removes an owner's wires: their pairs and their records. */
 export async function deleteWires(core: CnmCore, owner: string): Promise<number> {
   const wires = core.state.wireList().filter((w) => w.owner === owner);
