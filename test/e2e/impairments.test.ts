@@ -298,7 +298,9 @@ describeKernel('lab link impairments, measured', () => {
       rtt: Number(m[2]),
     }));
     expect(replies.filter((r) => r.sent > 3500 + LATE + 5 + 2).every((r) => r.rtt > 19)).toBe(true);
-    expect(replies.filter((r) => r.sent > 3100 && r.sent < 3500 - 2).every((r) => r.rtt < 5)).toBe(true);
+    // Before it, none took the delay: each under half of it (a loaded run had a reply of 5 ms or more, undelayed).
+    const early = replies.filter((r) => r.sent > 3100 && r.sent < 3500 - 2);
+    expect(early.filter((r) => r.rtt >= 10)).toEqual([]);
     await ok('lab', 'destroy', '--name', 'sched');
   });
 
