@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { SandboxRecord } from '../types.js';
 import type { SandboxCreateRequest } from './lifecycle.js';
+import { runBatch, type Answers } from './queued-batch.js';
 
 interface Waiter {
   readonly req: SandboxCreateRequest;
@@ -29,18 +30,12 @@ export class SandboxCreateBatch {
   create(req: SandboxCreateRequest): Promise<SandboxRecord> {
     return new Promise<SandboxRecord>((resolve, reject) => {
       this.waiting.push({ req, resolve, reject });
-      // The first request of a batch queues its flush; later ones ride along until it starts. The callers hear
-      // their outcomes once the whole operation has ended (see SandboxDeleteBatch).
-      if (this.waiting.length === 1) {
-        const answers: (() => void)[] = [];
-        void this.enqueue(() => this.flush(answers))
-          .catch(() => undefined)
-          .then(() => answers.forEach((answer) => answer()));
-      }
+      // The first request of a batch queues its flush; later ones ride along until it starts.
+      if (this.waiting.length === 1) runBatch(this.enqueue, (answers) => this.flush(answers));
     });
   }
 
-  private async flush(answers: (() => void)[]): Promise<void> {
+  private async flush(answers: Answers): Promise<void> {
     const batch = this.waiting;
     this.waiting = [];
     // Two requests for one id in a batch would both pass the check for a duplicate: the later ones are refused here.

@@ -4,6 +4,8 @@
  * kernel's cost of removing veths (an RCU grace period per request) and the store's transaction are paid once for
  * the lot. Each caller still gets its own outcome: if the batch fails, its sandboxes are deleted one by one.
  */
+import { runBatch, type Answers } from './queued-batch.js';
+
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
@@ -27,19 +29,12 @@ export class SandboxDeleteBatch {
       const same = this.waiting.get(id);
       if (same) return void same.push({ resolve, reject });
       this.waiting.set(id, [{ resolve, reject }]);
-      // The first request of a batch queues its flush; later ones ride along until it starts. The callers hear
-      // their outcomes once the whole operation has ended, after what the controller does once an operation is done
-      // (the cluster's announcements), as a caller of any other operation does.
-      if (this.waiting.size === 1) {
-        const answers: (() => void)[] = [];
-        void this.enqueue(() => this.flush(answers))
-          .catch(() => undefined)
-          .then(() => answers.forEach((answer) => answer()));
-      }
+      // The first request of a batch queues its flush; later ones ride along until it starts.
+      if (this.waiting.size === 1) runBatch(this.enqueue, (answers) => this.flush(answers));
     });
   }
 
-  private async flush(answers: (() => void)[]): Promise<void> {
+  private async flush(answers: Answers): Promise<void> {
     const batch = [...this.waiting];
     this.waiting.clear();
     const known = batch.filter(([id]) => this.exists(id));
@@ -59,7 +54,7 @@ export class SandboxDeleteBatch {
     await this.deleteMany(ids);
   }
 
-  private async settle(waiters: readonly Waiter[], outcome: Promise<void>, answers: (() => void)[]): Promise<void> {
+  private async settle(waiters: readonly Waiter[], outcome: Promise<void>, answers: Answers): Promise<void> {
     try {
       await outcome;
       for (const w of waiters) answers.push(() => w.resolve());
