@@ -20,7 +20,6 @@ export interface EchoedChange {
   readonly finished: Promise<void>;
 }
 
-const EIO = 5;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 /** How long a wait for a datagram lasts before the send's outcome is looked at again. */
@@ -38,10 +37,11 @@ export async function requestUntilEcho(nsPath: string | null, request: NetlinkRe
   const fd = lib.socketOpen(nsPath, NETLINK_ROUTE, 0);
   if (fd < 0) throw new NetlinkError('socket', nsPath ?? 'current namespace', -fd);
   const out = request.encode(SEQ, NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO);
-  let sent: number | undefined;
+  // The send's outcome: the kernel's count or -errno, or the binding's own error should the call itself fail.
+  let sent: number | Error | undefined;
   const sending = lib.sendAsync(fd, out, out.length).then(
     (n) => (sent = n),
-    () => (sent = -EIO),
+    (err: unknown) => (sent = err instanceof Error ? err : new Error(String(err))),
   );
   const answered = awaitEchoOrAnswer(fd, request, () => sent, timeoutMs);
   // The socket is closed once nothing uses it: the kernel until the send returns, this side until its read ends.
@@ -55,13 +55,19 @@ export async function requestUntilEcho(nsPath: string | null, request: NetlinkRe
 }
 
 /** Reads the socket until the echo or the answer of the request (sequence SEQ) comes, or the send has failed. */
-async function awaitEchoOrAnswer(fd: number, request: NetlinkRequest<unknown>, sent: () => number | undefined, timeoutMs: number): Promise<EchoedChange['by']> {
+async function awaitEchoOrAnswer(
+  fd: number,
+  request: NetlinkRequest<unknown>,
+  sent: () => number | Error | undefined,
+  timeoutMs: number,
+): Promise<EchoedChange['by']> {
   const rx = Buffer.allocUnsafe(RECEIVE_BYTES);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const n = await native().recvAsync(fd, rx, rx.length, WAIT_SLICE_MS);
     if (n === -EAGAIN) {
       const result = sent();
+      if (result instanceof Error) throw result;
       if (result !== undefined && result < 0) throw new NetlinkError('sendto', request.object, -result);
       if (performance.now() > deadline) throw new NetlinkError(messageTypeName(request.type), request.object, ETIMEDOUT);
       continue;

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { addBridgePort } from '../../src/drivers/bridge/veth-endpoint.js';
 import { requestUntilEcho } from '../../src/netlink/echoed.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
@@ -200,10 +200,13 @@ describeKernel('a deletion answered at its echo', () => {
       object: 'nosuch1',
     });
     await expect(h.linkDeleteUnlisted('nosuch2')).rejects.toMatchObject({ errnoCode: 'ENODEV', op: 'RTM_DELLINK' });
-    // More at once than may finish in the background: those beyond wait for their own end; all are gone after.
+    // More at once than may finish in the background (two): the two beyond wait for their own end, as linkDelete
+    // does; all are gone after.
     const names = ['brq0', 'brq1', 'brq2', 'brq3'];
     for (const name of names) await h.linkAdd({ kind: 'bridge', name, up: true });
+    const waited = vi.spyOn(h, 'linkDelete');
     await Promise.all(names.map((name) => h.linkDeleteUnlisted(name)));
+    expect(waited.mock.calls).toEqual([['brq2'], ['brq3']]);
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('brq'))).toEqual([]);
   });
 });

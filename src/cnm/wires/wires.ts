@@ -115,17 +115,19 @@ export async function createWires(core: CnmCore, specs: readonly WireSpec[]): Pr
   });
 }
 
+/** A wire's end as it is in its namespace, when the link of its name there carries the wire's tag. */
+async function taggedEnd(core: CnmCore, wire: WireRecord, end: WireEnd): Promise<{ handle: Handle; index: number } | undefined> {
+  const { handle } = side(core, end);
+  const link = await handle.linkFind(end.ifname);
+  return link?.alias === ownerTag('wire', wire.id) ? { handle, index: link.index } : undefined;
+}
+
 /** Deletes a wire's pair from whichever end still exists (deleting one end takes both). */
 async function removeWireKernel(core: CnmCore, wire: WireRecord): Promise<void> {
-  const tag = ownerTag('wire', wire.id);
   for (const end of wire.ends) {
     if (end.sandboxId && !core.state.findSandbox(end.sandboxId)) continue;
-    const { handle } = side(core, end);
-    const link = await handle.linkFind(end.ifname);
-    if (link?.alias === tag) {
-      await handle.linkDelete(link.index);
-      return;
-    }
+    const found = await taggedEnd(core, wire, end);
+    if (found) return found.handle.linkDelete(found.index);
   }
 }
 
@@ -138,11 +140,8 @@ export async function deleteOutlivingEnds(core: CnmCore, wires: readonly WireRec
   const byHandle = new Map<Handle, number[]>();
   for (const wire of wires) {
     const end = wire.ends.find((e) => !e.sandboxId || (!leaving.has(e.sandboxId) && core.state.findSandbox(e.sandboxId)));
-    if (!end) continue;
-    const { handle } = side(core, end);
-    const link = await handle.linkFind(end.ifname);
-    if (link?.alias !== ownerTag('wire', wire.id)) continue;
-    byHandle.set(handle, [...(byHandle.get(handle) ?? []), link.index]);
+    const found = end && (await taggedEnd(core, wire, end));
+    if (found) byHandle.set(found.handle, [...(byHandle.get(found.handle) ?? []), found.index]);
   }
   for (const [handle, indexes] of byHandle) await handle.linkDeleteMany(indexes);
 }
