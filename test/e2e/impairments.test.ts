@@ -197,18 +197,22 @@ describeKernel('lab link impairments, measured', () => {
     const before = await errors();
     const sent = 10000;
     const size = 1000; // ICMP payload: a 1,042-byte frame
-    const out = await inNode('n1', 'ping', ['-f', '-q', '-c', String(sent), '-s', String(size), '10.200.0.2'], 120_000).catch(
-      (err: { stdout?: string }) => err.stdout ?? '',
-    );
-    const received = Number(/(\d+) received/u.exec(out)?.[1]);
-    const lost = sent - received;
-    // A flip in the source MAC address (6 of the frame's bytes) harms nothing; every other flip fails a check.
-    const frame = size + 8 + 20 + 14;
-    const p = 0.05 * (1 - 6 / frame);
-    expect(Math.abs(lost / sent - p), `lost ${((100 * lost) / sent).toFixed(2)}%`).toBeLessThanOrEqual(3 * Math.sqrt((p * (1 - p)) / sent));
-    // They arrived, and the receiver's checks found them wrong (a flip in the destination MAC address is dropped before IP).
-    expect(await errors()).toBeGreaterThanOrEqual(before + lost * 0.95);
-    await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+    try {
+      const out = await inNode('n1', 'ping', ['-f', '-q', '-c', String(sent), '-s', String(size), '10.200.0.2'], 120_000).catch(
+        (err: { stdout?: string }) => err.stdout ?? '',
+      );
+      const received = Number(/(\d+) received/u.exec(out)?.[1]);
+      const lost = sent - received;
+      // A flip in the source MAC address (6 of the frame's bytes) harms nothing; every other flip fails a check.
+      const frame = size + 8 + 20 + 14;
+      const p = 0.05 * (1 - 6 / frame);
+      expect(Math.abs(lost / sent - p), `lost ${((100 * lost) / sent).toFixed(2)}%`).toBeLessThanOrEqual(3 * Math.sqrt((p * (1 - p)) / sent));
+      // They arrived, and the receiver's checks found them wrong (a flip in the destination MAC address is dropped before IP).
+      expect(await errors()).toBeGreaterThanOrEqual(before + lost * 0.95);
+    } finally {
+      // Cleared whatever the outcome, so that a failure here does not become the next test's.
+      await ok('lab', 'link', 'set', '--name', 'imp', 'n1:eth1', '--clear');
+    }
   });
 
   it('takes an end down (all it sends is lost) and up again; refuses a bad value by name and changes nothing', async () => {
