@@ -6,7 +6,9 @@
 import { SerialQueue } from '../lib/serial-queue.js';
 import { CnmCore, type ControllerDeps } from './core.js';
 import * as docker from './docker.js';
-import { connect, disconnect, type ConnectRequest } from './endpoint/connect.js';
+import { disconnect, type ConnectRequest } from './endpoint/connect.js';
+import { connectMany, type ConnectCall } from './endpoint/connect-many.js';
+import { QueuedBatch } from './queued-batch.js';
 import { createNetwork, type DockerNetworkRequest, type NetworkCreateRequest } from './network/create.js';
 import {
   DEFAULT_BRIDGE_NETWORK,
@@ -79,6 +81,11 @@ export class Controller {
         ids.map((id) => this.core.sandbox(id)),
       ),
     (id) => this.hasSandbox(id),
+  );
+  /** Connects asked for while others run are made together (see connect-many.ts). */
+  private readonly connects = new QueuedBatch<ConnectCall, JoinedEndpoint>(
+    (op) => this.run(op),
+    (calls) => connectMany(this.core, calls),
   );
   /** Counts finished operations: readers that cache what they derive from the state (the resolver) compare it. */
   private changes = 0;
@@ -280,7 +287,7 @@ export class Controller {
   }
   /** Creates an endpoint on the network and joins it to the sandbox. Equivalent to `docker network connect`. */
   connect(networkRef: string, sandboxId: string, req: ConnectRequest = {}): Promise<JoinedEndpoint> {
-    return this.run(() => connect(this.core, this.core.network(networkRef), this.core.sandbox(sandboxId), req));
+    return this.connects.submit({ networkRef, sandboxId, req });
   }
   /** Leaves and deletes the sandbox's endpoint on the network; the default route moves if it was this one's. */
   disconnect(networkRef: string, sandboxId: string): Promise<void> {

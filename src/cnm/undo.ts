@@ -42,16 +42,21 @@ export class UndoStack {
     try {
       return await fn(undo);
     } catch (err) {
-      const failures: { what: string; err: unknown }[] = [];
-      for (const step of undo.steps.reverse()) {
-        try {
-          await step.run();
-        } catch (undoErr) {
-          failures.push({ what: step.what, err: undoErr });
-        }
-      }
-      if (failures.length > 0) throw new RollbackError(err, failures);
-      throw err;
+      return undo.rollback(err);
     }
+  }
+
+  /** Undoes what was pushed, last first, because of err; throws err, or a RollbackError if an undo step failed. */
+  async rollback(err: unknown): Promise<never> {
+    const failures: { what: string; err: unknown }[] = [];
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step.run();
+      } catch (undoErr) {
+        failures.push({ what: step.what, err: undoErr });
+      }
+    }
+    if (failures.length > 0) throw new RollbackError(err, failures);
+    throw err;
   }
 }

@@ -99,6 +99,11 @@ export interface NetworkDriver<Config extends object = object> {
   /** Fills in what the driver decides for a new endpoint (e.g. its MAC address); no kernel work. */
   createEndpoint(network: NetworkRecord<Config>, endpoint: EndpointBase): EndpointBase;
   join(ctx: DriverContext, request: JoinRequest<Config>): Promise<JoinResult>;
+  /**
+   * Joins endpoints of one network, each to a sandbox of its own, in fewer kernel round trips than one join each
+   * (concurrent connects). Each outcome is its own; a failed one left nothing behind. Optional: join each otherwise.
+   */
+  joinMany?(ctx: DriverContext, requests: readonly JoinRequest<Config>[]): Promise<PromiseSettledResult<JoinResult>[]>;
   /** Leaves many at once: deletions are batched so that the kernel's wait is paid once per call. */
   leave(ctx: DriverContext, requests: readonly LeaveRequest<Config>[]): Promise<void>;
   /**

@@ -39,6 +39,13 @@ export type LinkAddInput = LinkAddSpec extends infer S
     : never
   : never;
 
+/** A link to create under a name nobody else can hold, and the requests that finish it, addressed by that name. */
+export interface UniqueLink {
+  readonly create: NetlinkRequest<Link | undefined>;
+  readonly finish: readonly NetlinkRequest<unknown>[];
+  readonly name: string;
+}
+
 /** Deletions answered early that may hold worker threads at once (the threads are the process's file I/O's too). */
 const MAX_FINISHING = 2;
 const ECHO_TIMEOUT_MS = 30_000;
@@ -175,17 +182,45 @@ export class Handle {
    * creation fails, its error is thrown; if a finishing request fails, the new link is deleted again.
    */
   async linkCreateUnique(create: NetlinkRequest<Link | undefined>, finish: readonly NetlinkRequest<unknown>[], name: string): Promise<Link | undefined> {
+    const [outcome] = await this.linkCreateUniqueMany([{ create, finish, name }]);
+    if (outcome!.status === 'rejected') throw outcome!.reason;
+    return outcome!.value;
+  }
+
+  /**
+   * linkCreateUnique for many links in one send (many endpoints at once): each link's outcome is its own, and a
+   * link whose finishing failed is deleted again, as linkCreateUnique does; the others stay.
+   */
+  async linkCreateUniqueMany(links: readonly UniqueLink[]): Promise<PromiseSettledResult<Link | undefined>[]> {
+    const requests = links.flatMap((l) => [l.create, ...l.finish]);
+    let results: readonly PromiseSettledResult<unknown>[];
     try {
-      const [echoed] = (await this.socket.pipeline([create, ...finish])) as [Link | undefined];
-      return echoed;
+      results = (await this.socket.pipeline(requests)).map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       if (!(err instanceof NetlinkBatchError)) throw err;
-      const [created] = err.results;
-      if (created?.status === 'rejected') throw created.reason;
-      const index = (created?.value as Link | undefined)?.index;
-      await this.linkDelete(index ?? name).catch(() => undefined);
-      throw err.errors[0];
+      results = err.results;
     }
+    let at = 0;
+    const outcomes: PromiseSettledResult<Link | undefined>[] = [];
+    for (const link of links) {
+      const [created, ...finished] = results.slice(at, (at += 1 + link.finish.length));
+      outcomes.push(await this.keepIfFinished(link.name, created!, finished));
+    }
+    return outcomes;
+  }
+
+  /** A created link whose finishing failed is deleted (by its index when echoed), and the first failure is its outcome. */
+  private async keepIfFinished(
+    name: string,
+    created: PromiseSettledResult<unknown>,
+    finished: readonly PromiseSettledResult<unknown>[],
+  ): Promise<PromiseSettledResult<Link | undefined>> {
+    if (created.status === 'rejected') return created;
+    const echoed = created.value as Link | undefined;
+    const failed = finished.find((r) => r.status === 'rejected');
+    if (!failed) return { status: 'fulfilled', value: echoed };
+    await this.linkDelete(echoed?.index ?? name).catch(() => undefined);
+    return failed;
   }
 
   /** Equivalent to: `ip link del DEV` (for a veth, the peer goes too). */

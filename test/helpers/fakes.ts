@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Controller, type ControllerDeps, type ReconcileReport } from '../../src/cnm/controller.js';
 import type { SandboxNamespaces } from '../../src/cnm/sandbox/namespaces.js';
 import { Store } from '../../src/cnm/store.js';
-import type { DriverContext, JoinRequest, LeaveRequest, NetworkDriver } from '../../src/drivers/driver.js';
+import type { DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver } from '../../src/drivers/driver.js';
 import { HostDriver } from '../../src/drivers/host/host-driver.js';
 import { NullDriver } from '../../src/drivers/null/null-driver.js';
 import { OverlayDriver } from '../../src/drivers/overlay/overlay-driver.js';
@@ -140,6 +140,16 @@ export class RecordingDriver implements NetworkDriver<{ tag: string }> {
   async join(_ctx: DriverContext, r: JoinRequest): Promise<{ hostIfname: string; ifname: string }> {
     this.step('join', `${r.endpoint.name} as ${r.ifname}${r.defaultRoute ? ' with the default route' : ''}`);
     return { hostIfname: `veth${r.endpoint.id.slice(0, 7)}`, ifname: r.ifname };
+  }
+  /** Endpoints (by name) that joinMany fails, each alone. */
+  readonly failingInMany = new Set<string>();
+  async joinMany(_ctx: DriverContext, rs: readonly JoinRequest[]): Promise<PromiseSettledResult<JoinResult>[]> {
+    this.calls.push(`join-many ${rs.map((r) => `${r.endpoint.name} as ${r.ifname}`).join(',')}`);
+    return rs.map((r) =>
+      this.failingInMany.has(r.endpoint.name)
+        ? { status: 'rejected', reason: new Error(`join of ${r.endpoint.name} failed on purpose`) }
+        : { status: 'fulfilled', value: { hostIfname: `veth${r.endpoint.id.slice(0, 7)}`, ifname: r.ifname } },
+    );
   }
   async leave(_ctx: DriverContext, rs: readonly LeaveRequest[]): Promise<void> {
     this.step('leave', rs.map((r) => r.endpoint.name).join(','));

@@ -252,12 +252,21 @@ for (const fw of BACKENDS)
       expect((await l.ip(s.ns, 'link', 'show', 'eth0'))[0]).toMatchObject({ mtu: 1400 });
     });
 
-    it('gives 50 endpoints created at once 50 distinct addresses, and takes them all back', async () => {
+    it('gives 50 endpoints connected at once 50 distinct addresses, their host ends in one send, and takes them all back', async () => {
       const { ctl, lab: l, sandbox, deps } = world();
       const net = await ctl.createNetwork({ name: 'net-many', subnet: '10.34.0.0/24' });
       const boxes = await Promise.all(Array.from({ length: 50 }, (_, i) => sandbox(`m${i}`)));
+      const sendsBefore = ctl.hostNetlinkStats().sends;
       const eps = await Promise.all(boxes.map((b) => ctl.connect('net-many', b.id)));
+      expect(ctl.hostNetlinkStats().sends - sendsBefore).toBe(1);
       expect(new Set(eps.map((e) => e.ipv4)).size).toBe(50);
+      expect((await l.ip(l.host, 'link')).filter((x) => x.master === bridgeName(net))).toHaveLength(50);
+      for (const i of [0, 49]) {
+        expect((await l.ip(boxes[i]!.ns, 'route', 'show', 'default'))[0]).toMatchObject({ gateway: '10.34.0.1', dev: 'eth0' });
+        const inside = (await l.ip(boxes[i]!.ns, 'addr', 'show', 'eth0'))[0]?.addr_info as { local: string; prefixlen: number }[];
+        expect(inside.map((a) => `${a.local}/${a.prefixlen}`)).toContain(eps[i]!.ipv4);
+      }
+      expect(await l.pingResult(boxes[0]!.ns, eps[49]!.ipv4!.split('/')[0]!)).toBe('reached');
       await ctl.deleteSandboxes(boxes.map((b) => b.id));
       expect((await l.ip(l.host, 'link')).filter((x) => x.master === bridgeName(net))).toEqual([]);
       expect(deps.ipam.pool(net.pools.v4!.id).addresses).toEqual([]);
@@ -299,10 +308,11 @@ for (const fw of BACKENDS)
       await host.linkDelete(old.index);
       const remade = await host.linkAdd({ kind: 'bridge', name, up: true });
       expect(remade.index).not.toBe(old.index);
-      const b = await sandbox('rb');
-      const ep = await ctl.connect('net-remade', b.id);
-      expect((await l.ip(l.host, 'link', 'show', ep.hostIfname!))[0]).toMatchObject({ master: name });
-      await ctl.deleteSandboxes([b.id]);
+      // Two at once: the endpoints joined together find the bridge's new index just the same.
+      const [b, b2] = await Promise.all([sandbox('rb'), sandbox('rb2')]);
+      const [ep, ep2] = await Promise.all([ctl.connect('net-remade', b.id), ctl.connect('net-remade', b2.id)]);
+      for (const e of [ep, ep2]) expect((await l.ip(l.host, 'link', 'show', e.hostIfname!))[0]).toMatchObject({ master: name });
+      await ctl.deleteSandboxes([b.id, b2.id]);
       await host.linkDelete(remade.index);
       const c = await sandbox('rc');
       await expect(ctl.connect('net-remade', c.id)).rejects.toThrow(new RegExp(`${name}.*(ENODEV|No such device)`, 'u'));

@@ -1,5 +1,5 @@
 import { expect, it, vi } from 'vitest';
-import { addBridgePort } from '../../src/drivers/bridge/veth-endpoint.js';
+import { addBridgePort, attachVethEndpoints, type VethEndpointSpec } from '../../src/drivers/bridge/veth-endpoint.js';
 import { requestUntilEcho } from '../../src/netlink/echoed.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { linkAddRequest, linkDeleteRequest, linkSetRequest } from '../../src/netlink/link.js';
@@ -51,6 +51,46 @@ describeKernel('links', () => {
       .catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(NetlinkError);
     expect((await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('vethport2'))).toEqual([]);
+  });
+
+  it('makes many endpoints with their host ends in one send; one refused on the host or in its sandbox leaves the others', async () => {
+    const l = lab();
+    const h = l.handle();
+    const br = await h.linkAdd({ kind: 'bridge', name: 'br-many', up: true });
+    await l.ip(l.host, 'addr', 'add', '10.77.0.1/24', 'dev', 'br-many');
+    const boxes = [0, 1, 2, 3].map((i) => l.ns(`links-many${i}`));
+    const spec = (i: number): VethEndpointSpec => ({
+      hostName: `vethmany${i}`,
+      containerName: 'eth0',
+      bridgeIndex: br.index,
+      sandbox: boxes[i]!,
+      sandboxHandle: l.handle(boxes[i]!),
+      alias: `tsnet:endpoint:m${i}`,
+      hairpin: true,
+      address: `10.77.0.${i + 2}/24`,
+      gateway: '10.77.0.1',
+    });
+    const sends = h.stats.sends;
+    const outcomes = await attachVethEndpoints(h, [
+      spec(0),
+      { ...spec(1), containerName: 'lo' }, // refused on the host: its sandbox has an lo already
+      { ...spec(2), gateway: '10.99.0.1' }, // refused in its sandbox: a gateway off its subnet
+      spec(3),
+    ]);
+    expect(h.stats.sends - sends).toBe(2); // one for the four host ends, one to delete the third's pair
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ errno: 17 }); // EEXIST
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/RTM_NEWROUTE "default via 10.99.0.1": ENETUNREACH/u);
+    const ports = (await l.ip(l.host, 'link')).filter((x) => String(x.ifname).startsWith('vethmany'));
+    expect(ports.map((x) => [x.ifname, x.master])).toEqual([
+      ['vethmany0', 'br-many'],
+      ['vethmany3', 'br-many'],
+    ]);
+    for (const i of [0, 3]) {
+      expect((await l.ip(boxes[i]!, 'route', 'show', 'default'))[0]).toMatchObject({ gateway: '10.77.0.1', dev: 'eth0' });
+      expect((await l.ip(boxes[i]!, 'addr', 'show', 'eth0'))[0]?.addr_info).toContainEqual(expect.objectContaining({ local: `10.77.0.${i + 2}` }));
+    }
+    expect((await l.ip(boxes[2]!, 'link')).map((x) => x.ifname)).toEqual(['lo']);
   });
 
   it('creates a bridge with an alias, enslaves a veth, sets MTU, MAC and up/down', async () => {

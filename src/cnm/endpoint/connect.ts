@@ -3,11 +3,11 @@
  * by the driver, then recorded; and disconnecting, where the default route moves if it was this endpoint's.
  */
 import { InvalidArgumentError, TsnetError } from '../../errors.js';
-import type { NetworkDriver } from '../../drivers/driver.js';
+import type { JoinRequest, JoinResult, NetworkDriver } from '../../drivers/driver.js';
 import { newId, sandboxView, type CnmCore } from '../core.js';
 import { writeSandboxFiles } from '../sandbox/hosts.js';
 import type { LiveSandbox } from '../state.js';
-import type { EndpointRecord, JoinedEndpoint, NetworkRecord } from '../types.js';
+import type { EndpointBase, EndpointRecord, JoinedEndpoint, NetworkRecord, PortBinding } from '../types.js';
 import { UndoStack } from '../undo.js';
 import { forgetEndpoint, persistAddresses, releaseEndpoint, takeAddresses } from './addresses.js';
 import { gatewayEndpoint, moveDefaultRoute, providesGateway } from './gateway.js';
@@ -54,47 +54,92 @@ function validate(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, d
   for (const a of req.aliases ?? []) if (!ALIAS_RE.test(a)) throw new InvalidArgumentError(`invalid network alias "${a}"`);
 }
 
+/** A connect checked and ready to join: its addresses taken and its ports reserved, undone by its undo stack. */
+export interface PreparedConnect {
+  readonly network: NetworkRecord;
+  readonly sandbox: LiveSandbox;
+  readonly driver: NetworkDriver;
+  readonly base: EndpointBase;
+  readonly ifname: string;
+  readonly defaultRoute: boolean;
+  readonly ports: PortBinding[];
+  readonly undo: UndoStack;
+}
+
 export async function connect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, req: ConnectRequest): Promise<JoinedEndpoint> {
-  const driver = core.driver(network.driver);
-  validate(core, network, sandbox, driver, req);
-  const joined = core.state.joinedTo(sandbox.record.id);
   return UndoStack.run(async (undo) => {
-    const id = newId();
-    const addresses = await takeAddresses(core, network, id, req, undo);
-    const base = driver.createEndpoint(network, {
-      id,
-      name: `${sandbox.record.containerId.slice(0, 12)}-${network.name}`,
-      networkId: network.id,
-      created: new Date().toISOString(),
-      ...addresses,
-      ...(req.mac !== undefined ? { mac: req.mac.toLowerCase() } : {}),
-      aliases: [...(req.aliases ?? [])],
-    });
-    const ifname = nextIfname(joined, driver.interfacePrefix?.(network));
-    const defaultRoute = !joined.some((e) => providesGateway(core, e));
-    const publish = sandbox.record.publish ?? [];
-    // The sandbox's published ports go with the endpoint that carries its gateway, as Docker's do.
-    const ports = publish.length > 0 && defaultRoute && hasGateway(network) ? reservePorts(core, network, base, publish, undo) : [];
-    const result = await driver.join(core.driverCtx, { network, endpoint: base, sandbox: sandboxView(sandbox), ifname, defaultRoute });
-    const endpoint: JoinedEndpoint = {
-      ...base,
-      ...result,
-      ...(ports.length ? { ports } : {}),
-      kind: 'joined',
-      sandboxId: sandbox.record.id,
-      joinSeq: core.state.nextJoinSeq(),
-    };
-    undo.push(`remove the interfaces of endpoint ${endpoint.name}`, () => driver.leave(core.driverCtx, [{ network, endpoint, sandbox: sandboxView(sandbox) }]));
-    if (ports.length) await programPorts(core, endpoint, undo);
-    // Volatile: an endpoint of a sandbox in /run does not outlive a reboot anyway.
-    core.deps.store.transaction(() => {
-      core.deps.store.putEndpoint(endpoint);
-      persistAddresses(core, network, endpoint);
-    }, 'volatile');
-    core.state.putEndpoint(endpoint);
+    const prepared = await prepareConnect(core, network, sandbox, req, undo);
+    const endpoint = await completeConnect(core, prepared, await prepared.driver.join(core.driverCtx, joinRequest(prepared)));
+    recordConnects(core, [{ prepared, endpoint }]);
     writeSandboxFiles(core, sandbox);
     return endpoint;
   });
+}
+
+/** Checks the request, then takes the endpoint's addresses and host ports (pushing how to give them back). */
+export async function prepareConnect(
+  core: CnmCore,
+  network: NetworkRecord,
+  sandbox: LiveSandbox,
+  req: ConnectRequest,
+  undo: UndoStack,
+): Promise<PreparedConnect> {
+  const driver = core.driver(network.driver);
+  validate(core, network, sandbox, driver, req);
+  const joined = core.state.joinedTo(sandbox.record.id);
+  const id = newId();
+  const addresses = await takeAddresses(core, network, id, req, undo);
+  const base = driver.createEndpoint(network, {
+    id,
+    name: `${sandbox.record.containerId.slice(0, 12)}-${network.name}`,
+    networkId: network.id,
+    created: new Date().toISOString(),
+    ...addresses,
+    ...(req.mac !== undefined ? { mac: req.mac.toLowerCase() } : {}),
+    aliases: [...(req.aliases ?? [])],
+  });
+  const ifname = nextIfname(joined, driver.interfacePrefix?.(network));
+  const defaultRoute = !joined.some((e) => providesGateway(core, e));
+  const publish = sandbox.record.publish ?? [];
+  // The sandbox's published ports go with the endpoint that carries its gateway, as Docker's do.
+  const ports = publish.length > 0 && defaultRoute && hasGateway(network) ? reservePorts(core, network, base, publish, undo) : [];
+  return { network, sandbox, driver, base, ifname, defaultRoute, ports, undo };
+}
+
+export const joinRequest = (p: PreparedConnect): JoinRequest => ({
+  network: p.network,
+  endpoint: p.base,
+  sandbox: sandboxView(p.sandbox),
+  ifname: p.ifname,
+  defaultRoute: p.defaultRoute,
+});
+
+/** The joined endpoint, its interfaces made by the driver: undone by removing them; its published ports programmed. */
+export async function completeConnect(core: CnmCore, p: PreparedConnect, result: JoinResult): Promise<JoinedEndpoint> {
+  const endpoint: JoinedEndpoint = {
+    ...p.base,
+    ...result,
+    ...(p.ports.length ? { ports: p.ports } : {}),
+    kind: 'joined',
+    sandboxId: p.sandbox.record.id,
+    joinSeq: core.state.nextJoinSeq(),
+  };
+  const view = sandboxView(p.sandbox);
+  p.undo.push(`remove the interfaces of endpoint ${endpoint.name}`, () => p.driver.leave(core.driverCtx, [{ network: p.network, endpoint, sandbox: view }]));
+  if (p.ports.length) await programPorts(core, endpoint, p.undo);
+  return endpoint;
+}
+
+/** Records joined endpoints in one store transaction, then in memory. */
+export function recordConnects(core: CnmCore, done: readonly { prepared: PreparedConnect; endpoint: JoinedEndpoint }[]): void {
+  // Volatile: an endpoint of a sandbox in /run does not outlive a reboot anyway.
+  core.deps.store.transaction(() => {
+    for (const { prepared, endpoint } of done) {
+      core.deps.store.putEndpoint(endpoint);
+      persistAddresses(core, prepared.network, endpoint);
+    }
+  }, 'volatile');
+  for (const { endpoint } of done) core.state.putEndpoint(endpoint);
 }
 
 export async function disconnect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox): Promise<void> {

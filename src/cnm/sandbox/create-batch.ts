@@ -6,46 +6,35 @@
  * outcome: one that fails (and rolls back what it made) does not fail the others.
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { QueuedBatch } from '../queued-batch.js';
 import type { SandboxRecord } from '../types.js';
 import type { SandboxCreateRequest } from './lifecycle.js';
-import { runBatch, type Answers } from './queued-batch.js';
-
-interface Waiter {
-  readonly req: SandboxCreateRequest;
-  resolve(record: SandboxRecord): void;
-  reject(err: unknown): void;
-}
 
 export class SandboxCreateBatch {
-  private waiting: Waiter[] = [];
+  private readonly batch: QueuedBatch<SandboxCreateRequest, SandboxRecord>;
 
   constructor(
     /** Runs an operation on the controller's queue. */
-    private readonly enqueue: (op: () => Promise<void>) => Promise<void>,
+    enqueue: (op: () => Promise<void>) => Promise<void>,
     /** Creates one sandbox (on the queue, alongside the others of its batch), rolling back what it made if it fails. */
     private readonly createOne: (req: SandboxCreateRequest) => Promise<SandboxRecord>,
-  ) {}
+  ) {
+    this.batch = new QueuedBatch(enqueue, (reqs) => this.createMany(reqs));
+  }
 
   /** Resolves with the sandbox once made, together with whatever other creations were asked meanwhile. */
   create(req: SandboxCreateRequest): Promise<SandboxRecord> {
-    return new Promise<SandboxRecord>((resolve, reject) => {
-      this.waiting.push({ req, resolve, reject });
-      // The first request of a batch queues its flush; later ones ride along until it starts.
-      if (this.waiting.length === 1) runBatch(this.enqueue, (answers) => this.flush(answers));
-    });
+    return this.batch.submit(req);
   }
 
-  private async flush(answers: Answers): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = [];
+  private createMany(reqs: readonly SandboxCreateRequest[]): Promise<PromiseSettledResult<SandboxRecord>[]> {
     // Two requests for one id in a batch would both pass the check for a duplicate: the later ones are refused here.
     const ids = new Set<string>();
-    const run = batch.map((w) => {
-      if (w.req.id !== undefined && ids.has(w.req.id)) return Promise.reject(new InvalidArgumentError(`invalid or duplicate sandbox id "${w.req.id}"`));
-      if (w.req.id !== undefined) ids.add(w.req.id);
-      return this.createOne(w.req);
+    const run = reqs.map((req) => {
+      if (req.id !== undefined && ids.has(req.id)) return Promise.reject(new InvalidArgumentError(`invalid or duplicate sandbox id "${req.id}"`));
+      if (req.id !== undefined) ids.add(req.id);
+      return this.createOne(req);
     });
-    const outcomes = await Promise.allSettled(run);
-    outcomes.forEach((o, i) => answers.push(() => (o.status === 'fulfilled' ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.reason))));
+    return Promise.allSettled(run);
   }
 }

@@ -4,7 +4,7 @@
  * kernel's cost of removing veths (an RCU grace period per request) and the store's transaction are paid once for
  * the lot. Each caller still gets its own outcome: if the batch fails, its sandboxes are deleted one by one.
  */
-import { runBatch, type Answers } from './queued-batch.js';
+import { runBatch, type Answers } from '../queued-batch.js';
 
 interface Waiter {
   resolve(): void;

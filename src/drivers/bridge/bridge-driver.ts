@@ -12,7 +12,7 @@ import { addressOf, onSubnet } from '../../ipam/subnet.js';
 import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
 import { applyFirewall, enableForwarding, firewallNetworks, isBridgeNetwork } from './firewall.js';
 import { parseBridgeOptions, type BridgeConfig } from './options.js';
-import { addBridgePort, attachVethEndpoint } from './veth-endpoint.js';
+import { addBridgePort, attachVethEndpoints, type VethEndpoint, type VethEndpointSpec } from './veth-endpoint.js';
 
 export const bridgeAlias = (networkId: string): string => ownerTag('network', networkId);
 export const endpointAlias = (endpointId: string): string => ownerTag('endpoint', endpointId);
@@ -43,6 +43,27 @@ async function explainTaken<T>(ctx: DriverContext, name: string, tag: string, wo
     }
     throw err;
   }
+}
+
+/** The veth endpoint that joins req's sandbox to the bridge at bridgeIndex. */
+function vethSpec(cfg: BridgeConfig, req: JoinRequest<BridgeConfig>, bridgeIndex: number): VethEndpointSpec {
+  const { network, endpoint } = req;
+  const routed = req.defaultRoute && !network.internal;
+  return {
+    hostName: hostEndName(endpoint.id),
+    containerName: req.ifname,
+    bridgeIndex,
+    sandbox: req.sandbox.ns,
+    sandboxHandle: req.sandbox.handle,
+    alias: endpointAlias(endpoint.id),
+    hairpin: true,
+    ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
+    ...(endpoint.mac !== undefined ? { mac: endpoint.mac } : {}),
+    ...(endpoint.ipv4 !== undefined ? { address: endpoint.ipv4 } : {}),
+    ...(endpoint.ipv6 !== undefined ? { ipv6Address: endpoint.ipv6 } : {}),
+    ...(routed && network.pools.v4?.gateway ? { gateway: network.pools.v4.gateway } : {}),
+    ...(routed && endpoint.ipv6 && network.pools.v6?.gateway ? { ipv6Gateway: network.pools.v6.gateway } : {}),
+  };
 }
 
 /**
@@ -82,20 +103,22 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   /**
    * Runs attach with the bridge's index: the one known, else looked up by name. If a known index fails (the bridge
-   * was made again, outside this driver), it is forgotten and attach runs once more with the index looked up.
+   * was made again, outside this driver), it is forgotten and attach runs once more with the index looked up. An
+   * attach fails when it throws, or when its result is failed by `failed` (many endpoints, all refused).
    */
-  private async onBridge<T>(ctx: DriverContext, bridgeName: string, attach: (index: number) => Promise<T>): Promise<T> {
+  private async onBridge<T>(ctx: DriverContext, bridgeName: string, attach: (index: number) => Promise<T>, failed = (_: T) => false): Promise<T> {
     const known = this.bridgeIndexes.get(bridgeName);
     if (known !== undefined) {
-      try {
-        return await attach(known);
-      } catch {
-        this.bridgeIndexes.delete(bridgeName);
-      }
+      const attached = await attach(known).then(
+        (result) => ({ result }),
+        () => undefined,
+      );
+      if (attached && !failed(attached.result)) return attached.result;
+      this.bridgeIndexes.delete(bridgeName);
     }
     const index = (await ctx.host.linkGet(bridgeName)).index;
     const result = await attach(index);
-    this.bridgeIndexes.set(bridgeName, index);
+    if (!failed(result)) this.bridgeIndexes.set(bridgeName, index);
     return result;
   }
 
@@ -212,33 +235,34 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   }
 
   async join(ctx: DriverContext, req: JoinRequest<BridgeConfig>): Promise<JoinResult> {
-    const cfg = bridgeOf(req.network);
-    const hostIfname = hostEndName(req.endpoint.id);
-    await explainTaken(
+    const [outcome] = await this.joinMany(ctx, [req]);
+    if (outcome!.status === 'rejected') throw outcome!.reason;
+    return outcome!.value;
+  }
+
+  /** Endpoints of one network, each in a sandbox of its own: their host ends made in one send (attachVethEndpoints). */
+  async joinMany(ctx: DriverContext, reqs: readonly JoinRequest<BridgeConfig>[]): Promise<PromiseSettledResult<JoinResult>[]> {
+    const cfg = bridgeOf(reqs[0]!.network);
+    const made = await this.onBridge(
       ctx,
-      hostIfname,
-      endpointAlias(req.endpoint.id),
-      this.onBridge(ctx, cfg.bridgeName, (bridgeIndex) =>
-        attachVethEndpoint(ctx.host, {
-          hostName: hostIfname,
-          containerName: req.ifname,
-          bridgeIndex,
-          sandbox: req.sandbox.ns,
-          sandboxHandle: req.sandbox.handle,
-          alias: endpointAlias(req.endpoint.id),
-          hairpin: true,
-          ...(cfg.mtu !== undefined ? { mtu: cfg.mtu } : {}),
-          ...(req.endpoint.mac !== undefined ? { mac: req.endpoint.mac } : {}),
-          ...(req.endpoint.ipv4 !== undefined ? { address: req.endpoint.ipv4 } : {}),
-          ...(req.endpoint.ipv6 !== undefined ? { ipv6Address: req.endpoint.ipv6 } : {}),
-          ...(req.defaultRoute && !req.network.internal && req.network.pools.v4?.gateway ? { gateway: req.network.pools.v4.gateway } : {}),
-          ...(req.defaultRoute && !req.network.internal && req.endpoint.ipv6 && req.network.pools.v6?.gateway
-            ? { ipv6Gateway: req.network.pools.v6.gateway }
-            : {}),
-        }),
-      ),
+      cfg.bridgeName,
+      (bridgeIndex) =>
+        attachVethEndpoints(
+          ctx.host,
+          reqs.map((req) => vethSpec(cfg, req, bridgeIndex)),
+        ),
+      // All refused: most likely the bridge's index is no longer its own, and onBridge looks it up and tries again.
+      (outcomes) => outcomes.every((o) => o.status === 'rejected'),
+    ).catch((err: unknown) => reqs.map((): PromiseSettledResult<VethEndpoint> => ({ status: 'rejected', reason: err })));
+    return Promise.all(
+      made.map(async (outcome, i): Promise<PromiseSettledResult<JoinResult>> => {
+        const req = reqs[i]!;
+        const hostIfname = hostEndName(req.endpoint.id);
+        if (outcome.status === 'fulfilled') return { status: 'fulfilled', value: { hostIfname, ifname: req.ifname } };
+        const reason = await explainTaken(ctx, hostIfname, endpointAlias(req.endpoint.id), Promise.reject(outcome.reason)).catch((err: unknown) => err);
+        return { status: 'rejected', reason };
+      }),
     );
-    return { hostIfname, ifname: req.ifname };
   }
 
   /**

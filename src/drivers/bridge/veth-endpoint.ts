@@ -1,12 +1,14 @@
 /**
- * The kernel side of a bridge endpoint, in two sends: on the host, a veth pair created with its peer already
- * inside the sandbox (under its final name, so no move and no rename), put on the bridge, tagged, IPv6 address
- * generation off on the bridge port, up; in the sandbox, lo up, the address, the interface up, the default route.
+ * The kernel side of a bridge endpoint, in two sends: on the host, a veth pair created with its peer already inside
+ * the sandbox (under its final name, so no move and no rename), put on the bridge, tagged, IPv6 address generation
+ * off on the bridge port, up; in the sandbox, lo up, the address, the interface up, the default route. Many
+ * endpoints at once take one send for all their host ends, then one a sandbox.
  */
 import { addrAddRequest } from '../../netlink/addr.js';
-import type { Handle } from '../../netlink/handle.js';
+import type { Handle, UniqueLink } from '../../netlink/handle.js';
 import { linkAddRequest, linkSetRequest, type Link } from '../../netlink/link.js';
 import { routeAddRequest } from '../../netlink/route.js';
+import { settled } from '../../lib/settled.js';
 import type { NetlinkRequest } from '../../netlink/socket.js';
 import type { NetNs } from '../../netns/netns.js';
 
@@ -51,12 +53,11 @@ export interface BridgePortSpec {
 }
 
 /**
- * Makes a veth pair whose host end is a bridge port, in one send: the pair on the bridge, then the host end tagged,
- * hairpin set, IPv6 address generation off and up, addressed by its name. hostName must be a name nobody else can
- * hold (the bridge driver's are derived from the endpoint's fresh random id). If a step after the creation fails,
- * the pair is removed. Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
+ * A veth pair whose host end is a bridge port, as one creation and its finish: the pair on the bridge, then the host
+ * end tagged, hairpin set, IPv6 address generation off and up, addressed by its name. hostName must be a name nobody
+ * else can hold (the bridge driver's are derived from the endpoint's fresh random id).
  */
-export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link | undefined> {
+function bridgePortLink(spec: BridgePortSpec): UniqueLink {
   const create = linkAddRequest({
     kind: 'veth',
     name: spec.hostName,
@@ -75,23 +76,65 @@ export async function addBridgePort(host: Handle, spec: BridgePortSpec): Promise
     ipv6AddrGenMode: 'none',
     up: true,
   });
-  return host.linkCreateUnique(create, [finish], spec.hostName);
+  return { create, finish: [finish], name: spec.hostName };
+}
+
+/**
+ * Makes a bridge port (see bridgePortLink) in one send. If a step after the creation fails, the pair is removed.
+ * Returns the new host end as the kernel echoed it (undefined on kernels that do not echo).
+ */
+export function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link | undefined> {
+  const { create, finish, name } = bridgePortLink(spec);
+  return host.linkCreateUnique(create, finish, name);
 }
 
 /** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
 export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
-  const created = await spec.sandboxHandle.withNetnsFd((fd) =>
-    addBridgePort(host, {
-      hostName: spec.hostName,
-      peerName: spec.containerName,
-      peerNetnsFd: fd,
-      bridgeIndex: spec.bridgeIndex,
-      ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
-      ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-      ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
-      ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
-    }),
+  const [outcome] = await attachVethEndpoints(host, [spec]);
+  if (outcome!.status === 'rejected') throw outcome!.reason;
+  return outcome!.value;
+}
+
+/**
+ * Creates many endpoints, each in a sandbox of its own: their host ends in one send (one round trip for all, as
+ * many attaches at once are), then each sandbox's side. Each outcome is its own: an endpoint that fails is removed,
+ * the others stay.
+ */
+export async function attachVethEndpoints(host: Handle, specs: readonly VethEndpointSpec[]): Promise<PromiseSettledResult<VethEndpoint>[]> {
+  const created = await withNetnsFds(
+    specs.map((s) => s.sandboxHandle),
+    (fds) => host.linkCreateUniqueMany(specs.map((spec, i) => bridgePortLink(portOf(spec, fds[i]!)))),
   );
+  const outcomes: PromiseSettledResult<VethEndpoint>[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const c = created[i]!;
+    if (c.status === 'rejected') outcomes.push(c);
+    else outcomes.push(await settled(finishInSandbox(host, spec, c.value)));
+  }
+  return outcomes;
+}
+
+function portOf(spec: VethEndpointSpec, peerNetnsFd: number): BridgePortSpec {
+  return {
+    hostName: spec.hostName,
+    peerName: spec.containerName,
+    peerNetnsFd,
+    bridgeIndex: spec.bridgeIndex,
+    ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.alias !== undefined ? { alias: spec.alias } : {}),
+    ...(spec.hairpin !== undefined ? { hairpin: spec.hairpin } : {}),
+  };
+}
+
+/** Runs fn with a descriptor of each handle's namespace (for a veth's peer born there), all closed when it settles. */
+function withNetnsFds<T>(handles: readonly Handle[], fn: (fds: number[]) => Promise<T>, fds: readonly number[] = []): Promise<T> {
+  if (fds.length === handles.length) return fn([...fds]);
+  return handles[fds.length]!.withNetnsFd((fd) => withNetnsFds(handles, fn, [...fds, fd]));
+}
+
+/** The sandbox's side of a created pair: lo up, the address, the interface up, the default route. */
+async function finishInSandbox(host: Handle, spec: VethEndpointSpec, created: Link | undefined): Promise<VethEndpoint> {
   try {
     const containerIndex = created?.linkIndex ?? (await spec.sandboxHandle.linkGet(spec.containerName)).index;
     const inside: NetlinkRequest<unknown>[] = [linkSetRequest('lo', { up: true })];

@@ -1,5 +1,5 @@
 /** The Controller on fakes (no root): validation, persistence, rollback, default routes, policies, concurrency. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RollbackError } from '../../../src/cnm/undo.js';
 import { TsnetError } from '../../../src/errors.js';
 import { unitWorld, type UnitWorld } from '../../helpers/fakes.js';
@@ -190,6 +190,38 @@ describe('Controller: sandboxes and endpoints', () => {
     expect(w.deps.store.endpoints()).toEqual([]);
     const e = await w.controller.connect('a', s.id);
     expect(e.ipv4).toBe('10.1.0.3/24'); // sequential, as Docker: a just-released address is not reused first
+  });
+
+  it('joins connects asked for together in one driver call and one store transaction, each answered with its own outcome', async () => {
+    const [s1, s2, s3, s4] = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((c) => w.controller.createSandbox({ containerId: c })));
+    w.driver.failingInMany.add('c3-a');
+    const transaction = vi.spyOn(w.deps.store, 'transaction');
+    const outcomes = await Promise.allSettled([
+      w.controller.connect('a', s1!.id),
+      w.controller.connect('a', s2!.id),
+      w.controller.connect('a', s3!.id),
+      w.controller.connect('nope', s4!.id),
+      w.controller.connect('b', s1!.id), // the same sandbox again: done after the others, as its second endpoint
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? `${o.value.name} ${o.value.ifname} ${o.value.ipv4}` : String(o.reason)))).toEqual([
+      'c1-a eth0 10.1.0.2/24',
+      'c2-a eth0 10.1.0.3/24',
+      'Error: join of c3-a failed on purpose',
+      'TsnetError: network "nope" not found',
+      'c1-b eth1 10.2.0.2/24',
+    ]);
+    expect(w.driver.calls.filter((c) => c.startsWith('join'))).toEqual(['join-many c1-a as eth0,c2-a as eth0,c3-a as eth0', 'join c1-b as eth1']);
+    // One transaction records the batch's two endpoints, one the later connect's.
+    expect(transaction).toHaveBeenCalledTimes(2);
+    // The failed connect gave its address back and left no record.
+    expect(w.deps.ipam.pool(w.controller.network('a').pools.v4!.id).addresses).toEqual(['10.1.0.2', '10.1.0.3']);
+    expect(
+      w.deps.store
+        .endpoints()
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['c1-a', 'c1-b', 'c2-a']);
+    expect(w.controller.joinedTo(s3!.id)).toEqual([]);
   });
 
   it('answers a sandbox made or removed (batched or not) only after what runs once an operation is done', async () => {

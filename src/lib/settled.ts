@@ -1,0 +1,6 @@
+/** A promise's outcome as a value, as Promise.allSettled gives it, for work done one after another. */
+export const settled = <T>(work: Promise<T>): Promise<PromiseSettledResult<T>> =>
+  work.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
