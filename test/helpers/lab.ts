@@ -72,10 +72,13 @@ export class Lab {
     return (stdout.trim() === '' ? [] : JSON.parse(stdout)) as T;
   }
 
-  /** Whether ns can ping address (one packet, one second). */
+  /**
+   * Whether ns can ping address: a reply within 3 s, one echo a second until it comes (the first may be lost while a
+   * link just set up comes up, or its neighbour is resolved, under the suite's load).
+   */
   async ping(ns: NetNs, address: string): Promise<boolean> {
     try {
-      await this.exec(ns, 'ping', ['-c', '1', '-W', '1', '-q', address]);
+      await this.exec(ns, 'ping', ['-c', '1', '-w', '3', '-q', address]);
       return true;
     } catch {
       return false;
