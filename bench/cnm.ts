@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- cnm [--json] [--networks N] [--containers N]`: tsnet's CNM operations inside a throwaway
- * namespace: create 50 networks and delete them; attach 200 sandboxes to one network one after another, then 200
- * more 8 at a time; tear every sandbox down. The one-at-a-time attach is done in turn by tsnet, the CNI bridge
+ * namespace: create 50 networks and delete them; attach 200 sandboxes to one network one after another and 200
+ * to another 8 at a time, a round of 8 after every 8 single ones (so that both meet bridges of the same size and as
+ * many namespaces); tear every sandbox down. The one-at-a-time attach is done in turn by tsnet, the CNI bridge
  * plugin and netavark (when their Debian packages, containernetworking-plugins and netavark, are installed; the
  * bench installs neither and says what it skipped), each in a fresh namespace of its own holding the same network,
  * so that none of them works among what another left behind; the baselines are started by a small runner process
@@ -209,6 +210,8 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
   // What a reboot wipes on the namespace's /run (a tmpfs), as the daemon keeps it on its exec root.
   const { controller: ctl } = await openController({ root: join(state, 'tsnet'), runDir: '/run/tsnet-bench', netnsDir: '/run/netns/tsnet', hostNs: hostTs });
   const big = await ctl.createNetwork({ name: 'big', subnet: '10.90.0.0/16' });
+  // The attaches 8 at a time go to a network of their own: each bridge holds as many ports as the floor's, as it grows.
+  const big8 = await ctl.createNetwork({ name: 'big8', subnet: '10.91.0.0/16' });
   const hasCni = existsSync(join(CNI_BIN, 'bridge'));
   const hasNetavark = existsSync(NETAVARK_BIN);
   if (!hasCni) skipped.push('CNI bridge plugin: not installed (apt-get install containernetworking-plugins)');
@@ -244,36 +247,43 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
       async () =>
         void samples.netavark!.push(await netavarkAttach(runner, nvHost, dir.create(`nv${samples.netavark!.length}`).path!, samples.netavark!.length, state)),
     );
+  const concurrent: Concurrent = { samples: [], wallMs: 0 };
   try {
     for (let i = 0; i < opts.containers; i++) {
       for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
-      if (i % 20 === 0) progress(`attach, one at a time, each contender in turn: ${i + 1}/${opts.containers}`);
+      // After every 8th turn, tsnet does 8 attaches at once, so that both ways meet the same number of sandboxes.
+      if (i % 8 === 7 || i === opts.containers - 1)
+        await attachEightAtOnce(ctl, big8.id, boxes, Math.min(8, opts.containers - concurrent.samples.length), concurrent);
+      if (i % 20 === 0) progress(`attach, one at a time by each contender in turn, and 8 at a time by tsnet: ${i + 1}/${opts.containers}`);
     }
   } finally {
     floor.run.close();
     runner.close();
   }
-  return { ctl, big, boxes, samples, rssBefore };
+  return { ctl, boxes, samples, concurrent, rssBefore };
 }
 
-/** tsnet alone: 8 attaches at a time, then every sandbox torn down in one go (their veths in one request). */
-async function measureConcurrentAndTeardown(opts: Options, ctl: Controller, bigId: string, boxes: string[], progress: Progress) {
-  const concurrent: number[] = [];
-  let concurrentWallMs = 0;
-  for (let i = 0; i < opts.containers; i += 8) {
-    const batch = await Promise.all(Array.from({ length: Math.min(8, opts.containers - i) }, (_, j) => ctl.createSandbox({ containerId: `par${i + j}` })));
-    boxes.push(...batch.map((s) => s.id));
-    // Only the attaches are timed: 8 requests in flight at once, as 8 clients would send them.
-    concurrentWallMs += await timeMs(async () => concurrent.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(bigId, s.id)))))));
-    if (i % 40 === 0) progress(`attach, 8 at a time: ${i + 8}/${opts.containers}`);
-  }
+interface Concurrent {
+  readonly samples: number[];
+  wallMs: number;
+}
+
+/** 8 sandboxes made (untimed), then attached by 8 requests in flight at once, as 8 clients would send them. */
+async function attachEightAtOnce(ctl: Controller, networkId: string, boxes: string[], count: number, into: Concurrent): Promise<void> {
+  if (count <= 0) return;
+  const batch = await Promise.all(Array.from({ length: count }, (_, j) => ctl.createSandbox({ containerId: `par${into.samples.length + j}` })));
+  boxes.push(...batch.map((s) => s.id));
+  into.wallMs += await timeMs(async () => into.samples.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(networkId, s.id)))))));
+}
+
+/** Every sandbox torn down in one go (their veths in one request). */
+async function measureTeardown(ctl: Controller, boxes: string[]) {
   const rssWithAll = settledMemory();
   const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
   const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;
   await ctl.close();
-  progress('');
-  return { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, rssWithAll };
+  return { teardownSandboxesMs, teardownSends, rssWithAll };
 }
 
 async function measure(opts: Options, state: string): Promise<void> {
@@ -282,15 +292,10 @@ async function measure(opts: Options, state: string): Promise<void> {
   };
   const skipped: string[] = [];
   const networks = await measureNetworks(opts, state, progress);
-  const { ctl, big, boxes, samples, rssBefore } = await measureAttach(opts, state, progress, skipped);
+  const { ctl, boxes, samples, concurrent, rssBefore } = await measureAttach(opts, state, progress, skipped);
+  progress('');
   const sequential = samples.tsnet;
-  const { concurrent, concurrentWallMs, teardownSandboxesMs, teardownSends, rssWithAll } = await measureConcurrentAndTeardown(
-    opts,
-    ctl,
-    big.id,
-    boxes,
-    progress,
-  );
+  const { teardownSandboxesMs, teardownSends, rssWithAll } = await measureTeardown(ctl, boxes);
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
   const nsenter = median(samples.nsenter);
@@ -307,7 +312,11 @@ async function measure(opts: Options, state: string): Promise<void> {
     attachSequentialMeanMs: round(sequential.reduce((a, b) => a + b, 0) / sequential.length),
     floor: summarise(samples.floor),
     attachOverFloor: round(attach.medianMs / median(samples.floor), 2),
-    attachConcurrent8: { ...summarise(concurrent), wallMs: round(concurrentWallMs), perAttachThroughputMs: round(concurrentWallMs / opts.containers) },
+    attachConcurrent8: {
+      ...summarise(concurrent.samples),
+      wallMs: round(concurrent.wallMs),
+      perAttachThroughputMs: round(concurrent.wallMs / concurrent.samples.length),
+    },
     attachGrowth: {
       firstTenthMedianMs: round(median(sequential.slice(0, tenth))),
       lastTenthMedianMs: round(median(sequential.slice(-tenth))),
