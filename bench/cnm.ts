@@ -19,7 +19,7 @@ import { requestUntilEcho } from '../src/netlink/echoed.js';
 import { Handle } from '../src/netlink/handle.js';
 import { linkDeleteRequest } from '../src/netlink/link.js';
 import { NetNs, NetnsDirectory } from '../src/netns/netns.js';
-import { Floor } from './floor.js';
+import { floorEndpoint, floorHost, floorTeardown, type FloorHost } from './cnm-floor.js';
 import { CommandRunner, type Command } from './runner.js';
 import { median, round, settledMemory, summarise, table, timeMs, type Summary } from './stats.js';
 
@@ -110,7 +110,8 @@ interface CnmResult {
   readonly attachOverFloor: number;
   readonly attachConcurrent8: Summary & { wallMs: number; perAttachThroughputMs: number };
   readonly attachGrowth: { firstTenthMedianMs: number; lastTenthMedianMs: number; lastOverFirst: number };
-  readonly teardown: { sandboxes: number; totalMs: number; perSandboxMs: number; netlinkSends: number };
+  /** floorMs: the kernel's own time for as many sandboxes made alike (veth pairs in one request, namespaces released). */
+  readonly teardown: { sandboxes: number; totalMs: number; perSandboxMs: number; netlinkSends: number; floorMs: number; overFloor: number };
   readonly cniBridge: Summary | null;
   readonly netavark: Summary | null;
   /** nsenter's own start, taken off each baseline's samples (they run through it, in their own namespace). */
@@ -175,20 +176,6 @@ function freshHost(dir: NetnsDirectory, name: string): string {
   return ns.path!;
 }
 
-/** The kernel's floor for an endpoint (bench/floor.c) in a fresh namespace of its own, with a bridge of the same subnet. */
-async function floorHost(dir: NetnsDirectory): Promise<{ run: Floor; bridgeIndex: number }> {
-  const ns = dir.create('host-floor');
-  const handle = Handle.open(ns);
-  try {
-    await handle.linkSet('lo', { up: true });
-    const bridge = await handle.linkAdd({ kind: 'bridge', name: 'br0', up: true });
-    await handle.addrAdd(bridge.index, '10.90.0.1/16');
-    return { run: Floor.start(ns.path!), bridgeIndex: bridge.index };
-  } finally {
-    handle.close();
-  }
-}
-
 interface AttachSamples {
   tsnet: number[];
   /** The kernel's floor for the endpoint alone (no IPAM, no store, no tag): what an attach cannot go under. */
@@ -230,15 +217,7 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
       samples.tsnet.push(await timeMs(() => ctl.connect(big.id, s.id)));
     },
     async () => void samples.nsenter.push(await runIn(runner, cniHost || nvHost || hostTs.path!, 'nsenter', { cmd: 'true', args: [] })),
-    async () => {
-      const n = samples.floor.length;
-      const ns = dir.create(`fl${n}`);
-      ns.sysctlWrite('net/ipv6/conf/all/disable_ipv6', '1');
-      const address = `10.90.${(n + 2) >> 8}.${(n + 2) & 255}/16`;
-      samples.floor.push(
-        await floor.run.endpoint({ sandboxPath: ns.path!, bridgeIndex: floor.bridgeIndex, hostName: `vf${n}`, address, gateway: '10.90.0.1' }),
-      );
-    },
+    async () => void samples.floor.push(await floorEndpoint(dir, floor, false)),
   ];
   if (hasCni)
     turns.push(async () => void samples.cni!.push(await cniAttach(runner, cniHost, dir.create(`cni${samples.cni!.length}`).path!, samples.cni!.length, state)));
@@ -252,15 +231,18 @@ async function measureAttach(opts: Options, state: string, progress: Progress, s
     for (let i = 0; i < opts.containers; i++) {
       for (let k = 0; k < turns.length; k++) await turns[(i + k) % turns.length]!();
       // After every 8th turn, tsnet does 8 attaches at once, so that both ways meet the same number of sandboxes.
-      if (i % 8 === 7 || i === opts.containers - 1)
-        await attachEightAtOnce(ctl, big8.id, boxes, Math.min(8, opts.containers - concurrent.samples.length), concurrent);
+      if (i % 8 === 7 || i === opts.containers - 1) {
+        const count = Math.min(8, opts.containers - concurrent.samples.length);
+        await attachEightAtOnce(ctl, big8.id, boxes, count, concurrent);
+        for (let j = 0; j < count; j++) await floorEndpoint(dir, floor, true);
+      }
       if (i % 20 === 0) progress(`attach, one at a time by each contender in turn, and 8 at a time by tsnet: ${i + 1}/${opts.containers}`);
     }
   } finally {
     floor.run.close();
     runner.close();
   }
-  return { ctl, boxes, samples, concurrent, rssBefore };
+  return { ctl, boxes, samples, concurrent, rssBefore, dir, floor };
 }
 
 interface Concurrent {
@@ -276,14 +258,19 @@ async function attachEightAtOnce(ctl: Controller, networkId: string, boxes: stri
   into.wallMs += await timeMs(async () => into.samples.push(...(await Promise.all(batch.map((s) => timeMs(() => ctl.connect(networkId, s.id)))))));
 }
 
-/** Every sandbox torn down in one go (their veths in one request). */
-async function measureTeardown(ctl: Controller, boxes: string[]) {
+/**
+ * Every sandbox torn down in one go (their veths in one request), after the floor's own teardown of as many; the
+ * kernel goes on releasing the floor's namespaces after its call, so tsnet's waits until that is done.
+ */
+async function measureTeardown(ctl: Controller, boxes: string[], dir: NetnsDirectory, floor: FloorHost) {
   const rssWithAll = settledMemory();
+  const floorMs = await floorTeardown(dir, floor);
+  await new Promise((r) => setTimeout(r, 3000));
   const sendsBefore = ctl.hostNetlinkStats().sends;
   const teardownSandboxesMs = await timeMs(() => ctl.deleteSandboxes(boxes));
   const teardownSends = ctl.hostNetlinkStats().sends - sendsBefore;
   await ctl.close();
-  return { teardownSandboxesMs, teardownSends, rssWithAll };
+  return { teardownSandboxesMs, teardownSends, rssWithAll, floorMs };
 }
 
 async function measure(opts: Options, state: string): Promise<void> {
@@ -292,10 +279,10 @@ async function measure(opts: Options, state: string): Promise<void> {
   };
   const skipped: string[] = [];
   const networks = await measureNetworks(opts, state, progress);
-  const { ctl, boxes, samples, concurrent, rssBefore } = await measureAttach(opts, state, progress, skipped);
+  const { ctl, boxes, samples, concurrent, rssBefore, dir, floor } = await measureAttach(opts, state, progress, skipped);
   progress('');
   const sequential = samples.tsnet;
-  const { teardownSandboxesMs, teardownSends, rssWithAll } = await measureTeardown(ctl, boxes);
+  const { teardownSandboxesMs, teardownSends, rssWithAll, floorMs } = await measureTeardown(ctl, boxes, dir, floor);
   const tenth = Math.max(1, Math.floor(opts.containers / 10));
   const attach = summarise(sequential);
   const nsenter = median(samples.nsenter);
@@ -327,6 +314,8 @@ async function measure(opts: Options, state: string): Promise<void> {
       totalMs: round(teardownSandboxesMs),
       perSandboxMs: round(teardownSandboxesMs / boxes.length),
       netlinkSends: teardownSends,
+      floorMs: round(floorMs),
+      overFloor: round(teardownSandboxesMs / floorMs, 2),
     },
     cniBridge: cni ? summarise(cni) : null,
     netavark: netavark ? summarise(netavark) : null,
@@ -368,7 +357,7 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
         row('network create (iptables)', result.networkCreateIptables),
         row('attach (tsnet), one at a time', attach),
         row("the kernel's floor for its endpoint (C)", result.floor),
-        row('attach (tsnet), 8 at a time', result.attachConcurrent8),
+        row('attach (tsnet), 8 at a time: each call until answered', result.attachConcurrent8),
         row('attach (CNI bridge plugin)', result.cniBridge),
         row('attach (netavark)', result.netavark),
         row('network delete (nftables)', result.networkDelete),
@@ -393,7 +382,7 @@ function printReport(opts: Options, result: CnmResult, tenth: number): void {
     `8 at a time: ${perAttach} ms per attach of wall time (target: at most one at a time's median, ${attach.medianMs} ms: ${met(perAttach <= attach.medianMs)}; one at a time's mean: ${result.attachSequentialMeanMs} ms)`,
   );
   console.log(
-    `teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host)`,
+    `teardown of ${result.teardown.sandboxes} sandboxes: ${result.teardown.totalMs} ms (${result.teardown.perSandboxMs} ms each, ${result.teardown.netlinkSends} netlink send(s) on the host); the kernel's floor for as many: ${result.teardown.floorMs} ms (${result.teardown.overFloor}x)`,
   );
   const m = result.memory;
   console.log(
