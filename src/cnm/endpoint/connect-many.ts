@@ -94,21 +94,34 @@ async function connectTogether(core: CnmCore, items: readonly Resolved[]): Promi
   return outcomes;
 }
 
-/** Each network's endpoints joined by one call of its driver where it can join many, else one by one. */
+/**
+ * Endpoints one driver call joins at most: each holds a descriptor of its sandbox's namespace open during the call,
+ * and 64 endpoints' host ends are one netlink send (two messages each, 128 a send).
+ */
+const JOIN_AT_ONCE = 64;
+
+/** Each network's endpoints joined by one call of its driver (per 64) where it can join many, else one by one. */
 async function joinAll(core: CnmCore, prepared: readonly PreparedConnect[]): Promise<PromiseSettledResult<JoinResult>[]> {
   const results: PromiseSettledResult<JoinResult>[] = [];
-  const byNetwork = new Map<string, number[]>();
-  prepared.forEach((p, k) => byNetwork.set(p.network.id, [...(byNetwork.get(p.network.id) ?? []), k]));
-  for (const ks of byNetwork.values()) {
-    const { driver } = prepared[ks[0]!]!;
-    const reqs = ks.map((k) => joinRequest(prepared[k]!));
-    const joined =
-      driver.joinMany && reqs.length > 1
-        ? await driver
-            .joinMany(core.driverCtx, reqs)
-            .catch((err: unknown) => reqs.map((): PromiseSettledResult<JoinResult> => ({ status: 'rejected', reason: err })))
-        : [];
-    for (const [j, k] of ks.entries()) results[k] = joined[j] ?? (await settled(driver.join(core.driverCtx, reqs[j]!)));
+  const groups = new Map<string, number[]>();
+  prepared.forEach((p, k) => {
+    const group = groups.get(p.network.id);
+    if (group) group.push(k);
+    else groups.set(p.network.id, [k]);
+  });
+  for (const group of groups.values()) {
+    for (let at = 0; at < group.length; at += JOIN_AT_ONCE) {
+      const ks = group.slice(at, at + JOIN_AT_ONCE);
+      const { driver } = prepared[ks[0]!]!;
+      const reqs = ks.map((k) => joinRequest(prepared[k]!));
+      const joined =
+        driver.joinMany && reqs.length > 1
+          ? await driver
+              .joinMany(core.driverCtx, reqs)
+              .catch((err: unknown) => reqs.map((): PromiseSettledResult<JoinResult> => ({ status: 'rejected', reason: err })))
+          : [];
+      for (const [j, k] of ks.entries()) results[k] = joined[j] ?? (await settled(driver.join(core.driverCtx, reqs[j]!)));
+    }
   }
   return results;
 }

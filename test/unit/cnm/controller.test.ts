@@ -224,6 +224,13 @@ describe('Controller: sandboxes and endpoints', () => {
     expect(w.controller.joinedTo(s3!.id)).toEqual([]);
   });
 
+  it('joins at most 64 endpoints of a batch in one driver call', async () => {
+    const boxes = await Promise.all(Array.from({ length: 70 }, (_, i) => w.controller.createSandbox({ containerId: `m${i}` })));
+    const eps = await Promise.all(boxes.map((b) => w.controller.connect('a', b.id)));
+    expect(new Set(eps.map((e) => e.ipv4)).size).toBe(70);
+    expect(w.driver.calls.filter((c) => c.startsWith('join')).map((c) => c.split(',').length)).toEqual([64, 6]);
+  });
+
   it('answers a sandbox made or removed (batched or not) only after what runs once an operation is done', async () => {
     // The cluster agent announces this host's endpoints there: a removal that answered first would leave them held.
     const seen: string[] = [];
