@@ -28,6 +28,21 @@ async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+/**
+ * `docker network rm`, again for a few seconds while dockerd says a network still has active endpoints: dockerd
+ * 20.10 can answer `rm -f` before it has released a removed container's endpoint on its own bridge driver.
+ */
+async function removeNetworks(dockerd: Dockerd, names: string[]): Promise<void> {
+  for (const name of names) {
+    for (let attempt = 0; ; attempt++) {
+      const r = await dockerd.docker('network', 'rm', name);
+      if (r.code === 0) break;
+      if (attempt >= 50 || !/has active endpoints/u.test(r.stderr)) throw new Error(`docker network rm ${name}: ${r.stderr.trim()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promise<void> {
   const progress = (text: string): void => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${text}`.padEnd(60));
@@ -58,9 +73,9 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     }
     progress('');
     const ids = (await must(dockerd, 'ps', '-aq')).split('\n').filter(Boolean);
-    await must(dockerd, 'rm', '-f', ...ids);
-    await must(dockerd, 'network', 'rm', 'builtin', 'viatsnet', 'home');
     report(opts, results);
+    await must(dockerd, 'rm', '-f', ...ids);
+    await removeNetworks(dockerd, ['builtin', 'viatsnet', 'home']);
   } catch (err) {
     // What tsnet said about it (its warnings, and the plugin calls it refused), and what dockerd still holds on its
     // networks, for whoever reads the failure.
