@@ -82,10 +82,11 @@ export class Controller {
       ),
     (id) => this.hasSandbox(id),
   );
-  /** Connects asked for while others run are made together (see connect-many.ts). */
+  /** Connects asked for while others run are made together (see connect-many.ts), 64 at most: a batch's callers all wait for it. */
   private readonly connects = new QueuedBatch<ConnectCall, JoinedEndpoint>(
     (op) => this.run(op),
     (calls) => connectMany(this.core, calls),
+    64,
   );
   /** Counts finished operations: readers that cache what they derive from the state (the resolver) compare it. */
   private changes = 0;

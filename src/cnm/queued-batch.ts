@@ -21,13 +21,15 @@ interface Waiter<Req, Res> {
 
 /** Requests done together by runMany, each caller answered with its own outcome. */
 export class QueuedBatch<Req, Res> {
-  private waiting: Waiter<Req, Res>[] = [];
+  private readonly waiting: Waiter<Req, Res>[] = [];
 
   constructor(
     /** Runs an operation on the controller's queue. */
     private readonly enqueue: (op: () => Promise<void>) => Promise<void>,
     /** Does the requests of a batch (on the queue): an outcome for each, in their order. */
     private readonly runMany: (reqs: readonly Req[]) => Promise<PromiseSettledResult<Res>[]>,
+    /** Requests a batch takes at most (every caller of a batch waits for all of it); the rest go in the next one. */
+    private readonly maxBatch = Infinity,
   ) {}
 
   /** Resolves with the request's result once done, together with whatever other requests were asked meanwhile. */
@@ -40,8 +42,8 @@ export class QueuedBatch<Req, Res> {
   }
 
   private async flush(answers: Answers): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = [];
+    const batch = this.waiting.splice(0, this.maxBatch);
+    if (this.waiting.length > 0) runBatch(this.enqueue, (next) => this.flush(next));
     try {
       const outcomes = await this.runMany(batch.map((w) => w.req));
       outcomes.forEach((o, i) => answers.push(() => (o.status === 'fulfilled' ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.reason))));
