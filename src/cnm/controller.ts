@@ -82,7 +82,10 @@ export class Controller {
       ),
     (id) => this.hasSandbox(id),
   );
-  /** Connects asked for while others run are made together (see connect-many.ts), 64 at most: a batch's callers all wait for it. */
+  /**
+   * Connects asked for while others run are made together (see connect-many.ts), 64 at most: a batch's callers all
+   * wait for it, and its endpoints hold their namespaces open during the driver's one call.
+   */
   private readonly connects = new QueuedBatch<ConnectCall, JoinedEndpoint>(
     (op) => this.run(op),
     (calls) => connectMany(this.core, calls),

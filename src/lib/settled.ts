@@ -4,3 +4,7 @@ export const settled = <T>(work: Promise<T>): Promise<PromiseSettledResult<T>> =
     (value) => ({ status: 'fulfilled', value }),
     (reason: unknown) => ({ status: 'rejected', reason }),
   );
+
+/** The outcomes of count pieces of work that one error failed together. */
+export const allRejected = <T>(count: number, reason: unknown): PromiseSettledResult<T>[] =>
+  Array.from({ length: count }, () => ({ status: 'rejected', reason }));

@@ -6,7 +6,7 @@
  * in the same batch has its later connects done after the others, one by one, in the order asked.
  */
 import type { JoinResult } from '../../drivers/driver.js';
-import { settled } from '../../lib/settled.js';
+import { allRejected, settled } from '../../lib/settled.js';
 import type { CnmCore } from '../core.js';
 import { writeSandboxFiles } from '../sandbox/hosts.js';
 import type { LiveSandbox } from '../state.js';
@@ -95,12 +95,10 @@ async function connectTogether(core: CnmCore, items: readonly Resolved[]): Promi
 }
 
 /**
- * Endpoints one driver call joins at most: each holds a descriptor of its sandbox's namespace open during the call,
- * and 64 endpoints' host ends are one netlink send (two messages each, 128 a send).
+ * Each network's endpoints joined by one call of its driver where it can join many, else one by one. (A batch holds
+ * 64 connects at most, the controller's cap: one call's sandboxes' namespaces open at once, and their host ends one
+ * netlink send of 128 messages.)
  */
-const JOIN_AT_ONCE = 64;
-
-/** Each network's endpoints joined by one call of its driver (per 64) where it can join many, else one by one. */
 async function joinAll(core: CnmCore, prepared: readonly PreparedConnect[]): Promise<PromiseSettledResult<JoinResult>[]> {
   const results: PromiseSettledResult<JoinResult>[] = [];
   const groups = new Map<string, number[]>();
@@ -109,19 +107,12 @@ async function joinAll(core: CnmCore, prepared: readonly PreparedConnect[]): Pro
     if (group) group.push(k);
     else groups.set(p.network.id, [k]);
   });
-  for (const group of groups.values()) {
-    for (let at = 0; at < group.length; at += JOIN_AT_ONCE) {
-      const ks = group.slice(at, at + JOIN_AT_ONCE);
-      const { driver } = prepared[ks[0]!]!;
-      const reqs = ks.map((k) => joinRequest(prepared[k]!));
-      const joined =
-        driver.joinMany && reqs.length > 1
-          ? await driver
-              .joinMany(core.driverCtx, reqs)
-              .catch((err: unknown) => reqs.map((): PromiseSettledResult<JoinResult> => ({ status: 'rejected', reason: err })))
-          : [];
-      for (const [j, k] of ks.entries()) results[k] = joined[j] ?? (await settled(driver.join(core.driverCtx, reqs[j]!)));
-    }
+  for (const ks of groups.values()) {
+    const { driver } = prepared[ks[0]!]!;
+    const reqs = ks.map((k) => joinRequest(prepared[k]!));
+    const joined =
+      driver.joinMany && reqs.length > 1 ? await driver.joinMany(core.driverCtx, reqs).catch((err: unknown) => allRejected<JoinResult>(reqs.length, err)) : [];
+    for (const [j, k] of ks.entries()) results[k] = joined[j] ?? (await settled(driver.join(core.driverCtx, reqs[j]!)));
   }
   return results;
 }

@@ -7,6 +7,7 @@ import { TsnetError } from '../../errors.js';
 import { addrAddRequest } from '../../netlink/addr.js';
 import { Errno } from '../../native/errno.js';
 import { NetlinkError } from '../../netlink/errors.js';
+import { allRejected } from '../../lib/settled.js';
 import type { ConfigureInput, DetachedEndpoints, DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver, PresenceRequest } from '../driver.js';
 import { addressOf, onSubnet } from '../../ipam/subnet.js';
 import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
@@ -32,16 +33,25 @@ async function checkNameFree(ctx: DriverContext, name: string, tag: string): Pro
   }
 }
 
-/** A creation refused with EEXIST becomes a conflict that names the holder (when it is the host end's name). */
+/**
+ * What to say of a failed creation: refused with EEXIST, a conflict that names the holder (when it is the host
+ * end's name); anything else as it is.
+ */
+async function explained(ctx: DriverContext, name: string, tag: string, err: unknown): Promise<unknown> {
+  if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) return err;
+  try {
+    await checkNameFree(ctx, name, tag);
+  } catch (holder) {
+    return holder;
+  }
+  return new TsnetError('TSNET_ERR_CONFLICT', `cannot create ${name}: ${err.message}`);
+}
+
 async function explainTaken<T>(ctx: DriverContext, name: string, tag: string, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof NetlinkError && err.errno === Errno.EEXIST) {
-      await checkNameFree(ctx, name, tag);
-      throw new TsnetError('TSNET_ERR_CONFLICT', `cannot create ${name}: ${err.message}`);
-    }
-    throw err;
+    throw await explained(ctx, name, tag, err);
   }
 }
 
@@ -253,14 +263,13 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
         ),
       // All refused: most likely the bridge's index is no longer its own, and onBridge looks it up and tries again.
       (outcomes) => outcomes.every((o) => o.status === 'rejected'),
-    ).catch((err: unknown) => reqs.map((): PromiseSettledResult<VethEndpoint> => ({ status: 'rejected', reason: err })));
+    ).catch((err: unknown) => allRejected<VethEndpoint>(reqs.length, err));
     return Promise.all(
       made.map(async (outcome, i): Promise<PromiseSettledResult<JoinResult>> => {
         const req = reqs[i]!;
         const hostIfname = hostEndName(req.endpoint.id);
         if (outcome.status === 'fulfilled') return { status: 'fulfilled', value: { hostIfname, ifname: req.ifname } };
-        const reason = await explainTaken(ctx, hostIfname, endpointAlias(req.endpoint.id), Promise.reject(outcome.reason)).catch((err: unknown) => err);
-        return { status: 'rejected', reason };
+        return { status: 'rejected', reason: await explained(ctx, hostIfname, endpointAlias(req.endpoint.id), outcome.reason) };
       }),
     );
   }

@@ -224,7 +224,7 @@ describe('Controller: sandboxes and endpoints', () => {
     expect(w.controller.joinedTo(s3!.id)).toEqual([]);
   });
 
-  it('joins at most 64 endpoints of a batch in one driver call', async () => {
+  it('takes at most 64 connects in a batch, each batch joined in one driver call', async () => {
     const boxes = await Promise.all(Array.from({ length: 70 }, (_, i) => w.controller.createSandbox({ containerId: `m${i}` })));
     const eps = await Promise.all(boxes.map((b) => w.controller.connect('a', b.id)));
     expect(new Set(eps.map((e) => e.ipv4)).size).toBe(70);
