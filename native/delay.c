@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +128,9 @@ static int packet_socket(const char *ifname, int mark)
         return -1;
     if (!mark && setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
         return -1;
+    /* A frame's delay counts from when the kernel queued it, not from when this relay woke to read it. */
+    if (!mark && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+        return -1;
     int buf = 8 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
@@ -196,6 +200,36 @@ static int corrupt_frame(unsigned char *buf, size_t n)
     return 1;
 }
 
+/*
+ * One frame into buf; *arrived is when the kernel queued it (CLOCK_MONOTONIC ns), from its receive timestamp, which
+ * the kernel gives on CLOCK_REALTIME: converted with the clocks' offset read now. Without a timestamp, now.
+ */
+static ssize_t receive(int fd, unsigned char *buf, uint64_t *arrived)
+{
+    union {
+        char space[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = MAX_FRAME};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof(control.space)};
+    ssize_t n = recvmsg(fd, &msg, 0);
+    uint64_t mono = now_ns();
+    *arrived = mono;
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec stamp, real;
+        memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+        clock_gettime(CLOCK_REALTIME, &real);
+        int64_t ago = ((int64_t)real.tv_sec - stamp.tv_sec) * 1000000000ll + (real.tv_nsec - stamp.tv_nsec);
+        if (ago > 0 && (uint64_t)ago < mono)
+            *arrived = mono - (uint64_t)ago; /* a clock stepped backwards leaves it at now */
+    }
+    return n;
+}
+
 static int enqueue(const unsigned char *frame, size_t n, uint64_t due, uint64_t *seq)
 {
     if (heap_n >= heap_cap)
@@ -245,6 +279,7 @@ int cmd_delay_relay(int argc, char **argv)
             return 2;
         }
     }
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake when a frame is due, not up to 50 us later */
     int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
     if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
         fprintf(stderr, "delay-relay: enter %s: %s\n", netns, strerror(errno));
@@ -301,14 +336,14 @@ int cmd_delay_relay(int argc, char **argv)
         if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
             return 0;
         for (;;) {
-            ssize_t n = recv(in, buf, MAX_FRAME, 0);
+            uint64_t arrived;
+            ssize_t n = receive(in, buf, &arrived);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                     break;
                 return errno == ENETDOWN || errno == ENODEV ? 0 : 1;
             }
-            uint64_t arrived = now_ns();
-            last_rx = arrived;
+            last_rx = now_ns();
             if (ge_on) {
                 /* The chain moves first, then the state decides (netem's order). */
                 if (ge_bad ? chance(ge[1]) : chance(ge[0]))
