@@ -2,7 +2,7 @@
  * Lab link impairments with real packets between two real lab nodes (no netem on this kernel): a declared random
  * loss measured over 14,000 probes within 3 standard errors; a rate set live measured with iperf3 (TCP goodput within
  * 5% of the rate less the headers, UDP within 2%); delay and jitter held by tsnet's engine (by the median and the
- * interquartile range: see rtts); down and up; corruption refused by name; what lab doctor reports.
+ * interquartile range: test/helpers/rtt-stats.ts); down and up; corruption refused by name; what lab doctor reports.
  * These measure what the feature is, so they are the tests that assert on rates, with the tolerances above.
  */
 import { execFile } from 'node:child_process';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { startDaemon, tsnet, useBusyboxDaemon } from '../helpers/daemon.js';
 import { describeKernel } from '../helpers/lab.js';
+import { replyTimes, rttStats, type RttStats } from '../helpers/rtt-stats.js';
 import { twoNodeLab } from '../helpers/two-node-lab.js';
 
 const execFileAsync = promisify(execFile);
@@ -108,20 +109,9 @@ describeKernel('lab link impairments, measured', () => {
     expect(await inNode('n1', 'tc', ['qdisc', 'show', 'dev', 'eth1'])).not.toContain('tbf'); // the kernel's word, not tsnet's record
   });
 
-  /**
-   * RTT statistics of n1 pinging n2 (ms), from each reply's time. The delay engine is a process, so a stall of the host
-   * (another tenant, the kernel's own work) holds every packet due meanwhile: a few late ones that move a mean and a
-   * standard deviation far more than the delay drawn for each packet does. So the delay is checked by the median and
-   * the spread by the interquartile range, and no packet may come back before its delay.
-   */
-  const rtts = async (count: number, interval: string): Promise<{ min: number; median: number; sigma: number; received: number }> => {
-    const out = await inNode('n1', 'ping', ['-c', String(count), '-i', interval, '10.200.0.2'], 120_000);
-    const times = [...out.matchAll(/time=([\d.]+) ms/gu)].map((m) => Number(m[1])).sort((a, b) => a - b);
-    expect(times.length, out.slice(-500)).toBeGreaterThan(0);
-    const at = (q: number): number => times[Math.round(q * (times.length - 1))]!;
-    // For a normal distribution the interquartile range is 1.349 standard deviations.
-    return { min: times[0]!, median: at(0.5), sigma: (at(0.75) - at(0.25)) / 1.349, received: times.length };
-  };
+  /** RTT statistics of n1 pinging n2 (ms), from each reply's time (why these: test/helpers/rtt-stats.ts). */
+  const rtts = async (count: number, interval: string): Promise<RttStats> =>
+    rttStats(replyTimes(await inNode('n1', 'ping', ['-c', String(count), '-i', interval, '10.200.0.2'], 120_000)));
 
   it("delays what leaves an end by 20 ms (+/- 5%) and draws jitter with the configured spread (+/- 10%), in tsnet's own engine", async () => {
     const base = await rtts(200, '0.01');
