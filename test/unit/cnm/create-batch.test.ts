@@ -48,6 +48,19 @@ describe('sandbox creations asked for together', () => {
     expect(ops).toEqual([3, 1]);
   });
 
+  it('take at most 64 in a batch: the rest go in the next, in the order asked', async () => {
+    const { batch, ops, queue } = setup();
+    let release!: () => void;
+    const busy = queue.run(() => new Promise<void>((r) => (release = r)));
+    const names = Array.from({ length: 70 }, (_, i) => `c${i}`);
+    const made = names.map((containerId) => batch.create({ containerId }));
+    await new Promise((r) => setTimeout(r, 1));
+    release();
+    await busy;
+    expect((await Promise.all(made)).map((r) => r.containerId)).toEqual(names);
+    expect(ops).toEqual([64, 6]);
+  });
+
   it('give each caller its own outcome: one that fails does not fail the others', async () => {
     const { batch, ops } = setup(['b']);
     const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((containerId) => batch.create({ containerId })));
