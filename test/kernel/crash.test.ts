@@ -4,7 +4,8 @@
  * same state and the kernel, the firewall and the store must agree, with no address held twice.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import type { Controller, ControllerDeps } from '../../src/cnm/controller.js';
@@ -66,6 +67,17 @@ async function expectConsistent(ctl: Controller, deps: ControllerDeps, l: Lab, w
       inside.addr_info.map((a) => a.local),
       `${what}: ${e.name}`,
     ).toContain(addressOf(e.ipv4!));
+  }
+  // Each sandbox's hosts file names exactly its recorded endpoints' addresses (a crash between files and record is mended).
+  for (const s of ctl.sandboxes()) {
+    const hosts = readFileSync(join(ctl.sandboxFilesDir(s.record.id), 'hosts'), 'utf8');
+    const named = [...hosts.matchAll(/^(\d+\.\d+\.\d+\.\d+)\t/gmu)].map((m) => m[1]).filter((a) => a !== '127.0.0.1');
+    expect(named.sort(), `${what}: hosts of ${s.record.id.slice(0, 12)}`).toEqual(
+      endpoints
+        .filter((e) => e.kind === 'joined' && e.sandboxId === s.record.id)
+        .map((e) => addressOf(e.ipv4!))
+        .sort(),
+    );
   }
   // Namespaces pinned by tsnet are exactly its sandboxes'; IPAM holds exactly the endpoints' addresses, each once.
   expect(deps.namespaces.list().sort(), what).toEqual(

@@ -12,7 +12,7 @@ import { writeSandboxFiles } from '../sandbox/hosts.js';
 import type { LiveSandbox } from '../state.js';
 import type { JoinedEndpoint, NetworkRecord } from '../types.js';
 import { UndoStack } from '../undo.js';
-import { completeConnect, connect, joinRequest, prepareConnect, recordConnects, type ConnectRequest, type PreparedConnect } from './connect.js';
+import { completeConnect, joinRequest, prepareConnect, recordConnects, type ConnectRequest, type PreparedConnect } from './connect.js';
 
 export interface ConnectCall {
   readonly networkRef: string;
@@ -44,7 +44,7 @@ export async function connectMany(core: CnmCore, calls: readonly ConnectCall[]):
   });
   const first = await connectTogether(core, [...together.values()]);
   [...together.keys()].forEach((i, k) => (outcomes[i] = first[k]!));
-  for (const [i, r] of after) outcomes[i] = await settled(connect(core, r.network, r.sandbox, r.req));
+  for (const [i, r] of after) outcomes[i] = (await connectTogether(core, [r]))[0]!;
   return outcomes;
 }
 

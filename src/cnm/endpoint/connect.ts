@@ -66,16 +66,6 @@ export interface PreparedConnect {
   readonly undo: UndoStack;
 }
 
-export async function connect(core: CnmCore, network: NetworkRecord, sandbox: LiveSandbox, req: ConnectRequest): Promise<JoinedEndpoint> {
-  return UndoStack.run(async (undo) => {
-    const prepared = await prepareConnect(core, network, sandbox, req, undo);
-    const endpoint = await completeConnect(core, prepared, await prepared.driver.join(core.driverCtx, joinRequest(prepared)));
-    recordConnects(core, [{ prepared, endpoint }]);
-    writeSandboxFiles(core, sandbox);
-    return endpoint;
-  });
-}
-
 /** Checks the request, then takes the endpoint's addresses and host ports (pushing how to give them back). */
 export async function prepareConnect(
   core: CnmCore,

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:f
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf } from '../../ipam/subnet.js';
-import { rewriteInPlace } from '../../lib/rewrite-in-place.js';
+import { rewriteInPlace, rewriteInPlaceAsync } from '../../lib/rewrite-in-place.js';
 
 const HOSTS_HEADER = [
   '127.0.0.1\tlocalhost',
@@ -83,7 +83,7 @@ function listFolder(dir: string): string[] {
 
 export class SandboxFiles {
   /** What was last written for each sandbox this run: an unchanged file is not written again (each connect asks). */
-  private readonly written = new Map<string, { hosts?: string; resolv?: string }>();
+  private readonly written = new Map<string, { hosts?: string | undefined; resolv?: string | undefined }>();
 
   /** Where removed sandboxes' folders wait to be deleted: moved there at once, deleted in the background. */
   private readonly trash: string;
@@ -132,6 +132,27 @@ export class SandboxFiles {
     if (last?.resolv === resolv) return;
     rewriteInPlace(join(this.dir(id), 'resolv.conf'), resolv);
     this.written.set(id, { ...last, resolv });
+  }
+
+  /**
+   * Both files, each only where it differs from what was last written, on libuv's threads: a connect writes them
+   * while the kernel makes its interfaces. Resolves once both are written.
+   */
+  async rewrite(id: string, texts: { hosts: string; resolv: string }): Promise<void> {
+    const last = this.written.get(id);
+    const dir = this.dir(id);
+    // Unknown until written: a write that fails halfway leaves a file that the next write must not take as current.
+    this.note(id, { ...(last?.hosts === texts.hosts ? {} : { hosts: undefined }), ...(last?.resolv === texts.resolv ? {} : { resolv: undefined }) });
+    await Promise.all([
+      last?.hosts === texts.hosts ? undefined : rewriteInPlaceAsync(join(dir, 'hosts'), texts.hosts).then(() => this.note(id, { hosts: texts.hosts })),
+      last?.resolv === texts.resolv
+        ? undefined
+        : rewriteInPlaceAsync(join(dir, 'resolv.conf'), texts.resolv).then(() => this.note(id, { resolv: texts.resolv })),
+    ]);
+  }
+
+  private note(id: string, texts: { hosts?: string | undefined; resolv?: string | undefined }): void {
+    this.written.set(id, { ...this.written.get(id), ...texts });
   }
 
   remove(id: string): void {

@@ -1,4 +1,5 @@
 /** The Controller on fakes (no root): validation, persistence, rollback, default routes, policies, concurrency. */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RollbackError } from '../../../src/cnm/undo.js';
 import { TsnetError } from '../../../src/errors.js';
@@ -150,7 +151,6 @@ describe('Controller: sandboxes and endpoints', () => {
       'join c1-b as eth2',
     ]);
     expect(w.deps.store.addresses(w.controller.network('b').pools.v4!.id)).toEqual(['10.2.0.77']);
-    const { readFileSync } = await import('node:fs');
     expect(readFileSync(`${w.controller.sandboxFilesDir(s.id)}/hosts`, 'utf8')).toContain('10.1.0.2\tone web');
   });
 
@@ -182,12 +182,17 @@ describe('Controller: sandboxes and endpoints', () => {
     expect(w.controller.joinedTo(t.id)).toEqual([]);
   });
 
-  it('gives the addresses back when the join fails, and records nothing', async () => {
-    const s = await w.controller.createSandbox({ containerId: 'c1' });
+  it('gives the addresses back when the join fails, leaves the files as they were, and records nothing', async () => {
+    const s = await w.controller.createSandbox({ containerId: 'c1', hostname: 'one' });
+    await w.controller.connect('b', s.id);
+    const files = (): string[] => ['hosts', 'resolv.conf'].map((f) => readFileSync(`${w.controller.sandboxFilesDir(s.id)}/${f}`, 'utf8'));
+    const before = files();
     w.driver.failing.add('join');
     await expect(w.controller.connect('a', s.id)).rejects.toThrow('join failed on purpose');
     expect(w.deps.ipam.pool(w.controller.network('a').pools.v4!.id).addresses).toEqual([]);
-    expect(w.deps.store.endpoints()).toEqual([]);
+    expect(w.deps.store.endpoints().map((e) => e.name)).toEqual(['c1-b']);
+    expect(files()).toEqual(before);
+    expect(before[0]).toContain('10.2.0.2\tone');
     const e = await w.controller.connect('a', s.id);
     expect(e.ipv4).toBe('10.1.0.3/24'); // sequential, as Docker: a just-released address is not reused first
   });
@@ -222,6 +227,11 @@ describe('Controller: sandboxes and endpoints', () => {
         .sort(),
     ).toEqual(['c1-a', 'c1-b', 'c2-a']);
     expect(w.controller.joinedTo(s3!.id)).toEqual([]);
+    // The files of the sandboxes joined name their addresses; the failed one's do not.
+    const hosts = (id: string): string => readFileSync(`${w.controller.sandboxFilesDir(id)}/hosts`, 'utf8');
+    expect(hosts(s1!.id)).toMatch(/10\.1\.0\.2\t.*\n10\.2\.0\.2\t/u);
+    expect(hosts(s2!.id)).toContain('10.1.0.3\t');
+    expect(hosts(s3!.id)).not.toMatch(/10\.1\.0\.\d/u);
   });
 
   it('takes at most 64 connects in a batch, each batch joined in one driver call', async () => {
@@ -289,6 +299,18 @@ describe('Controller: restart and reconciliation', () => {
     const t = await w.controller.createSandbox({ containerId: 'c2' });
     expect((await w.controller.connect('a', t.id)).ipv4).toBe('10.1.0.4/24');
     expect(w.driver.calls).toContain('restore a');
+  });
+
+  it("writes every sandbox's files again from the records: a crash between the files and the record left them wrong", async () => {
+    await w.controller.createNetwork({ name: 'a', subnet: '10.1.0.0/24' });
+    const s = await w.controller.createSandbox({ containerId: 'c1', hostname: 'one' });
+    await w.controller.connect('a', s.id);
+    const hosts = `${w.controller.sandboxFilesDir(s.id)}/hosts`;
+    const recorded = readFileSync(hosts, 'utf8');
+    await w.controller.close();
+    writeFileSync(hosts, `${recorded}10.1.0.9\tone\n`); // an endpoint whose connect the crash cut short
+    expect(await w.open()).toEqual({ removed: [], recreated: [], broken: [], leftAlone: [] });
+    expect(readFileSync(hosts, 'utf8')).toBe(recorded);
   });
 
   it('drops sandboxes whose namespace is gone, removes unrecorded namespaces and tagged links, rejoins missing endpoints', async () => {

@@ -27,6 +27,22 @@ describe("sandboxes' files", () => {
     expect(readdirSync(`${r}.removed`)).toEqual([]);
   });
 
+  it('rewrites only the files that changed, and after a failed write writes that file again, though its text is the old one', async () => {
+    const files = new SandboxFiles(root());
+    await files.write('a', 'hosts 1', 'resolv 1');
+    await files.rewrite('a', { hosts: 'hosts 2', resolv: 'resolv 1' });
+    expect(readFileSync(join(files.dir('a'), 'hosts'), 'utf8')).toBe('hosts 2');
+    // An unchanged file is not touched: made unwritable, it would fail a write.
+    rmSync(join(files.dir('a'), 'resolv.conf'));
+    mkdirSync(join(files.dir('a'), 'resolv.conf'));
+    await files.rewrite('a', { hosts: 'hosts 3', resolv: 'resolv 1' });
+    expect(readFileSync(join(files.dir('a'), 'hosts'), 'utf8')).toBe('hosts 3');
+    await expect(files.rewrite('a', { hosts: 'hosts 3', resolv: 'resolv 2' })).rejects.toThrow(/EISDIR/u);
+    rmSync(join(files.dir('a'), 'resolv.conf'), { recursive: true });
+    files.writeResolv('a', 'resolv 1'); // what it held before the failed write: written, not skipped
+    expect(readFileSync(join(files.dir('a'), 'resolv.conf'), 'utf8')).toBe('resolv 1');
+  });
+
   it('deletes at its start what a stop or a crash left waiting for deletion', () => {
     const r = root();
     mkdirSync(join(`${r}.removed`, 'old'), { recursive: true });
