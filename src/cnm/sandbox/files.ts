@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:f
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf } from '../../ipam/subnet.js';
-import { rewriteInPlace, rewriteInPlaceAsync } from '../../lib/rewrite-in-place.js';
+import { rewriteInPlace } from '../../lib/rewrite-in-place.js';
 
 const HOSTS_HEADER = [
   '127.0.0.1\tlocalhost',
@@ -121,38 +121,21 @@ export class SandboxFiles {
   }
 
   writeHosts(id: string, hosts: string): void {
-    const last = this.written.get(id);
-    if (last?.hosts === hosts) return;
-    rewriteInPlace(join(this.dir(id), 'hosts'), hosts);
-    this.written.set(id, { ...last, hosts });
+    this.rewrite(id, 'hosts', hosts);
   }
 
   writeResolv(id: string, resolv: string): void {
-    const last = this.written.get(id);
-    if (last?.resolv === resolv) return;
-    rewriteInPlace(join(this.dir(id), 'resolv.conf'), resolv);
-    this.written.set(id, { ...last, resolv });
+    this.rewrite(id, 'resolv', resolv);
   }
 
-  /**
-   * Both files, each only where it differs from what was last written, on libuv's threads: a connect writes them
-   * while the kernel makes its interfaces. Resolves once both are written.
-   */
-  async rewrite(id: string, texts: { hosts: string; resolv: string }): Promise<void> {
+  /** One file, unless it holds the text already. */
+  private rewrite(id: string, file: 'hosts' | 'resolv', text: string): void {
     const last = this.written.get(id);
-    const dir = this.dir(id);
+    if (last?.[file] === text) return;
     // Unknown until written: a write that fails halfway leaves a file that the next write must not take as current.
-    this.note(id, { ...(last?.hosts === texts.hosts ? {} : { hosts: undefined }), ...(last?.resolv === texts.resolv ? {} : { resolv: undefined }) });
-    await Promise.all([
-      last?.hosts === texts.hosts ? undefined : rewriteInPlaceAsync(join(dir, 'hosts'), texts.hosts).then(() => this.note(id, { hosts: texts.hosts })),
-      last?.resolv === texts.resolv
-        ? undefined
-        : rewriteInPlaceAsync(join(dir, 'resolv.conf'), texts.resolv).then(() => this.note(id, { resolv: texts.resolv })),
-    ]);
-  }
-
-  private note(id: string, texts: { hosts?: string | undefined; resolv?: string | undefined }): void {
-    this.written.set(id, { ...this.written.get(id), ...texts });
+    this.written.set(id, { ...last, [file]: undefined });
+    rewriteInPlace(join(this.dir(id), file === 'hosts' ? 'hosts' : 'resolv.conf'), text);
+    this.written.set(id, { ...this.written.get(id), [file]: text });
   }
 
   remove(id: string): void {

@@ -4,7 +4,7 @@
  */
 import type { CnmCore } from '../core.js';
 import type { LiveSandbox } from '../state.js';
-import type { EndpointBase, NetworkRecord } from '../types.js';
+import type { NetworkRecord } from '../types.js';
 import { hostsFile, resolvConf } from './files.js';
 
 /** Docker's bridge option that leaves the bridge without an IPv4 address (then there is no resolver to reach). */
@@ -21,34 +21,26 @@ export function servesDns(core: CnmCore, n: NetworkRecord): boolean {
 
 /** The embedded resolver's address for a sandbox: the gateway of its first joined network that serves DNS. */
 export function embeddedResolver(core: CnmCore, sandboxId: string): string | undefined {
-  return resolverOf(core, core.state.joinedTo(sandboxId));
-}
-
-function resolverOf(core: CnmCore, endpoints: readonly EndpointBase[]): string | undefined {
-  for (const e of endpoints) {
+  for (const e of core.state.joinedTo(sandboxId)) {
     const n = core.state.findNetwork(e.networkId);
     if (n && servesDns(core, n)) return n.pools.v4!.gateway;
   }
   return undefined;
 }
 
-/** The sandbox's hosts and resolv.conf, from its joined endpoints. */
-export function sandboxFileTexts(core: CnmCore, sandbox: LiveSandbox): { hosts: string; resolv: string } {
+export function writeSandboxFiles(core: CnmCore, sandbox: LiveSandbox): void {
   const { record } = sandbox;
   const eps = core.state.joinedTo(record.id);
   const addresses = eps.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => !!a));
-  const hosts = hostsFile(
-    record.hostname,
-    addresses,
-    eps.flatMap((e) => e.aliases),
-    record.extraHosts ?? [],
+  core.files.writeHosts(
+    record.id,
+    hostsFile(
+      record.hostname,
+      addresses,
+      eps.flatMap((e) => e.aliases),
+      record.extraHosts ?? [],
+    ),
   );
   const dns = { servers: record.dns, ...(record.dnsSearch ? { search: record.dnsSearch } : {}), ...(record.dnsOptions ? { options: record.dnsOptions } : {}) };
-  return { hosts, resolv: resolvConf(dns, core.deps.hostResolvConf, resolverOf(core, eps)) };
-}
-
-export function writeSandboxFiles(core: CnmCore, sandbox: LiveSandbox): void {
-  const { hosts, resolv } = sandboxFileTexts(core, sandbox);
-  core.files.writeHosts(sandbox.record.id, hosts);
-  core.files.writeResolv(sandbox.record.id, resolv);
+  core.files.writeResolv(record.id, resolvConf(dns, core.deps.hostResolvConf, embeddedResolver(core, record.id)));
 }
