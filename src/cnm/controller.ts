@@ -83,13 +83,12 @@ export class Controller {
     (id) => this.hasSandbox(id),
   );
   /**
-   * Connects asked for while others run are made together (see connect-many.ts), 64 at most: a batch's callers all
-   * wait for it, and its endpoints hold their namespaces open during the driver's one call.
+   * Connects asked for while others run are made together (see connect-many.ts), 64 at most (QueuedBatch's cap): a
+   * batch's callers all wait for it, and its endpoints hold their namespaces open during the driver's one call.
    */
   private readonly connects = new QueuedBatch<ConnectCall, JoinedEndpoint>(
     (op) => this.run(op),
     (calls) => connectMany(this.core, calls),
-    64,
   );
   /** Counts finished operations: readers that cache what they derive from the state (the resolver) compare it. */
   private changes = 0;

@@ -6,6 +6,7 @@ import { closeSync } from 'node:fs';
 import { NetNs } from '../netns/netns.js';
 import { addrAddRequest, addrDeleteRequest, addrListRequest, type Addr, type AddrOptions } from './addr.js';
 import { InvalidArgumentError } from '../errors.js';
+import { valueOf } from '../lib/settled.js';
 import { Errno } from '../native/errno.js';
 import { requestUntilEcho } from './echoed.js';
 import { NetlinkBatchError, NetlinkError } from './errors.js';
@@ -182,9 +183,7 @@ export class Handle {
    * creation fails, its error is thrown; if a finishing request fails, the new link is deleted again.
    */
   async linkCreateUnique(create: NetlinkRequest<Link | undefined>, finish: readonly NetlinkRequest<unknown>[], name: string): Promise<Link | undefined> {
-    const [outcome] = await this.linkCreateUniqueMany([{ create, finish, name }]);
-    if (outcome!.status === 'rejected') throw outcome!.reason;
-    return outcome!.value;
+    return valueOf((await this.linkCreateUniqueMany([{ create, finish, name }]))[0]!);
   }
 
   /**

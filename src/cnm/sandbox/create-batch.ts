@@ -3,9 +3,8 @@
  * controller's queue is busy wait together, and the first of them to reach the queue takes them all and makes their
  * sandboxes side by side (the namespaces built on threads of their own, the loopback requests in flight together),
  * so that a lab's nodes or many `run`s do not each hold the queue for a namespace's making. Each caller gets its own
- * outcome: one that fails (and rolls back what it made) does not fail the others. A batch takes at most 64, as
- * connects do: each of its callers waits for all of it, so a thousand `run`s at once answer 64 at a time, not all at
- * the end.
+ * outcome: one that fails (and rolls back what it made) does not fail the others. A batch takes at most 64
+ * (QueuedBatch's cap), so a thousand `run`s at once answer 64 at a time, not all at the end.
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { QueuedBatch } from '../queued-batch.js';
@@ -20,10 +19,8 @@ export class SandboxCreateBatch {
     enqueue: (op: () => Promise<void>) => Promise<void>,
     /** Creates one sandbox (on the queue, alongside the others of its batch), rolling back what it made if it fails. */
     private readonly createOne: (req: SandboxCreateRequest) => Promise<SandboxRecord>,
-    /** The most creations one batch takes. */
-    maxBatch = 64,
   ) {
-    this.batch = new QueuedBatch(enqueue, (reqs) => this.createMany(reqs), maxBatch);
+    this.batch = new QueuedBatch(enqueue, (reqs) => this.createMany(reqs));
   }
 
   /** Resolves with the sandbox once made, together with whatever other creations were asked meanwhile. */

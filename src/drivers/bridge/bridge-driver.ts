@@ -7,7 +7,7 @@ import { TsnetError } from '../../errors.js';
 import { addrAddRequest } from '../../netlink/addr.js';
 import { Errno } from '../../native/errno.js';
 import { NetlinkError } from '../../netlink/errors.js';
-import { allRejected } from '../../lib/settled.js';
+import { allRejected, valueOf } from '../../lib/settled.js';
 import type { ConfigureInput, DetachedEndpoints, DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDriver, PresenceRequest } from '../driver.js';
 import { addressOf, onSubnet } from '../../ipam/subnet.js';
 import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
@@ -245,9 +245,7 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   }
 
   async join(ctx: DriverContext, req: JoinRequest<BridgeConfig>): Promise<JoinResult> {
-    const [outcome] = await this.joinMany(ctx, [req]);
-    if (outcome!.status === 'rejected') throw outcome!.reason;
-    return outcome!.value;
+    return valueOf((await this.joinMany(ctx, [req]))[0]!);
   }
 
   /** Endpoints of one network, each in a sandbox of its own: their host ends made in one send (attachVethEndpoints). */

@@ -8,7 +8,7 @@ import { addrAddRequest } from '../../netlink/addr.js';
 import type { Handle, UniqueLink } from '../../netlink/handle.js';
 import { linkAddRequest, linkSetRequest, type Link } from '../../netlink/link.js';
 import { routeAddRequest } from '../../netlink/route.js';
-import { settled } from '../../lib/settled.js';
+import { settled, valueOf } from '../../lib/settled.js';
 import type { NetlinkRequest } from '../../netlink/socket.js';
 import type { NetNs } from '../../netns/netns.js';
 
@@ -90,9 +90,7 @@ export function addBridgePort(host: Handle, spec: BridgePortSpec): Promise<Link 
 
 /** Creates the endpoint; on failure removes what it created (deleting the host end takes the pair). */
 export async function attachVethEndpoint(host: Handle, spec: VethEndpointSpec): Promise<VethEndpoint> {
-  const [outcome] = await attachVethEndpoints(host, [spec]);
-  if (outcome!.status === 'rejected') throw outcome!.reason;
-  return outcome!.value;
+  return valueOf((await attachVethEndpoints(host, [spec]))[0]!);
 }
 
 /**
