@@ -369,8 +369,8 @@ export class Controller {
   releaseDockerPool(id: string): Promise<void> {
     return this.run(async () => docker.releaseDockerPool(this.core, id));
   }
-  requestDockerAddress(poolId: string, wanted?: string): Promise<string> {
-    return this.run(async () => docker.requestDockerAddress(this.core, poolId, wanted));
+  requestDockerAddress(poolId: string, wanted?: string, holder?: docker.DockerAddressHolder): Promise<string> {
+    return this.run(async () => docker.requestDockerAddress(this.core, poolId, wanted, holder));
   }
   releaseDockerAddress(poolId: string, cidr: string): Promise<void> {
     return this.run(async () => docker.releaseDockerAddress(this.core, poolId, cidr));

@@ -2,6 +2,11 @@
  * Docker's side of the controller, for the remote network and IPAM plugin: the pools Docker requests from tsnet's
  * IPAM (reference-counted, persisted), their addresses, and Docker's detached endpoints (both veth ends in the host
  * namespace, for dockerd to move). The plugin only translates the protocol into these calls.
+ *
+ * Durability: what a reboot wipes anyway is committed volatile (it survives a crash of tsnet, not a power loss):
+ * Docker's endpoints and their published ports, and a container's own address. What outlives a reboot is synced
+ * before it is acknowledged: the pools, the gateway and auxiliary addresses (held as long as their network), and
+ * every release (a release lost would leak its address, since dockerd never asks again).
  */
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { Subnet, addressOf, onSubnet, parseAddress } from '../ipam/subnet.js';
@@ -75,12 +80,18 @@ export function releaseDockerPool(core: CnmCore, id: string): void {
   ipam.releasePool(id);
 }
 
+/**
+ * Who holds a Docker address: a container, for its endpoint (it goes with the container, and a reboot ends every
+ * container), or the network (its gateway, an auxiliary address, or one asked for by value, which may be either).
+ */
+export type DockerAddressHolder = 'container' | 'network';
+
 /** An address of a Docker pool, as "10.1.0.2/24". */
-export function requestDockerAddress(core: CnmCore, poolId: string, wanted?: string): string {
+export function requestDockerAddress(core: CnmCore, poolId: string, wanted?: string, holder: DockerAddressHolder = 'network'): string {
   const pool = core.deps.ipam.pool(poolId);
   const address = pool.allocate(wanted);
   try {
-    core.deps.store.transaction(() => persistAddress(core, poolId, address));
+    core.deps.store.transaction(() => persistAddress(core, poolId, address), holder === 'container' ? 'volatile' : 'durable');
   } catch (err) {
     pool.release(address);
     throw err;
@@ -112,7 +123,7 @@ export async function createDetachedEndpoint(core: CnmCore, networkRef: string, 
   const names = await driver.detachedEndpoints.create(core.driverCtx, network, filled);
   const endpoint: DetachedEndpoint = { ...filled, ...names, kind: 'detached' };
   try {
-    core.deps.store.transaction(() => core.deps.store.putEndpoint(endpoint));
+    core.deps.store.transaction(() => core.deps.store.putEndpoint(endpoint), 'volatile');
   } catch (err) {
     await driver.leave(core.driverCtx, [{ network, endpoint, sandbox: undefined }]);
     throw err;
@@ -143,7 +154,7 @@ export async function deleteDetachedEndpoint(core: CnmCore, id: string): Promise
   if (endpoint?.kind !== 'detached') return;
   const network = core.network(endpoint.networkId);
   await core.driver(network.driver).leave(core.driverCtx, [{ network, endpoint, sandbox: undefined }]);
-  core.deps.store.transaction(() => forgetEndpoint(core, endpoint));
+  core.deps.store.transaction(() => forgetEndpoint(core, endpoint), 'volatile');
   core.state.dropEndpoint(endpoint.id);
   core.ports.release(endpoint.id);
   await refreshPorts(core, [endpoint]);
@@ -161,7 +172,7 @@ export async function programDockerPorts(core: CnmCore, id: string, specs: reado
   await UndoStack.run(async (undo) => {
     const published: DetachedEndpoint = { ...endpoint, ports: reservePorts(core, core.network(endpoint.networkId), endpoint, specs, undo) };
     await programPorts(core, published, undo);
-    core.deps.store.transaction(() => core.deps.store.putEndpoint(published));
+    core.deps.store.transaction(() => core.deps.store.putEndpoint(published), 'volatile');
   });
 }
 
@@ -171,7 +182,7 @@ export async function revokeDockerPorts(core: CnmCore, id: string): Promise<void
   if (endpoint?.kind !== 'detached' || !endpoint.ports?.length) return;
   const { ports: _gone, ...rest } = endpoint;
   const revoked: DetachedEndpoint = rest;
-  core.deps.store.transaction(() => core.deps.store.putEndpoint(revoked));
+  core.deps.store.transaction(() => core.deps.store.putEndpoint(revoked), 'volatile');
   core.state.putEndpoint(revoked);
   await refreshPorts(core, [endpoint]);
   core.ports.release(id);

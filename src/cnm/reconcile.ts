@@ -9,13 +9,13 @@ import { NetNs } from '../netns/netns.js';
 import { sandboxView, type CnmCore } from './core.js';
 import { forgetEndpoint, releaseEndpoint } from './endpoint/addresses.js';
 import { gatewayEndpoint } from './endpoint/gateway.js';
-import { rehold } from './ports/publish.js';
+import { refreshPorts, rehold } from './ports/publish.js';
 import { forgetWires, makeWire, stopRelays, wiresOf } from './wires/wires.js';
 import { restorePool } from './pools.js';
 import { writeSandboxFiles } from './sandbox/hosts.js';
 import type { LiveSandbox } from './state.js';
 import { parseOwnerTag } from '../drivers/records.js';
-import type { JoinedEndpoint, SandboxRecord } from './types.js';
+import type { DetachedEndpoint, JoinedEndpoint, SandboxRecord } from './types.js';
 
 export interface ReconcileReport {
   /** Kernel objects and records tsnet owned but no longer should: removed. */
@@ -96,7 +96,32 @@ async function kernelPass(core: CnmCore, report: ReconcileReport, apply: boolean
   await removeUnrecordedInterfaces(core, report, apply);
   await recreateNetworks(core, report, apply);
   await recreateEndpoints(core, report, apply);
+  await dropVanishedDockerEndpoints(core, report, apply);
   await recreateWires(core, report, apply);
+}
+
+/**
+ * Docker's endpoints whose veth pair is gone (a reboot, or the container's namespace destroyed while tsnet was down)
+ * cannot be used again: dockerd makes a new endpoint for a container it starts. Their records go; a DeleteEndpoint
+ * that dockerd still sends finds the endpoint gone already. (Such a record is what a power loss leaves when it
+ * takes a DeleteEndpoint's commit, which is not synced: see docker.ts.)
+ */
+async function dropVanishedDockerEndpoints(core: CnmCore, report: ReconcileReport, apply: boolean): Promise<void> {
+  const dropped: DetachedEndpoint[] = [];
+  for (const e of core.state.endpointList()) {
+    if (e.kind !== 'detached') continue;
+    const driver = core.driver(core.network(e.networkId).driver);
+    if (!driver.detachedEndpoints || (await driver.detachedEndpoints.present(core.driverCtx, e))) continue;
+    report.removed.push(`Docker's endpoint ${e.name}: its veth pair is gone`);
+    if (apply) dropped.push(e);
+  }
+  if (dropped.length === 0) return;
+  core.deps.store.transaction(() => dropped.forEach((e) => forgetEndpoint(core, e)), 'volatile');
+  for (const e of dropped) {
+    core.state.dropEndpoint(e.id);
+    core.ports.release(e.id);
+  }
+  await refreshPorts(core, dropped).catch((err: unknown) => report.broken.push(`published ports of Docker's endpoints: ${errorMessage(err)}`));
 }
 
 /** Recorded wires missing an end (its interface deleted by hand): the rest removed, the pair made again. */

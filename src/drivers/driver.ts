@@ -77,6 +77,8 @@ export interface ConfigureInput {
  */
 export interface DetachedEndpoints<Config extends object = object> {
   create(ctx: DriverContext, network: NetworkRecord<Config>, endpoint: EndpointBase): Promise<{ hostIfname: string; peerIfname: string }>;
+  /** Whether the endpoint's pair still exists (its host end, carrying its tag), wherever dockerd has put the peer. */
+  present(ctx: DriverContext, endpoint: DetachedEndpoint): Promise<boolean>;
 }
 
 /** An optional capability of global-scope drivers: the containers of other hosts, as the cluster store has them. */

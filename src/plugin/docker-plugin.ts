@@ -16,6 +16,8 @@ export const LOCAL_SPACE = 'tsnet-local';
 export const GLOBAL_SPACE = 'tsnet-global';
 const MEDIA_TYPE = 'application/vnd.docker.plugins.v1.1+json';
 const KNOWN_OPTIONS = new Set<string>(Object.values(BRIDGE_OPTIONS));
+/** RequestAddress's option type of the gateway's address (libnetwork's ipamapi.RequestAddressType). */
+const GATEWAY_REQUEST = 'com.docker.network.gateway';
 
 type Json = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -86,7 +88,9 @@ export class DockerPlugin {
 
   async requestAddress(body: Json): Promise<Json> {
     const wanted = str(body.Address);
-    return { Address: await this.controller.requestDockerAddress(need(body, 'PoolID'), wanted || undefined), Data: {} };
+    // dockerd names only the gateway's requests; an auxiliary address is asked for by value, as a container's --ip is.
+    const holder = wanted || obj(body.Options).RequestAddressType === GATEWAY_REQUEST ? 'network' : 'container';
+    return { Address: await this.controller.requestDockerAddress(need(body, 'PoolID'), wanted || undefined, holder), Data: {} };
   }
 
   async releaseAddress(body: Json): Promise<Json> {

@@ -13,7 +13,7 @@ import type { DriverContext, JoinRequest, JoinResult, LeaveRequest, NetworkDrive
 import { HostDriver } from '../../src/drivers/host/host-driver.js';
 import { NullDriver } from '../../src/drivers/null/null-driver.js';
 import { OverlayDriver } from '../../src/drivers/overlay/overlay-driver.js';
-import type { EndpointBase, NetworkRecord } from '../../src/drivers/records.js';
+import type { DetachedEndpoint, EndpointBase, NetworkRecord } from '../../src/drivers/records.js';
 import { Ipam } from '../../src/ipam/ipam.js';
 import type { Handle } from '../../src/netlink/handle.js';
 import type { HostPortBinder } from '../../src/cnm/ports/reservations.js';
@@ -118,7 +118,7 @@ export class RecordingDriver implements NetworkDriver<{ tag: string }> {
   readonly calls: string[] = [];
   /** Steps that throw the next time they run. */
   readonly failing = new Set<Step>();
-  /** Endpoints whose interfaces endpointPresent() says are missing. */
+  /** Endpoints whose interfaces endpointPresent() (detachedEndpoints.present() for Docker's) says are missing. */
   readonly missing = new Set<string>();
 
   private step(step: Step, what: string): void {
@@ -172,6 +172,7 @@ export class RecordingDriver implements NetworkDriver<{ tag: string }> {
       hostIfname: `veth${e.id.slice(0, 7)}`,
       peerIfname: `tsv${e.id.slice(0, 7)}`,
     }),
+    present: async (_ctx: DriverContext, e: DetachedEndpoint) => !this.missing.has(e.id),
   };
 }
 

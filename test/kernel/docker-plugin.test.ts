@@ -202,6 +202,15 @@ describeKernel("Docker's plugin protocols", () => {
     const taken = await post('/IpamDriver.RequestAddress', JSON.stringify({ PoolID: pool.PoolID, Address: '10.124.0.2', Options: null }));
     expect(JSON.parse(taken.body)).toEqual({ Err: 'address 10.124.0.2 is already in use' });
     expect((await l.ip(l.host, 'link')).filter((x) => x.ifalias === `tsnet:endpoint:${ep}`)).toHaveLength(1);
+
+    // The pair gone while tsnet was down (a reboot, the container's namespace destroyed): the endpoint goes at start.
+    await app.close();
+    await l.exec(l.host, 'ip', ['link', 'del', joined.InterfaceName.SrcName]);
+    const report = await world().reopen();
+    await serve();
+    expect(report.removed).toContain(`Docker's endpoint docker-${ep.slice(0, 12)}: its veth pair is gone`);
+    expect(deps.store.endpoints()).toEqual([]);
+    expect(JSON.parse((await post('/NetworkDriver.DeleteEndpoint', JSON.stringify({ NetworkID: net, EndpointID: ep }))).body)).toEqual({});
   });
 
   it('never touches an interface it did not create: a taken bridge name, a taken endpoint name, odd ids', async () => {

@@ -107,7 +107,10 @@ const othersThan = (ctx: DriverContext, network: NetworkRecord): NetworkRecord[]
 export class BridgeDriver implements NetworkDriver<BridgeConfig> {
   readonly name = 'bridge' as const;
   readonly capabilities = { scope: 'local', needsIpam: true, hostNamespace: false, multipleNetworks: true } as const;
-  readonly detachedEndpoints: DetachedEndpoints<BridgeConfig> = { create: (ctx, network, endpoint) => this.createDetachedEndpoint(ctx, network, endpoint) };
+  readonly detachedEndpoints: DetachedEndpoints<BridgeConfig> = {
+    create: (ctx, network, endpoint) => this.createDetachedEndpoint(ctx, network, endpoint),
+    present: async (ctx, endpoint) => (await ctx.host.linkFind(endpoint.hostIfname))?.alias === endpointAlias(endpoint.id),
+  };
   /** The bridges' indexes by name, as this driver made or found them: an attach need not ask the kernel each time. */
   private readonly bridgeIndexes = new Map<string, number>();
 
