@@ -30,14 +30,22 @@ async function must(dockerd: Dockerd, ...args: string[]): Promise<string> {
 
 /**
  * `docker network rm`, again for a few seconds while dockerd says a network still has active endpoints: dockerd
- * 20.10 can answer `rm -f` before it has released a removed container's endpoint on its own bridge driver.
+ * 20.10 can answer `rm -f` before it has released a removed container's endpoint on its own bridge driver, and
+ * sometimes never releases it (its inspect then lists no container). On Docker's own networks (`builtin` names
+ * them) that is dockerd's bookkeeping, not tsnet's, and the bench says so instead of failing: the whole dockerd and
+ * its state are thrown away next. On tsnet's network it fails the bench.
  */
-async function removeNetworks(dockerd: Dockerd, names: string[]): Promise<void> {
+async function removeNetworks(dockerd: Dockerd, names: string[], builtin: ReadonlySet<string>): Promise<void> {
   for (const name of names) {
     for (let attempt = 0; ; attempt++) {
       const r = await dockerd.docker('network', 'rm', name);
       if (r.code === 0) break;
-      if (attempt >= 50 || !/has active endpoints/u.test(r.stderr)) throw new Error(`docker network rm ${name}: ${r.stderr.trim()}`);
+      const stale = /has active endpoints/u.test(r.stderr);
+      if (stale && attempt >= 50 && builtin.has(name)) {
+        console.error(`bench docker: dockerd kept a stale endpoint on its own network ${name} ("${r.stderr.trim()}"); left to its removal with dockerd`);
+        break;
+      }
+      if (attempt >= 50 || !stale) throw new Error(`docker network rm ${name}: ${r.stderr.trim()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -75,7 +83,7 @@ async function measure(opts: ReturnType<typeof parseArgs>, state: string): Promi
     const ids = (await must(dockerd, 'ps', '-aq')).split('\n').filter(Boolean);
     report(opts, results);
     await must(dockerd, 'rm', '-f', ...ids);
-    await removeNetworks(dockerd, ['builtin', 'viatsnet', 'home']);
+    await removeNetworks(dockerd, ['builtin', 'viatsnet', 'home'], new Set(['builtin', 'home']));
   } catch (err) {
     // What tsnet said about it (its warnings, and the plugin calls it refused), and what dockerd still holds on its
     // networks, for whoever reads the failure.
