@@ -224,24 +224,32 @@ export class ContainerService {
     return sandboxId;
   }
 
-  /** Container names by their sandbox id (a shared sandbox gets its first container's). */
-  sandboxNames(): Map<string, string> {
-    const names = new Map<string, string>();
+  /**
+   * The container of each sandbox, by sandbox id (a shared sandbox gets its first container): one pass over the
+   * containers for whoever names many endpoints' containers (a network's view, its DNS names).
+   */
+  sandboxOwners(): Map<string, { readonly id: string; readonly name: string }> {
+    const owners = new Map<string, { id: string; name: string }>();
     for (const c of this.runtime.list()) {
       const id = sandboxIdOf(c);
-      if (id && !names.has(id)) names.set(id, c.name);
+      if (id && !owners.has(id)) owners.set(id, { id: c.id, name: c.name });
     }
-    return names;
+    return owners;
+  }
+
+  /** Container names by their sandbox id (a shared sandbox gets its first container's). */
+  sandboxNames(): Map<string, string> {
+    return new Map([...this.sandboxOwners()].map(([sandbox, c]) => [sandbox, c.name]));
   }
 
   /** The id of the container whose sandbox this is, if any. */
   containerIdOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.list().find((c) => sandboxIdOf(c) === sandboxId)?.id;
+    return this.runtime.withLabel(SANDBOX_LABEL, sandboxId)[0]?.id;
   }
 
   /** The name of the container whose sandbox this is, if any. */
   containerOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.list().find((c) => sandboxIdOf(c) === sandboxId)?.name;
+    return this.runtime.withLabel(SANDBOX_LABEL, sandboxId)[0]?.name;
   }
 
   /** Removes a container and its sandbox (with volumes: its anonymous volumes too). */
@@ -269,7 +277,8 @@ export class ContainerService {
     if (!sandboxId) return;
     const under = this.releases.get(sandboxId);
     if (under) return under;
-    const sharers = this.runtime.list().filter((c) => c.id !== state.id && sandboxIdOf(c) === sandboxId && (c.status === 'running' || c.status === 'paused'));
+    // Only the containers of this sandbox are read (a removal of many would otherwise read all of them, each).
+    const sharers = this.runtime.withLabel(SANDBOX_LABEL, sandboxId).filter((c) => c.id !== state.id && (c.status === 'running' || c.status === 'paused'));
     if (sharers.length > 0 || !this.controller.hasSandbox(sandboxId)) return;
     const release = this.controller.deleteSandbox(sandboxId).finally(() => this.releases.delete(sandboxId));
     this.releases.set(sandboxId, release);

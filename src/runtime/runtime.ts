@@ -122,6 +122,13 @@ export class Runtime {
     return this.containers.sorted();
   }
 
+  /** The containers with this label, oldest first, read as list() reads them (an end that has happened is seen). */
+  withLabel(key: string, value: string): ContainerState[] {
+    const found = this.containers.withLabel(key, value);
+    for (const c of found) this.ends.checkNow(c.id);
+    return found;
+  }
+
   /** By id, unique id prefix, or name. */
   get(ref: string): ContainerState {
     const found = this.containers.find(ref);

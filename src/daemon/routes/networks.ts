@@ -10,12 +10,12 @@ import { TsnetError } from '../../errors.js';
 
 /** A network as the API shows it: its record, the bridge's options for bridge networks, the containers attached. */
 export function networkView(deps: { controller: Controller; containers: ContainerService }, n: NetworkRecord): NetworkView {
+  const owners = deps.containers.sandboxOwners();
   const containers = deps.controller.endpointsOf({ networkId: n.id }).map((e) => {
-    const container = e.kind === 'joined' ? deps.containers.containerOfSandbox(e.sandboxId) : undefined;
-    const containerId = e.kind === 'joined' ? deps.containers.containerIdOfSandbox(e.sandboxId) : undefined;
+    const owner = e.kind === 'joined' ? owners.get(e.sandboxId) : undefined;
     return {
-      container: container ?? null,
-      ...(containerId ? { containerId } : {}),
+      container: owner?.name ?? null,
+      ...(owner ? { containerId: owner.id } : {}),
       endpoint: e.id,
       ipv4: e.ipv4 ?? null,
       ipv6: e.ipv6 ?? null,
@@ -59,9 +59,10 @@ export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/networks/:ref', { schema: { params: RefParams } }, async (req, reply) => {
     // In use: said with the containers' names (the endpoints' own names mean nothing to a user).
     const n = controller.network(req.params.ref);
+    const owners = containers.sandboxOwners();
     const users = controller
       .endpointsOf({ networkId: n.id })
-      .map((e) => ('sandboxId' in e && e.sandboxId ? containers.containerOfSandbox(e.sandboxId) : undefined) ?? e.name);
+      .map((e) => ('sandboxId' in e && e.sandboxId ? owners.get(e.sandboxId)?.name : undefined) ?? e.name);
     if (users.length > 0 && !controller.removalRefusal(n, 'tsnet')) {
       throw new TsnetError(
         'TSNET_ERR_NETWORK_IN_USE',
