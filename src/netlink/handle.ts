@@ -115,6 +115,24 @@ export class Handle {
   }
 
   /**
+   * linkFind of many links, asked for together (pipelined, as few sends as can be): each link, or undefined where
+   * there is none. Cheaper than a listing of every link when they are few among many.
+   */
+  async linkFindMany(refs: readonly LinkRef[]): Promise<(Link | undefined)[]> {
+    if (refs.length === 0) return [];
+    try {
+      return (await this.socket.pipeline(refs.map((ref) => linkGetRequest(ref)))) as Link[];
+    } catch (err) {
+      if (!(err instanceof NetlinkBatchError)) throw err;
+      return err.results.map((r) => {
+        if (r.status === 'fulfilled') return r.value as Link;
+        if (r.reason instanceof NetlinkError && r.reason.errno === Errno.ENODEV) return undefined;
+        throw r.reason;
+      });
+    }
+  }
+
+  /**
    * Equivalent to: `ip link add NAME [netns NS] type KIND ...`. A veth's peer can be created directly inside
    * another namespace. Returns the new link as the kernel reports it (for a veth: its linkIndex is the peer's
    * index inside the peer's namespace).

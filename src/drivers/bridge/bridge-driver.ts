@@ -14,6 +14,7 @@ import { ownerTag, type EndpointBase, type NetworkRecord } from '../records.js';
 import { applyFirewall, enableForwarding, firewallNetworks, isBridgeNetwork } from './firewall.js';
 import { parseBridgeOptions, type BridgeConfig } from './options.js';
 import { addBridgePort, attachVethEndpoints, type VethEndpoint, type VethEndpointSpec } from './veth-endpoint.js';
+import type { Link } from '../../netlink/link.js';
 
 export const bridgeAlias = (networkId: string): string => ownerTag('network', networkId);
 export const endpointAlias = (endpointId: string): string => ownerTag('endpoint', endpointId);
@@ -309,13 +310,15 @@ export class BridgeDriver implements NetworkDriver<BridgeConfig> {
 
   /**
    * Deleting the host ends takes the pairs; all in one request, so one RCU wait for the lot. Only veths that carry
-   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's.
+   * the endpoints' tags are deleted, by index: a name freed by a vanished endpoint may since be someone else's. The
+   * host ends are asked for by name, together: a listing of every link would cost each of many small removals
+   * (containers removed in waves) as much as the host has links.
    */
   async leave(ctx: DriverContext, requests: readonly LeaveRequest<BridgeConfig>[]): Promise<void> {
     if (requests.length === 0) return;
     if (requests.length === 1) return this.leaveOne(ctx, requests[0]!.endpoint);
-    const tags = new Set(requests.map((r) => endpointAlias(r.endpoint.id)));
-    const ours = (await ctx.host.linkList()).filter((l) => l.kind === 'veth' && tags.has(l.alias ?? ''));
+    const found = await ctx.host.linkFindMany(requests.map((r) => r.endpoint.hostIfname ?? hostEndName(r.endpoint.id)));
+    const ours = found.filter((l, i): l is Link => l?.kind === 'veth' && l.alias === endpointAlias(requests[i]!.endpoint.id));
     await ctx.host.linkDeleteMany(ours.map((l) => l.index));
   }
 
