@@ -9,17 +9,19 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 
-export function deleteWhenIdle(paths: readonly string[]): void {
-  if (paths.length === 0) return;
-  const inProcess = (): void => {
-    for (const p of paths) void rm(p, { recursive: true, force: true }).catch(() => undefined);
-  };
-  // -t: ionice runs rm even where the idle class cannot be set.
-  const child = spawn('ionice', ['-t', '-c', '3', 'nice', '-n', '19', 'rm', '-rf', '--', ...paths], { stdio: 'ignore' });
-  child.once('error', inProcess);
-  // A program that ran but failed (nice or rm missing, a file rm could not remove): this process tries once more.
-  child.once('exit', (code) => {
-    if (code !== 0) inProcess();
+/** Starts the deletion; resolves when it has ended (it never rejects: what is left is deleted at the next start). */
+export function deleteWhenIdle(paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return Promise.resolve();
+  const inProcess = (): Promise<void> => Promise.all(paths.map((p) => rm(p, { recursive: true, force: true }).catch(() => undefined))).then(() => undefined);
+  return new Promise<void>((resolve) => {
+    // -t: ionice runs rm even where the idle class cannot be set.
+    const child = spawn('ionice', ['-t', '-c', '3', 'nice', '-n', '19', 'rm', '-rf', '--', ...paths], { stdio: 'ignore' });
+    child.once('error', () => void inProcess().then(resolve));
+    // A program that ran but failed (nice or rm missing, a file rm could not remove): this process tries once more.
+    child.once('exit', (code) => {
+      if (code === 0) resolve();
+      else void inProcess().then(resolve);
+    });
+    child.unref();
   });
-  child.unref();
 }

@@ -29,9 +29,10 @@ export class ContainerFiles {
    */
   private readonly trash: string;
 
-  /** Folders moved to the trash whose deletion has not begun, and the timer that begins it. */
+  /** Folders moved to the trash whose deletion has not begun, the timer that begins it, and the deletion under way. */
   private readonly moved: string[] = [];
   private sweep: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(
     root: string,
@@ -45,7 +46,7 @@ export class ContainerFiles {
     if (runDir) mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
     // What a stop or a crash left there before its deletion ended: its entries, not the folder, which a removal may
     // move another into meanwhile.
-    deleteWhenIdle(readdirSync(this.trash).map((left) => join(this.trash, left)));
+    void deleteWhenIdle(readdirSync(this.trash).map((left) => join(this.trash, left)));
   }
 
   dir(id: string): string {
@@ -142,12 +143,21 @@ export class ContainerFiles {
 
   /**
    * Deletes the folder once removals pause for a moment, with the others moved meanwhile: one deletion for a burst
-   * (a hundred containers removed at once). The timer does not hold the process; a folder left in the trash is
-   * deleted at the next start.
+   * (a hundred containers removed at once), and one at a time (each starts a process, which costs the daemon about
+   * 10 ms of its thread: a thousand removals in waves started dozens). The timer does not hold the process; a folder
+   * left in the trash is deleted at the next start.
    */
-  private sweepSoon(path: string): void {
-    this.moved.push(path);
+  private sweepSoon(path?: string): void {
+    if (path) this.moved.push(path);
     clearTimeout(this.sweep);
-    this.sweep = setTimeout(() => deleteWhenIdle(this.moved.splice(0)), SWEEP_AFTER_MS).unref();
+    this.sweep = setTimeout(() => {
+      // What is moved while one runs waits for its end.
+      if (this.sweeping || this.moved.length === 0) return;
+      this.sweeping = true;
+      void deleteWhenIdle(this.moved.splice(0)).then(() => {
+        this.sweeping = false;
+        if (this.moved.length > 0) this.sweepSoon();
+      });
+    }, SWEEP_AFTER_MS).unref();
   }
 }

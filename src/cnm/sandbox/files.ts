@@ -1,6 +1,6 @@
 /** A sandbox's /etc/hosts and /etc/resolv.conf, written in its folder and bind-mounted into its container. */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf } from '../../ipam/subnet.js';
 import { rewriteInPlace } from '../../lib/rewrite-in-place.js';
@@ -85,9 +85,6 @@ export class SandboxFiles {
   /** What was last written for each sandbox this run: an unchanged file is not written again (each connect asks). */
   private readonly written = new Map<string, { hosts?: string | undefined; resolv?: string | undefined }>();
 
-  /** Where removed sandboxes' folders wait to be deleted: moved there at once, deleted in the background. */
-  private readonly trash: string;
-
   /** Sandboxes whose folder is in the legacy folder (made by an earlier version, which kept them there). */
   private readonly legacyIds: Set<string>;
 
@@ -95,9 +92,8 @@ export class SandboxFiles {
     private readonly root: string,
     private readonly legacyRoot?: string,
   ) {
-    this.trash = `${root}.removed`;
-    // What a stop or a crash left there before its deletion finished.
-    rmSync(this.trash, { recursive: true, force: true });
+    // Earlier versions moved removed sandboxes' folders there before deleting them: what a stop or a crash left.
+    rmSync(`${root}.removed`, { recursive: true, force: true });
     this.legacyIds = new Set(legacyRoot && legacyRoot !== root ? listFolder(legacyRoot) : []);
     if (legacyRoot && legacyRoot !== root && this.legacyIds.size === 0) rmSync(legacyRoot, { recursive: true, force: true });
   }
@@ -145,28 +141,28 @@ export class SandboxFiles {
   }
 
   /**
-   * Removes the folders of many sandboxes at once: each is moved out of the way (a rename, some microseconds) and
-   * deleted in the background, so that a teardown of a thousand sandboxes does not wait for the disk.
+   * Removes the folders of many sandboxes at once, each in a few system calls: a sandbox's folder holds two small
+   * files and lives on the exec root, a tmpfs by default (a thousand take some 20 ms). A recursive removal through
+   * libuv's threads cost the event loop a callback per file and per check: half a second for a thousand.
    */
   retire(ids: readonly string[]): void {
-    if (ids.length === 0) return;
-    mkdirSync(this.trash, { recursive: true, mode: 0o700 });
-    const moved: string[] = [];
     for (const id of ids) {
       this.written.delete(id);
-      if (this.legacyIds.has(id)) {
-        this.removeLegacy(id);
-        continue;
-      }
-      const to = join(this.trash, `${id}-${Date.now().toString(36)}`);
-      try {
-        renameSync(this.dir(id), to);
-        moved.push(to);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      if (this.legacyIds.has(id)) this.removeLegacy(id);
+      else removeFlatFolder(this.dir(id));
     }
-    // Left in the trash on failure: the next start removes it.
-    void Promise.all(moved.map((dir) => rm(dir, { recursive: true, force: true }))).catch(() => undefined);
   }
+}
+
+/** A folder of files (no subfolders expected; one found is removed whole), gone already counts as removed. */
+function removeFlatFolder(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of entries) rmSync(join(dir, name), { recursive: true, force: true });
+  rmdirSync(dir);
 }

@@ -4,12 +4,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteWhenIdle } from '../../../src/lib/idle-delete.js';
 
-/** Waits until none of the paths exists: the deletion goes on in the background. */
-async function gone(paths: readonly string[]): Promise<boolean> {
-  for (let i = 0; i < 500 && paths.some((p) => existsSync(p)); i++) await new Promise((r) => setTimeout(r, 10));
-  return paths.every((p) => !existsSync(p));
-}
-
 function makeTree(root: string, name: string): string {
   const dir = join(root, name);
   mkdirSync(join(dir, 'upper', 'etc'), { recursive: true });
@@ -31,16 +25,18 @@ describe('deleteWhenIdle', () => {
 
   it('deletes folders, with what they hold, in the background', async () => {
     const dirs = [makeTree(root, 'a'), makeTree(root, 'b b'), makeTree(root, '-c')];
-    deleteWhenIdle(dirs);
-    expect(await gone(dirs)).toBe(true);
+    // Resolved once the deletion has ended.
+    await deleteWhenIdle(dirs);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
     expect(existsSync(root)).toBe(true);
   });
 
   it('deletes them in this process where the programs it runs are missing', async () => {
     const dirs = [makeTree(root, 'a')];
     process.env['PATH'] = join(root, 'nothing-here');
-    deleteWhenIdle(dirs);
-    expect(await gone(dirs)).toBe(true);
+    // Resolved once the deletion has ended.
+    await deleteWhenIdle(dirs);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
   });
 
   it('deletes them in this process where the program it runs fails', async () => {
@@ -50,7 +46,8 @@ describe('deleteWhenIdle', () => {
     writeFileSync(join(bin, 'ionice'), '#!/bin/sh\nexit 1\n');
     chmodSync(join(bin, 'ionice'), 0o755);
     process.env['PATH'] = bin;
-    deleteWhenIdle(dirs);
-    expect(await gone(dirs)).toBe(true);
+    // Resolved once the deletion has ended.
+    await deleteWhenIdle(dirs);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
   });
 });
