@@ -15,7 +15,7 @@ import { inThrowawayLab, parseBenchArgs } from './args.js';
 import { median, round, table, timeMs } from './stats.js';
 import { CLI, nodeRunMs, startBenchDaemon, type BenchDaemon } from './tsnetd.js';
 
-const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 100, min: 2, max: 500 } });
+const parseArgs = (argv: string[]) => parseBenchArgs(argv, { containers: { default: 100, min: 2, max: 1000 } });
 
 async function startMany(d: BenchDaemon, n: number, round: number): Promise<string[]> {
   return mapLimit(
@@ -72,8 +72,11 @@ export interface ManyResult {
   readonly stopOneCommandMs: number;
   readonly perContainerMs: { rmOneCommand: number; rmConcurrentCalls: number; stopOneCommand: number };
   readonly floor: { runtimeRemoveMs: number; cliStartMs: number };
-  /** The daemon's resident memory, idle (an image, a network) and with the containers running. */
-  readonly daemonRss: { idleMb: number; withContainersMb: number };
+  /**
+   * The daemon's resident memory, idle (an image, a network) and with the containers running (each with its sandbox
+   * and its endpoint), and what each container adds.
+   */
+  readonly daemonRss: { idleMb: number; withContainersMb: number; perContainerKb: number };
   readonly target: { rmOneCommandAtMostMs: number; met: boolean };
 }
 
@@ -84,7 +87,8 @@ async function measure(d: BenchDaemon, state: string, n: number, progress: (s: s
   const idleRssMb = daemonRssMb(d);
   progress(`starting ${n} containers`);
   const first = await startMany(d, n, 1);
-  const daemonRss = { idleMb: idleRssMb, withContainersMb: daemonRssMb(d) };
+  const withContainersMb = daemonRssMb(d);
+  const daemonRss = { idleMb: idleRssMb, withContainersMb, perContainerKb: round(((withContainersMb - idleRssMb) * 1024) / n, 1) };
   progress(`removing ${n} containers with one rm -f`);
   const rmOne = await timeMs(() => d.cli('rm', '-f', ...first));
   await leftovers(d);
@@ -140,7 +144,10 @@ export async function main(argv: string[]): Promise<void> {
             ],
           ),
         );
-        console.log(`\nthe daemon's memory (RSS): ${r.daemonRss.idleMb} MB idle, ${r.daemonRss.withContainersMb} MB with ${r.containers} containers running`);
+        const rss = r.daemonRss;
+        console.log(
+          `\nthe daemon's memory (RSS): ${rss.idleMb} MB idle, ${rss.withContainersMb} MB with ${r.containers} containers running (${rss.perContainerKb} KB each, with its sandbox and endpoint)`,
+        );
         console.log(
           `target: ${r.containers} containers removed by one rm -f in at most ${r.target.rmOneCommandAtMostMs} ms: ${r.target.met ? 'met' : 'NOT met'}`,
         );
