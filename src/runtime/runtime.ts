@@ -2,9 +2,9 @@
  * The lightweight container runtime, after libcontainer: a factory makes a container from a configuration, the
  * container runs processes. Starting one runs native/launcher.c, which clones into new PID, mount, UTS and IPC
  * namespaces, joins the sandbox's network namespace, mounts the overlay root and pivots; it then stays as the
- * container's monitor and records its exit status. State lives in ROOT/containers/<id>/state.json (written
- * atomically); a runtime opened again re-adopts running containers, checking each PID against its start time so
- * that a recycled PID is not mistaken for the container.
+ * container's monitor and records its exit status. State lives in ROOT/containers/<id>/ (two slots written in turn,
+ * a crash leaving one whole: state-slots.ts); a runtime opened again re-adopts running containers, checking each PID
+ * against its start time so that a recycled PID is not mistaken for the container.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';

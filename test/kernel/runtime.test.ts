@@ -96,7 +96,7 @@ describeKernel('the container runtime', () => {
     ]);
     expect(dev).toMatchObject({ exitCode: 0, stdout: '0\n3\n' });
     expect(readdirSync(join(rt.dir(a.id), 'upper'))).toEqual([]);
-    expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['container.log', 'monitor.log', 'state.json', 'upper', 'work']);
+    expect(readdirSync(rt.dir(a.id)).sort()).toEqual(['container.log', 'monitor.log', 'state.1.json', 'state.json', 'upper', 'work']);
     // Its attach socket is made in the run folder (a tmpfs where the daemon runs), not on the disk.
     expect(rt.files.attachSocket(a.id)).toBe(join(runDir, 'attach', `${a.id}.sock`));
     expect(statSync(rt.files.attachSocket(a.id)).isSocket()).toBe(true);
