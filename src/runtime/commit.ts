@@ -35,6 +35,31 @@ interface ConfigDocument {
   history?: { created: string; created_by: string; comment?: string; empty_layer?: boolean }[];
 }
 
+/** What committing a running container needs of the runtime: freezing it, and its image and changes. */
+export interface CommitSource {
+  readonly running: boolean;
+  readonly upper: string;
+  readonly base: Image;
+  /** Freezes (true) or thaws (false) the container; absent where the machine has no freezer. */
+  readonly freeze?: (frozen: boolean) => Promise<unknown>;
+}
+
+/** A container's changes as a new image, the container frozen meanwhile when it runs (unless pause is false). */
+export async function commitContainer(
+  store: ImageStore,
+  source: CommitSource,
+  req: Omit<CommitRequest, 'upper' | 'base'> & { readonly pause?: boolean },
+): Promise<Image[]> {
+  const { pause: wanted, ...rest } = req;
+  const freeze = source.running && wanted !== false ? source.freeze : undefined;
+  await freeze?.(true);
+  try {
+    return await commitLayer(store, { ...rest, upper: source.upper, base: source.base });
+  } finally {
+    await freeze?.(false);
+  }
+}
+
 export async function commitLayer(store: ImageStore, req: CommitRequest): Promise<Image[]> {
   const scratch = join(store.root, `commit-${randomBytes(8).toString('hex')}`);
   const copy = join(scratch, 'layer');

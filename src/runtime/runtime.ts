@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, TsnetError } from '../errors.js';
 import { Cgroups } from './cgroups.js';
 import { checkCreate } from './create-checks.js';
-import { commitLayer } from './commit.js';
+import { commitContainer } from './commit.js';
 import { ContainerIo } from './container-io.js';
 import { launcherPath, processStartTime, runLauncher, startFailureCode } from './launcher-process.js';
 import { ImageStore, type Image } from './images.js';
@@ -139,10 +139,6 @@ export class Runtime {
   /** The container's folder (see ContainerFiles for the rest of its files). */
   dir(id: string): string {
     return this.files.dir(id);
-  }
-
-  private save(state: ContainerState): void {
-    this.states.save(state);
   }
 
   /**
@@ -320,7 +316,7 @@ export class Runtime {
     if (!this.cgroups.canFreeze) throw new TsnetError('TSNET_ERR_INTERNAL', 'pause needs the cgroup freezer, which this machine does not have');
     await this.cgroups.freeze(state.cgroups, true);
     state.status = 'paused';
-    this.save(state);
+    this.states.save(state);
     return state;
   }
 
@@ -329,34 +325,27 @@ export class Runtime {
     if (state.status !== 'paused' || !state.cgroups) throw new TsnetError('TSNET_ERR_CONFLICT', `container "${state.name}" is not paused`);
     await this.cgroups.freeze(state.cgroups, false);
     state.status = 'running';
-    this.save(state);
+    this.states.save(state);
     return state;
   }
 
   /** The container's changes as a new image on top of its own (frozen meanwhile when it runs, as Docker pauses it). */
   async commit(ref: string, name: string, options: { changes?: readonly string[]; comment?: string; pause?: boolean } = {}): Promise<Image[]> {
     const state = this.get(ref);
-    const pause = state.status === 'running' && options.pause !== false && this.cgroups.canFreeze;
-    if (pause) await this.pause(state.id);
-    try {
-      return await commitLayer(this.images, {
-        upper: this.files.changes(state.id),
-        base: this.images.get(state.imageId),
-        name,
-        ...(options.changes ? { changes: options.changes } : {}),
-        ...(options.comment ? { comment: options.comment } : {}),
-        opaqueMarks: (src, dst) => runLauncher(this.launcher, ['opaque-marks', src, dst]),
-      });
-    } finally {
-      if (pause) await this.unpause(state.id);
-    }
+    const source = { running: state.status === 'running', upper: this.files.changes(state.id), base: this.images.get(state.imageId) };
+    const freeze = (frozen: boolean): Promise<ContainerState> => (frozen ? this.pause(state.id) : this.unpause(state.id));
+    return commitContainer(this.images, this.cgroups.canFreeze ? { ...source, freeze } : source, {
+      name,
+      ...options,
+      opaqueMarks: (src, dst) => runLauncher(this.launcher, ['opaque-marks', src, dst]),
+    });
   }
 
   /** Keeps what the daemon records with the container (see ContainerState.daemon). */
   setDaemonRecord(ref: string, record: Readonly<Record<string, unknown>>): void {
     const state = this.get(ref);
     state.daemon = record;
-    this.save(state);
+    this.states.save(state);
   }
 
   /** The containers that mount the volume. */

@@ -210,6 +210,18 @@ describeKernel('links', () => {
     expect(await l.ip(c4, 'link')).toHaveLength(1);
     expect(await h.linkDeleteMany(['many1', 'many2'])).toBe(0);
   });
+
+  it('finds many links by name in one send, undefined for those that do not exist', async () => {
+    const l = lab();
+    const h = l.handle();
+    for (const name of ['find0', 'find1']) await h.linkAdd({ kind: 'bridge', name });
+    const sends = h.stats.sends;
+    const found = await h.linkFindMany(['find0', 'nosuchlink', 'find1']);
+    expect(h.stats.sends - sends).toBe(1);
+    expect(found.map((link) => link?.name)).toEqual(['find0', undefined, 'find1']);
+    expect(found[0]!.index).toBe(byName(await l.ip(l.host, 'link'), 'find0')?.ifindex);
+    expect(await h.linkFindMany([])).toEqual([]);
+  });
 });
 
 describeKernel('a deletion answered at its echo', () => {
