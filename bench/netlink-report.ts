@@ -1,6 +1,37 @@
-/** The people's report of `npm run bench -- netlink`: the table of contenders, the ratios, the growth, the targets. */
-import type { Growth, NetlinkResult } from './netlink.js';
+/** The result of `npm run bench -- netlink` (its shape, as --json prints it) and its report for people: the table of contenders, the ratios, the growth, the targets. */
 import { table, type Summary } from './stats.js';
+
+/** The contenders, in the order they take turns. */
+export type Who = 'tsnet' | 'floor' | 'ip';
+
+/** How a contender's cost grows on one bridge: the median of its first tenth of endpoints against its last. */
+export interface Growth {
+  readonly firstTenthMedianMs: number;
+  readonly lastTenthMedianMs: number;
+  readonly lastOverFirst: number;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: number;
+  readonly atMost?: number;
+  readonly atLeast?: number;
+  readonly met: boolean;
+}
+
+export interface NetlinkResult {
+  readonly bench: 'netlink';
+  readonly scenario: string;
+  /** Over the endpoints every contender made in turn (the first --baseline of them). */
+  readonly paired: Record<Who, Summary>;
+  /** Over all --count endpoints (tsnet and the floor). */
+  readonly all: { tsnet: Summary; floor: Summary };
+  readonly ratios: { tsnetOverFloor: { median: number; p95: number }; ipOverTsnet: { median: number; p95: number } };
+  readonly growth: { tsnet: Growth; floor: Growth; tsnetOverFloor: number };
+  /** tsnet's time inside the kernel's calls, and outside them (its own cost), per endpoint. */
+  readonly tsnetKernel: { insideMedianMs: number; outsideMedianMs: number };
+  readonly targets: Target[];
+}
 
 const row = (who: string, s: Summary, g: Growth): (string | number)[] => [
   who,

@@ -16,8 +16,8 @@ import { ensureIsolated } from '../src/lab/isolation.js';
 import { NetnsDirectory, type NetNs } from '../src/netns/netns.js';
 import { Floor } from './floor.js';
 import { CommandRunner } from './runner.js';
-import { median, round, summarise, timeMs, type Summary } from './stats.js';
-import { printNetlinkReport } from './netlink-report.js';
+import { median, round, summarise, timeMs } from './stats.js';
+import { printNetlinkReport, type Growth, type NetlinkResult, type Target, type Who } from './netlink-report.js';
 
 function parseArgs(argv: string[]) {
   return parseBenchArgs(argv, { count: { default: 1000, min: 10, max: 1000 }, baseline: { default: 200, min: 10, max: 1000 } });
@@ -25,8 +25,7 @@ function parseArgs(argv: string[]) {
 
 const GATEWAY = '10.88.0.1';
 const addressOf = (n: number): string => `10.88.${(n + 2) >> 8}.${(n + 2) & 255}/16`;
-const CONTENDERS = ['tsnet', 'floor', 'ip'] as const;
-type Who = (typeof CONTENDERS)[number];
+const CONTENDERS: readonly Who[] = ['tsnet', 'floor', 'ip'];
 
 /**
  * A container's sandbox as tsnet makes one, before any endpoint joins: a fresh namespace with IPv6 disabled (the
@@ -174,39 +173,10 @@ async function sample(opts: Options): Promise<Samples> {
   return s;
 }
 
-/** How a contender's cost grows on one bridge: the median of its first tenth of endpoints against its last. */
-export interface Growth {
-  readonly firstTenthMedianMs: number;
-  readonly lastTenthMedianMs: number;
-  readonly lastOverFirst: number;
-}
-
 function growth(samples: readonly number[], tenth: number): Growth {
   const first = median(samples.slice(0, tenth));
   const last = median(samples.slice(-tenth));
   return { firstTenthMedianMs: round(first), lastTenthMedianMs: round(last), lastOverFirst: round(last / first, 2) };
-}
-
-export interface Target {
-  readonly name: string;
-  readonly value: number;
-  readonly atMost?: number;
-  readonly atLeast?: number;
-  readonly met: boolean;
-}
-
-export interface NetlinkResult {
-  readonly bench: 'netlink';
-  readonly scenario: string;
-  /** Over the endpoints every contender made in turn (the first --baseline of them). */
-  readonly paired: Record<Who, Summary>;
-  /** Over all --count endpoints (tsnet and the floor). */
-  readonly all: { tsnet: Summary; floor: Summary };
-  readonly ratios: { tsnetOverFloor: { median: number; p95: number }; ipOverTsnet: { median: number; p95: number } };
-  readonly growth: { tsnet: Growth; floor: Growth; tsnetOverFloor: number };
-  /** tsnet's time inside the kernel's calls, and outside them (its own cost), per endpoint. */
-  readonly tsnetKernel: { insideMedianMs: number; outsideMedianMs: number };
-  readonly targets: Target[];
 }
 
 function evaluate(s: Samples, opts: Options): NetlinkResult {
