@@ -1,6 +1,7 @@
 /** The API contract of /v1/containers: run, list, inspect, stop, kill, remove, exec, logs, wait. */
 import { Type, type Static } from 'typebox';
 import { StringList, StringMap } from './common.js';
+import { MANY_AT_ONCE } from './defaults.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Protocol = Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
@@ -173,13 +174,41 @@ export const WaitQuery = Type.Object({ condition: Type.Optional(Type.Union([Type
  * Docker's 8-byte header (type, 3 zero bytes, big-endian u32 length) and the payload. From the client: 0 stdin,
  * 4 resize ("ROWS COLS"), 5 end of stdin; to it: 1 stdout, 2 stderr, and last 3 exit (the status, in decimal).
  */
-export { STREAM_MEDIA_TYPE } from './defaults.js';
+export { MANY_AT_ONCE, STREAM_MEDIA_TYPE } from './defaults.js';
 
 export const StopBody = Type.Object({ timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
 /** start: the client attaches right after (start -a), with its terminal's size. */
 export const StartBody = Type.Object({ attach: Type.Optional(Type.Boolean()), ttySize: Type.Optional(TtySize) }, { additionalProperties: false });
 export type StartBody = Static<typeof StartBody>;
 export type StopBody = Static<typeof StopBody>;
+
+/** Containers acted on by one request: at most MANY_AT_ONCE of them, each named as in the single routes. */
+const ContainerRefs = Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: MANY_AT_ONCE });
+
+/** POST /containers/remove: many containers removed side by side (their sandboxes in one teardown). */
+export const RemoveManyBody = Type.Object(
+  { containers: ContainerRefs, force: Type.Optional(Type.Boolean()), volumes: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+export type RemoveManyBody = Static<typeof RemoveManyBody>;
+
+/** POST /containers/stop: many containers stopped side by side, with the timeout of the single route. */
+export const StopManyBody = Type.Object({ containers: ContainerRefs, timeout: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false });
+export type StopManyBody = Static<typeof StopManyBody>;
+
+/**
+ * The answer to a request on many containers (200 whatever each outcome): one result per container asked for, in
+ * their order, with the error that its single route would have answered (its status, code and message).
+ */
+export const ManyResults = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      container: Type.String(),
+      error: Type.Optional(Type.Object({ status: Type.Integer(), code: Type.String(), message: Type.String() })),
+    }),
+  ),
+});
+export type ManyResults = Static<typeof ManyResults>;
 
 export const KillBody = Type.Object({ signal: Type.Optional(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) }, { additionalProperties: false });
 export type KillBody = Static<typeof KillBody>;

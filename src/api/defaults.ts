@@ -10,3 +10,5 @@ export const DEFAULT_ROOT = '/var/lib/tsnet';
 export const STREAM_MEDIA_TYPE = 'application/vnd.tsnet.stream';
 /** PUT /v1/volumes/{name}/import takes this media type: the archive that GET .../export gave. */
 export const TAR_MEDIA_TYPE = 'application/x-tar';
+/** The most containers one request on many (POST /v1/containers/stop, /remove) names. */
+export const MANY_AT_ONCE = 1000;

@@ -288,6 +288,10 @@ export class Controller {
   deleteSandbox(id: string): Promise<void> {
     return this.sandboxDeletes.delete(id);
   }
+  /** Sandbox deletions asked for until `until` settles go together after it (see SandboxDeleteBatch.hold). */
+  holdSandboxDeletions(until: Promise<unknown>): void {
+    this.sandboxDeletes.hold(until);
+  }
   /** Creates an endpoint on the network and joins it to the sandbox. Equivalent to `docker network connect`. */
   connect(networkRef: string, sandboxId: string, req: ConnectRequest = {}): Promise<JoinedEndpoint> {
     return this.connects.submit({ networkRef, sandboxId, req });

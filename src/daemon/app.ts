@@ -3,13 +3,13 @@
  * server.ts listens on the unix socket). Each resource is a plugin with JSON schemas for its bodies and params;
  * errors become { code, message } with the catalog's status, and a 500 carries a correlation id that the log has.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { API_VERSION } from '../api/defaults.js';
 import type { InfoView } from '../api/system.js';
 import type { Controller } from '../cnm/controller.js';
-import { NoSpaceError, TsnetError, isNoSpace } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerService } from './containers.js';
+import { errorAnswer } from './error-answer.js';
 import type { LabService } from './labs/service.js';
 import { containerRoutes } from './routes/containers.js';
 import { labRoutes } from './routes/labs.js';
@@ -39,7 +39,7 @@ declare module 'fastify' {
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'info' },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Requests log through the daemon's logger itself, with their id in the line: pino's child loggers, one per
     // request, cost 0.15 ms each here (a hundred containers removed at once are a hundred requests).
     childLoggerFactory: (logger) => logger,
@@ -50,22 +50,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ reqId: req.id, method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  app.setErrorHandler((thrown: FastifyError | TsnetError | Error, req, reply) => {
-    // A full disk is said as such, whichever layer met it (the change itself has been rolled back).
-    const err =
-      isNoSpace(thrown) && !(thrown instanceof TsnetError && thrown.code === 'TSNET_ERR_NO_SPACE')
-        ? new NoSpaceError(`${req.method} ${req.url}`, thrown)
-        : thrown;
-    if (err instanceof TsnetError) {
-      if (err.status >= 500) req.log.error({ err, correlationId: req.id }, err.message);
-      return reply.status(err.status).send({ code: err.code, message: err.status >= 500 ? `${err.message} (correlation id ${req.id})` : err.message });
-    }
-    const fe = err as FastifyError;
-    if (fe.validation || (fe.statusCode !== undefined && fe.statusCode < 500)) {
-      return reply.status(fe.statusCode ?? 400).send({ code: 'TSNET_ERR_INVALID_ARGUMENT', message: fe.message });
-    }
-    req.log.error({ err, correlationId: req.id }, 'internal error');
-    return reply.status(500).send({ code: 'TSNET_ERR_INTERNAL', message: `internal error (correlation id ${req.id}): ${err.message}` });
+  app.setErrorHandler((thrown: FastifyError | Error, req, reply) => {
+    const answer = errorAnswer(thrown, `${req.method} ${req.url}`, req.id, req.log);
+    return reply.status(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'TSNET_ERR_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` }));
   void app.register(systemRoutes, { prefix: `/${API_VERSION}` });

@@ -262,13 +262,41 @@ export class ContainerService {
   }
 
   /**
-   * Removes many containers side by side: their sandboxes, released at about the same time, are deleted together
-   * by the controller (one store transaction, the host ends of all their veths in one request).
+   * Removes many containers side by side, each with its own outcome. With force, the running ones are killed
+   * together, and their sandboxes, released as each one ends, are deleted together once all have ended: one store
+   * transaction, and the host ends of all their veths in one request (one pass of the kernel's grace periods).
    */
+  async removeEach(refs: readonly string[], force: boolean, volumes = false): Promise<PromiseSettledResult<void>[]> {
+    if (force) this.holdSandboxesUntilEnded(refs);
+    return Promise.allSettled(refs.map((r) => this.remove(r, force, volumes)));
+  }
+
+  /** Removes many containers side by side, with force (see removeEach); throws the first failure. */
   async removeMany(refs: readonly string[]): Promise<void> {
-    const outcomes = await Promise.allSettled(refs.map((r) => this.remove(r, true)));
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    const failed = (await this.removeEach(refs, true)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** Stops many containers side by side, each with its own outcome; their sandboxes go together (see removeEach). */
+  async stopEach(refs: readonly string[], timeoutSeconds?: number): Promise<PromiseSettledResult<ContainerState>[]> {
+    this.holdSandboxesUntilEnded(refs);
+    return Promise.allSettled(refs.map((r) => this.stop(r, timeoutSeconds)));
+  }
+
+  /**
+   * Sandbox deletions wait until the running ones of these containers have ended. What is waited for is the
+   * runtime's record of each end, which comes before (and never waits for) the release of its sandbox.
+   */
+  private holdSandboxesUntilEnded(refs: readonly string[]): void {
+    const found = refs.flatMap((r) => {
+      try {
+        return [this.runtime.get(r)];
+      } catch {
+        return []; // its own removal or stop says why
+      }
+    });
+    const running = found.filter((c) => c.status === 'running' || c.status === 'paused');
+    if (running.length > 1) this.controller.holdSandboxDeletions(Promise.allSettled(running.map((c) => this.runtime.wait(c.id))));
   }
 
   /** Removes the container's sandbox, unless another running container still shares it (once, however many ask). */

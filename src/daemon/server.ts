@@ -17,7 +17,7 @@ import { native } from '../native/library.js';
 import type { DefaultPool } from '../ipam/default-pools.js';
 import { Runtime } from '../runtime/runtime.js';
 import { TSNET_VERSION } from '../version.js';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Controller } from '../cnm/controller.js';
 import type { ClusterAgent } from '../cluster/agent.js';
 import { DockerPlugin, dockerPluginRoutes } from '../plugin/docker-plugin.js';
@@ -106,7 +106,7 @@ function socketAnswers(path: string): Promise<boolean> {
 
 /** The Docker plugin protocols: their own fastify instance on their own socket, on the same controller. */
 async function listenDockerPlugin(controller: Controller, socket: string, debug: boolean): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: debug ? 'debug' : 'info' }, disableRequestLogging: !debug });
+  const app = Fastify({ logger: { level: debug ? 'debug' : 'info' }, logController: new LogController({ disableRequestLogging: !debug }) });
   await app.register(dockerPluginRoutes(new DockerPlugin(controller)));
   mkdirSync(dirname(socket), { recursive: true, mode: 0o755 });
   if (existsSync(socket)) unlinkSync(socket);

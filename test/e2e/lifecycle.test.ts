@@ -51,6 +51,12 @@ describeKernel('the container lifecycle, end to end', () => {
   it('stop and rm -f of many containers at once: names in the order given, a missing one said, its sandboxes gone, addresses free', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `many${i}`);
     for (const n of names) expect((await tsnet(env.d, 'run', '-d', '--name', n, '--network', 'life', 'busybox', 'sleep', '300')).code).toBe(0);
+    const requests = (): string[] =>
+      env.d
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"') && /\/v1\/containers\/(stop|remove)|"DELETE"/u.test(l));
+    const before = requests().length;
     const stop = await tsnet(env.d, 'stop', '-t', '0', ...names.slice(0, 6));
     expect(stop).toMatchObject({ code: 0, stdout: names.slice(0, 6).join('\n') + '\n' });
     expect(await inspect(names[0]!, '{{.State.Status}}')).toBe('exited');
@@ -58,6 +64,12 @@ describeKernel('the container lifecycle, end to end', () => {
     expect(rm.code).toBe(1);
     expect(rm.stdout).toBe(names.join('\n') + '\n');
     expect(rm.stderr).toMatch(/no-such-one/u);
+    // One request each: the daemon kills them together and deletes their sandboxes in one teardown.
+    expect(
+      requests()
+        .slice(before)
+        .map((l) => (JSON.parse(l) as { method: string; url: string }).url),
+    ).toEqual(['/v1/containers/stop', '/v1/containers/remove']);
     expect((await tsnet(env.d, 'ps', '-aq')).stdout).toBe('');
     expect((await tsnet(env.d, 'network', 'inspect', '-f', '{{len .Containers}}', 'life')).stdout.trim()).toBe('0');
     // Every address is free again: a container takes the network's first one.

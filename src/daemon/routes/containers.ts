@@ -1,24 +1,29 @@
 /**
  * /v1/containers: run (create and start), list, inspect, stop, kill, remove, exec (collected, or streamed over an
- * upgraded connection), attach, logs (followed or not), wait.
+ * upgraded connection), attach, logs (followed or not), wait; and stop and remove of many containers in one request.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { RefParams } from '../../api/common.js';
 import {
   ExecBody,
   KillBody,
   ListQuery,
   LogsQuery,
+  RemoveManyBody,
   RemoveQuery,
   RunBody,
   STREAM_MEDIA_TYPE,
   StartBody,
   StopBody,
+  StopManyBody,
   WaitQuery,
   type ContainerView,
   type ExecResult,
+  type ManyResults,
   type WaitResult,
 } from '../../api/containers.js';
+import { errorAnswer } from '../error-answer.js';
 import { logStream } from '../log-stream.js';
 import { StreamConnections, requireUpgrade } from '../stream-upgrade.js';
 
@@ -51,6 +56,18 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 };
 
+/** Each container's outcome, in the order asked, a failure as its single route would have answered it. */
+function manyResults(req: FastifyRequest, refs: readonly string[], verb: string, outcomes: readonly PromiseSettledResult<unknown>[]): ManyResults {
+  return {
+    results: outcomes.map((o, i) => {
+      const container = refs[i]!;
+      if (o.status === 'fulfilled') return { container };
+      const { status, body } = errorAnswer(o.reason, `${verb} ${container}`, req.id, req.log);
+      return { container, error: { status, ...body } };
+    }),
+  };
+}
+
 export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { runtime, containers } = app.deps;
   await app.register(streamRoutes);
@@ -70,6 +87,15 @@ export const containerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/containers/create', { schema: { body: RunBody } }, async (req, reply) =>
     reply.status(201).send(containers.view(await containers.create(req.body))),
   );
+
+  // Many containers at once (the CLI's stop and rm of several): side by side, their sandboxes in one teardown.
+  app.post('/containers/stop', { schema: { body: StopManyBody } }, async (req): Promise<ManyResults> =>
+    manyResults(req, req.body.containers, 'stop', await containers.stopEach(req.body.containers, req.body.timeout)),
+  );
+  app.post('/containers/remove', { schema: { body: RemoveManyBody } }, async (req): Promise<ManyResults> => {
+    const { containers: refs, force = false, volumes = false } = req.body;
+    return manyResults(req, refs, 'remove', await containers.removeEach(refs, force, volumes));
+  });
 
   app.get('/containers/:ref', { schema: { params: RefParams } }, async (req): Promise<ContainerView> => containers.view(runtime.get(req.params.ref)));
 

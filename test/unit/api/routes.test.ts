@@ -97,4 +97,23 @@ describe('the API', () => {
     expect(info.counts).toEqual({ networks: 2, endpoints: 0, sandboxes: 0, containers: 0, running: 0, images: 0 });
     expect((await app.inject({ method: 'GET', url: '/v1/version' })).json()).toMatchObject({ api: 'v1' });
   });
+
+  it('stops and removes many containers in one request: an outcome each, in order, as the single routes answer', async () => {
+    const single = (await app.inject({ method: 'DELETE', url: '/v1/containers/nope?force=true' })).json<{ code: string; message: string }>();
+    const removed = await post('/v1/containers/remove', { containers: ['nope', 'gone'], force: true });
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json()).toEqual({
+      results: [
+        { container: 'nope', error: { status: 404, ...single } },
+        { container: 'gone', error: { status: 404, code: single.code, message: single.message.replace('nope', 'gone') } },
+      ],
+    });
+    const stopped = await post('/v1/containers/stop', { containers: ['nope'], timeout: 0 });
+    expect(stopped.json()).toEqual({ results: [{ container: 'nope', error: { status: 404, ...single } }] });
+    for (const bad of [{ containers: [] }, { containers: Array.from({ length: 1001 }, (_, i) => `c${i}`) }, { containers: ['a'], colour: 'red' }]) {
+      const refused = await post('/v1/containers/remove', bad);
+      expect([refused.statusCode, refused.json().code]).toEqual([400, 'TSNET_ERR_INVALID_ARGUMENT']);
+    }
+    expect((await post('/v1/containers/stop', { containers: ['a'], timeout: -1 })).statusCode).toBe(400);
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SandboxDeleteBatch } from '../../../src/cnm/sandbox/delete-batch.js';
 import { SerialQueue } from '../../../src/lib/serial-queue.js';
 
@@ -60,5 +60,66 @@ describe('sandbox deletions asked for together', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(calls).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
     expect([...live]).toEqual(['bad']);
+  });
+
+  describe('held until many containers have ended', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('wait for the hold, then go in one operation, however they were spread', async () => {
+      const { batch, calls, live } = setup(['a', 'b', 'c']);
+      let ended!: () => void;
+      batch.hold(new Promise<void>((r) => (ended = r)));
+      const a = batch.delete('a');
+      await new Promise((r) => setTimeout(r, 10)); // unheld, 'a' would have gone alone by now
+      const rest = [batch.delete('b'), batch.delete('c')];
+      expect(calls).toEqual([]);
+      ended();
+      await Promise.all([a, ...rest]);
+      expect(calls).toEqual([['a', 'b', 'c']]);
+      expect(live.size).toBe(0);
+    });
+
+    it('go once every hold has settled, a failed one too', async () => {
+      const { batch, calls } = setup(['a', 'b']);
+      let first!: () => void;
+      let second!: (err: Error) => void;
+      batch.hold(new Promise<void>((r) => (first = r)));
+      batch.hold(new Promise<void>((_, reject) => (second = reject)));
+      const both = [batch.delete('a'), batch.delete('b')];
+      first();
+      await new Promise((r) => setTimeout(r, 10));
+      expect(calls).toEqual([]);
+      second(new Error('a container that could not be killed'));
+      await Promise.all(both);
+      expect(calls).toEqual([['a', 'b']]);
+    });
+
+    it('a hold that never settles keeps them waiting two seconds at most', async () => {
+      vi.useFakeTimers();
+      const { batch, calls } = setup(['a']);
+      batch.hold(new Promise<void>(() => undefined));
+      const a = batch.delete('a');
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(calls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(calls).toEqual([['a']]);
+      await vi.advanceTimersByTimeAsync(5);
+      await a;
+    });
+
+    it('a deletion queued before the hold goes as it would', async () => {
+      const { batch, calls } = setup(['a', 'b']);
+      const a = batch.delete('a');
+      let ended!: () => void;
+      batch.hold(new Promise<void>((r) => (ended = r)));
+      await a;
+      expect(calls).toEqual([['a']]);
+      const b = batch.delete('b');
+      await new Promise((r) => setTimeout(r, 10));
+      expect(calls).toEqual([['a']]);
+      ended();
+      await b;
+      expect(calls).toEqual([['a'], ['b']]);
+    });
   });
 });
