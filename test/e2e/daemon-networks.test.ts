@@ -2,10 +2,10 @@
  * Networks through the daemon and the real CLI: the default network, the run flags for names and addresses, network
  * create's flags, Docker's filters and network prune. Each test has a lab and a daemon of its own.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Lab, describeKernel } from '../helpers/lab.js';
+import { beforeEach, expect, it } from 'vitest';
+import { describeKernel, type Lab } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
-import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
+import { CLI, startDaemon, tsnet, useDaemonPerTest, type DaemonHandle } from '../helpers/daemon.js';
 
 /** Output of one JSON object per line (docker ps --format json). */
 const jsonLines = <T>(text: string): T[] =>
@@ -15,23 +15,12 @@ const jsonLines = <T>(text: string): T[] =>
     .map((l) => JSON.parse(l) as T);
 
 describeKernel('the daemon and the CLI, end to end: networks', () => {
-  // One immutable fixture for the whole file: a busybox root filesystem tarball. Each test gets its own lab and
-  // its own daemon, and imports the image itself when it needs one.
-  const rootfs = useBusyboxTarball();
-
+  // Each test has a lab and a daemon of its own, and imports the busybox image itself when it needs one.
+  const env = useDaemonPerTest();
+  const { withBusybox } = env;
   let lab: Lab;
   let d: DaemonHandle;
-  beforeEach(async () => {
-    lab = Lab.create();
-    d = await startDaemon(lab).catch((err: unknown) => {
-      lab.destroy();
-      throw err;
-    });
-  });
-  afterEach(() => tearDown(d, lab));
-  const withBusybox = async (): Promise<void> => {
-    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
-  };
+  beforeEach(() => ({ lab, d } = env));
 
   it('runs a container given no network on the default network "bridge" (tsnet0), which cannot be removed; --bridge none turns it off', async () => {
     await withBusybox();
@@ -72,7 +61,7 @@ describeKernel('the daemon and the CLI, end to end: networks', () => {
     });
     expect((await tsnet(d, 'network', 'prune', '-f')).stdout).not.toContain('bridge');
     await d.stop();
-    d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
+    d = env.d = await startDaemon(lab, 'daemon', ['--bridge', 'none']);
     expect((await tsnet(d, 'run', '-d', 'busybox', 'sleep', '10')).code).toBe(0);
     const none = jsonLines<{ networks: Record<string, unknown> }>((await tsnet(d, 'ps', '--format', 'json')).stdout);
     expect(Object.keys(none[0]!.networks)).toEqual(['none']);

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Lab, describeKernel } from '../helpers/lab.js';
+import { beforeEach, expect, it } from 'vitest';
+import { describeKernel, type Lab } from '../helpers/lab.js';
 import { execFile } from 'node:child_process';
-import { CLI, startDaemon, tearDown, tsnet, type DaemonHandle, useBusyboxTarball } from '../helpers/daemon.js';
+import { CLI, startDaemon, tsnet, useDaemonPerTest, type DaemonHandle } from '../helpers/daemon.js';
 
 /** A raw request on the socket, to send what the CLI never would. */
 function raw(socket: string, method: string, path: string, body: string): Promise<{ status: number; json: { code: string; message: string } }> {
@@ -26,23 +26,12 @@ function raw(socket: string, method: string, path: string, body: string): Promis
 }
 
 describeKernel('the daemon and the CLI, end to end', () => {
-  // One immutable fixture for the whole file: a busybox root filesystem tarball. Each test gets its own lab and
-  // its own daemon, and imports the image itself when it needs one.
-  const rootfs = useBusyboxTarball();
-
+  // Each test has a lab and a daemon of its own, and imports the busybox image itself when it needs one.
+  const env = useDaemonPerTest();
+  const { withBusybox, rootfs } = env;
   let lab: Lab;
   let d: DaemonHandle;
-  beforeEach(async () => {
-    lab = Lab.create();
-    d = await startDaemon(lab).catch((err: unknown) => {
-      lab.destroy();
-      throw err;
-    });
-  });
-  afterEach(() => tearDown(d, lab));
-  const withBusybox = async (): Promise<void> => {
-    expect((await tsnet(d, 'image', 'import', rootfs(), 'busybox')).code).toBe(0);
-  };
+  beforeEach(() => ({ lab, d } = env));
   /** A running container w1 on network web (10.70.0.0/24). */
   const withRunningContainer = async (): Promise<void> => {
     await withBusybox();
@@ -176,7 +165,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
 
   it("starts again at once after a kill -9 (the lock is the kernel's), and says what is wrong on the CLI", async () => {
     await d.stop('SIGKILL');
-    d = await startDaemon(lab);
+    d = env.d = await startDaemon(lab);
     expect((await tsnet(d, 'version')).code).toBe(0);
     // docker version fails when the daemon cannot be reached; so does tsnet version.
     expect(await tsnet({ socket: join(lab.dir, 'none.sock') }, 'version')).toMatchObject({ code: 1, stdout: expect.stringContaining('client: ') as string });
@@ -215,7 +204,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     expect((await tsnet(d, 'doctor')).code).toBe(0);
     // With a check every second, the daemon puts the rules back by itself.
     await d.stop();
-    d = await startDaemon(lab, 'daemon', ['--firewall-check', '1']);
+    d = env.d = await startDaemon(lab, 'daemon', ['--firewall-check', '1']);
     await lab.exec(lab.host, 'nft', ['flush', 'ruleset']);
     const back = async (): Promise<boolean> => (await lab.nftTable()).includes('10.72.0.0/24');
     for (let i = 0; i < 40 && !(await back()); i++) await new Promise((r) => setTimeout(r, 100));
@@ -259,7 +248,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     type Inspected = { State: { Status: string; Pid: number }; NetworkSettings: { Networks: object } }[];
     const before = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as Inspected;
     expect(await d.stop('SIGTERM')).toBe(0);
-    d = await startDaemon(lab);
+    d = env.d = await startDaemon(lab);
     const after = JSON.parse((await tsnet(d, 'inspect', 'w1')).stdout) as Inspected;
     expect(after[0]).toMatchObject({
       State: { Status: 'running', Pid: before[0]!.State.Pid },
@@ -276,7 +265,7 @@ describeKernel('the daemon and the CLI, end to end', () => {
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));
     await d.stop('SIGKILL');
     await connect;
-    d = await startDaemon(l);
+    d = env.d = await startDaemon(l);
     const net = JSON.parse((await tsnet(d, 'network', 'inspect', 'crashnet')).stdout) as { Containers: object }[];
     const links = await l.ip(l.host, 'link');
     const tagged = links.filter((x) => String(x.ifalias ?? '').startsWith('tsnet:endpoint:'));

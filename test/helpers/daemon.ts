@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { busyboxRootfsTar } from '../../src/runtime/busybox.js';
 import { Lab } from './lab.js';
 import type { NetNs } from '../../src/netns/netns.js';
@@ -134,5 +134,33 @@ export function useBusyboxDaemon(extraArgs: readonly string[] = []): BusyboxDaem
     }
   });
   afterAll(() => tearDown(env.d, env.lab));
+  return env;
+}
+
+/**
+ * Each test's own lab and daemon (see useDaemonPerTest); the busybox image is imported when a test asks. A test that
+ * starts its daemon again sets d here, so that the one running at its end is the one torn down.
+ */
+export interface DaemonPerTest extends BusyboxDaemon {
+  /** The busybox rootfs tarball (made once for the file). */
+  rootfs(): string;
+  withBusybox(): Promise<void>;
+}
+
+/**
+ * A lab and a daemon for each test of the file (made before it, torn down after it, also when it fails); the busybox
+ * rootfs is made once for the file and imported as "busybox" by the tests that call withBusybox().
+ */
+export function useDaemonPerTest(): DaemonPerTest {
+  const rootfs = useBusyboxTarball();
+  const env = { rootfs, withBusybox: () => importBusybox(env.d, rootfs()) } as DaemonPerTest;
+  beforeEach(async () => {
+    env.lab = Lab.create();
+    env.d = await startDaemon(env.lab).catch((err: unknown) => {
+      env.lab.destroy();
+      throw err;
+    });
+  });
+  afterEach(() => tearDown(env.d, env.lab));
   return env;
 }
