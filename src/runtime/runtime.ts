@@ -50,6 +50,8 @@ export class Runtime {
   private readonly removing = new Set<string>();
   /** Containers whose monitor this runtime started and watches (its exit is the container's end). */
   private readonly monitored = new Set<string>();
+  /** Cgroup removals after an end, by container id: a start or a removal of the container waits for its own. */
+  private readonly groupRemovals = new Map<string, Promise<void>>();
   /** Containers being created (their folder, cgroups and state file on the way): their names, by id. */
   private readonly creating = new Map<string, string>();
   /** Starts launchers without forking the daemon (see spawner.ts). */
@@ -239,6 +241,7 @@ export class Runtime {
 
   /** An exited container made ready to start again: its cgroups anew, its last end forgotten, its layer kept. */
   private async prepareRestart(state: ContainerState): Promise<void> {
+    await this.groupRemovals.get(state.id);
     const confinement = state.confinement;
     state.cgroups = await this.cgroups.create(state.id, state.config.limits ?? {}, confinement?.deviceRules ?? 'all');
     delete state.exitCode;
@@ -270,17 +273,23 @@ export class Runtime {
       this.ends.settle(state.id, state.exitCode ?? null);
       return;
     }
-    if (state.cgroups) {
-      state.oomKilled = this.cgroups.oomKilled(state.cgroups);
-      try {
-        this.cgroups.remove(state.cgroups);
-      } catch {
-        // A group the kernel keeps busy is left for remove() to try again; the exit is recorded regardless.
-      }
-    }
+    if (!state.cgroups) return this.recordEnd(state);
+    state.oomKilled = this.cgroups.oomKilled(state.cgroups);
+    // Off the daemon's thread: the kernel takes about a millisecond a group (nine under cgroup v1), which many ends at
+    // once would spend in turn. A group the kernel keeps busy is left for remove() to try again.
+    const removal = this.cgroups.removeAsync(state.cgroups).catch(() => undefined);
+    this.groupRemovals.set(state.id, removal);
+    void removal.then(() => {
+      if (this.groupRemovals.get(state.id) === removal) this.groupRemovals.delete(state.id);
+      this.recordEnd(state);
+    });
+  }
+
+  /** Saves an end (unless the container is gone meanwhile) and tells whoever waits; an --rm container's files go. */
+  private recordEnd(state: ContainerState): void {
     this.states.saveOrRetry(state, () => this.containers.has(state.id));
     this.ends.settle(state.id, state.exitCode ?? null);
-    if (state.config.autoRemove)
+    if (state.config.autoRemove && this.containers.has(state.id))
       void this.removeFiles(state, true).catch((err: unknown) => this.onBackgroundError(`container ${state.name}: removing its files`, err));
   }
 
@@ -367,6 +376,7 @@ export class Runtime {
         this.removing.delete(state.id);
       }
     }
+    await this.groupRemovals.get(state.id);
     if (state.cgroups) await this.cgroups.removeAsync(state.cgroups); // already gone counts as removed
     await this.removeFiles(state, options.volumes ?? false);
   }
