@@ -242,14 +242,9 @@ export class ContainerService {
     return new Map([...this.sandboxOwners()].map(([sandbox, c]) => [sandbox, c.name]));
   }
 
-  /** The id of the container whose sandbox this is, if any. */
-  containerIdOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.withLabel(SANDBOX_LABEL, sandboxId)[0]?.id;
-  }
-
-  /** The name of the container whose sandbox this is, if any. */
-  containerOfSandbox(sandboxId: string): string | undefined {
-    return this.runtime.withLabel(SANDBOX_LABEL, sandboxId)[0]?.name;
+  /** The container whose sandbox this is, if any (a shared sandbox's first). */
+  sandboxOwner(sandboxId: string): { readonly id: string; readonly name: string } | undefined {
+    return this.runtime.withLabel(SANDBOX_LABEL, sandboxId)[0];
   }
 
   /** Removes a container and its sandbox (with volumes: its anonymous volumes too). */

@@ -194,8 +194,10 @@ async function openState(options: DaemonOptions) {
   });
   logs.app = app;
   if (cluster) {
-    const namesOf = (sandboxId: string): string[] =>
-      [containers.containerOfSandbox(sandboxId), containers.containerIdOfSandbox(sandboxId)?.slice(0, 12)].filter((n): n is string => !!n);
+    const namesOf = (sandboxId: string): string[] => {
+      const owner = containers.sandboxOwner(sandboxId);
+      return owner ? [owner.name, owner.id.slice(0, 12)] : [];
+    };
     await cluster.start(controller, namesOf, app.log);
   }
   app.log.info(

@@ -8,9 +8,15 @@ import type { JoinedEndpoint, NetworkRecord } from '../../cnm/types.js';
 import type { ContainerService } from '../containers.js';
 import { TsnetError } from '../../errors.js';
 
-/** A network as the API shows it: its record, the bridge's options for bridge networks, the containers attached. */
-export function networkView(deps: { controller: Controller; containers: ContainerService }, n: NetworkRecord): NetworkView {
-  const owners = deps.containers.sandboxOwners();
+/**
+ * A network as the API shows it: its record, the bridge's options for bridge networks, the containers attached
+ * (named from the sandboxes' owners, which a listing of many networks reads once).
+ */
+export function networkView(
+  deps: { controller: Controller; containers: ContainerService },
+  n: NetworkRecord,
+  owners = deps.containers.sandboxOwners(),
+): NetworkView {
   const containers = deps.controller.endpointsOf({ networkId: n.id }).map((e) => {
     const owner = e.kind === 'joined' ? owners.get(e.sandboxId) : undefined;
     return {
@@ -47,7 +53,10 @@ const endpointView = (e: JoinedEndpoint): EndpointView => ({
 export const networkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { controller, containers } = app.deps;
 
-  app.get('/networks', async (): Promise<NetworkView[]> => controller.networks().map((n) => networkView(app.deps, n)));
+  app.get('/networks', async (): Promise<NetworkView[]> => {
+    const owners = containers.sandboxOwners();
+    return controller.networks().map((n) => networkView(app.deps, n, owners));
+  });
 
   app.post('/networks', { schema: { body: NetworkCreate } }, async (req, reply) => {
     const n = await controller.createNetwork(req.body);
